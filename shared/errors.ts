@@ -1,0 +1,86 @@
+/**
+ * Every error the project raises on purpose is a ResnetBatchError: a stable `code` that logs,
+ * result rows and tests can match on, and `retryable`, which says whether trying the same thing
+ * again can help. worker/job-outcome.ts is the one place that maps these onto BullMQ (retry with
+ * backoff, or UnrecoverableError).
+ *
+ * Messages follow "what, expected, received, how to fix", e.g.
+ *   REDIS_URL is not a redis:// or rediss:// URL (got 'localhost:6379'); set it like redis://localhost:6379
+ */
+export class ResnetBatchError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** Bad flags, environment or files: refused at start, before anything is enqueued. Never retryable. */
+export class ConfigError extends ResnetBatchError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('CONFIG', message, { retryable: false, ...options });
+  }
+}
+
+/**
+ * One image could not be turned into a model input. It becomes an error row in the shard's
+ * metadata; it never fails the shard. `code` is one of ImageErrorCode.
+ */
+export class ImageError extends ResnetBatchError {
+  constructor(code: ImageErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, { retryable: false, ...options });
+  }
+}
+
+export type ImageErrorCode =
+  | 'NOT_FOUND' // the object was listed but is gone
+  | 'EMPTY' // zero bytes
+  | 'TOO_LARGE' // over the byte limit
+  | 'TOO_MANY_PIXELS' // over the pixel limit (decompression bomb guard)
+  | 'UNSUPPORTED_FORMAT' // not an image sharp decodes, or a refused one (SVG)
+  | 'DECODE_FAILED'; // a known format whose bytes are broken (truncated, bad CRC)
+
+/** The model artifact is missing, corrupt or does not match the spec. */
+export class ModelError extends ResnetBatchError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('MODEL', message, { retryable: false, ...options });
+  }
+}
+
+/** An engine was asked for that is not installed or cannot start on this host. */
+export class EngineUnavailableError extends ResnetBatchError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('ENGINE_UNAVAILABLE', message, { retryable: false, ...options });
+  }
+}
+
+/** Object storage failed in a way that may pass (network, 5xx, throttling): the shard attempt fails and is retried. */
+export class StorageError extends ResnetBatchError {
+  constructor(message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super('STORAGE', message, { retryable: options.retryable ?? true, cause: options.cause });
+  }
+}
+
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The object does not exist (or no longer does). Per image, it becomes a NOT_FOUND error row. */
+export class ObjectNotFoundError extends ResnetBatchError {
+  constructor(uri: string) {
+    super('NOT_FOUND', `object not found: ${uri}`, { retryable: false });
+  }
+}
+
+/** The object is larger than the limit the caller set. Per image, it becomes a TOO_LARGE error row. */
+export class ObjectTooLargeError extends ResnetBatchError {
+  constructor(uri: string, size: number, maxBytes: number) {
+    super('TOO_LARGE', `object is ${size} bytes, over the limit of ${maxBytes} bytes: ${uri}; raise MAX_IMAGE_BYTES to accept it`, {
+      retryable: false,
+    });
+  }
+}
