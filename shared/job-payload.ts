@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { ResnetBatchError } from './errors.ts';
+
+/**
+ * The wire format of one BullMQ job: one shard of a run. The producer writes it, the worker reads
+ * it, and both validate it with the same schema, because anyone with access to Redis can add a
+ * job. Payloads carry URIs and listing facts (size, ETag), never image bytes.
+ *
+ * Versioned: `v` changes whenever a field changes meaning, and a worker refuses versions it does
+ * not know (the job fails without retries and the run records the shard as failed).
+ */
+export const JOB_PAYLOAD_VERSION = 1;
+
+/** Run ids appear in Redis keys, job ids and output keys, so they stay in a safe alphabet. */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Default and upper bound of images per shard (see `submit --shard-size`). */
+export const DEFAULT_SHARD_SIZE = 256;
+export const MAX_SHARD_SIZE = 10_000;
+
+const imageRef = z
+  .object({
+    /** Absolute URI of the image: s3://bucket/key or file:///abs/path. */
+    uri: z.string().min(1).max(4096),
+    /** Size in bytes from the listing; -1 when the source (a manifest line) did not say. */
+    size: z.number().int().min(-1),
+    /** ETag from the listing ('' when unknown); written into the metadata for incremental runs. */
+    etag: z.string().max(256),
+  })
+  .strict();
+
+export const shardJobSchema = z
+  .object({
+    v: z.literal(JOB_PAYLOAD_VERSION),
+    run: z.string().regex(RUN_ID_PATTERN),
+    shard: z.number().int().min(0),
+    /** Root output URI; the shard writes only under `<output>/<run>/`. */
+    output: z.string().min(1).max(4096),
+    /** Model URI the worker must run (the run's model, not the worker's default). */
+    model: z.string().min(1).max(4096),
+    /** URIs the run may read: every image URI must lie under one of them. */
+    inputRoots: z.array(z.string().min(1).max(4096)).min(1).max(64),
+    images: z.array(imageRef).min(1).max(MAX_SHARD_SIZE),
+  })
+  .strict();
+
+export type ShardJob = z.infer<typeof shardJobSchema>;
+export type ImageRef = z.infer<typeof imageRef>;
+
+/** The one place a job payload is parsed from `unknown`. Throws InvalidJobError listing every problem. */
+export function parseShardJob(data: unknown): ShardJob {
+  const parsed = shardJobSchema.safeParse(data);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`);
+  throw new InvalidJobError(`shard job payload is invalid (expected resnet-batch job v${JOB_PAYLOAD_VERSION}): ${problems.slice(0, 5).join('; ')}`);
+}
+
+/** A job whose payload fails the schema: never retried, recorded as a failed shard. */
+export class InvalidJobError extends ResnetBatchError {
+  constructor(message: string) {
+    super('INVALID_JOB', message, { retryable: false });
+  }
+}
+
+/**
+ * Deterministic job id: submitting the same run twice adds nothing new, because BullMQ ignores an
+ * add whose id already exists. BullMQ forbids ':' in custom ids, hence '__'.
+ */
+export function shardJobId(runId: string, shardIndex: number): string {
+  return `${runId}__${String(shardIndex).padStart(6, '0')}`;
+}
+
+/** Job id of the run's finaliser (writes _manifest.json once every shard is accounted for). */
+export function finalizeJobId(runId: string): string {
+  return `${runId}__manifest`;
+}
+
+export const SHARD_JOB_NAME = 'shard';
+export const FINALIZE_JOB_NAME = 'finalize';

@@ -1,0 +1,31 @@
+/**
+ * What Redis keeps about a run, as the CLI and the manifest see it. shared/run-registry.ts reads
+ * and writes it; this file holds the shapes only.
+ *
+ * A run is `queued` until a worker starts its first shard, `running` until every shard is done or
+ * failed and the manifest is written, then `done`. Counters count each shard exactly once,
+ * however many times it was attempted: a shard's images are added when the shard first completes.
+ */
+export type RunState = 'queued' | 'running' | 'done';
+
+export interface RunRecord {
+  run: string;
+  state: RunState;
+  /** Input as given to submit (prefix URI, folder or manifest file URI). */
+  input: string;
+  /** Root output URI; results live under `<output>/<run>/`. */
+  output: string;
+  /** Model URI the workers load. */
+  model: string;
+  /** Roots every image URI of the run lies under (checked again by the worker). */
+  inputRoots: string[];
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** True once the producer has enqueued every shard; totals are final from then on. */
+  listingDone: boolean;
+  images: { total: number; ok: number; error: number; skipped: number };
+  shards: { total: number; done: number; failed: number; failedShards: number[] };
+  /** Engines that produced this run's results (normally one). */
+  engines: string[];
+}

@@ -1,0 +1,157 @@
+import type { Redis } from 'ioredis';
+import type { RunRecord, RunState } from './run-record.ts';
+
+/**
+ * The run records in Redis, next to the run's BullMQ queue (same key prefix, so a Redis Cluster
+ * hash tag in the prefix keeps them in one slot too).
+ *
+ * Keys, for prefix P and run R:
+ * - `P:run:R`          hash: input, output, model, roots, timestamps, totals and counters
+ * - `P:run:R:done`     set of shard indices that completed (each counted once)
+ * - `P:run:R:failed`   set of shard indices that failed for good (until `retry`)
+ * - `P:run:R:engines`  set of engine names that wrote results
+ * - `P:runs`           sorted set of run ids by creation time
+ *
+ * Each state change is one Lua script, so that two workers finishing the last two shards at the
+ * same time agree on who saw the run complete.
+ */
+
+const completionCheck = `
+local function complete()
+  local h = redis.call('HMGET', KEYS[1], 'listing_done', 'shards_total')
+  if h[1] ~= '1' then return 0 end
+  local accounted = redis.call('SCARD', KEYS[2]) + redis.call('SCARD', KEYS[3])
+  if accounted >= tonumber(h[2] or '0') then return 1 end
+  return 0
+end
+`;
+
+// KEYS: hash, done, failed, engines. ARGV: shard, ok, error, engine. Returns {firstTime, complete}.
+const completeShardScript = `${completionCheck}
+local first = redis.call('SADD', KEYS[2], ARGV[1])
+if first == 1 then
+  redis.call('SREM', KEYS[3], ARGV[1])
+  redis.call('HINCRBY', KEYS[1], 'images_ok', ARGV[2])
+  redis.call('HINCRBY', KEYS[1], 'images_error', ARGV[3])
+  redis.call('SADD', KEYS[4], ARGV[4])
+end
+return {first, complete()}`;
+
+// KEYS: hash, done, failed. ARGV: shard. A shard that completed is never marked failed afterwards.
+const failShardScript = `${completionCheck}
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then redis.call('SADD', KEYS[3], ARGV[1]) end
+return complete()`;
+
+// KEYS: hash, done, failed. ARGV: images_total, images_skipped, shards_total.
+const finishListingScript = `${completionCheck}
+redis.call('HSET', KEYS[1], 'listing_done', '1', 'images_total', ARGV[1], 'images_skipped', ARGV[2], 'shards_total', ARGV[3])
+return complete()`;
+
+export interface NewRun {
+  run: string;
+  input: string;
+  output: string;
+  model: string;
+  inputRoots: string[];
+}
+
+export class RunRegistry {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private keys(run: string): [string, string, string, string] {
+    const base = `${this.prefix}:run:${run}`;
+    return [base, `${base}:done`, `${base}:failed`, `${base}:engines`];
+  }
+
+  /** Creates the record unless it exists. Returns false (and changes nothing) when it did. */
+  async create(spec: NewRun, now = new Date()): Promise<boolean> {
+    const [hash] = this.keys(spec.run);
+    const created = await this.redis.hsetnx(hash, 'created_at', now.toISOString());
+    if (created === 0) return false;
+    await this.redis
+      .multi()
+      .hset(hash, { input: spec.input, output: spec.output, model: spec.model, input_roots: JSON.stringify(spec.inputRoots), listing_done: '0' })
+      .zadd(`${this.prefix}:runs`, now.getTime(), spec.run)
+      .exec();
+    return true;
+  }
+
+  async get(run: string): Promise<RunRecord | null> {
+    const [hash, done, failed, engines] = this.keys(run);
+    const [fields, doneCount, failedShards, engineNames] = await Promise.all([
+      this.redis.hgetall(hash),
+      this.redis.scard(done),
+      this.redis.smembers(failed),
+      this.redis.smembers(engines),
+    ]);
+    if (!fields.created_at) return null;
+    const count = (name: string): number => Number(fields[name] ?? 0);
+    const state: RunState = fields.finished_at ? 'done' : fields.started_at ? 'running' : 'queued';
+    return {
+      run,
+      state,
+      input: fields.input ?? '',
+      output: fields.output ?? '',
+      model: fields.model ?? '',
+      inputRoots: JSON.parse(fields.input_roots ?? '[]') as string[],
+      createdAt: fields.created_at,
+      startedAt: fields.started_at ?? null,
+      finishedAt: fields.finished_at ?? null,
+      listingDone: fields.listing_done === '1',
+      images: { total: count('images_total'), ok: count('images_ok'), error: count('images_error'), skipped: count('images_skipped') },
+      shards: { total: count('shards_total'), done: doneCount, failed: failedShards.length, failedShards: failedShards.map(Number).sort((a, b) => a - b) },
+      engines: engineNames.sort(),
+    };
+  }
+
+  async isShardDone(run: string, shard: number): Promise<boolean> {
+    return (await this.redis.sismember(this.keys(run)[1], String(shard))) === 1;
+  }
+
+  async markStarted(run: string, now = new Date()): Promise<void> {
+    await this.redis.hsetnx(this.keys(run)[0], 'started_at', now.toISOString());
+  }
+
+  /** Counts the shard's images once. Returns whether this call saw the run become complete. */
+  async completeShard(run: string, shard: number, counts: { ok: number; error: number }, engine: string): Promise<{ firstTime: boolean; runComplete: boolean }> {
+    const [first, complete] = (await this.redis.eval(completeShardScript, 4, ...this.keys(run), shard, counts.ok, counts.error, engine)) as [number, number];
+    return { firstTime: first === 1, runComplete: complete === 1 };
+  }
+
+  /** Records a shard that failed for good. Returns whether the run is now complete. */
+  async failShard(run: string, shard: number): Promise<boolean> {
+    const [hash, done, failed] = this.keys(run);
+    return (await this.redis.eval(failShardScript, 3, hash, done, failed, shard)) === 1;
+  }
+
+  /** Called by the producer once every shard is enqueued. Returns whether the run is already complete. */
+  async finishListing(run: string, totals: { images: number; skipped: number; shards: number }): Promise<boolean> {
+    const [hash, done, failed] = this.keys(run);
+    return (await this.redis.eval(finishListingScript, 3, hash, done, failed, totals.images, totals.skipped, totals.shards)) === 1;
+  }
+
+  async markFinished(run: string, now = new Date()): Promise<void> {
+    await this.redis.hset(this.keys(run)[0], 'finished_at', now.toISOString());
+  }
+
+  /** Takes the failed shards out of the failed set for a retry and reopens the run. */
+  async reopenFailed(run: string): Promise<number[]> {
+    const [hash, , failed] = this.keys(run);
+    const shards = (await this.redis.smembers(failed)).map(Number).sort((a, b) => a - b);
+    await this.redis.multi().del(failed).hdel(hash, 'finished_at').hincrby(hash, 'generation', 1).exec();
+    return shards;
+  }
+
+  /** Bumped by each retry, so the finaliser job of a reopened run gets a fresh id. */
+  async generation(run: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys(run)[0], 'generation')) ?? 0);
+  }
+
+  /** Most recent runs first. */
+  async list(limit = 50): Promise<string[]> {
+    return this.redis.zrevrange(`${this.prefix}:runs`, 0, limit - 1);
+  }
+}

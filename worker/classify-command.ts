@@ -1,0 +1,76 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { EngineChoice } from '../shared/engine.ts';
+import { ConfigError, ObjectNotFoundError } from '../shared/errors.ts';
+import { openEngine } from './engines/open-engine.ts';
+import { processImages, type ImageResult } from './image-pipeline.ts';
+
+export interface ClassifyOptions {
+  json: boolean;
+  top: number;
+  engine: EngineChoice;
+  model?: string;
+  batchSize: number;
+}
+
+/**
+ * `resnet-batch classify`: local files and folders in, top-k labels out, one line per image.
+ * Returns the exit code: 0 all classified, 2 some failed (each with an error line).
+ */
+export async function classifyCommand(paths: string[], options: ClassifyOptions): Promise<number> {
+  const files = await expandPaths(paths);
+  if (files.length === 0) throw new ConfigError(`no files found in ${paths.join(', ')}; pass image files or folders that contain images`);
+  const { engine, model } = await openEngine({ choice: options.engine, modelUri: options.model });
+  let failures = 0;
+  try {
+    const tasks = files.map((file) => ({ key: file, fetch: () => readLocal(file) }));
+    for await (const result of processImages(tasks, { engine, labels: model.labels, batchSize: options.batchSize, topK: options.top })) {
+      if (result.status === 'error') failures += 1;
+      process.stdout.write(options.json ? `${JSON.stringify(toJsonLine(result))}\n` : formatText(result));
+    }
+  } finally {
+    await engine.dispose();
+  }
+  return failures === 0 ? 0 : 2;
+}
+
+function toJsonLine(result: ImageResult<string>): object {
+  if (result.status === 'error') return { file: result.key, error: result.error };
+  return { file: result.key, top: result.top.map(({ label, index, score }) => ({ label, index, score: Number(score.toFixed(6)) })) };
+}
+
+function formatText(result: ImageResult<string>): string {
+  if (result.status === 'error') return `${result.key}\n  error: ${result.error}\n`;
+  const lines = result.top.map((entry) => `  ${(entry.score * 100).toFixed(2).padStart(6)}%  ${entry.label} (${entry.index})`);
+  return `${result.key}\n${lines.join('\n')}\n`;
+}
+
+async function readLocal(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(file);
+    throw error;
+  }
+}
+
+/** Files as given, folders walked recursively in name order; hidden entries are skipped. */
+async function expandPaths(paths: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const path of paths) {
+    const absolute = resolve(path);
+    const info = await stat(absolute).catch(() => undefined);
+    if (!info) {
+      files.push(absolute); // reported as a per-file "not found" line, like any other unreadable file
+    } else if (info.isDirectory()) {
+      const entries = (await readdir(absolute, { recursive: true, withFileTypes: true }))
+        .filter((entry) => entry.isFile() && !entry.name.startsWith('.'))
+        .map((entry) => join(entry.parentPath, entry.name))
+        .sort();
+      files.push(...entries);
+    } else {
+      files.push(absolute);
+    }
+  }
+  return files;
+}
