@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+/**
+ * Pipeline configuration from the environment, validated once at start. Command-line flags
+ * override these (see bin/cli.ts). Each field says its unit, default and when to change it.
+ * Storage settings (S3 endpoint, path style, region) live in shared/storage/open-store.ts.
+ */
+const configSchema = z.object({
+  /**
+   * REDIS_URL: redis://[:password@]host:port[/db] or rediss:// for TLS. Unset: `run` starts its
+   * own redis-server; `submit`, `worker` and `status` refuse to start.
+   */
+  REDIS_URL: z
+    .string()
+    .optional()
+    .refine((value) => value === undefined || /^rediss?:\/\/[^\s]+$/.test(value), {
+      message: "is not a redis:// or rediss:// URL; set it like redis://localhost:6379",
+    }),
+  /**
+   * QUEUE_PREFIX: prefix of every Redis key (BullMQ's and the run records). Default
+   * 'resnet-batch'. Give each environment its own; on a Redis Cluster wrap it in a hash tag,
+   * e.g. '{resnet-batch}', so that BullMQ's multi-key scripts stay in one slot.
+   */
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9{}._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 { } . _ -').default('resnet-batch'),
+  /** JOB_ATTEMPTS: attempts per shard before it is marked failed (storage or Redis outages). Default 5. */
+  JOB_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  /** JOB_BACKOFF_MS: first retry delay in ms; doubles each attempt (exponential). Default 2000. */
+  JOB_BACKOFF_MS: z.coerce.number().int().min(0).max(3_600_000).default(2000),
+  /**
+   * SHARD_LOCK_MS: how long a worker's lock on a shard lasts without renewal, in ms. Default
+   * 30000. A killed worker's shard goes back to the queue after this; raise it when one batch
+   * can take longer than a third of it (the lock is renewed at half its duration).
+   */
+  SHARD_LOCK_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
+  /** MAX_STALLED: times a shard may lose its worker (crash, kill) before it is failed as poison. Default 2. */
+  MAX_STALLED: z.coerce.number().int().min(0).max(100).default(2),
+  /** MAX_IMAGE_BYTES: larger objects become TOO_LARGE error rows without being downloaded. Default 64 MiB. */
+  MAX_IMAGE_BYTES: z.coerce.number().int().min(1).default(64 * 1024 * 1024),
+  /**
+   * MAX_IMAGE_PIXELS: width x height above which an image is refused before decoding
+   * (decompression bombs). Default 100,000,000 (a 10000x10000 image, about 300 MB decoded).
+   */
+  MAX_IMAGE_PIXELS: z.coerce.number().int().min(1).default(100_000_000),
+  /** MODEL_URI: model location (path, file:// or s3://). Default: the local cache from `npm run fetch-model`. */
+  MODEL_URI: z.string().min(1).optional(),
+  /** ENGINE: auto|tfjs-node-gpu|tfjs-node|tfjs-wasm. Default auto (fastest installed). */
+  ENGINE: z.enum(['auto', 'tfjs-node-gpu', 'tfjs-node', 'tfjs-wasm']).default('auto'),
+  /** BATCH_SIZE: images per engine call. Default 32. */
+  BATCH_SIZE: z.coerce.number().int().min(1).max(1024).default(32),
+});
+
+export type PipelineConfig = z.infer<typeof configSchema>;
+
+/** Validates the environment; every problem is named with its variable and how to fix it. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineConfig {
+  const parsed = configSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0]);
+    return `${name} ${issue.message} (got '${redactUrl(String(env[name] ?? ''))}')`;
+  });
+  throw new ConfigError(problems.join('; '));
+}
+
+/** The same URL with any password replaced, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
+
+/** The queue every shard and finaliser job goes through. */
+export const SHARD_QUEUE_NAME = 'shards';

@@ -1,0 +1,58 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { ConfigError, describeError } from './errors.ts';
+import { redactUrl } from './config.ts';
+import type { Logger } from './logger.ts';
+
+/**
+ * Opens an ioredis connection for BullMQ and the run registry. rediss:// turns on TLS and a
+ * password in the URL is used for AUTH (ioredis parses both from the URL).
+ *
+ * `maxRetriesPerRequest: null` is what BullMQ requires of a worker's connection: commands wait
+ * through a Redis outage instead of failing, and the retry strategy below reconnects with a
+ * capped exponential backoff forever, logging each attempt, so an outage longer than any retry
+ * budget makes workers wait, not exit.
+ */
+export function connectRedis(url: string, logger?: Logger, overrides: RedisOptions = {}): Redis {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    retryStrategy: (attempt) => {
+      const delay = Math.min(200 * 2 ** Math.min(attempt, 10), 10_000);
+      logger?.warn({ attempt, delayMs: delay, redis: redactUrl(url) }, 'redis unreachable; reconnecting');
+      return delay;
+    },
+    ...overrides,
+  });
+  redis.on('error', (error) => logger?.debug({ err: describeError(error) }, 'redis connection error'));
+  return redis;
+}
+
+/**
+ * Start-up check: one PING with a short timeout, so a wrong REDIS_URL is one clear line before
+ * anything is enqueued, instead of a worker that waits forever.
+ */
+export async function checkRedisReachable(url: string, timeoutMs = 5000): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: timeoutMs, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    throw new ConfigError(`cannot reach Redis at ${redactUrl(url)} (${describeError(error)}); check REDIS_URL (host, port, password, redis:// or rediss://) and that the server is running`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** BullMQ stores jobs and their state in Redis: an evicting memory policy silently loses them. */
+export async function warnOnEvictionPolicy(redis: Redis, logger: Logger): Promise<void> {
+  try {
+    const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];
+    const policy = reply[1];
+    if (policy && policy !== 'noeviction') {
+      logger.warn({ policy }, `Redis maxmemory-policy is '${policy}'; set it to 'noeviction' (redis-cli CONFIG SET maxmemory-policy noeviction) or queued shards can be evicted and lost`);
+    }
+  } catch {
+    // Managed Redis services often forbid CONFIG; nothing to check then.
+  }
+}
