@@ -20,8 +20,16 @@
  *   longer names (part-123456); a reader of a run that large sorts by the parsed number.
  */
 
+import { joinUri } from './uri.ts';
+
 /** Bumped when a column, a type or a key changes in a way a reader must know about. */
 export const OUTPUT_FORMAT_VERSION = 1;
+
+/** Content type to upload a .npy part with (numpy has no registered media type). */
+export const EMBEDDINGS_CONTENT_TYPE = 'application/octet-stream';
+
+/** Content type to upload a .parquet part with (registered with IANA in 2024). */
+export const METADATA_CONTENT_TYPE = 'application/vnd.apache.parquet';
 
 /** Digits of the zero-padded shard index in part file names. */
 export const SHARD_INDEX_DIGITS = 5;
@@ -120,23 +128,23 @@ export function partName(shardIndex: number): string {
   return `part-${String(shardIndex).padStart(SHARD_INDEX_DIGITS, '0')}`;
 }
 
+/**
+ * Key builders. Each returns the canonical URI (shared/uri.ts: `s3://bucket/key` or
+ * `file:///abs/path`; a plain output path is made absolute) and throws ConfigError when the run
+ * id would leave the output prefix (a `..` segment), so a forged run id cannot write elsewhere.
+ */
+
 /** `<output>/<run>/embeddings/part-NNNNN.npy` */
 export function embeddingsKey(outputUri: string, runId: string, shardIndex: number): string {
-  return joinUri(outputUri, runId, 'embeddings', `${partName(shardIndex)}.npy`);
+  return joinUri(outputUri, `${runId}/embeddings/${partName(shardIndex)}.npy`);
 }
 
 /** `<output>/<run>/metadata/part-NNNNN.parquet` */
 export function metadataKey(outputUri: string, runId: string, shardIndex: number): string {
-  return joinUri(outputUri, runId, 'metadata', `${partName(shardIndex)}.parquet`);
+  return joinUri(outputUri, `${runId}/metadata/${partName(shardIndex)}.parquet`);
 }
 
 /** `<output>/<run>/_manifest.json` */
 export function manifestKey(outputUri: string, runId: string): string {
-  return joinUri(outputUri, runId, '_manifest.json');
-}
-
-// Plain '/' joining that tolerates a trailing slash on the output URI (s3://bucket/out/). It
-// stands in until shared/uri.ts provides the project-wide join.
-function joinUri(base: string, ...parts: string[]): string {
-  return [base.replace(/\/+$/, ''), ...parts].join('/');
+  return joinUri(outputUri, `${runId}/_manifest.json`);
 }
