@@ -1,0 +1,104 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ENGINE_CHOICES, type EngineChoice } from '../shared/engine.ts';
+import { ResnetBatchError, describeError } from '../shared/errors.ts';
+
+/**
+ * The `resnet-batch` command line. Each command's work lives with its stage (worker/,
+ * producer/); this file only parses flags and maps errors to exit codes: 0 success, 1 fatal
+ * (bad configuration included, with one line saying what to fix), 2 partial (some images failed).
+ */
+const program = new Command('resnet-batch')
+  .description('Batch ResNet-50 inference: image URIs in, embeddings (.npy) and labels (Parquet) out')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+function positiveInt(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return parsed;
+}
+
+const engineOption = (): Option =>
+  new Option('--engine <engine>', 'inference engine (auto picks the fastest installed)').choices([...ENGINE_CHOICES]).default(process.env.ENGINE ?? 'auto');
+
+program
+  .command('classify')
+  .description('print the top-k ImageNet labels of local image files and folders')
+  .argument('<paths...>', 'image files or folders (searched recursively)')
+  .option('--json', 'one JSON object per line: {"file", "top": [{"label", "index", "score"}]} or {"file", "error"}', false)
+  .option('--top <k>', 'labels per image', positiveInt, 5)
+  .option('--batch-size <n>', 'images per engine call', positiveInt, 32)
+  .addOption(engineOption())
+  .option('--model <uri>', 'model location: a folder, file:// or s3:// URI (default: the local cache)')
+  .action(async (paths: string[], options: { json: boolean; top: number; batchSize: number; engine: EngineChoice; model?: string }) => {
+    const { classifyCommand } = await import('../worker/classify-command.ts');
+    process.exitCode = await classifyCommand(paths, options);
+  });
+
+program
+  .command('worker')
+  .description('consume shard jobs from Redis until stopped (SIGTERM/SIGINT finish the current shard)')
+  .addOption(engineOption())
+  .option('--batch-size <n>', 'images per engine call (default BATCH_SIZE or 32)', positiveInt)
+  .option('--model <uri>', 'model location (default MODEL_URI or the local cache)')
+  .action(async (options: { engine: EngineChoice; batchSize?: number; model?: string }) => {
+    const { workerCommand } = await import('../worker/worker-command.ts');
+    process.exitCode = await workerCommand(options);
+  });
+
+program
+  .command('submit')
+  .description('list an input, shard it and enqueue the shards; prints the run id')
+  .argument('<input>', 's3://bucket/prefix, a local folder, or a .txt/.jsonl manifest of URIs')
+  .requiredOption('--output <uri>', 'where results go: s3://bucket/prefix or a local folder')
+  .option('--run <id>', 'run id (default: generated); resubmitting an id enqueues only what is missing')
+  .option('--shard-size <k>', 'images per shard job', positiveInt, 256)
+  .option('--model <uri>', 'model the workers must run (default MODEL_URI or the local cache)')
+  .action(async (input: string, options: { output: string; run?: string; shardSize: number; model?: string }) => {
+    const { submitCommand } = await import('../producer/submit-command.ts');
+    process.exitCode = await submitCommand(input, options);
+  });
+
+program
+  .command('status')
+  .description('progress, throughput, ETA and failures of a run')
+  .argument('<run>', 'run id')
+  .option('--json', 'machine-readable output', false)
+  .action(async (run: string, options: { json: boolean }) => {
+    const { statusCommand } = await import('../producer/status-command.ts');
+    process.exitCode = await statusCommand(run, options);
+  });
+
+program
+  .command('retry')
+  .description('enqueue the failed shards of a run again')
+  .argument('<run>', 'run id')
+  .action(async (run: string) => {
+    const { retryCommand } = await import('../producer/retry-command.ts');
+    process.exitCode = await retryCommand(run);
+  });
+
+program
+  .command('run')
+  .description('submit, start N local workers and wait: the one-command local job (starts its own Redis when REDIS_URL is unset)')
+  .argument('<input>', 's3://bucket/prefix, a local folder, or a .txt/.jsonl manifest of URIs')
+  .requiredOption('--output <uri>', 'where results go: s3://bucket/prefix or a local folder')
+  .option('--run <id>', 'run id (default: generated)')
+  .option('--workers <n>', 'local worker processes', positiveInt, 1)
+  .option('--shard-size <k>', 'images per shard job', positiveInt, 256)
+  .option('--batch-size <n>', 'images per engine call', positiveInt)
+  .addOption(engineOption())
+  .option('--model <uri>', 'model location (default MODEL_URI or the local cache)')
+  .action(async (input: string, options: { output: string; run?: string; workers: number; shardSize: number; batchSize?: number; engine: EngineChoice; model?: string }) => {
+    const { runCommand } = await import('../producer/run-command.ts');
+    process.exitCode = await runCommand(input, options);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const code = error instanceof ResnetBatchError ? `${error.code}: ` : '';
+  process.stderr.write(`resnet-batch: ${code}${describeError(error)}\n`);
+  if (process.env.DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,86 @@
+import type { InferenceEngine } from '../shared/engine.ts';
+import type { ImageRef, ShardJob } from '../shared/job-payload.ts';
+import { embeddingsKey, metadataKey, type MetadataRow } from '../shared/output-format.ts';
+import type { ObjectStore } from '../shared/storage/object-store.ts';
+import type { DecodeOptions } from './decode-image.ts';
+import { fetchImage } from './fetch-image.ts';
+import { processImages, type ImageResult } from './image-pipeline.ts';
+import { encodeNpy } from './write-embeddings.ts';
+import { encodeMetadataParquet } from './write-metadata.ts';
+
+export interface ShardContext {
+  engine: InferenceEngine;
+  labels: readonly string[];
+  modelId: string;
+  /** Store for a URI (input images and the output may live in different stores). */
+  storeFor(uri: string): ObjectStore;
+  batchSize: number;
+  maxImageBytes: number;
+  decode?: DecodeOptions;
+  /** Called after each batch with the share of the shard's images done, 0..1. */
+  onProgress?(fraction: number): Promise<void> | void;
+}
+
+export interface ShardOutcome {
+  ok: number;
+  error: number;
+  embeddingsUri: string;
+  metadataUri: string;
+}
+
+/**
+ * One shard, start to finish: fetch, decode and infer every image (overlapped, see
+ * image-pipeline.ts), then write the .npy and, after it, the Parquet metadata. Keys depend only on
+ * run and shard, so a retry overwrites the same two objects; because the metadata goes last, a
+ * present metadata file always has its embeddings beside it.
+ */
+export async function processShard(job: ShardJob, context: ShardContext): Promise<ShardOutcome> {
+  const tasks = job.images.map((image) => ({ key: image, fetch: () => fetchImage(context.storeFor(image.uri), image, context.maxImageBytes) }));
+  const results: ImageResult<ImageRef>[] = [];
+  for await (const result of processImages(tasks, { engine: context.engine, labels: context.labels, batchSize: context.batchSize, decode: context.decode })) {
+    results.push(result);
+    if (results.length % context.batchSize === 0) await context.onProgress?.(results.length / job.images.length);
+  }
+
+  const processedAt = new Date();
+  const okResults = results.filter((result) => result.status === 'ok');
+  const width = context.engine.embeddingSize;
+  const matrix = new Float32Array(okResults.length * width);
+  okResults.forEach((result, row) => matrix.set(result.embedding, row * width));
+
+  let nextRow = 0;
+  const rows = results.map((result): MetadataRow => toRow(result, result.status === 'ok' ? nextRow++ : null, context, processedAt));
+
+  const embeddingsUri = embeddingsKey(job.output, job.run, job.shard);
+  const metadataUri = metadataKey(job.output, job.run, job.shard);
+  const outputStore = context.storeFor(job.output);
+  await outputStore.write(embeddingsUri, encodeNpy(matrix, okResults.length, width), { contentType: 'application/octet-stream' });
+  await outputStore.write(metadataUri, await encodeMetadataParquet(rows), { contentType: 'application/vnd.apache.parquet' });
+  await context.onProgress?.(1);
+  return { ok: okResults.length, error: results.length - okResults.length, embeddingsUri, metadataUri };
+}
+
+function toRow(result: ImageResult<ImageRef>, embeddingRow: number | null, context: ShardContext, processedAt: Date): MetadataRow {
+  const common = {
+    uri: result.key.uri,
+    etag: result.key.etag,
+    sizeBytes: result.key.size,
+    model: context.modelId,
+    engine: context.engine.name,
+    processedAt,
+  };
+  if (result.status === 'error') {
+    return { ...common, width: null, height: null, status: 'error', error: `${result.code}: ${result.error}`, embeddingRow: null, topLabels: null, topIndices: null, topScores: null };
+  }
+  return {
+    ...common,
+    width: result.width,
+    height: result.height,
+    status: 'ok',
+    error: null,
+    embeddingRow,
+    topLabels: result.top.map((entry) => entry.label),
+    topIndices: result.top.map((entry) => entry.index),
+    topScores: result.top.map((entry) => entry.score),
+  };
+}

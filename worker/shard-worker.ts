@@ -1,0 +1,147 @@
+import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { SHARD_QUEUE_NAME, type PipelineConfig } from '../shared/config.ts';
+import type { InferenceEngine } from '../shared/engine.ts';
+import { ResnetBatchError } from '../shared/errors.ts';
+import { FINALIZE_JOB_NAME, InvalidJobError, finalizeJobId, parseShardJob, shardJobId } from '../shared/job-payload.ts';
+import type { Logger } from '../shared/logger.ts';
+import { connectRedis, warnOnEvictionPolicy } from '../shared/redis-connection.ts';
+import { RunRegistry } from '../shared/run-registry.ts';
+import type { ObjectStore } from '../shared/storage/object-store.ts';
+import { authorizeShard } from './authorize-shard.ts';
+import { finalizeRun, type ModelIdentity } from './finalize-run.ts';
+import { toBullmqError } from './job-outcome.ts';
+import { processShard } from './process-shard.ts';
+
+export interface ShardWorkerOptions {
+  redisUrl: string;
+  config: PipelineConfig;
+  engine: InferenceEngine;
+  labels: readonly string[];
+  model: ModelIdentity & { uri: string };
+  storeFor(uri: string): ObjectStore;
+  logger: Logger;
+}
+
+/**
+ * A worker process's consumer of the shard queue: one shard at a time (the engine already uses
+ * every core; parallelism across shards comes from more workers), finaliser jobs in between.
+ *
+ * Crash safety comes from BullMQ's lock: a shard is locked for SHARD_LOCK_MS and renewed while it
+ * runs; if the process dies, the lock expires, another worker's stalled check puts the shard back,
+ * and after MAX_STALLED losses it is failed as poison. Results are counted once per shard (see
+ * RunRegistry.completeShard), so a shard processed twice never double-counts.
+ */
+export class ShardWorker {
+  private readonly connection: Redis;
+  private readonly registry: RunRegistry;
+  private readonly queue: Queue;
+  private readonly events: QueueEvents;
+  private readonly worker: Worker;
+
+  constructor(private readonly options: ShardWorkerOptions) {
+    const { config, logger } = options;
+    this.connection = connectRedis(options.redisUrl, logger);
+    this.registry = new RunRegistry(this.connection, config.QUEUE_PREFIX);
+    this.queue = new Queue(SHARD_QUEUE_NAME, { connection: connectRedis(options.redisUrl, logger), prefix: config.QUEUE_PREFIX });
+    this.events = new QueueEvents(SHARD_QUEUE_NAME, { connection: connectRedis(options.redisUrl, logger), prefix: config.QUEUE_PREFIX });
+    this.events.on('failed', ({ jobId, failedReason }) => void this.recordFailure(jobId, failedReason));
+    this.worker = new Worker(SHARD_QUEUE_NAME, (job) => this.process(job), {
+      connection: connectRedis(options.redisUrl, logger),
+      prefix: config.QUEUE_PREFIX,
+      concurrency: 1,
+      lockDuration: config.SHARD_LOCK_MS,
+      stalledInterval: Math.max(1000, Math.floor(config.SHARD_LOCK_MS / 2)),
+      maxStalledCount: config.MAX_STALLED,
+      autorun: false,
+    });
+    this.worker.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+    this.worker.on('failed', (job, error) => logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: error.message }, 'shard attempt failed'));
+  }
+
+  /** Starts consuming. Resolves when the worker is closed. */
+  async run(): Promise<void> {
+    await warnOnEvictionPolicy(this.connection, this.options.logger);
+    await this.events.waitUntilReady();
+    this.options.logger.info({ engine: this.options.engine.name, model: this.options.model.id }, 'worker ready');
+    await this.worker.run();
+  }
+
+  /**
+   * Stops taking shards. The shard in progress is finished (BullMQ waits for it) unless `force`,
+   * in which case its lock is released by expiry and it goes back to the queue.
+   */
+  async close(force = false): Promise<void> {
+    await this.worker.close(force);
+    await Promise.all([this.events.close(), this.queue.close()]);
+    this.connection.disconnect();
+  }
+
+  private async process(job: Job): Promise<unknown> {
+    try {
+      if (job.name === FINALIZE_JOB_NAME) return await this.finalize(job);
+      return await this.processShardJob(job);
+    } catch (error) {
+      throw toBullmqError(error);
+    }
+  }
+
+  private async processShardJob(job: Job): Promise<unknown> {
+    const shard = parseShardJob(job.data);
+    if (job.id !== shardJobId(shard.run, shard.shard)) {
+      throw new InvalidJobError(`job id ${job.id} does not match run ${shard.run} shard ${shard.shard} (expected ${shardJobId(shard.run, shard.shard)}); the job was not made by submit`);
+    }
+    const record = await this.registry.get(shard.run);
+    if (!record) throw new InvalidJobError(`run ${shard.run} is not registered under prefix ${this.options.config.QUEUE_PREFIX}; submit it with resnet-batch submit`);
+    authorizeShard(shard, record);
+    if (shard.model !== this.options.model.uri) {
+      throw new ResnetBatchError('MODEL_MISMATCH', `shard ${shard.shard} of run ${shard.run} needs model ${shard.model}, but this worker loaded ${this.options.model.uri}; start workers with --model ${shard.model}`, { retryable: true });
+    }
+    if (await this.registry.isShardDone(shard.run, shard.shard)) return { skipped: 'already done' };
+
+    await this.registry.markStarted(shard.run);
+    const outcome = await processShard(shard, {
+      engine: this.options.engine,
+      labels: this.options.labels,
+      modelId: this.options.model.id,
+      storeFor: this.options.storeFor,
+      batchSize: this.options.config.BATCH_SIZE,
+      maxImageBytes: this.options.config.MAX_IMAGE_BYTES,
+      decode: { maxPixels: this.options.config.MAX_IMAGE_PIXELS },
+      onProgress: (fraction) => job.updateProgress(Math.round(fraction * 100)),
+    });
+    const { runComplete } = await this.registry.completeShard(shard.run, shard.shard, outcome, this.options.engine.name);
+    this.options.logger.info({ run: shard.run, shard: shard.shard, ok: outcome.ok, error: outcome.error }, 'shard done');
+    if (runComplete) await this.enqueueFinalize(shard.run);
+    return outcome;
+  }
+
+  private async finalize(job: Job): Promise<unknown> {
+    const run = String((job.data as { run?: unknown }).run ?? '');
+    const manifest = await finalizeRun(run, this.registry, this.options.storeFor, this.options.model);
+    this.options.logger.info({ run, images: manifest?.images, shards: manifest?.shards }, 'run finished; manifest written');
+    return { manifest: manifest !== null };
+  }
+
+  private async enqueueFinalize(run: string): Promise<void> {
+    const generation = await this.registry.generation(run);
+    await this.queue.add(FINALIZE_JOB_NAME, { v: 1, run }, { jobId: `${finalizeJobId(run)}-g${generation}`, attempts: this.options.config.JOB_ATTEMPTS, backoff: { type: 'exponential', delay: this.options.config.JOB_BACKOFF_MS } });
+  }
+
+  /** A shard failed for good (attempts spent, unrecoverable, or stalled too often). Every worker
+   * hears the event; recording it is idempotent, and so is the finaliser's job id. */
+  private async recordFailure(jobId: string, reason: string): Promise<void> {
+    const match = /^(.+)__(\d{6})$/.exec(jobId);
+    if (!match?.[1] || !match[2]) return;
+    try {
+      const job = await this.queue.getJob(jobId);
+      if (!job || (await job.getState()) !== 'failed') return;
+      const run = match[1];
+      const complete = await this.registry.failShard(run, Number(match[2]));
+      this.options.logger.error({ run, shard: Number(match[2]), reason }, 'shard failed for good');
+      if (complete) await this.enqueueFinalize(run);
+    } catch (error) {
+      this.options.logger.warn({ jobId, err: (error as Error).message }, 'could not record shard failure');
+    }
+  }
+}
