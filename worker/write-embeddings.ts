@@ -29,7 +29,7 @@ export function encodeNpy(rows: Float32Array, rowCount: number, width: number): 
 }
 
 /** Bytes before the data: magic, version, header length and the padded header dict. */
-export function npyHeader(rowCount: number, width: number): Buffer {
+function npyHeader(rowCount: number, width: number): Buffer {
   const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rowCount}, ${width}), }`;
   const preamble = NPY_MAGIC.length + 2 + 2; // magic, version, uint16 header length
   const unpadded = preamble + dict.length + 1; // + the closing '\n'
