@@ -1,0 +1,71 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Config } from './storage-config.ts';
+
+/**
+ * Network behaviour of the S3 client. Every value is set explicitly rather than left to SDK
+ * defaults, because the SDK's defaults have no timeouts at all: a black-holed endpoint would hang
+ * a shard forever instead of failing it so BullMQ can retry.
+ */
+export interface S3ClientTuning {
+  /**
+   * Attempts per request, including the first (SDK "standard" retry mode: exponential backoff with
+   * jitter, only for retryable failures: network errors, 5xx, throttling). Default 3. Shard-level
+   * retries by BullMQ come on top of these, so keep it low; raise it for a flaky remote store.
+   */
+  maxAttempts: number;
+  /** Milliseconds to establish the TCP (and TLS) connection. Default 5000. */
+  connectionTimeoutMs: number;
+  /**
+   * Milliseconds from sending a request until the response headers arrive, including uploading
+   * the body (one multipart part, 8 MiB by default). Default 120000: an 8 MiB part at ~0.5 Mbit/s.
+   * Lower it on a fast network to fail faster.
+   */
+  requestTimeoutMs: number;
+  /**
+   * Milliseconds a socket may sit idle (no bytes either way), which also covers a response body
+   * that stalls halfway through a streamed read. Default 30000.
+   */
+  socketIdleTimeoutMs: number;
+  /** Concurrent sockets per client. Default 64: enough for fetch concurrency plus part uploads. */
+  maxSockets: number;
+}
+
+export const defaultS3ClientTuning: S3ClientTuning = {
+  maxAttempts: 3,
+  connectionTimeoutMs: 5_000,
+  requestTimeoutMs: 120_000,
+  socketIdleTimeoutMs: 30_000,
+  maxSockets: 64,
+};
+
+/**
+ * Builds a client for one endpoint. With no `credentials` in the config the SDK resolves them
+ * from its default provider chain (see storage-config.ts); none are hand-rolled here.
+ */
+export function createS3Client(config: S3Config, tuning: Partial<S3ClientTuning> = {}): S3Client {
+  const t = { ...defaultS3ClientTuning, ...tuning };
+  const agent = { keepAlive: true, maxSockets: t.maxSockets };
+  return new S3Client({
+    region: config.region,
+    forcePathStyle: config.forcePathStyle,
+    ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
+    ...(config.credentials === undefined ? {} : { credentials: config.credentials }),
+    maxAttempts: t.maxAttempts,
+    retryMode: 'standard',
+    requestHandler: {
+      connectionTimeout: t.connectionTimeoutMs,
+      requestTimeout: t.requestTimeoutMs,
+      throwOnRequestTimeout: true,
+      socketTimeout: t.socketIdleTimeoutMs,
+      httpAgent: agent,
+      httpsAgent: agent,
+    },
+    // Since SDK 3.729 every upload carries a CRC32 checksum by default, sent as aws-chunked
+    // trailers for streamed bodies; several S3-compatible servers (s3rver, older MinIO, Ceph)
+    // reject or mis-store those. Against a custom endpoint only send checksums an operation
+    // requires; against AWS keep the SDK's default integrity checks.
+    ...(config.endpoint === undefined
+      ? {}
+      : { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const }),
+  });
+}

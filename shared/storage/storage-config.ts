@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+
+/**
+ * Storage settings, read from the environment by storageConfigFromEnv. Kept as one small type so
+ * shared/config.ts can fold it into the application config unchanged.
+ *
+ * | Variable                                        | Meaning                                      | Default |
+ * |-------------------------------------------------|----------------------------------------------|---------|
+ * | S3_ENDPOINT, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL | S3-compatible endpoint (MinIO, s3rver, Ceph, R2), http(s)://host:port | AWS S3 |
+ * | S3_FORCE_PATH_STYLE                              | `true`/`false`: bucket in the path, not the host name | true when an endpoint is set, else false |
+ * | AWS_REGION, else AWS_DEFAULT_REGION              | region requests are signed for               | us-east-1 |
+ * | AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN | static credentials                | the AWS default chain |
+ *
+ * Credentials: when the env passed in holds AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY they are
+ * used as given, which is exactly the first step of the AWS default chain, but works for an env
+ * object that is not process.env (tests, spawned workers). Otherwise `credentials` stays
+ * undefined and the SDK walks its default chain (env, SSO, shared ini files / AWS_PROFILE,
+ * credential_process, web identity, ECS and EC2 instance metadata).
+ */
+export interface StorageConfig {
+  s3: S3Config;
+}
+
+export interface S3Config {
+  /** Endpoint URL of an S3-compatible store; undefined means AWS S3 for `region`. */
+  endpoint?: string;
+  /** Address buckets as `endpoint/bucket/key` (MinIO, s3rver need it) instead of `bucket.endpoint/key`. */
+  forcePathStyle: boolean;
+  /** Signing region. Most S3-compatible stores accept any value; us-east-1 is the convention. */
+  region: string;
+  /** Static credentials; undefined means the AWS default provider chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+const nonEmpty = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const envSchema = z.object({
+  S3_ENDPOINT: nonEmpty,
+  AWS_ENDPOINT_URL_S3: nonEmpty,
+  AWS_ENDPOINT_URL: nonEmpty,
+  S3_FORCE_PATH_STYLE: nonEmpty.pipe(z.enum(['true', 'false', '1', '0']).optional()),
+  AWS_REGION: nonEmpty,
+  AWS_DEFAULT_REGION: nonEmpty,
+  AWS_ACCESS_KEY_ID: nonEmpty,
+  AWS_SECRET_ACCESS_KEY: nonEmpty,
+  AWS_SESSION_TOKEN: nonEmpty,
+});
+
+/** Reads and validates the storage variables above; throws ConfigError naming the variable and the fix. */
+export function storageConfigFromEnv(env: Record<string, string | undefined> = process.env): StorageConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'storage variable');
+    throw new ConfigError(`${name} is not valid (got '${env[name] ?? ''}'); ${fixFor(name)}`);
+  }
+  const vars = parsed.data;
+  const endpointVar = vars.S3_ENDPOINT !== undefined ? 'S3_ENDPOINT' : vars.AWS_ENDPOINT_URL_S3 !== undefined ? 'AWS_ENDPOINT_URL_S3' : 'AWS_ENDPOINT_URL';
+  const endpoint = vars.S3_ENDPOINT ?? vars.AWS_ENDPOINT_URL_S3 ?? vars.AWS_ENDPOINT_URL;
+  if (endpoint !== undefined) checkEndpoint(endpointVar, endpoint);
+  const pathStyle = vars.S3_FORCE_PATH_STYLE;
+  const hasKeys = vars.AWS_ACCESS_KEY_ID !== undefined && vars.AWS_SECRET_ACCESS_KEY !== undefined;
+  return {
+    s3: {
+      ...(endpoint === undefined ? {} : { endpoint }),
+      forcePathStyle: pathStyle === undefined ? endpoint !== undefined : pathStyle === 'true' || pathStyle === '1',
+      region: vars.AWS_REGION ?? vars.AWS_DEFAULT_REGION ?? 'us-east-1',
+      ...(hasKeys
+        ? {
+            credentials: {
+              accessKeyId: vars.AWS_ACCESS_KEY_ID!,
+              secretAccessKey: vars.AWS_SECRET_ACCESS_KEY!,
+              ...(vars.AWS_SESSION_TOKEN === undefined ? {} : { sessionToken: vars.AWS_SESSION_TOKEN }),
+            },
+          }
+        : {}),
+    },
+  };
+}
+
+function checkEndpoint(name: string, endpoint: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new ConfigError(`${name} is not an http:// or https:// URL (got '${endpoint}'); ${fixFor(name)}`);
+  }
+}
+
+function fixFor(name: string): string {
+  if (name === 'S3_FORCE_PATH_STYLE') return 'set it to true or false';
+  if (name.includes('ENDPOINT')) return 'set it like http://localhost:9000 (MinIO) or leave it unset for AWS S3';
+  return 'fix or unset it';
+}
