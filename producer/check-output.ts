@@ -1,0 +1,36 @@
+import { randomBytes } from 'node:crypto';
+import { ConfigError, describeError } from '../shared/errors.ts';
+import { joinUri, parseUri } from '../shared/uri.ts';
+import type { StoreOpener } from './list-inputs.ts';
+
+/**
+ * Proves the output is writable before anything is enqueued, by writing `<output>/<run>/.write-check`
+ * and reading it back. A real write is the only check that covers every way it can fail (missing
+ * bucket, no s3:PutObject, a bucket policy, a read-only or full disk, a path through a file);
+ * HeadBucket or access(2) answer a different question. The object stays (stores offer no delete,
+ * on purpose) as a record of who submitted the run: a few bytes, hidden by its leading dot.
+ */
+export const WRITE_CHECK_NAME = '.write-check';
+
+export async function checkOutputWritable(output: string, run: string, openStore: StoreOpener, now: Date = new Date()): Promise<void> {
+  const probe = joinUri(output, `${run}/${WRITE_CHECK_NAME}`);
+  const body = JSON.stringify({ run, checked_at: now.toISOString(), nonce: randomBytes(8).toString('hex') });
+  const store = openStore(output);
+  try {
+    await store.write(probe, body, { contentType: 'application/json' });
+    const back = (await store.read(probe, { maxBytes: 4096 })).toString('utf8');
+    if (back !== body) throw new Error('the object read back differs from the one written (another submit with the same run id, or an inconsistent store)');
+  } catch (error) {
+    throw new ConfigError(`output ${output} is not writable: writing ${probe} failed (${describeError(error)}); ${fixFor(output)}`, { cause: error });
+  } finally {
+    await store.close();
+  }
+}
+
+function fixFor(output: string): string {
+  const location = parseUri(output);
+  if (location.scheme === 's3') {
+    return `create the bucket (aws s3 mb s3://${location.bucket}, or in MinIO's console) and allow s3:PutObject and s3:GetObject on it, or fix --output`;
+  }
+  return `make ${location.path} a folder this user can write (mkdir -p, chmod), or fix --output`;
+}

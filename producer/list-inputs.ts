@@ -1,0 +1,184 @@
+import { ConfigError, describeError } from '../shared/errors.ts';
+import type { ObjectInfo, ObjectStore } from '../shared/storage/object-store.ts';
+import { formatUri, isWithin, parseUri, type StorageUri } from '../shared/uri.ts';
+import { InputRootsBuilder } from './input-roots.ts';
+import { manifestFormat, parseManifestLine, type ManifestFormat } from './manifest-entry.ts';
+import { DEFAULT_MAX_LINE_BYTES, manifestLines } from './manifest-lines.ts';
+
+/**
+ * Stage 1 of submit: list the candidate images of an input, page by page.
+ *
+ * An input is one of:
+ *   - an s3:// prefix, listed recursively (its objects are the candidates);
+ *   - a local folder (recursive), a single local file, or their file:// URIs;
+ *   - a manifest, local or in S3, ending in .txt or .jsonl (see manifest-entry.ts).
+ * Nothing is filtered by format here (select-images.ts does that); a manifest line that names no
+ * usable URI, and a listed object outside the run's roots, are reported through `onSkip` and
+ * never end the listing.
+ */
+export type StoreOpener = (uri: string) => ObjectStore;
+
+export interface InputDescription {
+  /** Canonical URI of the input as given. */
+  uri: string;
+  kind: 'prefix' | 'manifest';
+  /** Set when kind is 'manifest'. */
+  format?: ManifestFormat;
+}
+
+export interface SkippedInput {
+  /** 'invalid-entry': a manifest line that names no usable URI; 'outside-roots': see input-roots.ts. */
+  reason: 'invalid-entry' | 'outside-roots';
+  /** The URI, or the manifest URI with ':<line>' for an invalid entry. */
+  where: string;
+  detail: string;
+}
+
+export interface ListOptions {
+  openStore: StoreOpener;
+  /** Objects per page (default 1000, S3's maximum). Lower it only to test paging. */
+  pageSize?: number;
+  /** Longest manifest line in bytes (default 8 KiB); longer lines are skipped, not buffered. */
+  maxLineBytes?: number;
+  /** Called for each candidate that is not listed (see SkippedInput). */
+  onSkip?: (skipped: SkippedInput) => void;
+}
+
+/** What submit needs before it creates the run: where the images are, and the roots they lie under. */
+export interface InputListing {
+  input: InputDescription;
+  inputRoots: string[];
+  pages: AsyncIterable<ObjectInfo[]>;
+}
+
+/** Classifies an input; throws ConfigError when it does not exist. */
+export async function describeInput(input: string, openStore: StoreOpener): Promise<InputDescription> {
+  const location = parseUri(input);
+  const uri = formatUri(location);
+  const format = manifestFormat(uri);
+  if (location.scheme === 's3') return format === null ? { uri, kind: 'prefix' } : { uri, kind: 'manifest', format };
+  const store = openStore(uri);
+  try {
+    const info = await store.stat(uri);
+    if (info !== null) return format === null ? { uri, kind: 'prefix' } : { uri, kind: 'manifest', format };
+    for await (const page of store.list(uri, { pageSize: 1 })) if (page.length > 0) return { uri, kind: 'prefix' };
+  } finally {
+    await store.close();
+  }
+  throw new ConfigError(`input ${uri} does not exist or holds no files; expected an s3:// prefix, a local folder, or a .txt/.jsonl manifest`);
+}
+
+/**
+ * Describes the input, derives its roots and checks that it lists at least one candidate, all
+ * before anything is enqueued. The first page is read here and handed back inside `pages`, so a
+ * prefix is listed only once; a manifest is read twice (once for its roots, see input-roots.ts).
+ */
+export async function openListing(input: string, options: ListOptions): Promise<InputListing> {
+  const description = await describeInput(input, options.openStore);
+  const inputRoots = description.kind === 'prefix' ? [description.uri] : await manifestRoots(description, options);
+  const iterator = listDescribed(description, inputRoots, options)[Symbol.asyncIterator]();
+  let first: IteratorResult<ObjectInfo[]>;
+  try {
+    first = await iterator.next();
+  } catch (error) {
+    throw new ConfigError(`cannot list input ${description.uri}: ${describeError(error)}`, { cause: error });
+  }
+  if (first.done === true) {
+    throw new ConfigError(`input ${description.uri} holds no files to process; check the prefix, folder or manifest`);
+  }
+  const firstPage = first.value;
+  async function* pages(): AsyncGenerator<ObjectInfo[]> {
+    yield firstPage;
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield next.value;
+  }
+  return { input: description, inputRoots, pages: pages() };
+}
+
+/** The candidate images of `input`, in pages (see openListing for the checked variant). */
+export async function* listInputs(input: string, options: ListOptions): AsyncGenerator<ObjectInfo[]> {
+  const description = await describeInput(input, options.openStore);
+  const roots = description.kind === 'prefix' ? [description.uri] : await manifestRoots(description, options);
+  yield* listDescribed(description, roots, options);
+}
+
+async function* listDescribed(input: InputDescription, roots: string[], options: ListOptions): AsyncGenerator<ObjectInfo[]> {
+  const source = input.kind === 'prefix' ? listPrefix(input.uri, options) : listManifest(input, options);
+  for await (const page of source) {
+    // S3 prefixes are raw strings (s3://b/img also lists img2/...) and S3 keys may hold '..'
+    // segments; the worker refuses both, so they are skipped here with a reason.
+    const inside = page.filter((info) => {
+      if (roots.some((root) => isWithin(root, info.uri))) return true;
+      options.onSkip?.({ reason: 'outside-roots', where: info.uri, detail: `not inside ${roots.join(', ')}` });
+      return false;
+    });
+    if (inside.length > 0) yield inside;
+  }
+}
+
+async function* listPrefix(uri: string, options: ListOptions): AsyncGenerator<ObjectInfo[]> {
+  const store = options.openStore(uri);
+  try {
+    yield* store.list(uri, { pageSize: options.pageSize ?? 1000 });
+  } finally {
+    await store.close();
+  }
+}
+
+async function* listManifest(input: InputDescription, options: ListOptions): AsyncGenerator<ObjectInfo[]> {
+  const pageSize = options.pageSize ?? 1000;
+  let page: ObjectInfo[] = [];
+  for await (const entry of manifestEntries(input, options)) {
+    if ('detail' in entry) {
+      options.onSkip?.(entry);
+      continue;
+    }
+    page.push(entry);
+    if (page.length >= pageSize) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
+}
+
+async function* manifestEntries(input: InputDescription, options: ListOptions): AsyncGenerator<ObjectInfo | SkippedInput> {
+  const location: StorageUri = parseUri(input.uri);
+  const store = options.openStore(input.uri);
+  try {
+    const stream = await store.readStream(input.uri);
+    try {
+      for await (const line of manifestLines(stream, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES)) {
+        const where = `${input.uri}:${line.number}`;
+        if (line.tooLong === true) {
+          yield { reason: 'invalid-entry', where, detail: `line is ${line.bytes} bytes, over the ${options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES}-byte limit` };
+          continue;
+        }
+        const parsed = parseManifestLine(line.text, input.format ?? 'txt', location);
+        if (parsed.kind === 'entry') yield parsed.info;
+        else if (parsed.kind === 'invalid') yield { reason: 'invalid-entry', where, detail: parsed.reason };
+      }
+    } finally {
+      stream.destroy();
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/** One silent pass over the manifest; throws ConfigError when it names no usable entry. */
+async function manifestRoots(input: InputDescription, options: ListOptions): Promise<string[]> {
+  const builder = new InputRootsBuilder();
+  let entries = 0;
+  try {
+    for await (const entry of manifestEntries(input, options)) {
+      if ('detail' in entry) continue;
+      builder.add(entry.uri);
+      entries += 1;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`cannot read manifest ${input.uri}: ${describeError(error)}`, { cause: error });
+  }
+  if (entries === 0) throw new ConfigError(`manifest ${input.uri} names no usable image URI; expected one URI per line (.txt) or {"uri": ...} objects (.jsonl)`);
+  return builder.roots();
+}

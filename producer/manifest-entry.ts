@@ -1,0 +1,75 @@
+import { posix } from 'node:path';
+import { describeError } from '../shared/errors.ts';
+import type { ObjectInfo } from '../shared/storage/object-store.ts';
+import { formatUri, joinUri, parseUri, type StorageUri } from '../shared/uri.ts';
+
+/**
+ * One manifest line turned into the image it names. Two formats, chosen by the manifest's
+ * extension:
+ *   .txt    one URI or path per line; blank lines and lines starting with '#' are skipped.
+ *   .jsonl  one JSON object per line: {"uri": "...", "size": 123, "etag": "..."}; "size" and
+ *           "etag" are optional, blank lines are skipped.
+ * Entries without a size get size -1 and etag '': the producer does not stat them (a manifest of a
+ * million S3 objects would cost a million HEAD requests before the first shard); the worker learns
+ * the size when it fetches the image.
+ *
+ * Relative paths resolve against the manifest's own folder, so a manifest travels with its
+ * images. A manifest stored in S3 may name only s3:// objects (absolute, or keys relative to its
+ * folder): letting a remote file make workers read their local disks would be a way in.
+ */
+export type ManifestFormat = 'txt' | 'jsonl';
+
+export type ParsedEntry = { kind: 'entry'; info: ObjectInfo } | { kind: 'blank' } | { kind: 'invalid'; reason: string };
+
+/** The schema's limits (shared/job-payload.ts): longer URIs or ETags would make the job invalid. */
+const MAX_URI_LENGTH = 4096;
+const MAX_ETAG_LENGTH = 256;
+
+export function manifestFormat(uri: string): ManifestFormat | null {
+  const lower = uri.toLowerCase();
+  if (lower.endsWith('.txt')) return 'txt';
+  if (lower.endsWith('.jsonl')) return 'jsonl';
+  return null;
+}
+
+export function parseManifestLine(text: string, format: ManifestFormat, manifest: StorageUri): ParsedEntry {
+  const trimmed = text.trim();
+  if (trimmed === '' || (format === 'txt' && trimmed.startsWith('#'))) return { kind: 'blank' };
+  if (format === 'txt') return resolveEntry(trimmed, -1, '', manifest);
+  let value: unknown;
+  try {
+    value = JSON.parse(trimmed);
+  } catch (error) {
+    return { kind: 'invalid', reason: `not valid JSON (${describeError(error)})` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'invalid', reason: 'not a JSON object' };
+  const { uri, size, etag } = value as Record<string, unknown>;
+  if (typeof uri !== 'string' || uri.trim() === '') return { kind: 'invalid', reason: 'no "uri" string field' };
+  if (size !== undefined && !(Number.isSafeInteger(size) && (size as number) >= 0)) return { kind: 'invalid', reason: `"size" must be a whole number of bytes (got ${JSON.stringify(size)})` };
+  if (etag !== undefined && !(typeof etag === 'string' && etag.length <= MAX_ETAG_LENGTH)) return { kind: 'invalid', reason: `"etag" must be a string of at most ${MAX_ETAG_LENGTH} characters` };
+  return resolveEntry(uri.trim(), (size as number | undefined) ?? -1, (etag as string | undefined) ?? '', manifest);
+}
+
+function resolveEntry(reference: string, size: number, etag: string, manifest: StorageUri): ParsedEntry {
+  let location: StorageUri;
+  try {
+    location = resolveReference(reference, manifest);
+  } catch (error) {
+    return { kind: 'invalid', reason: describeError(error) };
+  }
+  if (manifest.scheme === 's3' && location.scheme !== 's3') {
+    return { kind: 'invalid', reason: `a manifest in S3 may name only s3:// objects (got '${reference}'); copy the files to S3 or use a local manifest` };
+  }
+  const uri = formatUri(location);
+  if (uri.length > MAX_URI_LENGTH) return { kind: 'invalid', reason: `URI is longer than ${MAX_URI_LENGTH} characters` };
+  return { kind: 'entry', info: { uri, size, etag } };
+}
+
+/** Scheme URIs are absolute; anything else is a path relative to the manifest's folder. */
+function resolveReference(reference: string, manifest: StorageUri): StorageUri {
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]+:/.test(reference)) return parseUri(reference);
+  if (manifest.scheme === 'file') return parseUri(reference, posix.dirname(manifest.path));
+  if (reference.startsWith('/')) throw new Error(`'${reference}' is an absolute local path, but the manifest is in S3; write s3://bucket/key or a key relative to the manifest`);
+  const folder = formatUri({ scheme: 's3', bucket: manifest.bucket, key: manifest.key.slice(0, manifest.key.lastIndexOf('/') + 1) });
+  return parseUri(joinUri(folder, reference));
+}

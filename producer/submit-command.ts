@@ -1,0 +1,93 @@
+import cliProgress from 'cli-progress';
+import { configFromEnv } from '../shared/config.ts';
+import { ResnetBatchError, describeError } from '../shared/errors.ts';
+import { createLogger } from '../shared/logger.ts';
+import { submitRun, type SubmitProgress, type SubmitResult } from './submit.ts';
+
+/**
+ * `resnet-batch submit <input> --output <uri> [--run <id>] [--shard-size K] [--model <uri>]`.
+ *
+ * stdout carries the run id alone on one line, so `RUN=$(resnet-batch submit ...)` works;
+ * everything for people (progress, the summary, errors) goes to stderr. On a TTY the progress is
+ * a live bar, elsewhere (CI logs, pipes) one line every PLAIN_PROGRESS_EVERY_MS.
+ * Exit codes: 0 submitted (or already submitted), 1 anything fatal.
+ */
+export interface SubmitCommandOptions {
+  /** Root output URI (required). */
+  output: string;
+  /** Run id; default generated. */
+  run?: string;
+  /** Images per shard; default 256. */
+  shardSize?: number;
+  /** Model URI for the workers; default MODEL_URI or the local cache. */
+  model?: string;
+}
+
+/** Interval of plain progress lines when stderr is not a terminal, in ms. */
+export const PLAIN_PROGRESS_EVERY_MS = 5000;
+
+export async function submitCommand(input: string, options: SubmitCommandOptions, stderr: NodeJS.WriteStream = process.stderr): Promise<number> {
+  const progress = progressDisplay(stderr);
+  try {
+    const config = configFromEnv();
+    const logger = createLogger('submit');
+    const result = await submitRun({ input, ...options }, { config, logger, onProgress: progress.update });
+    progress.stop();
+    process.stdout.write(`${result.run}\n`);
+    stderr.write(`${summary(result)}\n`);
+    return 0;
+  } catch (error) {
+    progress.stop();
+    const prefix = error instanceof ResnetBatchError ? `submit failed [${error.code}]` : 'submit failed';
+    stderr.write(`${prefix}: ${describeError(error)}\n`);
+    return 1;
+  }
+}
+
+function summary(result: SubmitResult): string {
+  const what = result.resubmitted ? (result.enqueued === 0 ? 'resubmitted, nothing missing to enqueue' : `resubmitted, ${result.enqueued} missing shard(s) enqueued`) : `${result.enqueued} shard(s) enqueued`;
+  return `run ${result.run}: ${result.images} images in ${result.shards} shards, ${result.skipped} skipped; ${what}`;
+}
+
+interface ProgressDisplay {
+  update: (progress: SubmitProgress) => void;
+  stop: () => void;
+}
+
+function progressDisplay(stderr: NodeJS.WriteStream): ProgressDisplay {
+  if (stderr.isTTY !== true) return plainProgress(stderr);
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: stderr,
+      format: 'listing {listed} objects | {images} images | {skipped} skipped | shards {enqueued}/{shards} enqueued',
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update: (progress) => {
+      const payload = { ...progress };
+      if (!started) bar.start(0, 0, payload);
+      started = true;
+      bar.update(0, payload);
+    },
+    stop: () => {
+      if (started) bar.stop();
+      started = false;
+    },
+  };
+}
+
+function plainProgress(stderr: NodeJS.WriteStream): ProgressDisplay {
+  let lastAt = Date.now();
+  return {
+    update: (progress) => {
+      if (Date.now() - lastAt < PLAIN_PROGRESS_EVERY_MS) return;
+      lastAt = Date.now();
+      stderr.write(`run ${progress.run}: listed ${progress.listed}, ${progress.images} images, ${progress.skipped} skipped, ${progress.enqueued}/${progress.shards} shards enqueued\n`);
+    },
+    stop: () => undefined,
+  };
+}

@@ -1,0 +1,216 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { SHARD_QUEUE_NAME, type PipelineConfig } from '../shared/config.ts';
+import { ConfigError } from '../shared/errors.ts';
+import { DEFAULT_SHARD_SIZE, FINALIZE_JOB_NAME, JOB_PAYLOAD_VERSION, finalizeJobId } from '../shared/job-payload.ts';
+import type { Logger } from '../shared/logger.ts';
+import { checkRedisReachable, connectRedis } from '../shared/redis-connection.ts';
+import type { RunRecord } from '../shared/run-record.ts';
+import { RunRegistry } from '../shared/run-registry.ts';
+import { openStore as openAnyStore } from '../shared/storage/open-store.ts';
+import { normalizeUri } from '../shared/uri.ts';
+import { checkOutputWritable } from './check-output.ts';
+import { enqueueShards, shardJobOptions } from './enqueue-shards.ts';
+import { openListing, type InputListing, type StoreOpener } from './list-inputs.ts';
+import { resolveModelUri } from './model-uri.ts';
+import { checkRunId, newRunId } from './run-id.ts';
+import { selectImages } from './select-images.ts';
+import { checkShardSize, shardListing } from './shard-listing.ts';
+import { SkipTally, type SkipCounts } from './skip-tally.ts';
+
+/**
+ * `submit`: check everything, create (or find) the run record, then stream
+ * list -> select -> shard -> enqueue, and close the listing. Nothing reaches the queue until
+ * Redis answered, the input listed at least one object and the output took a test write, so a
+ * bad flag or environment costs nothing to fix.
+ *
+ * Submitting a run id again with the same input and output is a resubmission: the listing is
+ * redone (shard i holds the same images as long as the input is unchanged) and only shards that
+ * are neither done nor already queued are added; a finished run is left alone entirely. The same
+ * id with another input, output or model is refused.
+ */
+export interface SubmitOptions {
+  /** s3:// prefix, local folder or file, or a .txt/.jsonl manifest (see list-inputs.ts). */
+  input: string;
+  /** Root output URI; results go under `<output>/<run>/`. */
+  output: string;
+  /** Run id (RUN_ID_PATTERN); default a new sortable id (see run-id.ts). Reuse one to resume. */
+  run?: string;
+  /** Images per shard job, 1..MAX_SHARD_SIZE, default DEFAULT_SHARD_SIZE (256). Smaller shards spread a small run over more workers. */
+  shardSize?: number;
+  /** Model URI the workers load; default MODEL_URI, else the local cache (see model-uri.ts). */
+  model?: string;
+}
+
+export interface SubmitDeps {
+  config: PipelineConfig;
+  /** Redis to use instead of config.REDIS_URL (`run` passes its embedded server's URL). */
+  redisUrl?: string;
+  /** Store for a URI; default shared/storage/open-store.ts. */
+  openStore?: StoreOpener;
+  logger?: Logger;
+  /** Called as the listing advances: after each page and each group of shards enqueued. */
+  onProgress?: (progress: SubmitProgress) => void;
+  /** Listing page size (default 1000). */
+  pageSize?: number;
+  now?: () => Date;
+}
+
+export interface SubmitProgress {
+  run: string;
+  /** Objects listed so far (before format selection). */
+  listed: number;
+  images: number;
+  skipped: number;
+  shards: number;
+  enqueued: number;
+}
+
+export interface SubmitResult {
+  run: string;
+  /** Shards and images of the run (from the record when the run had already finished). */
+  shards: number;
+  images: number;
+  skipped: number;
+  skippedBy: SkipCounts;
+  /** Shard jobs added by this call (0 for a resubmission of a finished run). */
+  enqueued: number;
+  resubmitted: boolean;
+  /** True when every shard was already accounted for at the end of listing (the finaliser was queued). */
+  complete: boolean;
+  inputRoots: string[];
+}
+
+interface Plan {
+  run: string;
+  input: string;
+  output: string;
+  shardSize: number;
+  requestedModel: string | undefined;
+  listing: InputListing;
+}
+
+export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promise<SubmitResult> {
+  const redisUrl = deps.redisUrl ?? deps.config.REDIS_URL;
+  if (redisUrl === undefined) {
+    throw new ConfigError('REDIS_URL is not set; submit needs the Redis the workers use: set it like redis://localhost:6379 (or use `resnet-batch run`, which starts its own)');
+  }
+  const tally = new SkipTally(deps.logger);
+  const plan = await preflight(options, deps, redisUrl, tally);
+  const redis = connectRedis(redisUrl, deps.logger);
+  try {
+    const registry = new RunRegistry(redis, deps.config.QUEUE_PREFIX);
+    const { record, model } = await claimRun(registry, plan, deps);
+    if (record?.finishedAt) return finishedResult(record);
+    return await streamRun(plan, model, record !== null, { redis, registry, deps, tally });
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
+}
+
+/** Every check that needs no write to Redis, in the order a user fixes them. */
+async function preflight(options: SubmitOptions, deps: SubmitDeps, redisUrl: string, tally: SkipTally): Promise<Plan> {
+  const run = checkRunId(options.run ?? newRunId(deps.now?.()));
+  const shardSize = checkShardSize(options.shardSize ?? DEFAULT_SHARD_SIZE);
+  const output = normalizeUri(options.output);
+  const requestedModel = options.model === undefined ? undefined : resolveModelUri(options.model, deps.config);
+  await checkRedisReachable(redisUrl);
+  const openStore = deps.openStore ?? ((uri: string) => openAnyStore(uri));
+  const listing = await openListing(options.input, { openStore, pageSize: deps.pageSize, onSkip: (skipped) => tally.add(skipped.reason, skipped.where, skipped.detail) });
+  await checkOutputWritable(output, run, openStore, deps.now?.());
+  return { run, input: listing.input.uri, output, shardSize, requestedModel, listing };
+}
+
+/** Creates the run record, or checks that an existing one is the same run. */
+async function claimRun(registry: RunRegistry, plan: Plan, deps: SubmitDeps): Promise<{ record: RunRecord | null; model: string }> {
+  const existing = await registry.get(plan.run);
+  if (existing !== null) return { record: sameRun(existing, plan), model: existing.model };
+  const model = plan.requestedModel ?? resolveModelUri(undefined, deps.config);
+  const spec = { run: plan.run, input: plan.input, output: plan.output, model, inputRoots: plan.listing.inputRoots };
+  if (await registry.create(spec, deps.now?.())) return { record: null, model };
+  // Another submit created it between get and create: the same comparison applies.
+  const raced = await registry.get(plan.run);
+  if (raced === null) throw new ConfigError(`run ${plan.run} vanished while being created; submit again`);
+  return { record: sameRun(raced, plan), model: raced.model };
+}
+
+function sameRun(record: RunRecord, plan: Plan): RunRecord {
+  const differences = [
+    differs('input', record.input, plan.input),
+    differs('output', record.output, plan.output),
+    plan.requestedModel === undefined ? null : differs('model', record.model, plan.requestedModel),
+    differs('input roots', record.inputRoots.join(', '), plan.listing.inputRoots.join(', ')),
+  ].filter((difference) => difference !== null);
+  if (differences.length > 0) {
+    throw new ConfigError(`run ${plan.run} already exists with another ${differences.join('; ')}; resubmit with the same input, output and model, or choose a new --run`);
+  }
+  return record;
+}
+
+function differs(name: string, recorded: string, requested: string): string | null {
+  const trim = (uri: string) => uri.replace(/\/+$/, '');
+  return trim(recorded) === trim(requested) ? null : `${name} (recorded ${recorded}, got ${requested})`;
+}
+
+function finishedResult(record: RunRecord): SubmitResult {
+  return {
+    run: record.run,
+    shards: record.shards.total,
+    images: record.images.total,
+    skipped: record.images.skipped,
+    skippedBy: { 'not-an-image': 0, 'invalid-entry': 0, 'outside-roots': 0 },
+    enqueued: 0,
+    resubmitted: true,
+    complete: true,
+    inputRoots: record.inputRoots,
+  };
+}
+
+interface StreamContext {
+  redis: Redis;
+  registry: RunRegistry;
+  deps: SubmitDeps;
+  tally: SkipTally;
+}
+
+async function streamRun(plan: Plan, model: string, resubmitted: boolean, context: StreamContext): Promise<SubmitResult> {
+  const { redis, registry, deps, tally } = context;
+  const queue = new Queue(SHARD_QUEUE_NAME, { connection: redis, prefix: deps.config.QUEUE_PREFIX });
+  try {
+    let listed = 0;
+    let last = { images: 0, shards: 0, enqueued: 0 };
+    const report = (progress: { images: number; shards: number; enqueued: number }) => {
+      last = progress;
+      deps.onProgress?.({ run: plan.run, listed, skipped: tally.total, ...progress });
+    };
+    const counted = async function* () {
+      for await (const page of plan.listing.pages) {
+        listed += page.length;
+        report(last);
+        yield page;
+      }
+    };
+    const selected = selectImages(counted(), (info) => tally.add('not-an-image', info.uri, 'not a format sharp decodes'));
+    const totals = await enqueueShards(shardListing(selected, plan.shardSize), {
+      queue,
+      redis,
+      registry,
+      run: { run: plan.run, output: plan.output, model, inputRoots: plan.listing.inputRoots },
+      jobOptions: shardJobOptions(deps.config),
+      onGroup: report,
+    });
+    tally.summarize();
+    const complete = await registry.finishListing(plan.run, { images: totals.images, skipped: tally.total, shards: totals.shards });
+    if (complete) await enqueueFinalizer(queue, registry, plan.run, deps.config);
+    report(totals);
+    return { run: plan.run, ...totals, skipped: tally.total, skippedBy: tally.counts(), resubmitted, complete, inputRoots: plan.listing.inputRoots };
+  } finally {
+    await queue.close();
+  }
+}
+
+/** Every shard was already accounted for (all done before listing ended, or no images at all). */
+async function enqueueFinalizer(queue: Queue, registry: RunRegistry, run: string, config: PipelineConfig): Promise<void> {
+  const generation = await registry.generation(run);
+  await queue.add(FINALIZE_JOB_NAME, { v: JOB_PAYLOAD_VERSION, run }, { ...shardJobOptions(config), jobId: `${finalizeJobId(run)}-g${generation}` });
+}
