@@ -45,7 +45,8 @@ export class S3Store implements ObjectStore {
   private closed = false;
 
   constructor(
-    private readonly client: S3Client,
+    /** The SDK client, for calls outside the contract (e.g. HeadBucket when validating config). */
+    readonly client: S3Client,
     private readonly options: S3StoreOptions = {},
   ) {
     this.endpointLabel = options.endpointLabel ?? 'AWS S3';

@@ -1,0 +1,72 @@
+// Behaviour specific to the local filesystem store; the shared behaviour is in storage-contract.test.ts.
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { LocalStore } from '../../shared/storage/local-store.ts';
+
+describe('LocalStore', () => {
+  let base: string;
+  const store = new LocalStore();
+  before(async () => {
+    base = await mkdtemp(join(tmpdir(), 'resnet-batch-local-'));
+  });
+  after(() => rm(base, { recursive: true, force: true }));
+
+  async function listUris(prefix: string): Promise<string[]> {
+    const uris: string[] = [];
+    for await (const page of store.list(prefix)) uris.push(...page.map((info) => info.uri));
+    return uris;
+  }
+
+  test('listing follows S3 key order across folders, where a-b sorts before a/x', async () => {
+    const root = join(base, 'order');
+    await mkdir(join(root, 'a'), { recursive: true });
+    await writeFile(join(root, 'a', 'x'), '1');
+    await writeFile(join(root, 'a-b'), '2');
+    await writeFile(join(root, 'a0'), '3');
+    assert.deepEqual(await listUris(root), ['a-b', 'a/x', 'a0'].map((key) => pathToFileURL(join(root, key)).href));
+  });
+
+  test('a plain path lists the same objects as its file URI', async () => {
+    const root = join(base, 'plain');
+    await store.write(join(root, 'one.jpg'), 'x');
+    assert.deepEqual(await listUris(root), await listUris(pathToFileURL(root).href));
+  });
+
+  test('a write creates the missing parent folders', async () => {
+    const path = join(base, 'deep', 'er', 'part-00000.parquet');
+    await store.write(path, 'parquet');
+    assert.equal((await stat(path)).size, 7);
+  });
+
+  test('the etag is the modification time in ms and the size', async () => {
+    const path = join(base, 'etag.bin');
+    await store.write(path, 'twelve bytes');
+    const stats = await stat(path);
+    assert.equal((await store.stat(path))?.etag, `${stats.mtimeMs}-12`);
+  });
+
+  test('in-progress temporary files of atomic writes are not listed', async () => {
+    const root = join(base, 'tmpfiles');
+    await store.write(join(root, 'done.npy'), 'x');
+    await writeFile(join(root, `.half.npy.tmp-${process.pid}-0123456789ab`), 'partial');
+    assert.deepEqual(await listUris(root), [pathToFileURL(join(root, 'done.npy')).href]);
+  });
+
+  test('symlinked files are listed and symlinked folders are skipped', async () => {
+    const root = join(base, 'links');
+    await store.write(join(root, 'real', 'a.jpg'), 'a');
+    await symlink(join(root, 'real', 'a.jpg'), join(root, 'link.jpg'));
+    await symlink(join(root, 'real'), join(root, 'loop'));
+    assert.deepEqual(await listUris(root), ['link.jpg', 'real/a.jpg'].map((key) => pathToFileURL(join(root, key)).href));
+  });
+
+  test('a folder is not an object: stat is null and read is not found', async () => {
+    await mkdir(join(base, 'a-folder'), { recursive: true });
+    assert.equal(await store.stat(join(base, 'a-folder')), null);
+    await assert.rejects(store.read(join(base, 'a-folder')), { code: 'NOT_FOUND' });
+  });
+});
