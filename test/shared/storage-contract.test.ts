@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { ObjectNotFoundError, ObjectTooLargeError } from '../../shared/errors.ts';
 import { LocalStore } from '../../shared/storage/local-store.ts';
 import type { ObjectInfo, ObjectStore } from '../../shared/storage/object-store.ts';
@@ -13,7 +14,6 @@ import { createS3Client } from '../../shared/storage/s3-client.ts';
 import { S3Store } from '../../shared/storage/s3-store.ts';
 import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { pathToFileURL } from 'node:url';
 
 interface StoreUnderTest {
   store: ObjectStore;
