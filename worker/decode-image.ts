@@ -2,7 +2,7 @@
  * Image bytes -> the input of the Keras ResNet-50 ImageNet weights, in one sharp pipeline per
  * image: sniff the format (refusing SVG and anything that is not an accepted raster format),
  * read the header and refuse decompression bombs, then decode the first frame or page, apply
- * EXIF orientation, drop alpha, convert to 8-bit sRGB, resize the shorter side to 256, crop the
+ * EXIF orientation, flatten alpha onto white, convert to 8-bit sRGB, resize the shorter side to 256, crop the
  * centre 224x224 and turn the bytes into BGR floats minus the ImageNet means.
  *
  * Every failure is an ImageError (EMPTY, UNSUPPORTED_FORMAT, TOO_MANY_PIXELS, DECODE_FAILED)
@@ -58,9 +58,20 @@ const DEFAULT_TIMEOUT_SECONDS = 30;
 /**
  * Lanczos-3 is sharp's default and low-pass filters before reducing, like PIL's antialiased
  * resize; libvips shrinks JPEG and WebP on load first, so the kernel runs on a small image and
- * costs little. Top-1 on the fixtures does not depend on this choice.
+ * costs little.
  */
 const RESIZE_KERNEL = 'lanczos3';
+
+/**
+ * Transparent pixels are composited onto white before resizing. PIL's convert('RGB') (behind
+ * Keras' load_img) drops alpha and keeps whatever colour an encoder left under it; sharp cannot
+ * do that in a resizing pipeline: its removeAlpha runs after a premultiplied resize, so fully
+ * transparent areas turn black and half-transparent colours shift (200 -> 198, measured).
+ * Flattening runs first, without premultiplication, gives what a viewer shows on a white page,
+ * and does not depend on the hidden colours. On horse.png (RGBA) dropping alpha, flattening on
+ * white and flattening on black give identical crops: only its 12 corner pixels are not opaque.
+ */
+const ALPHA_BACKGROUND = { r: 255, g: 255, b: 255 };
 
 /** Decodes `bytes` into the model input. Rejects only with ImageError (or ConfigError for bad options). */
 export async function decodeImage(bytes: Buffer, options: DecodeOptions = {}): Promise<DecodedImage> {
@@ -84,7 +95,7 @@ export async function decodeImage(bytes: Buffer, options: DecodeOptions = {}): P
     if (width * height > maxPixels) throw tooManyPixels(width, height, maxPixels);
     const crop = centreCrop(width, height);
     const { data, info } = await image
-      .removeAlpha() // like PIL's convert('RGB') behind Keras' load_img: the colour stored under alpha is kept, not blended
+      .flatten({ background: ALPHA_BACKGROUND })
       .toColourspace('srgb') // greyscale, palette, 16-bit and CMYK all become 8-bit sRGB with 3 bands
       .resize({ width: PREPROCESS.resizeShorterSide, height: PREPROCESS.resizeShorterSide, fit: 'outside', kernel: RESIZE_KERNEL })
       .extract(crop)
@@ -104,8 +115,8 @@ export async function decodeImage(bytes: Buffer, options: DecodeOptions = {}): P
 /**
  * Where the centred crop lies in the image once its shorter side is 256. The resized size is
  * predicted with the rounding libvips uses; where JPEG shrink-on-load rounds the longer side one
- * pixel differently the crop moves by half a pixel, and the margin (at least 32 pixels) keeps it
- * inside the image. Cropping inside sharp keeps the full resized image from ever being
+ * pixel differently the crop moves by half a pixel, and the margin (at least 16 pixels on each
+ * side) keeps it inside the image. Cropping inside sharp keeps the full resized image from ever being
  * materialised, which matters for extreme aspect ratios (a 1x100000 strip resizes to 256x25.6M).
  */
 function centreCrop(width: number, height: number): { left: number; top: number; width: number; height: number } {
