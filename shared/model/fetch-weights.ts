@@ -8,9 +8,7 @@
  * Exit code 0 on success, 1 on failure with a message saying what to do.
  */
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
 import { ConfigError, describeError } from '../errors.ts';
-import { ARTIFACT_PACKAGE, ARTIFACT_VERSION } from './artifact.ts';
 import { fetchArtifact } from './fetch-artifact.ts';
 import { artifactCacheDir } from './model-cache.ts';
 
@@ -44,7 +42,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const cacheDir = values['cache-dir'];
-  const targetDir = cacheDir ? join(cacheDir, 'models', `${ARTIFACT_PACKAGE}-${ARTIFACT_VERSION}`) : artifactCacheDir();
+  const targetDir = artifactCacheDir(cacheDir ? { RESNET_BATCH_CACHE: cacheDir } : process.env);
   await fetchArtifact({
     targetDir,
     ifMissing: values['if-missing'],
