@@ -49,6 +49,8 @@ export interface InputListing {
   input: InputDescription;
   inputRoots: string[];
   pages: AsyncIterable<ObjectInfo[]>;
+  /** Ends the listing early and releases its store; call it when `pages` will not be read to the end. */
+  close(): Promise<void>;
 }
 
 /** Classifies an input; throws ConfigError when it does not exist. */
@@ -91,7 +93,10 @@ export async function openListing(input: string, options: ListOptions): Promise<
     yield firstPage;
     for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield next.value;
   }
-  return { input: description, inputRoots, pages: pages() };
+  const close = async (): Promise<void> => {
+    await iterator.return?.(undefined);
+  };
+  return { input: description, inputRoots, pages: pages(), close };
 }
 
 /** The candidate images of `input`, in pages (see openListing for the checked variant). */

@@ -104,6 +104,7 @@ export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promi
     if (record?.finishedAt) return finishedResult(record);
     return await streamRun(plan, model, record !== null, { redis, registry, deps, tally });
   } finally {
+    await plan.listing.close();
     await redis.quit().catch(() => redis.disconnect());
   }
 }
@@ -117,7 +118,12 @@ async function preflight(options: SubmitOptions, deps: SubmitDeps, redisUrl: str
   await checkRedisReachable(redisUrl);
   const openStore = deps.openStore ?? ((uri: string) => openAnyStore(uri));
   const listing = await openListing(options.input, { openStore, pageSize: deps.pageSize, onSkip: (skipped) => tally.add(skipped.reason, skipped.where, skipped.detail) });
-  await checkOutputWritable(output, run, openStore, deps.now?.());
+  try {
+    await checkOutputWritable(output, run, openStore, deps.now?.());
+  } catch (error) {
+    await listing.close();
+    throw error;
+  }
   return { run, input: listing.input.uri, output, shardSize, requestedModel, listing };
 }
 
