@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { destination, pino, type Logger } from 'pino';
 
 /**
  * One structured logger for every process (producer, worker, run). JSON lines on stderr so that
@@ -18,7 +18,7 @@ export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'inf
         censor: '[redacted]',
       },
     },
-    pino.destination(2),
+    destination(2),
   );
 }
 
