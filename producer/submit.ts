@@ -12,7 +12,7 @@ import { normalizeUri } from '../shared/uri.ts';
 import { checkOutputWritable } from './check-output.ts';
 import { enqueueShards, shardJobOptions } from './enqueue-shards.ts';
 import { openListing, type InputListing, type StoreOpener } from './list-inputs.ts';
-import { resolveModelUri } from './model-uri.ts';
+import { resolveModelUri } from '../shared/model/model-uri.ts';
 import { checkRunId, newRunId } from './run-id.ts';
 import { selectImages } from './select-images.ts';
 import { checkShardSize, shardListing } from './shard-listing.ts';

@@ -2,6 +2,8 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { EngineChoice } from '../shared/engine.ts';
 import { ConfigError, ObjectNotFoundError } from '../shared/errors.ts';
+import { configFromEnv } from '../shared/config.ts';
+import { resolveModelUri } from '../shared/model/model-uri.ts';
 import { openEngine } from './engines/open-engine.ts';
 import { processImages, type ImageResult } from './image-pipeline.ts';
 
@@ -20,7 +22,7 @@ export interface ClassifyOptions {
 export async function classifyCommand(paths: string[], options: ClassifyOptions): Promise<number> {
   const files = await expandPaths(paths);
   if (files.length === 0) throw new ConfigError(`no files found in ${paths.join(', ')}; pass image files or folders that contain images`);
-  const { engine, model } = await openEngine({ choice: options.engine, modelUri: options.model });
+  const { engine, model } = await openEngine({ choice: options.engine, modelRef: resolveModelUri(options.model, configFromEnv()) });
   let failures = 0;
   try {
     const tasks = files.map((file) => ({ key: file, fetch: () => readLocal(file) }));

@@ -6,6 +6,7 @@ import { ConfigError } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
 import { checkRedisReachable } from '../shared/redis-connection.ts';
 import { openStore } from '../shared/storage/open-store.ts';
+import { resolveModelUri } from '../shared/model/model-uri.ts';
 import { openEngine } from './engines/open-engine.ts';
 import { ShardWorker } from './shard-worker.ts';
 
@@ -30,7 +31,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   // a couple of threads per image keeps the cores busy without starving the engine.
   sharp.concurrency(Math.max(1, Math.floor(availableParallelism() / 2)));
 
-  const { engine, model } = await openEngine({ choice: options.engine, modelUri: options.model ?? config.MODEL_URI, logger });
+  const { engine, model } = await openEngine({ choice: options.engine, modelRef: resolveModelUri(options.model, config), logger });
   const worker = new ShardWorker({
     redisUrl: config.REDIS_URL,
     config: { ...config, BATCH_SIZE: options.batchSize ?? config.BATCH_SIZE },
