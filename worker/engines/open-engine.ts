@@ -5,6 +5,8 @@ import { EngineUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { loadResNet } from '../../shared/model/load-resnet.ts';
 import { resolveModelLocation } from '../../shared/model/model-location.ts';
+import { readModelFileFromStore } from '../../shared/model/remote-model-cache.ts';
+import { openStore } from '../../shared/storage/open-store.ts';
 import { resnet50 } from '../../shared/model/spec.ts';
 import { DEFAULT_MODEL_REF, resolveModelUri } from '../../shared/model/model-uri.ts';
 import { TfjsEngine, activateTfjsBackend, type TfjsFlavour } from './tfjs-engine.ts';
@@ -61,7 +63,9 @@ export async function openEngine(options: OpenEngineOptions): Promise<{ engine: 
     );
   }
   await activateTfjsBackend(picked.flavour);
-  const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef);
+  const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef, {
+    readers: { 's3:': (uri) => readModelFileFromStore(uri, openStore(uri)) },
+  });
   const loaded = await loadResNet(resnet50, location.read);
   options.logger?.info({ model: loaded.modelId, from: location.uri }, 'model loaded');
   return {
