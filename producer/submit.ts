@@ -132,7 +132,7 @@ async function claimRun(registry: RunRegistry, plan: Plan, deps: SubmitDeps): Pr
   const existing = await registry.get(plan.run);
   if (existing !== null) return { record: sameRun(existing, plan), model: existing.model };
   const model = plan.requestedModel ?? resolveModelUri(undefined, deps.config);
-  const spec = { run: plan.run, input: plan.input, output: plan.output, model, inputRoots: plan.listing.inputRoots };
+  const spec = { run: plan.run, input: plan.input, output: plan.output, model, inputRoots: plan.listing.inputRoots, shardSize: plan.shardSize };
   if (await registry.create(spec, deps.now?.())) return { record: null, model };
   // Another submit created it between get and create: the same comparison applies.
   const raced = await registry.get(plan.run);
@@ -146,9 +146,10 @@ function sameRun(record: RunRecord, plan: Plan): RunRecord {
     differs('output', record.output, plan.output),
     plan.requestedModel === undefined ? null : differs('model', record.model, plan.requestedModel),
     differs('input roots', record.inputRoots.join(', '), plan.listing.inputRoots.join(', ')),
+    differs('shard size', String(record.shardSize), String(plan.shardSize)),
   ].filter((difference) => difference !== null);
   if (differences.length > 0) {
-    throw new ConfigError(`run ${plan.run} already exists with another ${differences.join('; ')}; resubmit with the same input, output and model, or choose a new --run`);
+    throw new ConfigError(`run ${plan.run} already exists with another ${differences.join('; ')}; resubmit with the same input, output, model and --shard-size, or choose a new --run`);
   }
   return record;
 }

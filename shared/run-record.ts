@@ -19,6 +19,8 @@ export interface RunRecord {
   model: string;
   /** Roots every image URI of the run lies under (checked again by the worker). */
   inputRoots: string[];
+  /** Images per shard (submit --shard-size). */
+  shardSize: number;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;

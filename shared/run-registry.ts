@@ -53,6 +53,8 @@ export interface NewRun {
   output: string;
   model: string;
   inputRoots: string[];
+  /** Images per shard: shard i holds the same images on a resubmission only with the same K. */
+  shardSize: number;
 }
 
 export class RunRegistry {
@@ -73,7 +75,7 @@ export class RunRegistry {
     if (created === 0) return false;
     await this.redis
       .multi()
-      .hset(hash, { input: spec.input, output: spec.output, model: spec.model, input_roots: JSON.stringify(spec.inputRoots), listing_done: '0' })
+      .hset(hash, { input: spec.input, output: spec.output, model: spec.model, input_roots: JSON.stringify(spec.inputRoots), shard_size: String(spec.shardSize), listing_done: '0' })
       .zadd(`${this.prefix}:runs`, now.getTime(), spec.run)
       .exec();
     return true;
@@ -97,6 +99,7 @@ export class RunRegistry {
       output: fields.output ?? '',
       model: fields.model ?? '',
       inputRoots: JSON.parse(fields.input_roots ?? '[]') as string[],
+      shardSize: count('shard_size'),
       createdAt: fields.created_at,
       startedAt: fields.started_at ?? null,
       finishedAt: fields.finished_at ?? null,

@@ -182,6 +182,16 @@ describe('refusing bad configuration before anything is enqueued', () => {
     assert.equal((await queuedJobs(deps.prefix)).length, 1);
   });
 
+  test('the same run id with another shard size is refused, since shard i would hold other images', async () => {
+    const deps = testDeps();
+    await submitRun({ input, output: join(dir, 'out'), run: 'run-k', shardSize: 100, model: MODEL }, deps);
+    await assert.rejects(
+      submitRun({ input, output: join(dir, 'out'), run: 'run-k', shardSize: 2, model: MODEL }, deps),
+      (error: unknown) => error instanceof ConfigError && /shard size \(recorded 100, got 2\)/.test(error.message),
+    );
+    assert.equal((await queuedJobs(deps.prefix)).length, 1);
+  });
+
   describe('S3 output', () => {
     let s3: TestS3;
     before(async () => {
