@@ -5,7 +5,7 @@
  * preprocessed images through it, and releasing what it holds. It does not own storage, fetching,
  * decoding or writing results: it receives ready tensors as plain Float32Arrays and returns plain
  * arrays, so that a new runtime is one new file in worker/engines/ that passes
- * test/worker/engine-contract.test.ts.
+ * the contract suite in test/worker/engine-contract.ts.
  *
  * Input layout: NHWC float32, `batch * height * width * 3`, channels in BGR order with the
  * ImageNet means already subtracted (see shared/model/preprocess-spec.ts). Output rows keep the

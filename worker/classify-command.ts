@@ -5,7 +5,10 @@ import { ConfigError, ObjectNotFoundError } from '../shared/errors.ts';
 import { configFromEnv } from '../shared/config.ts';
 import { resolveModelUri } from '../shared/model/model-uri.ts';
 import { openEngine } from './engines/open-engine.ts';
+import { decodableNameTest } from '../producer/select-images.ts';
 import { processImages, type ImageResult } from './image-pipeline.ts';
+
+const isImageName = decodableNameTest();
 
 export interface ClassifyOptions {
   json: boolean;
@@ -56,7 +59,11 @@ async function readLocal(file: string): Promise<Buffer> {
   }
 }
 
-/** Files as given, folders walked recursively in name order; hidden entries are skipped. */
+/**
+ * Files as given (each is tried, whatever its name), folders walked recursively in name order,
+ * keeping the files whose extension sharp decodes, as the producer does: `classify ~/Pictures`
+ * does not report every README and .DS_Store as a failure.
+ */
 async function expandPaths(paths: string[]): Promise<string[]> {
   const files: string[] = [];
   for (const path of paths) {
@@ -66,7 +73,7 @@ async function expandPaths(paths: string[]): Promise<string[]> {
       files.push(absolute); // reported as a per-file "not found" line, like any other unreadable file
     } else if (info.isDirectory()) {
       const entries = (await readdir(absolute, { recursive: true, withFileTypes: true }))
-        .filter((entry) => entry.isFile() && !entry.name.startsWith('.'))
+        .filter((entry) => entry.isFile() && !entry.name.startsWith('.') && isImageName(entry.name))
         .map((entry) => join(entry.parentPath, entry.name))
         .sort();
       files.push(...entries);
