@@ -19,7 +19,7 @@ function positiveInt(value: string): number {
 }
 
 const engineOption = (): Option =>
-  new Option('--engine <engine>', 'inference engine (auto picks the fastest installed)').choices([...ENGINE_CHOICES]).default(process.env.ENGINE ?? 'auto');
+  new Option('--engine <engine>', "inference engine; auto picks the fastest installed: tfjs-node-gpu, onnx-cuda, onnx (ONNX Runtime on the CPU), tfjs-node, tfjs-wasm").choices([...ENGINE_CHOICES]).default(process.env.ENGINE ?? 'auto');
 
 program
   .command('classify')

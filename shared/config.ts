@@ -44,8 +44,8 @@ const configSchema = z.object({
   MAX_IMAGE_PIXELS: z.coerce.number().int().min(1).default(100_000_000),
   /** MODEL_URI: model location (path, file:// or s3://). Default: the local cache from `npm run fetch-model`. */
   MODEL_URI: z.string().min(1).optional(),
-  /** ENGINE: auto|tfjs-node-gpu|tfjs-node|tfjs-wasm. Default auto (fastest installed). */
-  ENGINE: z.enum(['auto', 'tfjs-node-gpu', 'tfjs-node', 'tfjs-wasm']).default('auto'),
+  /** ENGINE: auto|tfjs-node-gpu|onnx-cuda|onnx|tfjs-node|tfjs-wasm ('onnx' = ONNX Runtime on the CPU). Default auto (fastest installed). */
+  ENGINE: z.enum(['auto', 'tfjs-node-gpu', 'onnx-cuda', 'onnx', 'tfjs-node', 'tfjs-wasm']).default('auto'),
   /** BATCH_SIZE: images per engine call. Default 32. */
   BATCH_SIZE: z.coerce.number().int().min(1).max(1024).default(32),
 });

@@ -33,6 +33,11 @@ export interface BatchOutput {
   probabilities: Float32Array;
 }
 
-export type EngineName = 'tfjs-node-gpu' | 'tfjs-node' | 'tfjs-wasm';
-export const ENGINE_CHOICES = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'tfjs-wasm'] as const;
+/** Engine names as written into results; 'onnx-cpu' / 'onnx-cuda' are ONNX Runtime with that execution provider. */
+export type EngineName = 'tfjs-node-gpu' | 'onnx-cuda' | 'onnx-cpu' | 'tfjs-node' | 'tfjs-wasm';
+/**
+ * `--engine` values, fastest first ('auto' picks the first one this host runs, see
+ * worker/engines/open-engine.ts). 'onnx' is ONNX Runtime on the CPU (engine name 'onnx-cpu').
+ */
+export const ENGINE_CHOICES = ['auto', 'tfjs-node-gpu', 'onnx-cuda', 'onnx', 'tfjs-node', 'tfjs-wasm'] as const;
 export type EngineChoice = (typeof ENGINE_CHOICES)[number];

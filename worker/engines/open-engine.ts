@@ -1,14 +1,17 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { EngineChoice, InferenceEngine } from '../../shared/engine.ts';
+import type { EngineChoice, EngineName, InferenceEngine } from '../../shared/engine.ts';
 import { EngineUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { loadResNet } from '../../shared/model/load-resnet.ts';
 import { resolveModelLocation } from '../../shared/model/model-location.ts';
+import { loadOnnxResNet } from '../../shared/model/onnx/load-onnx-resnet.ts';
+import type { ReadModelFile } from '../../shared/model/read-model-file.ts';
 import { readModelFileFromStore } from '../../shared/model/remote-model-cache.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { resnet50 } from '../../shared/model/spec.ts';
-import { DEFAULT_MODEL_REF, resolveModelUri } from '../../shared/model/model-uri.ts';
+import { DEFAULT_MODEL_REF } from '../../shared/model/model-uri.ts';
+import { OnnxEngine, onnxCudaProviderInstalled, type OnnxFlavour } from './onnx-engine.ts';
 import { TfjsEngine, activateTfjsBackend, type TfjsFlavour } from './tfjs-engine.ts';
 
 /** What a worker knows about the model it loaded: written into every row and the manifest. */
@@ -26,6 +29,8 @@ export interface OpenEngineOptions {
   modelRef: string;
   logger?: Logger;
 }
+
+type Opened = { engine: InferenceEngine; model: LoadedModelInfo };
 
 const require = createRequire(import.meta.url);
 
@@ -45,31 +50,57 @@ function gpuVisible(): boolean {
 
 /**
  * `--engine auto`: the fastest engine this host can run, with the reason, in this order:
- * tfjs-node-gpu (package installed and a GPU visible), tfjs-node (installed), tfjs-wasm (always).
+ * tfjs-node-gpu (package installed and a GPU visible), onnx-cuda (CUDA provider installed and a
+ * GPU visible), onnx-cpu (onnxruntime-node installed: a regular dependency), tfjs-node
+ * (installed), tfjs-wasm (always).
  */
-export function pickEngine(): { flavour: TfjsFlavour; reason: string } {
-  if (isInstalled('@tensorflow/tfjs-node-gpu') && gpuVisible()) return { flavour: 'tfjs-node-gpu', reason: '@tensorflow/tfjs-node-gpu is installed and a GPU is visible' };
+export function pickEngine(): { flavour: EngineName; reason: string } {
+  const gpu = gpuVisible();
+  if (isInstalled('@tensorflow/tfjs-node-gpu') && gpu) return { flavour: 'tfjs-node-gpu', reason: '@tensorflow/tfjs-node-gpu is installed and a GPU is visible' };
+  if (onnxCudaProviderInstalled() && gpu) return { flavour: 'onnx-cuda', reason: "onnxruntime-node's CUDA provider is installed and a GPU is visible" };
+  if (isInstalled('onnxruntime-node')) return { flavour: 'onnx-cpu', reason: `onnxruntime-node is installed (CPU provider)${gpu ? '; a GPU is visible but no GPU engine is installed' : ''}` };
   if (isInstalled('@tensorflow/tfjs-node')) return { flavour: 'tfjs-node', reason: '@tensorflow/tfjs-node is installed (libtensorflow on the CPU)' };
-  return { flavour: 'tfjs-wasm', reason: 'no libtensorflow package is installed; the wasm backend runs everywhere' };
+  return { flavour: 'tfjs-wasm', reason: 'neither onnxruntime-node nor a libtensorflow package is installed; the wasm backend runs everywhere' };
+}
+
+/** The engine an explicit `--engine` value names ('onnx' is the CPU provider). */
+function engineFor(choice: Exclude<EngineChoice, 'auto'>): EngineName {
+  return choice === 'onnx' ? 'onnx-cpu' : choice;
 }
 
 /** Chooses and starts the engine, then loads the model onto it. */
-export async function openEngine(options: OpenEngineOptions): Promise<{ engine: InferenceEngine; model: LoadedModelInfo }> {
-  const picked = options.choice === 'auto' ? pickEngine() : { flavour: options.choice, reason: 'asked for with --engine' };
+export async function openEngine(options: OpenEngineOptions): Promise<Opened> {
+  const picked = options.choice === 'auto' ? pickEngine() : { flavour: engineFor(options.choice), reason: 'asked for with --engine' };
   options.logger?.info({ engine: picked.flavour, reason: picked.reason }, 'engine chosen');
-  if (options.choice !== 'auto' && options.choice !== 'tfjs-wasm' && !isInstalled(`@tensorflow/${options.choice}`)) {
-    throw new EngineUnavailableError(
-      `engine ${options.choice} is not installed; install it with \`npm install @tensorflow/${options.choice}\` (its install script downloads libtensorflow${options.choice === 'tfjs-node-gpu' ? ' and needs CUDA 11.2 / cuDNN 8.1' : ''}), or use --engine tfjs-wasm`,
-    );
-  }
-  await activateTfjsBackend(picked.flavour);
   const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef, {
     readers: { 's3:': (uri) => readModelFileFromStore(uri, openStore(uri)) },
   });
-  const loaded = await loadResNet(resnet50, location.read);
-  options.logger?.info({ model: loaded.modelId, from: location.uri }, 'model loaded');
+  const opened =
+    picked.flavour === 'onnx-cpu' || picked.flavour === 'onnx-cuda'
+      ? await openOnnx(picked.flavour, location.read, options)
+      : await openTfjs(picked.flavour, location.read, options);
+  options.logger?.info({ model: opened.model.id, from: location.uri }, 'model loaded');
+  return opened;
+}
+
+async function openTfjs(flavour: TfjsFlavour, read: ReadModelFile, options: OpenEngineOptions): Promise<Opened> {
+  if (flavour !== 'tfjs-wasm' && !isInstalled(`@tensorflow/${flavour}`)) {
+    throw new EngineUnavailableError(
+      `engine ${flavour} is not installed; install it with \`npm install @tensorflow/${flavour}\` (its install script downloads libtensorflow${flavour === 'tfjs-node-gpu' ? ' and needs CUDA 11.2 / cuDNN 8.1' : ''}), or use --engine onnx or tfjs-wasm`,
+    );
+  }
+  await activateTfjsBackend(flavour);
+  const loaded = await loadResNet(resnet50, read);
   return {
-    engine: new TfjsEngine(picked.flavour, loaded.model),
+    engine: new TfjsEngine(flavour, loaded.model),
     model: { uri: options.modelRef, id: loaded.modelId, weightsSha256: loaded.weightsSha256, labels: loaded.labels },
   };
+}
+
+/** Reads the weights, generates the ONNX graph or reuses the cached one, and opens a session on it. */
+async function openOnnx(flavour: OnnxFlavour, read: ReadModelFile, options: OpenEngineOptions): Promise<Opened> {
+  const loaded = await loadOnnxResNet(resnet50, read);
+  options.logger?.info({ path: loaded.modelPath, sha256: loaded.onnxSha256, generated: loaded.generated }, loaded.generated ? 'ONNX graph generated and cached' : 'ONNX graph reused from the cache');
+  const engine = await OnnxEngine.open(flavour, loaded.modelPath, loaded.spec);
+  return { engine, model: { uri: options.modelRef, id: loaded.modelId, weightsSha256: loaded.weightsSha256, labels: loaded.labels } };
 }
