@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import onnxProto from 'onnx-proto';
+import onnxProto, { type onnx as OnnxSchema } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { ModelError } from '../../shared/errors.ts';
 import { buildResNet } from '../../shared/model/build-resnet.ts';
@@ -121,7 +121,7 @@ describe('the ResNet-50 graph from the published weights', () => {
     decoded = onnx.ModelProto.decode(graph.bytes);
   });
 
-  const dims = (value: InstanceType<typeof onnx.ValueInfoProto> | undefined) =>
+  const dims = (value: OnnxSchema.IValueInfoProto | undefined) =>
     value?.type?.tensorType?.shape?.dim?.map((dim) => dim.dimParam || Number(dim.dimValue));
 
   test('it takes "input" [batch, 224, 224, 3] and gives "embedding" [batch, 2048] and "probabilities" [batch, 1000]', () => {
