@@ -28,6 +28,8 @@ export interface OpenEngineOptions {
   /** Model reference (shared/model/model-uri.ts): 'default' or a URI. */
   modelRef: string;
   logger?: Logger;
+  /** ONNX engines only: threads per inference (OnnxEngineOptions.intraOpNumThreads). Default: every core. */
+  intraOpNumThreads?: number;
 }
 
 type Opened = { engine: InferenceEngine; model: LoadedModelInfo };
@@ -101,6 +103,6 @@ async function openTfjs(flavour: TfjsFlavour, read: ReadModelFile, options: Open
 async function openOnnx(flavour: OnnxFlavour, read: ReadModelFile, options: OpenEngineOptions): Promise<Opened> {
   const loaded = await loadOnnxResNet(resnet50, read);
   options.logger?.info({ path: loaded.modelPath, sha256: loaded.onnxSha256, generated: loaded.generated }, loaded.generated ? 'ONNX graph generated and cached' : 'ONNX graph reused from the cache');
-  const engine = await OnnxEngine.open(flavour, loaded.modelPath, loaded.spec);
+  const engine = await OnnxEngine.open(flavour, loaded.modelPath, loaded.spec, { intraOpNumThreads: options.intraOpNumThreads });
   return { engine, model: { uri: options.modelRef, id: loaded.modelId, weightsSha256: loaded.weightsSha256, labels: loaded.labels } };
 }
