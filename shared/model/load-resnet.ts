@@ -62,7 +62,7 @@ export function modelIdFor(spec: ResNetSpec, weightsSha256: string): string {
  * activation (Keras 2.2.4 saved 0.001; newer keras-applications use 1.001e-5). When model.json
  * carries a Keras topology, each BatchNormalization's epsilon must equal the spec's.
  */
-function checkBatchNormEpsilon(modelJson: ModelJson, spec: ResNetSpec, path: string): void {
+export function checkBatchNormEpsilon(modelJson: ModelJson, spec: ResNetSpec, path: string): void {
   const layers = (modelJson.modelTopology as { model_config?: { config?: { layers?: KerasLayer[] } } } | undefined)?.model_config?.config?.layers ?? [];
   const wrong = layers.find((layer) => layer.class_name === 'BatchNormalization' && layer.config?.epsilon !== spec.batchNormEpsilon);
   if (wrong) {

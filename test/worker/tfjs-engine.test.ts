@@ -35,7 +35,7 @@ function openShared(): Promise<OpenedEngine> {
 }
 
 describe('engine selection', () => {
-  test('auto picks tfjs-wasm, with its reason, on a host without a libtensorflow package', { skip: tfjsNodeInstalled && '@tensorflow/tfjs-node is installed here' }, () => {
+  test('auto picks tfjs-wasm, with its reason, on a host without a libtensorflow package or onnxruntime', { skip: (tfjsNodeInstalled || installed('onnxruntime-node')) && 'a faster engine is installed here (auto picks it; see onnx-engine.test.ts)' }, () => {
     const picked = pickEngine();
     assert.equal(picked.flavour, 'tfjs-wasm');
     assert.match(picked.reason, /wasm/);

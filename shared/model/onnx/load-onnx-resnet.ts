@@ -12,7 +12,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../../errors.ts';
 import { ARTIFACT_LAYOUT } from '../artifact.ts';
 import { readLabels } from '../labels.ts';
-import { modelIdFor, type ArtifactLayout } from '../load-resnet.ts';
+import { checkBatchNormEpsilon, modelIdFor, type ArtifactLayout } from '../load-resnet.ts';
 import { readWeightsFile, type ModelJson } from '../load-weights.ts';
 import type { ReadModelFile } from '../read-model-file.ts';
 import type { ResNetSpec } from '../spec.ts';
@@ -59,17 +59,3 @@ export function plainWeights(tensors: tf.NamedTensorMap): NamedWeights {
   return Object.fromEntries(Object.entries(tensors).map(([name, tensor]) => [name, { shape: tensor.shape, values: tensor.dataSync() as Float32Array }]));
 }
 
-/**
- * Same check as load-resnet.ts (which keeps its copy private): the folded scale uses the spec's
- * epsilon, so a weights file saved with another one must be refused, not folded wrongly.
- */
-function checkBatchNormEpsilon(modelJson: ModelJson, spec: ResNetSpec, path: string): void {
-  type KerasLayer = { class_name?: string; config?: { name?: string; epsilon?: number } };
-  const layers = (modelJson.modelTopology as { model_config?: { config?: { layers?: KerasLayer[] } } } | undefined)?.model_config?.config?.layers ?? [];
-  const wrong = layers.find((layer) => layer.class_name === 'BatchNormalization' && layer.config?.epsilon !== spec.batchNormEpsilon);
-  if (wrong) {
-    throw new ModelError(
-      `${path}: BatchNormalization ${wrong.config?.name} has epsilon ${wrong.config?.epsilon}, but spec ${spec.name} folds with epsilon ${spec.batchNormEpsilon}; use a spec whose batchNormEpsilon matches the weights`,
-    );
-  }
-}
