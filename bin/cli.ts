@@ -18,6 +18,12 @@ function positiveInt(value: string): number {
   return parsed;
 }
 
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) throw new InvalidArgumentError(`expected a TCP port 0-65535, got '${value}'`);
+  return parsed;
+}
+
 const engineOption = (): Option =>
   new Option('--engine <engine>', "inference engine; auto picks the fastest installed: tfjs-node-gpu, onnx-cuda, onnx (ONNX Runtime on the CPU), tfjs-node, tfjs-wasm").choices([...ENGINE_CHOICES]).default(process.env.ENGINE ?? 'auto');
 
@@ -41,7 +47,8 @@ program
   .addOption(engineOption())
   .option('--batch-size <n>', 'images per engine call (default BATCH_SIZE or 32)', positiveInt)
   .option('--model <uri>', 'model location (default MODEL_URI or the local cache)')
-  .action(async (options: { engine: EngineChoice; batchSize?: number; model?: string }) => {
+  .option('--metrics-port <port>', 'port of Prometheus /metrics (default METRICS_PORT or 9464; 0 turns it off)', port)
+  .action(async (options: { engine: EngineChoice; batchSize?: number; model?: string; metricsPort?: number }) => {
     const { workerCommand } = await import('../worker/worker-command.ts');
     process.exitCode = await workerCommand(options);
   });
@@ -92,6 +99,16 @@ program
   .action(async (input: string, options: { output: string; run?: string; workers: number; shardSize: number; batchSize?: number; engine: EngineChoice; model?: string }) => {
     const { runCommand } = await import('../producer/run-command.ts');
     process.exitCode = await runCommand(input, options);
+  });
+
+program
+  .command('dashboard')
+  .description('serve bull-board for the shard queue and a list of runs (basic auth: DASHBOARD_USER, DASHBOARD_PASSWORD)')
+  .option('--host <address>', 'address to bind; any non-loopback address requires DASHBOARD_USER and DASHBOARD_PASSWORD', '127.0.0.1')
+  .option('--port <port>', 'TCP port', port, 3000)
+  .action(async (options: { host: string; port: number }) => {
+    const { dashboardCommand } = await import('../producer/dashboard-command.ts');
+    process.exitCode = await dashboardCommand(options);
   });
 
 try {

@@ -48,6 +48,25 @@ const configSchema = z.object({
   ENGINE: z.enum(['auto', 'tfjs-node-gpu', 'onnx-cuda', 'onnx', 'tfjs-node', 'tfjs-wasm']).default('auto'),
   /** BATCH_SIZE: images per engine call. Default 32. */
   BATCH_SIZE: z.coerce.number().int().min(1).max(1024).default(32),
+  /**
+   * METRICS_PORT: TCP port of the worker's Prometheus /metrics (worker --metrics-port overrides).
+   * Default 9464 (OpenTelemetry's Prometheus port). 0 turns the server off; give each worker its
+   * own port when several run on one host.
+   */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
+  /**
+   * DASHBOARD_USER / DASHBOARD_PASSWORD: basic-auth credentials of `resnet-batch dashboard`. Set
+   * both or neither. Required when the dashboard binds a non-loopback address; optional on
+   * 127.0.0.1. Use a long random password: the dashboard can retry and delete jobs.
+   */
+  DASHBOARD_USER: z.string().min(1).optional(),
+  DASHBOARD_PASSWORD: z.string().min(1).optional(),
+  /**
+   * OTEL_EXPORTER_OTLP_ENDPOINT: OTLP/HTTP collector base URL, e.g. http://otel-collector:4318.
+   * When set, BullMQ job traces are exported there (shared/telemetry.ts); unset, no tracing code
+   * is loaded. The other OTEL_* variables (headers, service name) are read by the SDK itself.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, message: 'is not an http(s) URL; set it like http://otel-collector:4318' }).optional(),
 });
 
 export type PipelineConfig = z.infer<typeof configSchema>;

@@ -46,6 +46,19 @@ export interface ImagePipelineOptions {
   /** Per-image errors that are not ResnetBatchError (storage outages) are rethrown, failing the
    * whole shard so it is retried; this decides which errors count as the image's own fault. */
   isImageError?: (error: unknown) => boolean;
+  /** Timing hooks for metrics (worker/worker-metrics.ts). Default none. */
+  observer?: PipelineObserver;
+}
+
+/**
+ * What processImages reports as it goes, for metrics. Fetch+decode of one image overlaps the
+ * engine's work on the previous batch, so their seconds add up to more than the wall time.
+ */
+export interface PipelineObserver {
+  /** After one image's fetch and decode (or its per-image failure): seconds for that image. */
+  onPrepared?(seconds: number): void;
+  /** After one engine call: images in it and seconds the call took. */
+  onBatch?(batch: { size: number; inferSeconds: number }): void;
 }
 
 interface Prepared<K> {
@@ -63,6 +76,7 @@ function isOwnImageError(error: unknown): boolean {
 }
 
 async function prepare<K>(task: ImageTask<K>, options: ImagePipelineOptions): Promise<Prepared<K>> {
+  const started = performance.now();
   try {
     const bytes = await task.fetch();
     const decoded = await decodeImage(bytes, options.decode);
@@ -71,6 +85,8 @@ async function prepare<K>(task: ImageTask<K>, options: ImagePipelineOptions): Pr
     if (!(options.isImageError ?? isOwnImageError)(error)) throw error;
     const code = error instanceof ResnetBatchError ? error.code : 'DECODE_FAILED';
     return { key: task.key, failure: { key: task.key, status: 'error', code, error: describeError(error) } };
+  } finally {
+    options.observer?.onPrepared?.((performance.now() - started) / 1000);
   }
 }
 
@@ -108,7 +124,7 @@ export async function* processImages<K>(tasks: Iterable<ImageTask<K>>, options: 
 async function inferBatch<K>(batch: Prepared<K>[], options: ImagePipelineOptions): Promise<ImageResult<K>[]> {
   const { engine } = options;
   const decoded = batch.filter((item) => item.pixels !== undefined);
-  const outputs = decoded.length === 0 ? undefined : await engine.infer(concatPixels(decoded), decoded.length);
+  const outputs = decoded.length === 0 ? undefined : await timedInfer(concatPixels(decoded), decoded.length, options);
   let row = 0;
   return batch.map((item): ImageResult<K> => {
     if (item.failure || !outputs || item.pixels === undefined) {
@@ -125,6 +141,13 @@ async function inferBatch<K>(batch: Prepared<K>[], options: ImagePipelineOptions
     row += 1;
     return result;
   });
+}
+
+async function timedInfer(pixels: Float32Array, size: number, options: ImagePipelineOptions): ReturnType<InferenceEngine['infer']> {
+  const started = performance.now();
+  const outputs = await options.engine.infer(pixels, size);
+  options.observer?.onBatch?.({ size, inferSeconds: (performance.now() - started) / 1000 });
+  return outputs;
 }
 
 function concatPixels(items: Prepared<unknown>[]): Float32Array {

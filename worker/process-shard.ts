@@ -7,6 +7,7 @@ import { fetchImage } from './fetch-image.ts';
 import { processImages, type ImageResult } from './image-pipeline.ts';
 import { encodeNpy } from './write-embeddings.ts';
 import { encodeMetadataParquet } from './write-metadata.ts';
+import type { WorkerMetrics } from './worker-metrics.ts';
 
 export interface ShardContext {
   engine: InferenceEngine;
@@ -19,6 +20,8 @@ export interface ShardContext {
   decode?: DecodeOptions;
   /** Called after each batch with the share of the shard's images done, 0..1. */
   onProgress?(fraction: number): Promise<void> | void;
+  /** Where image results and stage timings are counted (the worker's /metrics). Default none. */
+  metrics?: WorkerMetrics;
 }
 
 export interface ShardOutcome {
@@ -37,8 +40,9 @@ export interface ShardOutcome {
 export async function processShard(job: ShardJob, context: ShardContext): Promise<ShardOutcome> {
   const tasks = job.images.map((image) => ({ key: image, fetch: () => fetchImage(context.storeFor(image.uri), image, context.maxImageBytes) }));
   const results: ImageResult<ImageRef>[] = [];
-  for await (const result of processImages(tasks, { engine: context.engine, labels: context.labels, batchSize: context.batchSize, decode: context.decode })) {
+  for await (const result of processImages(tasks, { engine: context.engine, labels: context.labels, batchSize: context.batchSize, decode: context.decode, observer: context.metrics })) {
     results.push(result);
+    context.metrics?.recordImage(result);
     if (results.length % context.batchSize === 0) await context.onProgress?.(results.length / job.images.length);
   }
 
@@ -54,8 +58,10 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
   const embeddingsUri = embeddingsKey(job.output, job.run, job.shard);
   const metadataUri = metadataKey(job.output, job.run, job.shard);
   const outputStore = context.storeFor(job.output);
+  const writeStarted = performance.now();
   await outputStore.write(embeddingsUri, encodeNpy(matrix, okResults.length, width), { contentType: 'application/octet-stream' });
   await outputStore.write(metadataUri, await encodeMetadataParquet(rows), { contentType: 'application/vnd.apache.parquet' });
+  context.metrics?.recordWrite((performance.now() - writeStarted) / 1000);
   await context.onProgress?.(1);
   return { ok: okResults.length, error: results.length - okResults.length, embeddingsUri, metadataUri };
 }

@@ -1,4 +1,4 @@
-import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { Queue, QueueEvents, Worker, type Job, type Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { SHARD_QUEUE_NAME, type PipelineConfig } from '../shared/config.ts';
 import type { InferenceEngine } from '../shared/engine.ts';
@@ -12,6 +12,7 @@ import { authorizeShard } from './authorize-shard.ts';
 import { finalizeRun, type ModelIdentity } from './finalize-run.ts';
 import { toBullmqError } from './job-outcome.ts';
 import { processShard } from './process-shard.ts';
+import type { WorkerMetrics } from './worker-metrics.ts';
 
 export interface ShardWorkerOptions {
   redisUrl: string;
@@ -21,6 +22,10 @@ export interface ShardWorkerOptions {
   model: ModelIdentity & { uri: string };
   storeFor(uri: string): ObjectStore;
   logger: Logger;
+  /** Counts images, timings and shard outcomes for /metrics. Default none. */
+  metrics?: WorkerMetrics;
+  /** BullMQ tracing (shared/telemetry.ts queueTelemetry). Default none. */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -43,7 +48,7 @@ export class ShardWorker {
     const { config, logger } = options;
     this.connection = connectRedis(options.redisUrl, logger);
     this.registry = new RunRegistry(this.connection, config.QUEUE_PREFIX);
-    this.queue = new Queue(SHARD_QUEUE_NAME, { connection: connectRedis(options.redisUrl, logger), prefix: config.QUEUE_PREFIX });
+    this.queue = new Queue(SHARD_QUEUE_NAME, { connection: connectRedis(options.redisUrl, logger), prefix: config.QUEUE_PREFIX, telemetry: options.telemetry });
     this.events = new QueueEvents(SHARD_QUEUE_NAME, { connection: connectRedis(options.redisUrl, logger), prefix: config.QUEUE_PREFIX });
     this.events.on('failed', ({ jobId, failedReason }) => void this.recordFailure(jobId, failedReason));
     this.worker = new Worker(SHARD_QUEUE_NAME, (job) => this.process(job), {
@@ -54,6 +59,7 @@ export class ShardWorker {
       stalledInterval: Math.max(1000, Math.floor(config.SHARD_LOCK_MS / 2)),
       maxStalledCount: config.MAX_STALLED,
       autorun: false,
+      telemetry: options.telemetry,
     });
     this.worker.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
     this.worker.on('failed', (job, error) => logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: error.message }, 'shard attempt failed'));
@@ -80,8 +86,11 @@ export class ShardWorker {
   private async process(job: Job): Promise<unknown> {
     try {
       if (job.name === FINALIZE_JOB_NAME) return await this.finalize(job);
-      return await this.processShardJob(job);
+      const outcome = await this.processShardJob(job);
+      this.options.metrics?.recordShard('ok');
+      return outcome;
     } catch (error) {
+      if (job.name !== FINALIZE_JOB_NAME) this.options.metrics?.recordShard('error', error instanceof ResnetBatchError ? error.code : 'UNEXPECTED');
       throw toBullmqError(error);
     }
   }
@@ -109,6 +118,7 @@ export class ShardWorker {
       maxImageBytes: this.options.config.MAX_IMAGE_BYTES,
       decode: { maxPixels: this.options.config.MAX_IMAGE_PIXELS },
       onProgress: (fraction) => job.updateProgress(Math.round(fraction * 100)),
+      metrics: this.options.metrics,
     });
     const { runComplete } = await this.registry.completeShard(shard.run, shard.shard, outcome, this.options.engine.name);
     this.options.logger.info({ run: shard.run, shard: shard.shard, ok: outcome.ok, error: outcome.error }, 'shard done');

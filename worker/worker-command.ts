@@ -1,19 +1,24 @@
 import { availableParallelism } from 'node:os';
+import { Queue } from 'bullmq';
 import sharp from 'sharp';
-import { configFromEnv } from '../shared/config.ts';
+import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
 import type { EngineChoice } from '../shared/engine.ts';
-import { ConfigError } from '../shared/errors.ts';
-import { createLogger } from '../shared/logger.ts';
-import { checkRedisReachable } from '../shared/redis-connection.ts';
+import { ConfigError, describeError } from '../shared/errors.ts';
+import { createLogger, type Logger } from '../shared/logger.ts';
+import { checkRedisReachable, connectRedis } from '../shared/redis-connection.ts';
 import { openStore } from '../shared/storage/open-store.ts';
 import { resolveModelUri } from '../shared/model/model-uri.ts';
+import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
 import { openEngine } from './engines/open-engine.ts';
 import { ShardWorker } from './shard-worker.ts';
+import { createWorkerMetrics, startMetricsServer, type MetricsServer, type WorkerMetrics } from './worker-metrics.ts';
 
 export interface WorkerCommandOptions {
   engine: EngineChoice;
   batchSize?: number;
   model?: string;
+  /** Port of /metrics; overrides METRICS_PORT (default 9464); 0 turns it off. */
+  metricsPort?: number;
 }
 
 /**
@@ -31,7 +36,11 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   // a couple of threads per image keeps the cores busy without starving the engine.
   sharp.concurrency(Math.max(1, Math.floor(availableParallelism() / 2)));
 
+  const tracing = await startTracing(config, 'resnet-batch-worker');
   const { engine, model } = await openEngine({ choice: options.engine, modelRef: resolveModelUri(options.model, config), logger });
+  const observability = await startObservability(options.metricsPort ?? config.METRICS_PORT, config.REDIS_URL, config.QUEUE_PREFIX, logger);
+  observability.metrics?.setEngine(engine.name);
+  if (observability.server) logger.info({ port: observability.server.port }, 'metrics on /metrics');
   const worker = new ShardWorker({
     redisUrl: config.REDIS_URL,
     config: { ...config, BATCH_SIZE: options.batchSize ?? config.BATCH_SIZE },
@@ -40,6 +49,8 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
     model,
     storeFor: (uri) => openStore(uri),
     logger,
+    ...(observability.metrics ? { metrics: observability.metrics } : {}),
+    ...queueTelemetry(tracing),
   });
 
   let stopping = false;
@@ -57,7 +68,35 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   process.on('SIGINT', stop);
 
   await worker.run();
-  await engine.dispose();
+  await Promise.all([engine.dispose(), observability.close(), tracing?.shutdown()]);
   logger.info('worker stopped');
   return 0;
+}
+
+interface Observability {
+  metrics?: WorkerMetrics;
+  server?: MetricsServer;
+  close(): Promise<void>;
+}
+
+/**
+ * The /metrics server and the queue it reads depth from; nothing at all when the port is 0.
+ * A port already taken (several local workers, `run --workers N`, on one default port) costs the
+ * metrics of this worker only, with a warning: a worker never dies for want of its metrics.
+ */
+async function startObservability(port: number, redisUrl: string, prefix: string, logger: Logger): Promise<Observability> {
+  if (port === 0) return { close: async () => undefined };
+  // A connection of its own that gives up on a command during an outage, so a scrape times out
+  // cleanly instead of piling commands up behind the worker's (which wait forever by design).
+  const queue = new Queue(SHARD_QUEUE_NAME, { connection: connectRedis(redisUrl, undefined, { maxRetriesPerRequest: 1 }), prefix });
+  queue.on('error', () => undefined);
+  const metrics = createWorkerMetrics({ queue });
+  try {
+    const server = await startMetricsServer(metrics.registry, { port });
+    return { metrics, server, close: async () => void (await Promise.all([server.close(), queue.close()])) };
+  } catch (error) {
+    await queue.close();
+    logger.warn({ port, err: describeError(error) }, 'cannot serve metrics on this port; metrics are off for this worker (set --metrics-port or METRICS_PORT to a free port, or 0)');
+    return { close: async () => undefined };
+  }
 }

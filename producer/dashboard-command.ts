@@ -1,0 +1,98 @@
+import type { AddressInfo } from 'node:net';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { HonoAdapter } from '@bull-board/hono';
+import { serve } from '@hono/node-server';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { Queue } from 'bullmq';
+import { Hono } from 'hono';
+import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
+import { ConfigError } from '../shared/errors.ts';
+import { createLogger } from '../shared/logger.ts';
+import { checkRedisReachable, connectRedis } from '../shared/redis-connection.ts';
+import { RunRegistry } from '../shared/run-registry.ts';
+import { basicAuth, dashboardCredentials, type DashboardCredentials } from './dashboard-auth.ts';
+import { listRuns, renderRunsPage } from './runs-page.ts';
+
+export interface DashboardOptions {
+  redisUrl: string;
+  /** QUEUE_PREFIX of the queue and run records to show. */
+  prefix: string;
+  /** Address to bind. Check it with dashboardCredentials first (dashboardCommand does). */
+  host: string;
+  /** TCP port; 0 lets the OS pick one (tests). */
+  port: number;
+  /** Required on every request when given. */
+  credentials?: DashboardCredentials | undefined;
+}
+
+export interface Dashboard {
+  /** http://host:port/ */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Where bull-board lives; the run list is at /runs and /runs.json, and / redirects to /runs. */
+export const QUEUES_PATH = '/queues';
+
+/**
+ * The dashboard: bull-board for the shard queue plus the run list, behind basic auth when
+ * credentials are given. Served by Hono on @hono/node-server: the smallest bull-board adapter
+ * that runs on Node 20 (Hono has no dependencies; Express 5 brings about 30 packages).
+ */
+export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+  const redis = connectRedis(options.redisUrl);
+  const queue = new Queue(SHARD_QUEUE_NAME, { connection: connectRedis(options.redisUrl), prefix: options.prefix });
+  const registry = new RunRegistry(redis, options.prefix);
+
+  const board = new HonoAdapter(serveStatic);
+  board.setBasePath(QUEUES_PATH);
+  createBullBoard({ queues: [new BullMQAdapter(queue)], serverAdapter: board, options: { uiConfig: { boardTitle: 'resnet-batch' } } });
+
+  const app = new Hono();
+  if (options.credentials) app.use('*', basicAuth(options.credentials));
+  app.get('/', (c) => c.redirect('/runs'));
+  app.get('/runs.json', async (c) => c.json(await listRuns(registry)));
+  app.get('/runs', async (c) => c.html(renderRunsPage(await listRuns(registry), QUEUES_PATH)));
+  app.route(QUEUES_PATH, board.registerPlugin());
+
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const started = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(started));
+    started.once('error', reject);
+  }).catch(async (error: unknown) => {
+    await Promise.all([queue.close(), redis.quit()]);
+    throw new ConfigError(`cannot listen on ${options.host}:${options.port} (${String(error)}); pick another --port or --host`);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostInUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${hostInUrl}:${port}/`,
+    port,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([queue.close(), redis.quit()]);
+    },
+  };
+}
+
+/**
+ * `resnet-batch dashboard`: refuses an unprotected non-loopback address before connecting to
+ * anything, then serves until SIGINT or SIGTERM.
+ */
+export async function dashboardCommand(options: { host: string; port: number }): Promise<number> {
+  const config = configFromEnv();
+  const credentials = dashboardCredentials(options.host, config);
+  if (!config.REDIS_URL) throw new ConfigError('REDIS_URL is not set; set it like redis://localhost:6379 to the Redis the workers use');
+  await checkRedisReachable(config.REDIS_URL);
+  const logger = createLogger('dashboard');
+  const dashboard = await startDashboard({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, host: options.host, port: options.port, credentials });
+  logger.info({ url: dashboard.url, auth: credentials !== undefined }, 'dashboard listening');
+  process.stderr.write(`dashboard: ${dashboard.url} (runs at /runs, queue at ${QUEUES_PATH})${credentials ? '' : ' without authentication'}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await dashboard.close();
+  return 0;
+}
