@@ -97,24 +97,23 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerM
 }
 
 function registerQueueDepth(queue: Queue, timeoutMs: number, registers: Registry[]): void {
-  const reachable = new Gauge({ name: 'resnet_batch_queue_reachable', help: '1 when the last scrape read the queue counts from Redis, 0 when it failed or timed out', registers });
-  new Gauge({
-    name: 'resnet_batch_queue_jobs',
-    help: 'Jobs in the shard queue by state, read at scrape time',
-    labelNames: ['state'],
-    registers,
-    async collect() {
-      try {
-        const counts = await withTimeout(queue.getJobCounts(...QUEUE_STATES), timeoutMs);
-        for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
-        reachable.set(1);
-      } catch {
-        // Stale counts would look like a stuck queue; no series at all is the honest answer.
-        this.reset();
-        reachable.set(0);
-      }
-    },
-  });
+  // The registry collects all metrics at once, so both gauges share one read per scrape.
+  let reading: Promise<void> | undefined;
+  const refresh = (): Promise<void> => (reading ??= read().finally(() => (reading = undefined)));
+  const reachable = new Gauge({ name: 'resnet_batch_queue_reachable', help: '1 when this scrape read the queue counts from Redis, 0 when it failed or timed out', registers, collect: refresh });
+  const jobs = new Gauge({ name: 'resnet_batch_queue_jobs', help: 'Jobs in the shard queue by state, read at scrape time', labelNames: ['state'], registers, collect: refresh });
+
+  async function read(): Promise<void> {
+    try {
+      const counts = await withTimeout(queue.getJobCounts(...QUEUE_STATES), timeoutMs);
+      for (const state of QUEUE_STATES) jobs.set({ state }, counts[state] ?? 0);
+      reachable.set(1);
+    } catch {
+      // Stale counts would look like a stuck queue; no series at all is the honest answer.
+      jobs.reset();
+      reachable.set(0);
+    }
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
