@@ -11,6 +11,7 @@ import { readModelFileFromStore } from '../../shared/model/remote-model-cache.ts
 import { openStore } from '../../shared/storage/open-store.ts';
 import { resnet50 } from '../../shared/model/spec.ts';
 import { DEFAULT_MODEL_REF } from '../../shared/model/model-uri.ts';
+import { NullEngine, nullLabels } from './null-engine.ts';
 import { OnnxEngine, onnxCudaProviderInstalled, type OnnxFlavour } from './onnx-engine.ts';
 import { TfjsEngine, activateTfjsBackend, type TfjsFlavour } from './tfjs-engine.ts';
 
@@ -23,8 +24,15 @@ export interface LoadedModelInfo {
   labels: string[];
 }
 
+/**
+ * The null engine (worker/engines/null-engine.ts): zeros without a model, the ceiling of the
+ * pipeline around the engine. For benchmarks and tests only, so it is not an EngineChoice: the
+ * CLI does not offer it, `auto` never picks it, and only code that names it (bench/, test/) gets it.
+ */
+export const NULL_ENGINE_CHOICE = 'null';
+
 export interface OpenEngineOptions {
-  choice: EngineChoice;
+  choice: EngineChoice | typeof NULL_ENGINE_CHOICE;
   /** Model reference (shared/model/model-uri.ts): 'default' or a URI. */
   modelRef: string;
   logger?: Logger;
@@ -72,6 +80,7 @@ function engineFor(choice: Exclude<EngineChoice, 'auto'>): EngineName {
 
 /** Chooses and starts the engine, then loads the model onto it. */
 export async function openEngine(options: OpenEngineOptions): Promise<Opened> {
+  if (options.choice === NULL_ENGINE_CHOICE) return openNull(options);
   const picked = options.choice === 'auto' ? pickEngine() : { flavour: engineFor(options.choice), reason: 'asked for with --engine' };
   options.logger?.info({ engine: picked.flavour, reason: picked.reason }, 'engine chosen');
   const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef, {
@@ -83,6 +92,12 @@ export async function openEngine(options: OpenEngineOptions): Promise<Opened> {
       : await openTfjs(picked.flavour, location.read, options);
   options.logger?.info({ model: opened.model.id, from: location.uri }, 'model loaded');
   return opened;
+}
+
+/** No weights are read: the model identity says so, and the labels are placeholders. */
+function openNull(options: OpenEngineOptions): Opened {
+  options.logger?.warn({ engine: NULL_ENGINE_CHOICE }, 'null engine: zeros without a model, for benchmarks and tests only');
+  return { engine: new NullEngine(), model: { uri: options.modelRef, id: 'null-engine', weightsSha256: 'none', labels: nullLabels() } };
 }
 
 async function openTfjs(flavour: TfjsFlavour, read: ReadModelFile, options: OpenEngineOptions): Promise<Opened> {
