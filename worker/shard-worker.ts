@@ -39,6 +39,9 @@ export interface ShardWorkerOptions {
  */
 export class ShardWorker {
   private readonly connection: Redis;
+  /** Every connection this worker opened. BullMQ never closes a connection it was handed (it
+   * counts it as shared), so close() must, or the process cannot exit after SIGTERM. */
+  private readonly connections: Redis[] = [];
   private readonly registry: RunRegistry;
   private readonly queue: Queue;
   private readonly events: QueueEvents;
@@ -46,13 +49,18 @@ export class ShardWorker {
 
   constructor(private readonly options: ShardWorkerOptions) {
     const { config, logger } = options;
-    this.connection = connectRedis(options.redisUrl, logger);
+    const connect = (): Redis => {
+      const connection = connectRedis(options.redisUrl, logger);
+      this.connections.push(connection);
+      return connection;
+    };
+    this.connection = connect();
     this.registry = new RunRegistry(this.connection, config.QUEUE_PREFIX);
-    this.queue = new Queue(SHARD_QUEUE_NAME, { connection: connectRedis(options.redisUrl, logger), prefix: config.QUEUE_PREFIX, telemetry: options.telemetry });
-    this.events = new QueueEvents(SHARD_QUEUE_NAME, { connection: connectRedis(options.redisUrl, logger), prefix: config.QUEUE_PREFIX });
+    this.queue = new Queue(SHARD_QUEUE_NAME, { connection: connect(), prefix: config.QUEUE_PREFIX, telemetry: options.telemetry });
+    this.events = new QueueEvents(SHARD_QUEUE_NAME, { connection: connect(), prefix: config.QUEUE_PREFIX });
     this.events.on('failed', ({ jobId, failedReason }) => void this.recordFailure(jobId, failedReason));
     this.worker = new Worker(SHARD_QUEUE_NAME, (job) => this.process(job), {
-      connection: connectRedis(options.redisUrl, logger),
+      connection: connect(),
       prefix: config.QUEUE_PREFIX,
       concurrency: 1,
       lockDuration: config.SHARD_LOCK_MS,
@@ -80,7 +88,7 @@ export class ShardWorker {
   async close(force = false): Promise<void> {
     await this.worker.close(force);
     await Promise.all([this.events.close(), this.queue.close()]);
-    this.connection.disconnect();
+    for (const connection of this.connections) connection.disconnect();
   }
 
   private async process(job: Job): Promise<unknown> {
