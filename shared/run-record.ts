@@ -30,4 +30,11 @@ export interface RunRecord {
   shards: { total: number; done: number; failed: number; failedShards: number[] };
   /** Engines that produced this run's results (normally one). */
   engines: string[];
+  /**
+   * Base run of an incremental run (`submit --since`, `schedule add --incremental`): images whose
+   * URI and ETag had an ok row there were skipped as unchanged. Null (or absent) for a full run.
+   */
+  since?: string | null;
+  /** Name of the schedule that fired this run; null (or absent) for a run submitted by hand. */
+  schedule?: string | null;
 }

@@ -7,6 +7,7 @@ import type { RunRecord, RunState } from './run-record.ts';
  *
  * Keys, for prefix P and run R:
  * - `P:run:R`          hash: input, output, model, roots, timestamps, totals and counters
+ *                      (since and schedule too, for incremental and scheduled runs)
  * - `P:run:R:done`     set of shard indices that completed (each counted once)
  * - `P:run:R:failed`   set of shard indices that failed for good (until `retry`)
  * - `P:run:R:engines`  set of engine names that wrote results
@@ -55,6 +56,10 @@ export interface NewRun {
   inputRoots: string[];
   /** Images per shard: shard i holds the same images on a resubmission only with the same K. */
   shardSize: number;
+  /** Base run of an incremental run (see RunRecord.since). */
+  since?: string;
+  /** Schedule that fired the run (see RunRecord.schedule). */
+  schedule?: string;
 }
 
 export class RunRegistry {
@@ -75,7 +80,7 @@ export class RunRegistry {
     if (created === 0) return false;
     await this.redis
       .multi()
-      .hset(hash, { input: spec.input, output: spec.output, model: spec.model, input_roots: JSON.stringify(spec.inputRoots), shard_size: String(spec.shardSize), listing_done: '0' })
+      .hset(hash, { input: spec.input, output: spec.output, model: spec.model, input_roots: JSON.stringify(spec.inputRoots), shard_size: String(spec.shardSize), listing_done: '0', ...optionalFields(spec) })
       .zadd(`${this.prefix}:runs`, now.getTime(), spec.run)
       .exec();
     return true;
@@ -107,6 +112,8 @@ export class RunRegistry {
       images: { total: count('images_total'), ok: count('images_ok'), error: count('images_error'), skipped: count('images_skipped') },
       shards: { total: count('shards_total'), done: doneCount, failed: failedShards.length, failedShards: failedShards.map(Number).sort((a, b) => a - b) },
       engines: engineNames.sort(),
+      since: fields.since ?? null,
+      schedule: fields.schedule ?? null,
     };
   }
 
@@ -157,4 +164,9 @@ export class RunRegistry {
   async list(limit = 50): Promise<string[]> {
     return this.redis.zrevrange(`${this.prefix}:runs`, 0, limit - 1);
   }
+}
+
+/** Hash fields written only when set, so full runs submitted by hand keep the hash they always had. */
+function optionalFields(spec: NewRun): Record<string, string> {
+  return { ...(spec.since === undefined ? {} : { since: spec.since }), ...(spec.schedule === undefined ? {} : { schedule: spec.schedule }) };
 }
