@@ -111,6 +111,16 @@ program
     process.exitCode = await dashboardCommand(options);
   });
 
+program
+  .command('report')
+  .description('write a self-contained HTML page about a run: totals, throughput, labels, errors, sample thumbnails')
+  .argument('<run>', 'run id')
+  .option('--out <file>', 'HTML file to write (default: report-<run>.html in the current folder)')
+  .action(async (run: string, options: { out?: string }) => {
+    const { reportCommand } = await import('../producer/report-command.ts');
+    process.exitCode = await reportCommand(run, options);
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
