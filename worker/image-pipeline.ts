@@ -1,6 +1,7 @@
 import type { InferenceEngine } from '../shared/engine.ts';
 import { ResnetBatchError, describeError } from '../shared/errors.ts';
 import { decodeImage, type DecodeOptions } from './decode-image.ts';
+import { takeEngineTurn } from './engine-turns.ts';
 import { rankLabels, type RankedLabel } from './rank-labels.ts';
 
 /** One image to process: a key the caller uses to match results, and how to fetch its bytes. */
@@ -57,8 +58,11 @@ export interface ImagePipelineOptions {
 export interface PipelineObserver {
   /** After one image's fetch and decode (or its per-image failure): seconds for that image. */
   onPrepared?(seconds: number): void;
-  /** After one engine call: images in it and seconds the call took. */
-  onBatch?(batch: { size: number; inferSeconds: number }): void;
+  /**
+   * After one engine call: images in it, seconds the call took (queueing behind other shards'
+   * calls excluded), and seconds the engine sat idle before it, waiting for input (engine-turns.ts).
+   */
+  onBatch?(batch: { size: number; inferSeconds: number; waitSeconds: number }): void;
 }
 
 interface Prepared<K> {
@@ -114,17 +118,18 @@ export async function* processImages<K>(tasks: Iterable<ImageTask<K>>, options: 
   };
 
   refill();
+  const started = performance.now();
   while (inFlight.length > 0) {
     const batch = await Promise.all(inFlight.splice(0, batchSize));
     refill();
-    yield* await inferBatch(batch, options);
+    yield* await inferBatch(batch, options, started);
   }
 }
 
-async function inferBatch<K>(batch: Prepared<K>[], options: ImagePipelineOptions): Promise<ImageResult<K>[]> {
+async function inferBatch<K>(batch: Prepared<K>[], options: ImagePipelineOptions, pipelineStarted: number): Promise<ImageResult<K>[]> {
   const { engine } = options;
   const decoded = batch.filter((item) => item.pixels !== undefined);
-  const outputs = decoded.length === 0 ? undefined : await timedInfer(concatPixels(decoded), decoded.length, options);
+  const outputs = decoded.length === 0 ? undefined : await timedInfer(concatPixels(decoded), decoded.length, options, pipelineStarted);
   let row = 0;
   return batch.map((item): ImageResult<K> => {
     if (item.failure || !outputs || item.pixels === undefined) {
@@ -143,11 +148,11 @@ async function inferBatch<K>(batch: Prepared<K>[], options: ImagePipelineOptions
   });
 }
 
-async function timedInfer(pixels: Float32Array, size: number, options: ImagePipelineOptions): ReturnType<InferenceEngine['infer']> {
-  const started = performance.now();
-  const outputs = await options.engine.infer(pixels, size);
-  options.observer?.onBatch?.({ size, inferSeconds: (performance.now() - started) / 1000 });
-  return outputs;
+/** Calls on one engine from concurrent pipelines (shards in flight) take turns: see engine-turns.ts. */
+async function timedInfer(pixels: Float32Array, size: number, options: ImagePipelineOptions, pipelineStarted: number): ReturnType<InferenceEngine['infer']> {
+  const turn = await takeEngineTurn(options.engine, pipelineStarted, () => options.engine.infer(pixels, size));
+  options.observer?.onBatch?.({ size, inferSeconds: turn.inferSeconds, waitSeconds: turn.waitSeconds });
+  return turn.value;
 }
 
 function concatPixels(items: Prepared<unknown>[]): Float32Array {

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { Queue } from 'bullmq';
 import sharp from 'sharp';
 import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
@@ -9,17 +8,30 @@ import { checkRedisReachable, connectRedis } from '../shared/redis-connection.ts
 import { openStore } from '../shared/storage/open-store.ts';
 import { resolveModelUri } from '../shared/model/model-uri.ts';
 import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
-import { openEngine } from './engines/open-engine.ts';
+import { NULL_ENGINE_CHOICE, openEngine } from './engines/open-engine.ts';
 import { ShardWorker } from './shard-worker.ts';
+import { threadCounts } from './thread-counts.ts';
 import { createWorkerMetrics, startMetricsServer, type MetricsServer, type WorkerMetrics } from './worker-metrics.ts';
 
 export interface WorkerCommandOptions {
-  engine: EngineChoice;
+  /** The CLI offers EngineChoice; 'null' (no model) is for bench/ and tests, see open-engine.ts. */
+  engine: EngineChoice | typeof NULL_ENGINE_CHOICE;
   batchSize?: number;
   model?: string;
   /** Port of /metrics; overrides METRICS_PORT (default 9464); 0 turns it off. */
   metricsPort?: number;
+  /**
+   * Shards this process works on at once, sharing one engine (calls take turns, see
+   * engine-turns.ts). Default 2: while
+   * one shard's last batch runs and its outputs upload, the next shard's images are fetched and
+   * decoded, so the engine does not wait at shard boundaries. 1 gives one shard at a time (half
+   * the decoded images in memory); more than 2 only adds memory.
+   */
+  shardsInFlight?: number;
 }
+
+/** See WorkerCommandOptions.shardsInFlight. */
+export const DEFAULT_SHARDS_IN_FLIGHT = 2;
 
 /**
  * `resnet-batch worker`: validates configuration, loads the model once, then consumes shards
@@ -30,28 +42,37 @@ export interface WorkerCommandOptions {
 export async function workerCommand(options: WorkerCommandOptions): Promise<number> {
   const config = configFromEnv();
   const logger = createLogger('worker');
-  if (!config.REDIS_URL) throw new ConfigError('REDIS_URL is not set; set it like redis://localhost:6379 (or use `resnet-batch run`, which starts its own Redis)');
-  await checkRedisReachable(config.REDIS_URL);
-  // libvips threads per image: with one shard at a time and decode overlapped with inference,
-  // a couple of threads per image keeps the cores busy without starving the engine.
-  sharp.concurrency(Math.max(1, Math.floor(availableParallelism() / 2)));
+  const redisUrl = config.REDIS_URL;
+  if (!redisUrl) throw new ConfigError('REDIS_URL is not set; set it like redis://localhost:6379 (or use `resnet-batch run`, which starts its own Redis)');
+  await checkRedisReachable(redisUrl);
+  const threads = threadCounts();
+  sharp.concurrency(threads.sharpConcurrency);
+  logger.info(threads, 'thread counts (worker/thread-counts.ts)');
+  if (threads.uvThreadpoolSize < threads.recommendedUvThreadpoolSize) {
+    logger.warn({ uvThreadpoolSize: threads.uvThreadpoolSize }, `the libuv pool limits concurrent decodes; start the worker with UV_THREADPOOL_SIZE=${threads.recommendedUvThreadpoolSize}`);
+  }
 
   const tracing = await startTracing(config, 'resnet-batch-worker');
-  const { engine, model } = await openEngine({ choice: options.engine, modelRef: resolveModelUri(options.model, config), logger });
-  const observability = await startObservability(options.metricsPort ?? config.METRICS_PORT, config.REDIS_URL, config.QUEUE_PREFIX, logger);
+  const { engine, model } = await openEngine({ choice: options.engine, modelRef: resolveModelUri(options.model, config), logger, intraOpNumThreads: threads.intraOpNumThreads });
+  const observability = await startObservability(options.metricsPort ?? config.METRICS_PORT, redisUrl, config.QUEUE_PREFIX, logger);
   observability.metrics?.setEngine(engine.name);
   if (observability.server) logger.info({ port: observability.server.port }, 'metrics on /metrics');
-  const worker = new ShardWorker({
-    redisUrl: config.REDIS_URL,
-    config: { ...config, BATCH_SIZE: options.batchSize ?? config.BATCH_SIZE },
-    engine,
-    labels: model.labels,
-    model,
-    storeFor: (uri) => openStore(uri),
-    logger,
-    ...(observability.metrics ? { metrics: observability.metrics } : {}),
-    ...queueTelemetry(tracing),
-  });
+  const consumers = Array.from(
+    { length: options.shardsInFlight ?? DEFAULT_SHARDS_IN_FLIGHT },
+    () =>
+      new ShardWorker({
+        redisUrl,
+        config: { ...config, BATCH_SIZE: options.batchSize ?? config.BATCH_SIZE },
+        engine,
+        labels: model.labels,
+        model,
+        storeFor: (uri) => openStore(uri),
+        logger,
+        ...(observability.metrics ? { metrics: observability.metrics } : {}),
+        ...queueTelemetry(tracing),
+      }),
+  );
+  const worker = { run: async () => void (await Promise.all(consumers.map((consumer) => consumer.run()))), close: async (force?: boolean) => void (await Promise.all(consumers.map((consumer) => consumer.close(force)))) };
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
