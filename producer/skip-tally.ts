@@ -6,26 +6,28 @@ import type { Logger } from '../shared/logger.ts';
  *   not-an-image   a name sharp does not decode (select-images.ts); logged at debug only
  *   invalid-entry  a manifest line naming no usable URI (warning with the line number)
  *   outside-roots  an object outside the run's input roots (list-inputs.ts)
+ *   unchanged      same URI and ETag as an ok row of the base run of an incremental run
+ *                  (incremental-filter.ts); logged at debug only
  */
-export type SkipReason = 'not-an-image' | 'invalid-entry' | 'outside-roots';
+export type SkipReason = 'not-an-image' | 'invalid-entry' | 'outside-roots' | 'unchanged';
 export type SkipCounts = Record<SkipReason, number>;
 
 /** Warnings printed per reason before the rest are only counted. */
 export const WARNINGS_PER_REASON = 20;
 
 export class SkipTally {
-  private readonly byReason: SkipCounts = { 'not-an-image': 0, 'invalid-entry': 0, 'outside-roots': 0 };
+  private readonly byReason: SkipCounts = { 'not-an-image': 0, 'invalid-entry': 0, 'outside-roots': 0, unchanged: 0 };
 
   constructor(private readonly logger?: Logger) {}
 
   add(reason: SkipReason, where: string, detail: string): void {
     this.byReason[reason] += 1;
-    if (reason === 'not-an-image') this.logger?.debug({ uri: where }, `skipped: ${detail}`);
+    if (reason === 'not-an-image' || reason === 'unchanged') this.logger?.debug({ uri: where }, `skipped: ${detail}`);
     else if (this.byReason[reason] <= WARNINGS_PER_REASON) this.logger?.warn({ where, reason }, `skipped ${where}: ${detail}`);
   }
 
   get total(): number {
-    return this.byReason['not-an-image'] + this.byReason['invalid-entry'] + this.byReason['outside-roots'];
+    return Object.values(this.byReason).reduce((sum, count) => sum + count, 0);
   }
 
   counts(): SkipCounts {

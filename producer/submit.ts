@@ -11,6 +11,7 @@ import { openStore as openAnyStore } from '../shared/storage/open-store.ts';
 import { normalizeUri } from '../shared/uri.ts';
 import { checkOutputWritable } from './check-output.ts';
 import { enqueueShards, shardJobOptions } from './enqueue-shards.ts';
+import { checkBaseRun, filterUnchanged, loadIncrementalBase, type IncrementalBase } from './incremental-filter.ts';
 import { openListing, type InputListing, type StoreOpener } from './list-inputs.ts';
 import { resolveModelUri } from '../shared/model/model-uri.ts';
 import { checkRunId, newRunId } from './run-id.ts';
@@ -27,7 +28,9 @@ import { SkipTally, type SkipCounts } from './skip-tally.ts';
  * Submitting a run id again with the same input and output is a resubmission: the listing is
  * redone (shard i holds the same images as long as the input is unchanged) and only shards that
  * are neither done nor already queued are added; a finished run is left alone entirely. The same
- * id with another input, output or model is refused.
+ * id with another input, output, model or --since is refused.
+ *
+ * With `since`, images unchanged since that finished run are skipped (incremental-filter.ts).
  */
 export interface SubmitOptions {
   /** s3:// prefix, local folder or file, or a .txt/.jsonl manifest (see list-inputs.ts). */
@@ -40,6 +43,13 @@ export interface SubmitOptions {
   shardSize?: number;
   /** Model URI the workers load; default MODEL_URI, else the local cache (see model-uri.ts). */
   model?: string;
+  /**
+   * Finished run to compare against: only images that are new, changed (another ETag) or not ok
+   * there are processed, unless the model differs from that run's (then all are). Default none.
+   */
+  since?: string;
+  /** Name of the schedule firing this run, recorded in the run record. Set by the schedule consumer. */
+  schedule?: string;
 }
 
 export interface SubmitDeps {
@@ -87,6 +97,9 @@ interface Plan {
   output: string;
   shardSize: number;
   requestedModel: string | undefined;
+  since: string | undefined;
+  schedule: string | undefined;
+  openStore: StoreOpener;
   listing: InputListing;
 }
 
@@ -100,9 +113,11 @@ export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promi
   const redis = connectRedis(redisUrl, deps.logger);
   try {
     const registry = new RunRegistry(redis, deps.config.QUEUE_PREFIX);
+    const base = plan.since === undefined ? null : await checkBaseRun(registry, plan.since, deps.config.QUEUE_PREFIX);
     const { record, model } = await claimRun(registry, plan, deps);
     if (record?.finishedAt) return finishedResult(record);
-    return await streamRun(plan, model, record !== null, { redis, registry, deps, tally });
+    const incremental = base === null ? null : await loadIncrementalBase(base, model, plan.openStore, deps.logger);
+    return await streamRun(plan, model, record !== null, { redis, registry, deps, tally, incremental });
   } finally {
     await plan.listing.close();
     await redis.quit().catch(() => redis.disconnect());
@@ -115,6 +130,7 @@ async function preflight(options: SubmitOptions, deps: SubmitDeps, redisUrl: str
   const shardSize = checkShardSize(options.shardSize ?? DEFAULT_SHARD_SIZE);
   const output = normalizeUri(options.output);
   const requestedModel = options.model === undefined ? undefined : resolveModelUri(options.model, deps.config);
+  const since = options.since === undefined ? undefined : checkRunId(options.since);
   await checkRedisReachable(redisUrl);
   const openStore = deps.openStore ?? ((uri: string) => openAnyStore(uri));
   const listing = await openListing(options.input, { openStore, pageSize: deps.pageSize, onSkip: (skipped) => tally.add(skipped.reason, skipped.where, skipped.detail) });
@@ -124,7 +140,7 @@ async function preflight(options: SubmitOptions, deps: SubmitDeps, redisUrl: str
     await listing.close();
     throw error;
   }
-  return { run, input: listing.input.uri, output, shardSize, requestedModel, listing };
+  return { run, input: listing.input.uri, output, shardSize, requestedModel, since, schedule: options.schedule, openStore, listing };
 }
 
 /** Creates the run record, or checks that an existing one is the same run. */
@@ -132,7 +148,16 @@ async function claimRun(registry: RunRegistry, plan: Plan, deps: SubmitDeps): Pr
   const existing = await registry.get(plan.run);
   if (existing !== null) return { record: sameRun(existing, plan), model: existing.model };
   const model = plan.requestedModel ?? resolveModelUri(undefined, deps.config);
-  const spec = { run: plan.run, input: plan.input, output: plan.output, model, inputRoots: plan.listing.inputRoots, shardSize: plan.shardSize };
+  const spec = {
+    run: plan.run,
+    input: plan.input,
+    output: plan.output,
+    model,
+    inputRoots: plan.listing.inputRoots,
+    shardSize: plan.shardSize,
+    ...(plan.since === undefined ? {} : { since: plan.since }),
+    ...(plan.schedule === undefined ? {} : { schedule: plan.schedule }),
+  };
   if (await registry.create(spec, deps.now?.())) return { record: null, model };
   // Another submit created it between get and create: the same comparison applies.
   const raced = await registry.get(plan.run);
@@ -147,9 +172,11 @@ function sameRun(record: RunRecord, plan: Plan): RunRecord {
     plan.requestedModel === undefined ? null : differs('model', record.model, plan.requestedModel),
     differs('input roots', record.inputRoots.join(', '), plan.listing.inputRoots.join(', ')),
     differs('shard size', String(record.shardSize), String(plan.shardSize)),
+    // Another base filters the listing differently, so shard i would hold other images.
+    differs('--since', record.since ?? '(none)', plan.since ?? '(none)'),
   ].filter((difference) => difference !== null);
   if (differences.length > 0) {
-    throw new ConfigError(`run ${plan.run} already exists with another ${differences.join('; ')}; resubmit with the same input, output, model and --shard-size, or choose a new --run`);
+    throw new ConfigError(`run ${plan.run} already exists with another ${differences.join('; ')}; resubmit with the same input, output, model, --shard-size and --since, or choose a new --run`);
   }
   return record;
 }
@@ -165,7 +192,7 @@ function finishedResult(record: RunRecord): SubmitResult {
     shards: record.shards.total,
     images: record.images.total,
     skipped: record.images.skipped,
-    skippedBy: { 'not-an-image': 0, 'invalid-entry': 0, 'outside-roots': 0 },
+    skippedBy: { 'not-an-image': 0, 'invalid-entry': 0, 'outside-roots': 0, unchanged: 0 },
     enqueued: 0,
     resubmitted: true,
     complete: true,
@@ -178,10 +205,12 @@ interface StreamContext {
   registry: RunRegistry;
   deps: SubmitDeps;
   tally: SkipTally;
+  /** Set for an incremental run: the base whose unchanged images are skipped. */
+  incremental: IncrementalBase | null;
 }
 
 async function streamRun(plan: Plan, model: string, resubmitted: boolean, context: StreamContext): Promise<SubmitResult> {
-  const { redis, registry, deps, tally } = context;
+  const { redis, registry, deps, tally, incremental } = context;
   const queue = new Queue(SHARD_QUEUE_NAME, { connection: redis, prefix: deps.config.QUEUE_PREFIX });
   try {
     let listed = 0;
@@ -198,7 +227,8 @@ async function streamRun(plan: Plan, model: string, resubmitted: boolean, contex
       }
     };
     const selected = selectImages(counted(), (info) => tally.add('not-an-image', info.uri, 'not a format sharp decodes'));
-    const totals = await enqueueShards(shardListing(selected, plan.shardSize), {
+    const changed = filterUnchanged(selected, incremental?.pairs ?? null, (info) => tally.add('unchanged', info.uri, `same ETag as in run ${incremental?.run}`));
+    const totals = await enqueueShards(shardListing(changed, plan.shardSize), {
       queue,
       redis,
       registry,

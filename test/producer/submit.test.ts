@@ -62,7 +62,7 @@ describe('submitting a run', () => {
     const progress: SubmitProgress[] = [];
     const result = await submitRun({ input, output: join(dir, 'out'), run: 'run-a', shardSize: 4, model: MODEL }, { ...deps, onProgress: (p) => progress.push(p) });
     assert.deepEqual({ shards: result.shards, images: result.images, skipped: result.skipped, enqueued: result.enqueued }, { shards: 3, images: 11, skipped: 2, enqueued: 3 });
-    assert.deepEqual(result.skippedBy, { 'not-an-image': 2, 'invalid-entry': 0, 'outside-roots': 0 });
+    assert.deepEqual(result.skippedBy, { 'not-an-image': 2, 'invalid-entry': 0, 'outside-roots': 0, unchanged: 0 });
     const jobs = (await queuedJobs(deps.prefix)).sort((a, b) => String(a.id).localeCompare(String(b.id)));
     assert.deepEqual(jobs.map((job) => job.id), [0, 1, 2].map((i) => shardJobId('run-a', i)));
     const payloads = jobs.map((job) => parseShardJob(job.data));

@@ -1,0 +1,67 @@
+import { ConfigError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { RunRecord } from '../shared/run-record.ts';
+import type { RunRegistry } from '../shared/run-registry.ts';
+import type { ObjectInfo } from '../shared/storage/object-store.ts';
+import type { StoreOpener } from './list-inputs.ts';
+import { loadPreviousResults } from './previous-results.ts';
+import type { UriEtagSet } from './uri-etag-set.ts';
+
+/**
+ * Incremental runs (`submit --since <run>`, `schedule add --incremental`): between selection and
+ * sharding, drop every listed image whose URI and ETag had an ok row in the base run. What is
+ * left is what is new, changed (another ETag), or failed last time.
+ *
+ * The base must be a finished run (its metadata is then final). When the new run's model
+ * reference differs from the base's, nothing is dropped: results of another model are no results
+ * of this one. The reference is what submit knows before any worker loads the weights (a URI, or
+ * 'default' for the pinned artifact); new weights uploaded under the same URI are not noticed,
+ * so publish a new model under a new URI.
+ *
+ * A resubmission of an incremental run applies the same filter to the same listing, so shard i
+ * holds the same images again (the base's metadata no longer changes once it finished).
+ */
+export interface IncrementalBase {
+  run: string;
+  /** Null when the model differs: every image is processed. */
+  pairs: UriEtagSet | null;
+}
+
+/** The base run's record, or ConfigError when it is unknown or not finished. */
+export async function checkBaseRun(registry: RunRegistry, since: string, prefix: string): Promise<RunRecord> {
+  const base = await registry.get(since);
+  if (base === null) throw new ConfigError(`--since run ${since} is not registered under QUEUE_PREFIX ${prefix}; give the id of a finished run (resnet-batch status <run>), or submit without --since`);
+  if (base.finishedAt === null) throw new ConfigError(`--since run ${since} has not finished (state ${base.state}); wait until it has, or submit without --since`);
+  return base;
+}
+
+export async function loadIncrementalBase(base: RunRecord, model: string, openStore: StoreOpener, logger?: Logger): Promise<IncrementalBase> {
+  if (base.model !== model) {
+    logger?.info({ since: base.run, baseModel: base.model, model }, `model differs from base run ${base.run}: every image is processed`);
+    return { run: base.run, pairs: null };
+  }
+  const store = openStore(base.output);
+  try {
+    const previous = await loadPreviousResults(store, base.output, base.run);
+    logger?.info({ since: base.run, parts: previous.parts, rows: previous.rows, processed: previous.pairs.size }, `base run ${base.run}: ${previous.pairs.size} processed image(s) to compare against`);
+    return { run: base.run, pairs: previous.pairs };
+  } finally {
+    await store.close();
+  }
+}
+
+/** Yields each page without its unchanged images (empty pages are dropped) and reports those. */
+export async function* filterUnchanged(pages: AsyncIterable<ObjectInfo[]>, pairs: UriEtagSet | null, onUnchanged: (info: ObjectInfo) => void): AsyncGenerator<ObjectInfo[]> {
+  for await (const page of pages) {
+    if (pairs === null) {
+      yield page;
+      continue;
+    }
+    const kept = page.filter((info) => {
+      if (info.etag === '' || !pairs.has(info.uri, info.etag)) return true;
+      onUnchanged(info);
+      return false;
+    });
+    if (kept.length > 0) yield kept;
+  }
+}

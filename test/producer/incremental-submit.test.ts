@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { copyFile, mkdtemp, readFile, rm, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { submitRun, type SubmitDeps } from '../../producer/submit.ts';
+import { SHARD_QUEUE_NAME, configFromEnv } from '../../shared/config.ts';
+import { ConfigError } from '../../shared/errors.ts';
+import { SHARD_JOB_NAME, parseShardJob } from '../../shared/job-payload.ts';
+import { RunRegistry } from '../../shared/run-registry.ts';
+import { openStore } from '../../shared/storage/open-store.ts';
+import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { uniqueName } from '../harness/unique-name.ts';
+import { finishRunLikeAWorker } from './incremental-finish-run.ts';
+
+const fixtures = new URL('../fixtures/images/', import.meta.url);
+const MODEL = 'file:///models/resnet50';
+const IMAGES = ['astronaut.png', 'chelsea.png', 'coffee.png', 'horse.png', 'rocket.jpg'];
+let redis: TestRedis;
+let client: Redis;
+let dir: string;
+
+before(async () => {
+  redis = await startRedis();
+  client = new Redis(redis.url, { maxRetriesPerRequest: null });
+  dir = await mkdtemp(join(tmpdir(), 'producer-incremental-'));
+});
+
+after(async () => {
+  client?.disconnect();
+  await redis?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function testDeps(): SubmitDeps & { prefix: string } {
+  const prefix = uniqueName('q');
+  return { prefix, config: configFromEnv({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix }) };
+}
+
+/** A fresh input folder holding IMAGES. */
+async function inputFolder(): Promise<string> {
+  const input = await mkdtemp(join(dir, 'in-'));
+  for (const name of IMAGES) await copyFile(new URL(name, fixtures), join(input, name));
+  return input;
+}
+
+/** URIs of the images queued for `run`, sorted. */
+async function queuedUris(prefix: string, run: string): Promise<string[]> {
+  const queue = new Queue(SHARD_QUEUE_NAME, { connection: client, prefix });
+  try {
+    const jobs = await queue.getJobs(['waiting', 'prioritized', 'delayed']);
+    return jobs
+      .filter((job) => job.name === SHARD_JOB_NAME && (job.data as { run?: string }).run === run)
+      .flatMap((job) => parseShardJob(job.data).images.map((image) => image.uri))
+      .sort();
+  } finally {
+    await queue.close();
+  }
+}
+
+const fileUri = (path: string) => pathToFileURL(path).href;
+
+/** A full run of `input`, finished as a worker would; returns its id. */
+async function finishedBase(deps: SubmitDeps & { prefix: string }, input: string, output: string, failUris?: Set<string>): Promise<string> {
+  const run = uniqueName('base');
+  await submitRun({ input, output, run, shardSize: 2, model: MODEL }, deps);
+  await finishRunLikeAWorker(client, deps.prefix, run, (uri) => openStore(uri), failUris);
+  return run;
+}
+
+/** Rewrites a file with other bytes and a later mtime, so its local ETag (mtimeMs-size) changes. */
+async function changeFile(path: string): Promise<void> {
+  await copyFile(new URL('palette_color.png', fixtures), path);
+  const later = new Date(Date.now() + 60_000);
+  await utimes(path, later, later);
+}
+
+describe('submit --since', () => {
+  test('only the changed and the added image are enqueued after a finished run', async () => {
+    const deps = testDeps();
+    const input = await inputFolder();
+    const output = join(dir, 'out');
+    const base = await finishedBase(deps, input, output);
+    await changeFile(join(input, 'coffee.png'));
+    await copyFile(new URL('palette_color.png', fixtures), join(input, 'new.png'));
+
+    const result = await submitRun({ input, output, run: 'incr-1', shardSize: 2, model: MODEL, since: base }, deps);
+    assert.deepEqual(await queuedUris(deps.prefix, 'incr-1'), [fileUri(join(input, 'coffee.png')), fileUri(join(input, 'new.png'))]);
+    assert.deepEqual({ images: result.images, shards: result.shards, enqueued: result.enqueued, unchanged: result.skippedBy.unchanged }, { images: 2, shards: 1, enqueued: 1, unchanged: 4 });
+  });
+
+  test('the run record names its base run and counts the unchanged images as skipped', async () => {
+    const deps = testDeps();
+    const input = await inputFolder();
+    const output = join(dir, 'out');
+    const base = await finishedBase(deps, input, output);
+    await submitRun({ input, output, run: 'incr-2', shardSize: 2, model: MODEL, since: base }, deps);
+    const record = await new RunRegistry(client, deps.prefix).get('incr-2');
+    assert.equal(record?.since, base);
+    assert.deepEqual({ total: record?.images.total, skipped: record?.images.skipped }, { total: 0, skipped: 5 });
+  });
+
+  test('nothing changed gives a run with no shards that is complete at once', async () => {
+    const deps = testDeps();
+    const input = await inputFolder();
+    const output = join(dir, 'out');
+    const base = await finishedBase(deps, input, output);
+    const result = await submitRun({ input, output, run: 'incr-3', model: MODEL, since: base }, deps);
+    assert.deepEqual({ shards: result.shards, enqueued: result.enqueued, complete: result.complete }, { shards: 0, enqueued: 0, complete: true });
+  });
+
+  test('images that failed in the base run are processed again', async () => {
+    const deps = testDeps();
+    const input = await inputFolder();
+    const output = join(dir, 'out');
+    const failed = fileUri(join(input, 'horse.png'));
+    const base = await finishedBase(deps, input, output, new Set([failed]));
+    await submitRun({ input, output, run: 'incr-4', model: MODEL, since: base }, deps);
+    assert.deepEqual(await queuedUris(deps.prefix, 'incr-4'), [failed]);
+  });
+
+  test('another model than the base run reprocesses everything', async () => {
+    const deps = testDeps();
+    const input = await inputFolder();
+    const output = join(dir, 'out');
+    const base = await finishedBase(deps, input, output);
+    const result = await submitRun({ input, output, run: 'incr-5', model: 'file:///models/resnet50-v2', since: base }, deps);
+    assert.equal(result.images, IMAGES.length);
+    assert.equal(result.skippedBy.unchanged, 0);
+    assert.equal((await queuedUris(deps.prefix, 'incr-5')).length, IMAGES.length);
+  });
+
+  test('a base run that has not finished is refused before anything is enqueued', async () => {
+    const deps = testDeps();
+    const input = await inputFolder();
+    const output = join(dir, 'out');
+    await submitRun({ input, output, run: 'unfinished', model: MODEL }, deps);
+    await assert.rejects(submitRun({ input, output, run: 'incr-6', model: MODEL, since: 'unfinished' }, deps), (error: unknown) => error instanceof ConfigError && /has not finished/.test(error.message));
+    assert.equal(await new RunRegistry(client, deps.prefix).get('incr-6'), null);
+  });
+
+  test('an unknown base run is refused', async () => {
+    const deps = testDeps();
+    const input = await inputFolder();
+    await assert.rejects(submitRun({ input, output: join(dir, 'out'), run: 'incr-7', model: MODEL, since: 'no-such-run' }, deps), /not registered/);
+  });
+
+  test('resubmitting an incremental run enqueues nothing new, and with another --since is refused', async () => {
+    const deps = testDeps();
+    const input = await inputFolder();
+    const output = join(dir, 'out');
+    const base = await finishedBase(deps, input, output);
+    await changeFile(join(input, 'rocket.jpg'));
+    const options = { input, output, run: 'incr-8', shardSize: 2, model: MODEL, since: base };
+    await submitRun(options, deps);
+    assert.equal((await submitRun(options, deps)).enqueued, 0);
+    await assert.rejects(submitRun({ ...options, since: undefined }, deps), /another --since/);
+  });
+});
+
+describe('submit --since on S3', () => {
+  let s3: TestS3;
+  before(async () => {
+    s3 = await startS3();
+  });
+  after(async () => {
+    await s3?.stop();
+  });
+
+  test('an object overwritten with other bytes (new ETag) and a new object are the only ones enqueued', async () => {
+    const config = s3StorageConfig(s3);
+    const bucket = uniqueName('bkt');
+    await s3.createBucket(bucket);
+    const s3client = new S3Client({ ...config.s3, endpoint: s3.endpoint, credentials: config.s3.credentials! });
+    const put = async (key: string, file: string) => {
+      await s3client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(new URL(file, fixtures)) }));
+    };
+    try {
+      for (const name of IMAGES) await put(`in/${name}`, name);
+      const storeFor = (uri: string) => openStore(uri, config);
+      const deps = { ...testDeps(), openStore: storeFor };
+      const input = `s3://${bucket}/in/`;
+      const output = `s3://${bucket}/out`;
+      await submitRun({ input, output, run: 'base', shardSize: 2, model: MODEL }, deps);
+      await finishRunLikeAWorker(client, deps.prefix, 'base', storeFor);
+      await put('in/chelsea.png', 'palette_color.png');
+      await put('in/zebra.png', 'green_palette.png');
+
+      const result = await submitRun({ input, output, run: 'incr', shardSize: 2, model: MODEL, since: 'base' }, deps);
+      assert.deepEqual(await queuedUris(deps.prefix, 'incr'), [`s3://${bucket}/in/chelsea.png`, `s3://${bucket}/in/zebra.png`]);
+      assert.equal(result.skippedBy.unchanged, IMAGES.length - 1);
+    } finally {
+      s3client.destroy();
+    }
+  });
+});
