@@ -51,7 +51,8 @@ export interface ShardTimings {
  * present metadata file always has its embeddings beside it.
  */
 export async function processShard(job: ShardJob, context: ShardContext): Promise<ShardOutcome> {
-  const tasks = job.images.map((image) => ({ key: image, fetch: () => fetchImage(context.storeFor(image.uri), image, context.maxImageBytes) }));
+  const fetchedSizes = new Map<ImageRef, number>();
+  const tasks = fetchTasks(job, context, fetchedSizes);
   const started = performance.now();
   const timings: ShardTimings = { infer: 0, engineWait: 0, write: 0, total: 0 };
   const observer: PipelineObserver = {
@@ -76,7 +77,7 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
   okResults.forEach((result, row) => matrix.set(result.embedding, row * width));
 
   let nextRow = 0;
-  const rows = results.map((result): MetadataRow => toRow(result, result.status === 'ok' ? nextRow++ : null, context, processedAt));
+  const rows = results.map((result): MetadataRow => toRow(result, result.status === 'ok' ? nextRow++ : null, context, processedAt, fetchedSizes.get(result.key)));
 
   const embeddingsUri = embeddingsKey(job.output, job.run, job.shard);
   const metadataUri = metadataKey(job.output, job.run, job.shard);
@@ -91,11 +92,28 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
   return { ok: okResults.length, error: results.length - okResults.length, embeddingsUri, metadataUri, timings };
 }
 
-function toRow(result: ImageResult<ImageRef>, embeddingRow: number | null, context: ShardContext, processedAt: Date): MetadataRow {
+/**
+ * The fetch of each image, recording how many bytes it got. A manifest line need not give a size
+ * (the job then says -1, see shared/job-payload.ts), and size_bytes must be a real size: the
+ * fetched length is the truth; an image that could not be read at all (NOT_FOUND) and had no
+ * listed size gets 0.
+ */
+function fetchTasks(job: ShardJob, context: ShardContext, fetchedSizes: Map<ImageRef, number>) {
+  return job.images.map((image) => ({
+    key: image,
+    fetch: async () => {
+      const bytes = await fetchImage(context.storeFor(image.uri), image, context.maxImageBytes);
+      fetchedSizes.set(image, bytes.length);
+      return bytes;
+    },
+  }));
+}
+
+function toRow(result: ImageResult<ImageRef>, embeddingRow: number | null, context: ShardContext, processedAt: Date, fetchedSize: number | undefined): MetadataRow {
   const common = {
     uri: result.key.uri,
     etag: result.key.etag,
-    sizeBytes: result.key.size,
+    sizeBytes: fetchedSize ?? Math.max(result.key.size, 0),
     model: context.modelId,
     engine: context.engine.name,
     processedAt,
