@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { shardJobId } from '../../shared/job-payload.ts';
+import type { ObjectStore } from '../../shared/storage/object-store.ts';
+import { openStore } from '../../shared/storage/open-store.ts';
+import type { ServerProcess } from '../harness/child-process.ts';
+import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { uniqueName } from '../harness/unique-name.ts';
+import { type RunOutput, readRunOutput, shardQueue, startWorkers, stopWorkers, submit, waitForRunDone } from './pipeline-harness.ts';
+import { EXPECTED_ERRORS, stageInputs, uploadInputs } from './pipeline-inputs.ts';
+
+/**
+ * A storage outage while a run is being processed: the run is submitted, S3 goes down, a worker
+ * starts and fails its shard attempts, S3 comes back, and the retried shards finish the run. The
+ * output must be what an undisturbed run writes: the same keys, one row per input, each image
+ * counted once.
+ */
+
+const SHARD_SIZE = 4;
+let redis: TestRedis;
+let s3: TestS3;
+let dir: string;
+let store: ObjectStore;
+let worker: ServerProcess[] = [];
+let names: string[];
+let run: string;
+let attemptsWhileDown: number;
+let output: RunOutput;
+let workerExit: Array<number | string>;
+
+before(async () => {
+  [redis, s3] = await Promise.all([startRedis(), startS3()]);
+  const bucket = uniqueName('bkt');
+  await s3.createBucket(bucket);
+  store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
+  dir = await mkdtemp(join(tmpdir(), 'pipeline-outage-'));
+  names = await stageInputs(join(dir, 'input'));
+  await uploadInputs(store, `s3://${bucket}/input/`, join(dir, 'input'), names);
+
+  const prefix = uniqueName('outage');
+  // Attempts and backoff are job options, fixed at submit: many quick retries, so the run does
+  // not fail for good while S3 is down, and resumes within a second of its return.
+  const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', METRICS_PORT: '0', JOB_ATTEMPTS: '30', JOB_BACKOFF_MS: '200', ...s3Env(s3) };
+  ({ run } = await submit(`s3://${bucket}/input/`, `s3://${bucket}/results`, { shardSize: SHARD_SIZE }, env));
+
+  await s3.kill();
+  worker = await startWorkers(1, env);
+  const { queue, close } = shardQueue(redis.url, prefix);
+  try {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      attemptsWhileDown = (await queue.getJob(shardJobId(run, 0)))?.attemptsMade ?? 0;
+      if (attemptsWhileDown >= 1 || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    await close();
+  }
+  await s3.restart();
+  await waitForRunDone(redis.url, prefix, run);
+  output = await readRunOutput(store, `s3://${bucket}/results`, run);
+  workerExit = await stopWorkers(worker);
+  worker = [];
+});
+
+after(async () => {
+  if (worker.length > 0) await stopWorkers(worker);
+  await store?.close();
+  await Promise.all([redis?.stop(), s3?.stop()]);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('a run whose storage went down while a worker processed it', () => {
+  test('the first shard failed at least one attempt while S3 was down', () => {
+    assert.ok(attemptsWhileDown >= 1, `attempts made while S3 was down: ${attemptsWhileDown}`);
+  });
+
+  test('the retried shards wrote exactly the keys of an undisturbed run', () => {
+    const shards = Math.ceil(names.length / SHARD_SIZE);
+    const parts = Array.from({ length: shards }, (_, index) => `part-${String(index).padStart(5, '0')}`);
+    const expected = ['.write-check', '_manifest.json', ...parts.map((part) => `embeddings/${part}.npy`), ...parts.map((part) => `metadata/${part}.parquet`)].sort();
+    assert.deepEqual(output.keys, expected);
+  });
+
+  test('every input has exactly one metadata row, and only the bad inputs are errors', () => {
+    const rows = output.parts.flatMap((part) => part.rows);
+    assert.deepEqual(rows.map((row) => row.uri.slice(row.uri.lastIndexOf('/') + 1)).sort(), names);
+    const errors = rows.filter((row) => row.status === 'error').map((row) => row.uri.slice(row.uri.lastIndexOf('/') + 1));
+    assert.deepEqual(errors.sort(), Object.keys(EXPECTED_ERRORS).sort());
+  });
+
+  test('each image is counted once in the manifest', () => {
+    const errors = Object.keys(EXPECTED_ERRORS).length;
+    assert.deepEqual(output.manifest.images, { total: names.length, ok: names.length - errors, error: errors, skipped: 0 });
+    assert.deepEqual(output.manifest.shards, { total: output.parts.length, done: output.parts.length, failed: 0 });
+  });
+
+  test('each part still pairs its ok rows with its .npy rows', () => {
+    for (const part of output.parts) {
+      const okRows = part.rows.filter((row) => row.status === 'ok');
+      assert.deepEqual(okRows.map((row) => row.embedding_row), okRows.map((_, index) => index));
+      assert.deepEqual(part.npyShape, [okRows.length, 2048]);
+    }
+  });
+
+  test('the worker exits 0 on SIGTERM after the outage', () => {
+    assert.deepEqual(workerExit, [0]);
+  });
+});
