@@ -124,6 +124,19 @@ export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promi
   }
 }
 
+/**
+ * The checks of submit without submitting (`schedule add` runs them before saving a schedule):
+ * Redis answers, the input lists at least one object, the output takes a test write (under
+ * `<output>/<probeRun>/`). Returns the canonical input, output and model reference.
+ */
+export async function checkSubmission(options: SubmitOptions & { run: string }, deps: SubmitDeps): Promise<{ input: string; output: string; model: string; shardSize: number }> {
+  const redisUrl = deps.redisUrl ?? deps.config.REDIS_URL;
+  if (redisUrl === undefined) throw new ConfigError('REDIS_URL is not set; set it to the Redis the workers use, like redis://localhost:6379');
+  const plan = await preflight(options, deps, redisUrl, new SkipTally(deps.logger));
+  await plan.listing.close();
+  return { input: plan.input, output: plan.output, model: plan.requestedModel ?? resolveModelUri(undefined, deps.config), shardSize: plan.shardSize };
+}
+
 /** Every check that needs no write to Redis, in the order a user fixes them. */
 async function preflight(options: SubmitOptions, deps: SubmitDeps, redisUrl: string, tally: SkipTally): Promise<Plan> {
   const run = checkRunId(options.run ?? newRunId(deps.now?.()));

@@ -1,0 +1,91 @@
+import { configFromEnv, type PipelineConfig } from '../shared/config.ts';
+import { ConfigError, ResnetBatchError, describeError } from '../shared/errors.ts';
+import { createLogger } from '../shared/logger.ts';
+import { checkRedisReachable, connectRedis } from '../shared/redis-connection.ts';
+import { ScheduleRegistry, type ScheduleListing } from './schedule-registry.ts';
+
+/**
+ * `resnet-batch schedule add <name> --cron "<expr>" [--tz <zone>] <input> --output <uri>
+ * [--incremental] [--shard-size K] [--model <uri>]`, `schedule ls [--json]`, `schedule rm <name>`.
+ *
+ * Schedules fire into Redis; running workers (`resnet-batch worker`) submit the runs (see
+ * scheduled-run-consumer.ts). Output for people goes to stderr, `ls --json` to stdout.
+ * Exit codes: 0 done, 1 anything fatal (a bad cron, zone, input or output included).
+ */
+export interface ScheduleAddOptions {
+  cron: string;
+  /** IANA time zone of the cron pattern; default UTC. */
+  tz?: string;
+  output: string;
+  /** Process only images new or changed since the schedule's last finished run. Default false. */
+  incremental?: boolean;
+  /** Images per shard; default 256. */
+  shardSize?: number;
+  /** Model URI; default MODEL_URI or the local cache. */
+  model?: string;
+}
+
+export async function scheduleAddCommand(name: string, input: string, options: ScheduleAddOptions): Promise<number> {
+  return withSchedules('schedule add', async (schedules) => {
+    const added = await schedules.add({ name, input, ...options });
+    const mode = added.data.incremental ? 'incremental' : 'full';
+    process.stderr.write(`schedule ${name} ${added.replaced ? 'replaced' : 'added'}: ${mode} runs of ${added.data.input} into ${added.data.output}; next firing ${added.next.toISOString()}\n`);
+    process.stderr.write('runs are submitted by running workers (resnet-batch worker); a firing with no worker running waits for one\n');
+  });
+}
+
+export async function scheduleListCommand(options: { json: boolean }): Promise<number> {
+  return withSchedules('schedule ls', async (schedules) => {
+    const listed = await schedules.list();
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(listed, null, 2)}\n`);
+      return;
+    }
+    if (listed.length === 0) process.stderr.write('no schedules\n');
+    for (const schedule of listed) process.stdout.write(`${describeSchedule(schedule)}\n`);
+  });
+}
+
+export async function scheduleRemoveCommand(name: string): Promise<number> {
+  return withSchedules('schedule rm', async (schedules) => {
+    await schedules.remove(name);
+    process.stderr.write(`schedule ${name} removed (its runs and history are kept)\n`);
+  });
+}
+
+function describeSchedule(schedule: ScheduleListing): string {
+  const { data, state } = schedule;
+  const when = `"${schedule.cron}"${schedule.tz ? ` ${schedule.tz}` : ' UTC'}`;
+  const next = schedule.next ? schedule.next.toISOString() : '-';
+  const last = state.lastRun ? `${state.lastRun} (fired ${state.lastFiredAt})` : 'none yet';
+  const skips = state.skipped > 0 ? `; ${state.skipped} firing(s) skipped, last: ${state.lastSkipReason}` : '';
+  return `${schedule.name}\t${when}\tnext ${next}\t${data.incremental ? 'incremental' : 'full'}\t${data.input} -> ${data.output}\tlast run ${last}${skips}`;
+}
+
+async function withSchedules(what: string, action: (schedules: ScheduleRegistry) => Promise<void>): Promise<number> {
+  let config: PipelineConfig;
+  try {
+    config = configFromEnv();
+    if (!config.REDIS_URL) throw new ConfigError('REDIS_URL is not set; schedules live in the Redis the workers use: set it like redis://localhost:6379');
+    await checkRedisReachable(config.REDIS_URL);
+  } catch (error) {
+    return fail(what, error);
+  }
+  const redis = connectRedis(config.REDIS_URL);
+  const schedules = new ScheduleRegistry(redis, { config, redisUrl: config.REDIS_URL, logger: createLogger('schedule') });
+  try {
+    await action(schedules);
+    return 0;
+  } catch (error) {
+    return fail(what, error);
+  } finally {
+    await schedules.close();
+    redis.disconnect();
+  }
+}
+
+function fail(what: string, error: unknown): number {
+  const prefix = error instanceof ResnetBatchError ? `${what} failed [${error.code}]` : `${what} failed`;
+  process.stderr.write(`${prefix}: ${describeError(error)}\n`);
+  return 1;
+}
