@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { RunManifest } from '../../shared/output-format.ts';
+import { uniqueName } from '../harness/unique-name.ts';
+import { type CliResult, runCli } from './pipeline-harness.ts';
+
+/**
+ * `resnet-batch run`, the one-command local job, exactly as the README's quick start runs it:
+ * no REDIS_URL (it starts and stops its own redis-server), the fixture folder in, a local folder
+ * out, one worker.
+ */
+
+const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
+let dir: string;
+let result: CliResult;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pipeline-run-'));
+  result = await runCli(['run', fixtures, '--output', join(dir, 'out'), '--workers', '1', '--engine', 'tfjs-wasm'], {
+    REDIS_URL: undefined,
+    QUEUE_PREFIX: uniqueName('run'),
+    LOG_LEVEL: 'warn',
+    // The default metrics port may be taken by anything else on the machine.
+    METRICS_PORT: '0',
+  }, 240_000);
+});
+
+after(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('resnet-batch run without REDIS_URL', () => {
+  test('exits 0 and prints the run id alone on stdout', () => {
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^[A-Za-z0-9][A-Za-z0-9._-]*\n$/);
+  });
+
+  test('prints a summary with the ok and error counts and where the output is', () => {
+    const run = result.stdout.trim();
+    assert.match(result.stderr, /done: 9 ok, 2 error, 1 skipped in [\d.]+ s \([\d.]+ img\/s\)/);
+    assert.ok(result.stderr.includes(`output: ${join(dir, 'out')}`) || result.stderr.includes(`output: file://${join(dir, 'out')}`), result.stderr);
+    assert.ok(result.stderr.includes(`/${run}/`), result.stderr);
+  });
+
+  test('writes the manifest with every fixture image accounted for', async () => {
+    const run = result.stdout.trim();
+    const manifest = JSON.parse(await readFile(join(dir, 'out', run, '_manifest.json'), 'utf8')) as RunManifest;
+    assert.equal(manifest.run, run);
+    assert.deepEqual(manifest.images, { total: 11, ok: 9, error: 2, skipped: 1 });
+    assert.deepEqual(manifest.shards, { total: 1, done: 1, failed: 0 });
+  });
+});
