@@ -6,7 +6,7 @@ import { DEFAULT_SHARD_SIZE } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { StoreOpener } from './list-inputs.ts';
 import { ScheduleHistory, type ScheduleState } from './schedule-history.ts';
-import { SCHEDULE_DATA_VERSION, SCHEDULE_JOB_NAME, SCHEDULE_QUEUE_NAME, checkCron, checkScheduleName, checkTimeZone, parseScheduleData, type ScheduleData } from './schedule-spec.ts';
+import { SCHEDULE_DATA_VERSION, SCHEDULE_JOB_NAME, SCHEDULE_QUEUE_NAME, checkCron, checkScheduleName, checkTimeZone, fireTime, parseScheduleData, type ScheduleData } from './schedule-spec.ts';
 import { checkSubmission } from './submit.ts';
 
 /**
@@ -79,15 +79,16 @@ export class ScheduleRegistry {
   async add(schedule: NewSchedule): Promise<{ next: Date; replaced: boolean; data: ScheduleData }> {
     const name = checkScheduleName(schedule.name);
     const tz = schedule.tz === undefined ? undefined : checkTimeZone(schedule.tz);
-    const next = checkCron(schedule.cron, tz);
+    checkCron(schedule.cron, tz);
     const checked = await checkSubmission(
       { input: schedule.input, output: schedule.output, run: `${name}-schedule-check`, shardSize: schedule.shardSize ?? DEFAULT_SHARD_SIZE, ...(schedule.model === undefined ? {} : { model: schedule.model }) },
       { config: this.deps.config, redisUrl: this.deps.redisUrl, ...(this.deps.openStore ? { openStore: this.deps.openStore } : {}), ...(this.deps.logger ? { logger: this.deps.logger } : {}) },
     );
     const data: ScheduleData = { v: SCHEDULE_DATA_VERSION, name, input: checked.input, output: checked.output, incremental: schedule.incremental ?? false, shardSize: checked.shardSize, model: checked.model };
     const replaced = (await this.queue.getJobScheduler(name)) !== undefined;
-    await this.queue.upsertJobScheduler(name, { pattern: schedule.cron.trim(), ...(tz === undefined ? {} : { tz }) }, { name: SCHEDULE_JOB_NAME, data, opts: fireJobOptions });
-    return { next, replaced, data };
+    const first = await this.queue.upsertJobScheduler(name, { pattern: schedule.cron.trim(), ...(tz === undefined ? {} : { tz }) }, { name: SCHEDULE_JOB_NAME, data, opts: fireJobOptions });
+    // BullMQ's first firing, computed at upsert time (the checks above may have crossed a fire time).
+    return { next: fireTime(first), replaced, data };
   }
 
   /** Every schedule, soonest next firing first. */

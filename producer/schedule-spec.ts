@@ -1,3 +1,4 @@
+import type { Job } from 'bullmq';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors.ts';
@@ -95,4 +96,13 @@ export function checkCron(pattern: string, zone?: string): Date {
 export function scheduledRunId(name: string, firedAt: Date): string {
   const stamp = firedAt.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${name}-${stamp}`;
+}
+
+/**
+ * The instant the scheduler meant the job for: BullMQ names scheduler jobs
+ * `repeat:<scheduler id>:<ms>`; a job added by hand falls back to its creation time plus delay.
+ */
+export function fireTime(job: Pick<Job, 'id' | 'timestamp' | 'delay'>): Date {
+  const match = /^repeat:.+:(\d+)$/.exec(job.id ?? '');
+  return new Date(match?.[1] !== undefined ? Number(match[1]) : job.timestamp + (job.delay ?? 0));
 }

@@ -9,7 +9,7 @@ import { toBullmqError } from '../worker/job-outcome.ts';
 import type { StoreOpener } from './list-inputs.ts';
 import { ScheduleHistory } from './schedule-history.ts';
 import { ScheduleLock } from './schedule-lock.ts';
-import { SCHEDULE_QUEUE_NAME, parseScheduleData, scheduledRunId, type ScheduleData } from './schedule-spec.ts';
+import { SCHEDULE_QUEUE_NAME, fireTime, parseScheduleData, scheduledRunId, type ScheduleData } from './schedule-spec.ts';
 import { submitRun } from './submit.ts';
 
 /**
@@ -116,13 +116,4 @@ export class ScheduledRunConsumer {
     this.options.logger.warn({ schedule: name, run, reason }, `firing of schedule ${name} skipped: ${reason}`);
     return { kind: 'skipped', run, reason };
   }
-}
-
-/**
- * The instant the scheduler meant the job for: BullMQ names scheduler jobs
- * `repeat:<scheduler id>:<ms>`; a job added by hand falls back to its creation time plus delay.
- */
-export function fireTime(job: Pick<Job, 'id' | 'timestamp' | 'delay'>): Date {
-  const match = /^repeat:.+:(\d+)$/.exec(job.id ?? '');
-  return new Date(match?.[1] !== undefined ? Number(match[1]) : job.timestamp + (job.delay ?? 0));
 }
