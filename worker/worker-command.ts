@@ -9,6 +9,7 @@ import { openStore } from '../shared/storage/open-store.ts';
 import { resolveModelUri } from '../shared/model/model-uri.ts';
 import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
 import { NULL_ENGINE_CHOICE, openEngine } from './engines/open-engine.ts';
+import { ScheduledRunConsumer } from '../producer/scheduled-run-consumer.ts';
 import { ShardWorker } from './shard-worker.ts';
 import { threadCounts } from './thread-counts.ts';
 import { createWorkerMetrics, startMetricsServer, type MetricsServer, type WorkerMetrics } from './worker-metrics.ts';
@@ -73,6 +74,9 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
       }),
   );
   const worker = { run: async () => void (await Promise.all(consumers.map((consumer) => consumer.run()))), close: async (force?: boolean) => void (await Promise.all(consumers.map((consumer) => consumer.close(force)))) };
+  // Fired schedules become runs inside workers, so a firing with no worker up waits for the first one (producer/scheduled-run-consumer.ts).
+  const schedules = new ScheduledRunConsumer({ redisUrl, config, logger });
+  schedules.start();
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -89,7 +93,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   process.on('SIGINT', stop);
 
   await worker.run();
-  await Promise.all([engine.dispose(), observability.close(), tracing?.shutdown()]);
+  await Promise.all([engine.dispose(), observability.close(), tracing?.shutdown(), schedules.close()]);
   logger.info('worker stopped');
   return 0;
 }
