@@ -42,11 +42,11 @@ function totalsSection(totals: ReportTotals): string {
     ['images', totals.images.total.toLocaleString('en-US'), ''],
     ['ok', totals.images.ok.toLocaleString('en-US'), 'ok'],
     ['errors', totals.images.error.toLocaleString('en-US'), 'error'],
-    ['skipped (not images)', totals.images.skipped.toLocaleString('en-US'), ''],
+    ['skipped', totals.images.skipped.toLocaleString('en-US'), ''],
     ['shards done', `${totals.shards.done} / ${totals.shards.total}`, ''],
     ['shards failed', String(totals.shards.failed), totals.shards.failed > 0 ? 'error' : ''],
     ['duration', seconds === null ? '-' : formatDuration(seconds), ''],
-    ['average', seconds ? `${(processed / seconds).toFixed(2)} img/s` : '-', ''],
+    ['img/s average', seconds ? (processed / seconds).toFixed(2) : '-', ''],
   ];
   const facts: [string, string][] = [
     ['input', totals.input],
@@ -103,9 +103,9 @@ function samplesSection(samples: ClassSamples[]): string {
         `<figure title="${escapeHtml(thumb.uri)}"><img src="${escapeHtml(thumb.dataUri)}" alt="${escapeHtml(fileName(thumb.uri))}" width="96" height="96"><figcaption>${(thumb.score * 100).toFixed(1)}%</figcaption></figure>`,
     );
     const thumbs = figures.length > 0 ? figures.join('') : '<span class="empty">no readable image</span>';
-    return `<div class="class-row"><h3>${escapeHtml(group.label)} <span class="muted">(${group.count})</span></h3><div class="thumbs">${thumbs}</div></div>`;
+    return `<div class="class-card"><h3>${escapeHtml(group.label)} <span class="muted">(${group.count})</span></h3><div class="thumbs">${thumbs}</div></div>`;
   });
-  return `<section id="samples"><h2>Samples of the top classes <span class="muted">(most confident first)</span></h2>\n${rows.join('\n')}\n</section>`;
+  return `<section id="samples"><h2>Samples of the top classes <span class="muted">(most confident first)</span></h2>\n<div class="class-grid">${rows.join('\n')}</div>\n</section>`;
 }
 
 function durationSeconds(totals: ReportTotals): number | null {

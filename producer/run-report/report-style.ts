@@ -16,9 +16,9 @@ h3 { font-size: 14px; margin: 18px 0 8px; }
 .badge { border-radius: 10px; padding: 1px 10px; font-size: 12px; font-weight: 600; background: #e8eefc; color: #2a4f9e; }
 .badge.done { background: #e3f4e8; color: #1d6b35; }
 .badge.running { background: #fff3d6; color: #8a5a00; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(110px, 1fr)); gap: 10px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
-.card .value { font-size: 22px; font-weight: 600; }
+.card .value { font-size: 20px; font-weight: 600; }
 .card .name { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
 .card.ok .value { color: #1d6b35; } .card.error .value { color: #b3261e; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 14px 0 0; }
@@ -33,8 +33,9 @@ th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line
 td.num, th.num { text-align: right; white-space: nowrap; }
 td code { overflow-wrap: anywhere; font-size: 12px; }
 td:first-child code { white-space: nowrap; }
-.class-row { display: grid; grid-template-columns: 210px 1fr; gap: 12px; align-items: center; padding: 8px 0; border-bottom: 1px solid var(--line); }
-.class-row h3 { margin: 0; overflow-wrap: anywhere; }
+.class-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 12px; }
+.class-card { border: 1px solid var(--line); border-radius: 8px; padding: 10px; }
+.class-card h3 { margin: 0 0 8px; overflow-wrap: anywhere; }
 .thumbs { display: flex; flex-wrap: wrap; gap: 6px; }
 figure { margin: 0; width: 96px; }
 figure img { width: 96px; height: 96px; display: block; border-radius: 4px; background: var(--card); object-fit: cover; }

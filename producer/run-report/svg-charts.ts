@@ -49,7 +49,8 @@ export function throughputChart(series: ThroughputSeries, options: { id: string;
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const rates = series.buckets.map((bucket) => bucket.images / series.bucketSeconds);
-  const top = niceCeiling(Math.max(0, ...rates));
+  // Four grid steps of a round size, so the ticks read 1, 2, 3, 4 rather than 1.25, 2.5, 3.75.
+  const top = 4 * niceCeiling(Math.max(0, ...rates) / 4);
   const slot = plotW / Math.max(1, series.buckets.length);
   const parts: string[] = [];
   for (let i = 0; i <= 4; i += 1) {
