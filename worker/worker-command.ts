@@ -113,14 +113,21 @@ async function startObservability(port: number, redisUrl: string, prefix: string
   if (port === 0) return { close: async () => undefined };
   // A connection of its own that gives up on a command during an outage, so a scrape times out
   // cleanly instead of piling commands up behind the worker's (which wait forever by design).
-  const queue = new Queue(SHARD_QUEUE_NAME, { connection: connectRedis(redisUrl, undefined, { maxRetriesPerRequest: 1 }), prefix });
+  // BullMQ leaves a connection it was handed open on close(): closeQueue drops it too, or the
+  // process could not exit after SIGTERM.
+  const connection = connectRedis(redisUrl, undefined, { maxRetriesPerRequest: 1 });
+  const queue = new Queue(SHARD_QUEUE_NAME, { connection, prefix });
+  const closeQueue = async (): Promise<void> => {
+    await queue.close();
+    connection.disconnect();
+  };
   queue.on('error', () => undefined);
   const metrics = createWorkerMetrics({ queue });
   try {
     const server = await startMetricsServer(metrics.registry, { port });
-    return { metrics, server, close: async () => void (await Promise.all([server.close(), queue.close()])) };
+    return { metrics, server, close: async () => void (await Promise.all([server.close(), closeQueue()])) };
   } catch (error) {
-    await queue.close();
+    await closeQueue();
     logger.warn({ port, err: describeError(error) }, 'cannot serve metrics on this port; metrics are off for this worker (set --metrics-port or METRICS_PORT to a free port, or 0)');
     return { close: async () => undefined };
   }
