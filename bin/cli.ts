@@ -61,9 +61,46 @@ program
   .option('--run <id>', 'run id (default: generated); resubmitting an id enqueues only what is missing')
   .option('--shard-size <k>', 'images per shard job', positiveInt, 256)
   .option('--model <uri>', 'model the workers must run (default MODEL_URI or the local cache)')
-  .action(async (input: string, options: { output: string; run?: string; shardSize: number; model?: string }) => {
+  .option('--since <run>', 'process only images new or changed (another ETag) since this finished run; all of them when its model differs')
+  .action(async (input: string, options: { output: string; run?: string; shardSize: number; model?: string; since?: string }) => {
     const { submitCommand } = await import('../producer/submit-command.ts');
     process.exitCode = await submitCommand(input, options);
+  });
+
+const schedule = program.command('schedule').description('runs submitted on a cron schedule; running workers submit them when they fire');
+
+schedule
+  .command('add')
+  .description('add (or replace) a schedule; the input and output are checked as submit checks them')
+  .argument('<name>', 'schedule name (1-48 of A-Z a-z 0-9 . _ -); runs are named <name>-YYYYMMDD-HHMMSS (UTC fire time)')
+  .argument('<input>', 's3://bucket/prefix, a local folder, or a .txt/.jsonl manifest of URIs')
+  .requiredOption('--cron <expr>', 'cron pattern: "min hour day month weekday" (e.g. "0 3 * * *"), 6 fields with leading seconds, or @daily etc.')
+  .option('--tz <zone>', 'IANA time zone of the pattern, e.g. Europe/Paris (default UTC)')
+  .requiredOption('--output <uri>', 'where results go: s3://bucket/prefix or a local folder')
+  .option('--incremental', "process only images new or changed since the schedule's last finished run", false)
+  .option('--shard-size <k>', 'images per shard job', positiveInt, 256)
+  .option('--model <uri>', 'model the workers must run (default MODEL_URI or the local cache)')
+  .action(async (name: string, input: string, options: { cron: string; tz?: string; output: string; incremental: boolean; shardSize: number; model?: string }) => {
+    const { scheduleAddCommand } = await import('../producer/schedule-command.ts');
+    process.exitCode = await scheduleAddCommand(name, input, options);
+  });
+
+schedule
+  .command('ls')
+  .description('list schedules: cron, next firing, last run, skipped firings')
+  .option('--json', 'machine-readable output', false)
+  .action(async (options: { json: boolean }) => {
+    const { scheduleListCommand } = await import('../producer/schedule-command.ts');
+    process.exitCode = await scheduleListCommand(options);
+  });
+
+schedule
+  .command('rm')
+  .description('remove a schedule (its runs and history stay)')
+  .argument('<name>', 'schedule name')
+  .action(async (name: string) => {
+    const { scheduleRemoveCommand } = await import('../producer/schedule-command.ts');
+    process.exitCode = await scheduleRemoveCommand(name);
   });
 
 program

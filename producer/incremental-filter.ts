@@ -5,12 +5,16 @@ import type { RunRegistry } from '../shared/run-registry.ts';
 import type { ObjectInfo } from '../shared/storage/object-store.ts';
 import type { StoreOpener } from './list-inputs.ts';
 import { loadPreviousResults } from './previous-results.ts';
-import type { UriEtagSet } from './uri-etag-set.ts';
+import { UriEtagSet } from './uri-etag-set.ts';
 
 /**
  * Incremental runs (`submit --since <run>`, `schedule add --incremental`): between selection and
  * sharding, drop every listed image whose URI and ETag had an ok row in the base run. What is
  * left is what is new, changed (another ETag), or failed last time.
+ *
+ * What counts as processed is the base's ok rows plus, when the base was itself incremental,
+ * what its own base counted (followed link by link while each link used the same model): an image
+ * unchanged for several runs has a row only in the run that last processed it.
  *
  * The base must be a finished run (its metadata is then final). When the new run's model
  * reference differs from the base's, nothing is dropped: results of another model are no results
@@ -35,19 +39,37 @@ export async function checkBaseRun(registry: RunRegistry, since: string, prefix:
   return base;
 }
 
-export async function loadIncrementalBase(base: RunRecord, model: string, openStore: StoreOpener, logger?: Logger): Promise<IncrementalBase> {
+export async function loadIncrementalBase(base: RunRecord, model: string, registry: RunRegistry, openStore: StoreOpener, logger?: Logger): Promise<IncrementalBase> {
   if (base.model !== model) {
     logger?.info({ since: base.run, baseModel: base.model, model }, `model differs from base run ${base.run}: every image is processed`);
     return { run: base.run, pairs: null };
   }
-  const store = openStore(base.output);
-  try {
-    const previous = await loadPreviousResults(store, base.output, base.run);
-    logger?.info({ since: base.run, parts: previous.parts, rows: previous.rows, processed: previous.pairs.size }, `base run ${base.run}: ${previous.pairs.size} processed image(s) to compare against`);
-    return { run: base.run, pairs: previous.pairs };
-  } finally {
-    await store.close();
+  const pairs = new UriEtagSet();
+  const chain: string[] = [];
+  for (let link: RunRecord | null = base; link !== null; link = await previousLink(link, registry, chain)) {
+    chain.push(link.run);
+    const store = openStore(link.output);
+    try {
+      await loadPreviousResults(store, link.output, link.run, pairs);
+    } finally {
+      await store.close();
+    }
   }
+  logger?.info({ since: base.run, chain, processed: pairs.size }, `base run ${base.run}: ${pairs.size} processed image(s) to compare against, from ${chain.length} run(s)`);
+  return { run: base.run, pairs: pairs.freeze() };
+}
+
+/** Runs followed at most through `since` links: a chain of years of daily incremental runs. */
+export const MAX_CHAIN_LENGTH = 5000;
+
+/**
+ * The base of an incremental `link`, when that base's results count too: it exists, finished, and
+ * ran the same model (otherwise `link` processed everything itself and the chain ends there).
+ */
+async function previousLink(link: RunRecord, registry: RunRegistry, seen: readonly string[]): Promise<RunRecord | null> {
+  if (!link.since || seen.includes(link.since) || seen.length >= MAX_CHAIN_LENGTH) return null;
+  const previous = await registry.get(link.since);
+  return previous?.finishedAt && previous.model === link.model ? previous : null;
 }
 
 /** Yields each page without its unchanged images (empty pages are dropped) and reports those. */

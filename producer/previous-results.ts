@@ -22,15 +22,14 @@ export const PARTS_IN_FLIGHT = 8;
 const COLUMNS = ['uri', 'etag', 'status'];
 
 export interface PreviousResults {
-  pairs: UriEtagSet;
   parts: number;
   /** Metadata rows read, ok or not. */
   rows: number;
 }
 
-export async function loadPreviousResults(store: ObjectStore, output: string, run: string): Promise<PreviousResults> {
+/** Adds the run's ok (uri, etag) pairs to `pairs` (not frozen: several runs may be added). */
+export async function loadPreviousResults(store: ObjectStore, output: string, run: string, pairs: UriEtagSet): Promise<PreviousResults> {
   const folder = joinUri(output, `${run}/metadata`);
-  const pairs = new UriEtagSet();
   let parts = 0;
   let rows = 0;
   try {
@@ -48,7 +47,7 @@ export async function loadPreviousResults(store: ObjectStore, output: string, ru
   } catch (error) {
     throw new ConfigError(`cannot read the results of base run ${run} under ${folder}: ${describeError(error)}; check that the run's output is still there and readable, or submit without --since`, { cause: error });
   }
-  return { pairs: pairs.freeze(), parts, rows };
+  return { parts, rows };
 }
 
 async function readPart(store: ObjectStore, uri: string): Promise<Table> {

@@ -5,7 +5,7 @@ import { createLogger } from '../shared/logger.ts';
 import { submitRun, type SubmitProgress, type SubmitResult } from './submit.ts';
 
 /**
- * `resnet-batch submit <input> --output <uri> [--run <id>] [--shard-size K] [--model <uri>]`.
+ * `resnet-batch submit <input> --output <uri> [--run <id>] [--shard-size K] [--model <uri>] [--since <run>]`.
  *
  * stdout carries the run id alone on one line, so `RUN=$(resnet-batch submit ...)` works;
  * everything for people (progress, the summary, errors) goes to stderr. On a TTY the progress is
@@ -21,6 +21,8 @@ export interface SubmitCommandOptions {
   shardSize?: number;
   /** Model URI for the workers; default MODEL_URI or the local cache. */
   model?: string;
+  /** Finished run to compare against: only new or changed images are processed. Default none. */
+  since?: string;
 }
 
 /** Interval of plain progress lines when stderr is not a terminal, in ms. */
@@ -46,7 +48,8 @@ export async function submitCommand(input: string, options: SubmitCommandOptions
 
 function summary(result: SubmitResult): string {
   const what = result.resubmitted ? (result.enqueued === 0 ? 'resubmitted, nothing missing to enqueue' : `resubmitted, ${result.enqueued} missing shard(s) enqueued`) : `${result.enqueued} shard(s) enqueued`;
-  return `run ${result.run}: ${result.images} images in ${result.shards} shards, ${result.skipped} skipped; ${what}`;
+  const unchanged = result.skippedBy.unchanged > 0 ? ` (${result.skippedBy.unchanged} unchanged)` : '';
+  return `run ${result.run}: ${result.images} images in ${result.shards} shards, ${result.skipped} skipped${unchanged}; ${what}`;
 }
 
 interface ProgressDisplay {

@@ -116,7 +116,7 @@ export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promi
     const base = plan.since === undefined ? null : await checkBaseRun(registry, plan.since, deps.config.QUEUE_PREFIX);
     const { record, model } = await claimRun(registry, plan, deps);
     if (record?.finishedAt) return finishedResult(record);
-    const incremental = base === null ? null : await loadIncrementalBase(base, model, plan.openStore, deps.logger);
+    const incremental = base === null ? null : await loadIncrementalBase(base, model, registry, plan.openStore, deps.logger);
     return await streamRun(plan, model, record !== null, { redis, registry, deps, tally, incremental });
   } finally {
     await plan.listing.close();

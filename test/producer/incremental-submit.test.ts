@@ -114,6 +114,19 @@ describe('submit --since', () => {
     assert.deepEqual({ shards: result.shards, enqueued: result.enqueued, complete: result.complete }, { shards: 0, enqueued: 0, complete: true });
   });
 
+  test('an image unchanged through an incremental run is still unchanged for the run after it', async () => {
+    const deps = testDeps();
+    const input = await inputFolder();
+    const output = join(dir, 'out');
+    const base = await finishedBase(deps, input, output);
+    await changeFile(join(input, 'coffee.png'));
+    await submitRun({ input, output, run: 'chain-1', shardSize: 2, model: MODEL, since: base }, deps);
+    await finishRunLikeAWorker(client, deps.prefix, 'chain-1', (uri) => openStore(uri));
+    await copyFile(new URL('palette_color.png', fixtures), join(input, 'new.png'));
+    await submitRun({ input, output, run: 'chain-2', shardSize: 2, model: MODEL, since: 'chain-1' }, deps);
+    assert.deepEqual(await queuedUris(deps.prefix, 'chain-2'), [fileUri(join(input, 'new.png'))]);
+  });
+
   test('images that failed in the base run are processed again', async () => {
     const deps = testDeps();
     const input = await inputFolder();
