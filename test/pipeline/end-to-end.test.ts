@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { freePort } from '../harness/free-port.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
@@ -41,8 +42,10 @@ before(async () => {
   bucket = uniqueName('bkt');
   await s3.createBucket(bucket);
   prefix = uniqueName('e2e');
-  // METRICS_PORT 0: the default port may be taken by anything else on the machine.
-  env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', METRICS_PORT: '0', ...s3Env(s3) };
+  // Metrics on, on a free port (the default one may be taken by anything on the machine): one
+  // worker serves /metrics, the other finds the port taken and goes without; both must still
+  // exit 0 on SIGTERM.
+  env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', METRICS_PORT: String(await freePort()), ...s3Env(s3) };
   s3Store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
   localStore = openStore('/');
 
@@ -208,7 +211,7 @@ describeRun('a run from a .txt manifest of S3 objects', {
   uriOf: (name) => `s3://${bucket}/input/${name}`,
 });
 
-test('the workers exit 0 on SIGTERM once the runs are done', async () => {
+test('the workers, one with /metrics and one without, exit 0 on SIGTERM once the runs are done', async () => {
   const codes = await stopWorkers(workers);
   workers = [];
   assert.deepEqual(codes, [0, 0]);
