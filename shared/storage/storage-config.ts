@@ -11,6 +11,7 @@ import { ConfigError } from '../errors.ts';
  * | S3_FORCE_PATH_STYLE                              | `true`/`false`: bucket in the path, not the host name | true when an endpoint is set, else false |
  * | AWS_REGION, else AWS_DEFAULT_REGION              | region requests are signed for               | us-east-1 |
  * | AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN | static credentials                | the AWS default chain |
+ * | S3_REQUEST_TIMEOUT_MS                           | ms from sending a request to its response headers (see s3-client.ts requestTimeoutMs) | 120000 |
  *
  * Credentials: when the env passed in holds AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY they are
  * used as given, which is exactly the first step of the AWS default chain, but works for an env
@@ -31,6 +32,11 @@ export interface S3Config {
   region: string;
   /** Static credentials; undefined means the AWS default provider chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /**
+   * S3_REQUEST_TIMEOUT_MS: overrides s3-client.ts requestTimeoutMs (default 120000). Lower it on
+   * a fast network so a hung server fails a request sooner; the fault tests set it to a second.
+   */
+  requestTimeoutMs?: number;
 }
 
 const nonEmpty = z
@@ -48,6 +54,7 @@ const envSchema = z.object({
   AWS_ACCESS_KEY_ID: nonEmpty,
   AWS_SECRET_ACCESS_KEY: nonEmpty,
   AWS_SESSION_TOKEN: nonEmpty,
+  S3_REQUEST_TIMEOUT_MS: nonEmpty.pipe(z.string().regex(/^[1-9][0-9]{0,8}$/).optional()),
 });
 
 /** Reads and validates the storage variables above; throws ConfigError naming the variable and the fix. */
@@ -69,6 +76,7 @@ export function storageConfigFromEnv(env: Record<string, string | undefined> = p
       ...(endpoint === undefined ? {} : { endpoint }),
       forcePathStyle: pathStyle === undefined ? endpoint !== undefined : pathStyle === 'true' || pathStyle === '1',
       region: vars.AWS_REGION ?? vars.AWS_DEFAULT_REGION ?? 'us-east-1',
+      ...(vars.S3_REQUEST_TIMEOUT_MS === undefined ? {} : { requestTimeoutMs: Number(vars.S3_REQUEST_TIMEOUT_MS) }),
       ...(hasKeys
         ? {
             credentials: {
@@ -96,6 +104,7 @@ function checkEndpoint(name: string, endpoint: string): void {
 
 function fixFor(name: string): string {
   if (name === 'S3_FORCE_PATH_STYLE') return 'set it to true or false';
+  if (name === 'S3_REQUEST_TIMEOUT_MS') return 'set it to a whole number of milliseconds like 120000, or unset it';
   if (name.includes('ENDPOINT')) return 'set it like http://localhost:9000 (MinIO) or leave it unset for AWS S3';
   return 'fix or unset it';
 }
