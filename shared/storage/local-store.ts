@@ -130,8 +130,22 @@ async function* walkDirectory(dir: string, prefixUri: string): AsyncGenerator<Ob
     } else if (entry.isFile() || entry.isSymbolicLink()) {
       const info = await fileInfo(path, prefixUri);
       if (info !== null) yield info;
+      else if (entry.name.includes('\uFFFD')) warnUnreadableName(dir, entry.name);
     }
   }
+}
+
+/**
+ * A file name that is not valid UTF-8 reaches us with U+FFFD in place of its bad bytes, so the
+ * path we build does not exist and no URI can name the file. It is skipped, but never silently:
+ * the listing has no skip channel (ObjectStore.list yields objects only), so the process warning
+ * is what tells the user which file was left out and how to fix it.
+ */
+function warnUnreadableName(dir: string, lossyName: string): void {
+  process.emitWarning(
+    `skipped a file in ${dir} whose name is not valid UTF-8 (it reads as '${lossyName}'); no URI can name it, so it is not listed; rename it to UTF-8 (e.g. convmv -f latin1 -t utf8)`,
+    { code: 'RESNET_BATCH_NAME_NOT_UTF8' },
+  );
 }
 
 async function fileInfo(path: string, prefixUri: string): Promise<ObjectInfo | null> {
