@@ -43,7 +43,14 @@ export const QUEUES_PATH = '/queues';
  */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const redis = connectRedis(options.redisUrl);
-  const queue = new Queue(SHARD_QUEUE_NAME, { connection: connectRedis(options.redisUrl), prefix: options.prefix });
+  // BullMQ leaves a connection it was given open on close(), so this one is closed here.
+  const queueConnection = connectRedis(options.redisUrl);
+  const queue = new Queue(SHARD_QUEUE_NAME, { connection: queueConnection, prefix: options.prefix });
+  const release = async (): Promise<void> => {
+    await queue.close();
+    queueConnection.disconnect();
+    redis.disconnect();
+  };
   const registry = new RunRegistry(redis, options.prefix);
 
   const board = new HonoAdapter(serveStatic);
@@ -61,7 +68,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     const started = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(started));
     started.once('error', reject);
   }).catch(async (error: unknown) => {
-    await Promise.all([queue.close(), redis.quit()]);
+    await release();
     throw new ConfigError(`cannot listen on ${options.host}:${options.port} (${String(error)}); pick another --port or --host`);
   });
   const port = (server.address() as AddressInfo).port;
@@ -70,8 +77,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     url: `http://${hostInUrl}:${port}/`,
     port,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all([queue.close(), redis.quit()]);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Browsers and fetch keep connections alive; without this close() waits for them to time out.
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      await closed;
+      await release();
     },
   };
 }

@@ -8,7 +8,8 @@ import { checkRedisReachable, connectRedis } from '../shared/redis-connection.ts
 import { openStore } from '../shared/storage/open-store.ts';
 import { resolveModelUri } from '../shared/model/model-uri.ts';
 import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
-import { NULL_ENGINE_CHOICE, openEngine } from './engines/open-engine.ts';
+import type { NULL_ENGINE_CHOICE } from './engines/open-engine.ts';
+import { openEngineInThread } from './engines/threaded-engine.ts';
 import { ScheduledRunConsumer } from '../producer/scheduled-run-consumer.ts';
 import { ShardWorker } from './shard-worker.ts';
 import { threadCounts } from './thread-counts.ts';
@@ -48,13 +49,15 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   await checkRedisReachable(redisUrl);
   const threads = threadCounts();
   sharp.concurrency(threads.sharpConcurrency);
+  // sharp caches operations for inputs it sees again; a worker never decodes the same bytes twice.
+  sharp.cache(false);
   logger.info(threads, 'thread counts (worker/thread-counts.ts)');
   if (threads.uvThreadpoolSize < threads.recommendedUvThreadpoolSize) {
     logger.warn({ uvThreadpoolSize: threads.uvThreadpoolSize }, `the libuv pool limits concurrent decodes; start the worker with UV_THREADPOOL_SIZE=${threads.recommendedUvThreadpoolSize}`);
   }
 
   const tracing = await startTracing(config, 'resnet-batch-worker');
-  const { engine, model } = await openEngine({ choice: options.engine, modelRef: resolveModelUri(options.model, config), logger, intraOpNumThreads: threads.intraOpNumThreads });
+  const { engine, model } = await openEngineInThread({ choice: options.engine, modelRef: resolveModelUri(options.model, config), logger, intraOpNumThreads: threads.intraOpNumThreads });
   const observability = await startObservability(options.metricsPort ?? config.METRICS_PORT, redisUrl, config.QUEUE_PREFIX, logger);
   observability.metrics?.setEngine(engine.name);
   if (observability.server) logger.info({ port: observability.server.port }, 'metrics on /metrics');
