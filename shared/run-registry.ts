@@ -25,10 +25,18 @@ local function complete()
   if accounted >= tonumber(h[2] or '0') then return 1 end
   return 0
 end
+-- A job naming a shard the run does not have (anyone with Redis access can add one) must not
+-- count towards the run: once the number of shards is known such indices are never recorded,
+-- and finishListing drops any recorded before it was known.
+local function inRun(shard)
+  local h = redis.call('HMGET', KEYS[1], 'listing_done', 'shards_total')
+  return h[1] ~= '1' or tonumber(shard) < tonumber(h[2] or '0')
+end
 `;
 
 // KEYS: hash, done, failed, engines. ARGV: shard, ok, error, engine. Returns {firstTime, complete}.
 const completeShardScript = `${completionCheck}
+if not inRun(ARGV[1]) then return {0, complete()} end
 local first = redis.call('SADD', KEYS[2], ARGV[1])
 if first == 1 then
   redis.call('SREM', KEYS[3], ARGV[1])
@@ -40,12 +48,17 @@ return {first, complete()}`;
 
 // KEYS: hash, done, failed. ARGV: shard. A shard that completed is never marked failed afterwards.
 const failShardScript = `${completionCheck}
-if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then redis.call('SADD', KEYS[3], ARGV[1]) end
+if inRun(ARGV[1]) and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then redis.call('SADD', KEYS[3], ARGV[1]) end
 return complete()`;
 
 // KEYS: hash, done, failed. ARGV: images_total, images_skipped, shards_total.
 const finishListingScript = `${completionCheck}
 redis.call('HSET', KEYS[1], 'listing_done', '1', 'images_total', ARGV[1], 'images_skipped', ARGV[2], 'shards_total', ARGV[3])
+for _, key in ipairs({KEYS[2], KEYS[3]}) do
+  for _, shard in ipairs(redis.call('SMEMBERS', key)) do
+    if tonumber(shard) >= tonumber(ARGV[3]) then redis.call('SREM', key, shard) end
+  end
+end
 return complete()`;
 
 export interface NewRun {
