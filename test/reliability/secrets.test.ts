@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
+import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { uniqueName } from '../harness/unique-name.ts';
+import { runCli, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
+
+/**
+ * Planted secrets: a Redis password and an AWS secret key, both distinctive canaries, in the
+ * environment of submit, a worker and status, for a run that includes error rows, plus commands
+ * given a wrong password. No byte of the run's output, no log line, no status output may hold
+ * either canary.
+ */
+
+const cliEntry = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));
+const fixtures = new URL('../fixtures/images/', import.meta.url);
+const REDIS_CANARY = 'canary-redis-7f3a9c';
+const WRONG_CANARY = 'canary-wrong-b51e04';
+const AWS_CANARY = 'SECRET-canary-aws-2d8e61';
+
+let redis: TestRedis;
+let dir: string;
+let worker: ServerProcess | undefined;
+const texts: Array<{ where: string; text: string }> = [];
+
+before(async () => {
+  redis = await startRedis({ password: REDIS_CANARY });
+  dir = await mkdtemp(join(tmpdir(), 'secrets-'));
+  const input = join(dir, 'input');
+  await mkdir(input);
+  for (const name of ['chelsea.png', 'rocket.jpg', 'truncated.jpg']) await copyFile(new URL(name, fixtures), join(input, name));
+  await writeFile(join(input, 'empty.jpg'), Buffer.alloc(0));
+  const env = { REDIS_URL: redis.url, QUEUE_PREFIX: uniqueName('secrets'), LOG_LEVEL: 'debug', METRICS_PORT: '0', AWS_ACCESS_KEY_ID: 'AKIACANARY', AWS_SECRET_ACCESS_KEY: AWS_CANARY };
+
+  const submitted = await submit(input, join(dir, 'out'), { shardSize: 2 }, env);
+  texts.push({ where: 'submit stdout+stderr', text: submitted.stderr + submitted.run });
+  ({ server: worker } = await startServerProcess(process.execPath, [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '4'], {
+    env: { ...process.env, ...env },
+    ready: /"msg":"worker ready"/,
+    timeoutMs: 120_000,
+  }));
+  await waitForRunDone(redis.url, env.QUEUE_PREFIX, submitted.run, 120_000);
+  for (const args of [['status', submitted.run], ['status', submitted.run, '--json'], ['status']]) {
+    const result = await runCli(args, env);
+    texts.push({ where: `status ${args.join(' ')}`, text: result.stdout + result.stderr });
+  }
+  // Wrong passwords: the refusals must not echo the password that was tried.
+  const wrong = { ...env, REDIS_URL: `redis://:${WRONG_CANARY}@127.0.0.1:${redis.port}` };
+  for (const args of [['status', submitted.run], ['submit', input, '--output', join(dir, 'out2')]]) {
+    const result = await runCli(args, wrong, 30_000);
+    texts.push({ where: `${args[0]} with a wrong password (exit ${result.code})`, text: result.stdout + result.stderr });
+  }
+  await worker.stop('SIGTERM', 30_000);
+  texts.push({ where: 'worker log', text: worker.output() });
+  worker = undefined;
+  for (const file of await readdir(join(dir, 'out'), { recursive: true })) {
+    const bytes = await readFile(join(dir, 'out', file)).catch(() => undefined);
+    if (bytes) texts.push({ where: `output ${file}`, text: bytes.toString('latin1') });
+  }
+});
+
+after(async () => {
+  await worker?.stop('SIGKILL');
+  await redis?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('a run with a Redis password and AWS credentials planted', () => {
+  test('the run wrote output files, logs and status output to search', () => {
+    const wheres = texts.map((entry) => entry.where);
+    assert.ok(wheres.some((where) => /_manifest\.json$/.test(where)), wheres.join(', '));
+    assert.ok(wheres.some((where) => /\.parquet$/.test(where)));
+    assert.ok(wheres.some((where) => /\.npy$/.test(where)));
+    assert.match(texts.find((entry) => entry.where.startsWith('status ') && entry.where.includes('wrong'))?.text ?? '', /redis|Redis|NOAUTH|WRONGPASS|auth/i);
+  });
+
+  for (const canary of [REDIS_CANARY, WRONG_CANARY, AWS_CANARY]) {
+    test(`no output byte, log line or status line contains ${canary}`, () => {
+      const leaks = texts.filter((entry) => entry.text.includes(canary)).map((entry) => entry.where);
+      assert.deepEqual(leaks, []);
+    });
+  }
+});
