@@ -64,7 +64,9 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
     },
   };
   const results: ImageResult<ImageRef>[] = [];
-  for await (const result of processImages(tasks, { engine: context.engine, labels: context.labels, batchSize: context.batchSize, decode: context.decode, observer })) {
+  // One batch read ahead per shard: a worker runs two shards at once (worker-command.ts
+  // shardsInFlight), so the engine still finds a batch ready, and memory holds two, not four.
+  for await (const result of processImages(tasks, { engine: context.engine, labels: context.labels, batchSize: context.batchSize, readAhead: context.batchSize, decode: context.decode, observer })) {
     results.push(result);
     context.metrics?.recordImage(result);
     if (results.length % context.batchSize === 0) await context.onProgress?.(results.length / job.images.length);

@@ -5,8 +5,8 @@ import { availableParallelism } from 'node:os';
  *
  * - ONNX Runtime's intra-op threads. The engine is the bottleneck (ResNet-50 costs ~25x the CPU
  *   of a 256/224 decode per image), so it gets every core; decoding takes its few percent by
- *   preemption. onnxruntime-node runs a session on the JS thread, so the engine adds no thread to
- *   the libuv pool.
+ *   preemption. The engine runs on a worker thread of its own (engines/threaded-engine.ts), not
+ *   on the libuv pool.
  * - libuv's pool (UV_THREADPOOL_SIZE, libuv's default 4): every sharp call runs on one of its
  *   threads, as do fs and dns. Recommended: cores + 2, at least 4, so that one decode per core runs
  *   at once with two threads left for fs and dns. libuv reads the variable once, when the pool
