@@ -1,0 +1,45 @@
+import type { DecodeRate } from './decode-throughput.ts';
+import type { EndToEndResult } from './end-to-end.ts';
+import type { EngineRate } from './engine-throughput.ts';
+import type { ProducerMemory } from './producer-memory-run.ts';
+
+/** Everything one `npm run bench` measured (bench/results.json). */
+export interface BenchMeasures {
+  engines: EngineRate[];
+  decode: DecodeRate;
+  endToEnd: { onnx: EndToEndResult; null: EndToEndResult; onnxTwoWorkers: EndToEndResult };
+  producerMemory: ProducerMemory;
+}
+
+export interface TargetResult {
+  name: string;
+  /** The rule, in words. */
+  target: string;
+  measured: number;
+  pass: boolean;
+}
+
+/** Worker RSS limit of the issue's targets, MB. */
+export const WORKER_RSS_LIMIT_MB = 1536;
+/** Producer memory counts as flat when its peak RSS is at most this multiple of its RSS at 10% of the listing. */
+export const PRODUCER_FLAT_GROWTH = 1.25;
+
+export function rateAt(engines: readonly EngineRate[], engine: string, batchSize: number): number {
+  return engines.find((entry) => entry.engine === engine)?.rates.find((rate) => rate.batchSize === batchSize)?.imagesPerSecond ?? NaN;
+}
+
+/** The issue's targets, each a ratio or a bound within this one run. NaN (not measured) fails. */
+export function evaluateTargets(measures: BenchMeasures, batchSize: number): TargetResult[] {
+  const onnx = rateAt(measures.engines, 'onnx-cpu', batchSize);
+  const wasm = rateAt(measures.engines, 'tfjs-wasm', batchSize);
+  const { endToEnd, producerMemory } = measures;
+  const workerRss = Math.max(...endToEnd.onnx.workerPeakRssMb);
+  const results: Array<Omit<TargetResult, 'pass'> & { ok: (value: number) => boolean }> = [
+    { name: 'onnx vs tfjs-wasm', target: `engine-only onnx-cpu >= 8x tfjs-wasm at batch ${batchSize}`, measured: onnx / wasm, ok: (value) => value >= 8 },
+    { name: 'end-to-end efficiency', target: `one onnx worker end to end / onnx engine only at batch ${batchSize} >= 0.85`, measured: endToEnd.onnx.imagesPerSecond / onnx, ok: (value) => value >= 0.85 },
+    { name: 'pipeline headroom', target: 'null-engine end to end >= 4x onnx end to end', measured: endToEnd.null.imagesPerSecond / endToEnd.onnx.imagesPerSecond, ok: (value) => value >= 4 },
+    { name: 'worker RSS', target: `peak RSS of the onnx worker < ${WORKER_RSS_LIMIT_MB} MB`, measured: workerRss, ok: (value) => value < WORKER_RSS_LIMIT_MB },
+    { name: 'producer memory flat', target: `producer peak RSS <= ${PRODUCER_FLAT_GROWTH}x its RSS at 10% of ${producerMemory.objects} URIs`, measured: producerMemory.growth, ok: (value) => value <= PRODUCER_FLAT_GROWTH },
+  ];
+  return results.map(({ ok, ...result }) => ({ ...result, pass: Number.isFinite(result.measured) && ok(result.measured) }));
+}
