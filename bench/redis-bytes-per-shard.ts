@@ -88,7 +88,7 @@ try {
         await registry.get(RUN);
         await registry.isShardDone(RUN, job.data.shard);
         await registry.markStarted(RUN);
-        for (let done = batchSize; done < imagesPerShard; done += batchSize) await job.updateProgress(Math.round((done / imagesPerShard) * 100));
+        for (let done = batchSize; done <= imagesPerShard; done += batchSize) await job.updateProgress(Math.round((done / imagesPerShard) * 100));
         await job.updateProgress(100);
         await registry.completeShard(RUN, job.data.shard, { ok: imagesPerShard, error: 0 }, 'bench');
         return { ok: imagesPerShard, error: 0 };
