@@ -55,7 +55,9 @@ function startWorker(index: number, redisUrl: string, options: RunCommandOptions
   if (options.batchSize) args.push('--batch-size', String(options.batchSize));
   if (options.model) args.push('--model', options.model);
   // Workers log JSON to stderr; only warnings and errors reach the terminal unless LOG_LEVEL says otherwise.
-  const env = { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', RESNET_BATCH_WORKER_INDEX: String(index) };
+  // Local workers share one host: metrics stay off unless METRICS_PORT asks for them (then the
+  // first worker serves it and the others warn that the port is taken).
+  const env = { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', METRICS_PORT: process.env.METRICS_PORT ?? '0', RESNET_BATCH_WORKER_INDEX: String(index) };
   return spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 

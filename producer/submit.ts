@@ -7,6 +7,7 @@ import type { Logger } from '../shared/logger.ts';
 import { checkRedisReachable, connectRedis } from '../shared/redis-connection.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
+import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
 import { openStore as openAnyStore } from '../shared/storage/open-store.ts';
 import { normalizeUri } from '../shared/uri.ts';
 import { checkOutputWritable } from './check-output.ts';
@@ -224,7 +225,9 @@ interface StreamContext {
 
 async function streamRun(plan: Plan, model: string, resubmitted: boolean, context: StreamContext): Promise<SubmitResult> {
   const { redis, registry, deps, tally, incremental } = context;
-  const queue = new Queue(SHARD_QUEUE_NAME, { connection: redis, prefix: deps.config.QUEUE_PREFIX });
+  // Traces start at the producer when a collector is configured, so a shard's trace covers enqueue to write.
+  const tracing = await startTracing(deps.config, 'resnet-batch-producer');
+  const queue = new Queue(SHARD_QUEUE_NAME, { connection: redis, prefix: deps.config.QUEUE_PREFIX, ...queueTelemetry(tracing) });
   try {
     let listed = 0;
     let last = { images: 0, shards: 0, enqueued: 0 };
@@ -256,6 +259,7 @@ async function streamRun(plan: Plan, model: string, resubmitted: boolean, contex
     return { run: plan.run, ...totals, skipped: tally.total, skippedBy: tally.counts(), resubmitted, complete, inputRoots: plan.listing.inputRoots };
   } finally {
     await queue.close();
+    await tracing?.shutdown();
   }
 }
 
