@@ -39,6 +39,8 @@ export function renderTable(results: BenchResults): string {
   lines.push(`| Onnx worker peak RSS | ${fixed(Math.max(...e2e.onnx.workerPeakRssMb), 0)} MB |`);
   lines.push(`| Engine idle, onnx worker (share of wall time) | ${fixed(e2e.onnx.engineIdleShare * 100)}% |`);
   lines.push(`| Scaling, 2 workers / 1 | ${fixed(e2e.onnxTwoWorkers.imagesPerSecond / e2e.onnx.imagesPerSecond, 2)}x |`);
+  const cpuMs = (run: typeof e2e.onnx) => (run.workerCpuSeconds.reduce((sum, seconds) => sum + seconds, 0) * 1000) / run.images;
+  lines.push(`| Worker CPU per image, onnx / null engine (all threads) | ${fixed(cpuMs(e2e.onnx))} / ${fixed(cpuMs(e2e.null))} ms |`);
   lines.push(`| Producer, ${memory.objects.toLocaleString('en')} URIs: peak RSS / at 10% / at 100% | ${fixed(memory.peakRssMb, 0)} / ${fixed(memory.rssAt10PercentMb, 0)} / ${fixed(memory.rssAt100PercentMb, 0)} MB in ${fixed(memory.seconds, 0)} s |`);
   lines.push('', '| Target | Measured | Result |', '|---|---:|---|');
   for (const target of results.targets) lines.push(`| ${target.target} | ${fixed(target.measured, 2)} | ${target.pass ? 'pass' : '**FAIL**'} |`);

@@ -39,6 +39,8 @@ export interface EndToEndResult extends EndToEndPlan {
   imagesPerSecond: number;
   /** Peak RSS (VmHWM) of each worker process, MB. */
   workerPeakRssMb: number[];
+  /** CPU seconds (user + system, all threads) each worker process used during the run. */
+  workerCpuSeconds: number[];
   /** Per shard, seconds: inside engine calls, engine idle between them, writing outputs, whole shard. */
   shardTimings: ShardTimings[];
   /** Share of the run's wall time the engines were not inferring: 1 - sum(infer) / (workers * seconds). */
@@ -53,6 +55,7 @@ export async function runEndToEnd(services: BenchServices, plan: EndToEndPlan): 
   const env = { ...process.env, ...services.s3Env, REDIS_URL: services.redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'info', METRICS_PORT: '0' };
   const workers = await Promise.all(Array.from({ length: plan.workers }, () => startWorker(plan, env)));
   const store = openStore(services.output, services.storage);
+  const cpuAtReady = await Promise.all(workers.map((worker) => cpuSeconds(worker.child.pid)));
   try {
     const started = performance.now();
     const submitted = await submitRun(
@@ -63,6 +66,7 @@ export async function runEndToEnd(services: BenchServices, plan: EndToEndPlan): 
     while ((await store.stat(manifest)) === null) await new Promise((resolve) => setTimeout(resolve, 50));
     const seconds = (performance.now() - started) / 1000;
     const workerPeakRssMb = await Promise.all(workers.map((worker) => peakRssMb(worker.child.pid)));
+    const workerCpuSeconds = await Promise.all(workers.map(async (worker, index) => (await cpuSeconds(worker.child.pid)) - (cpuAtReady[index] ?? 0)));
     const shardTimings = await completedShardTimings(services.redisUrl, prefix);
     const inferSeconds = shardTimings.reduce((sum, timing) => sum + timing.infer, 0);
     return {
@@ -72,6 +76,7 @@ export async function runEndToEnd(services: BenchServices, plan: EndToEndPlan): 
       seconds,
       imagesPerSecond: submitted.images / seconds,
       workerPeakRssMb,
+      workerCpuSeconds,
       shardTimings,
       engineIdleShare: 1 - inferSeconds / (plan.workers * seconds),
     };
@@ -95,6 +100,12 @@ async function peakRssMb(pid: number | undefined): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kilobytes = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
   return kilobytes / 1024;
+}
+
+/** User + system CPU seconds of a process, all threads (/proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s). */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Shard jobs keep their ShardOutcome as the return value, timings included. */

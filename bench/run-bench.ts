@@ -58,17 +58,19 @@ async function main(): Promise<void> {
   log('decode only');
   const decode = await measureDecode(images.slice(0, 128), cpus().length);
   const decoded = await Promise.all(images.slice(0, 32).map(async (image) => (await decodeImage(image.bytes)).pixels));
-  const engines = [];
-  for (const plan of ENGINES) {
-    log(`engine only: ${plan.choice}`);
-    engines.push(await measureEngine(plan, decoded, BATCH_SIZES));
-  }
-  engines.push({ engine: 'tfjs-node-gpu', installed: false, note: 'no GPU on this machine (and the package is not installed)', rates: [] });
 
   log('starting Redis and the S3 server, uploading');
   const services = await startBenchServices(images);
   let measures: BenchMeasures;
   try {
+    // Engines last-to-first, so onnx-cpu is measured right before the onnx end-to-end run its
+    // efficiency is compared with (the machine's load drifts over minutes).
+    const engines = [];
+    for (const plan of [...ENGINES].reverse()) {
+      log(`engine only: ${plan.choice}`);
+      engines.unshift(await measureEngine(plan, decoded, BATCH_SIZES));
+    }
+    engines.push({ engine: 'tfjs-node-gpu', installed: false, note: 'no GPU on this machine (and the package is not installed)', rates: [] });
     log('end to end: onnx, 1 worker');
     const onnx = await runEndToEnd(services, { engine: 'onnx', workers: 1, batchSize: E2E_BATCH, shardSize });
     log('end to end: null engine, 1 worker');
