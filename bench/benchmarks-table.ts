@@ -28,6 +28,7 @@ export function renderTable(results: BenchResults): string {
     for (const rate of engine.rates) lines.push(`| Engine only, ${engine.engine} | ${rate.batchSize} | ${rate.images} | ${fixed(rate.imagesPerSecond)} |`);
   }
   const { decode } = measures;
+  lines.push(`| Engine only, onnx-cpu, right after the onnx end-to-end run | 32 | | ${fixed(measures.onnxEngineAfterEndToEnd)} |`);
   lines.push(`| Decode only (sharp, 256/224), one core | | ${decode.images} | ${fixed(decode.oneCoreImagesPerSecond)} |`);
   lines.push(`| Decode only, ${decode.cores} at once, per core | | ${decode.images} | ${fixed(decode.perCoreParallelImagesPerSecond)} |`);
   const e2e = measures.endToEnd;

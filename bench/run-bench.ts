@@ -73,6 +73,8 @@ async function main(): Promise<void> {
     engines.push({ engine: 'tfjs-node-gpu', installed: false, note: 'no GPU on this machine (and the package is not installed)', rates: [] });
     log('end to end: onnx, 1 worker');
     const onnx = await runEndToEnd(services, { engine: 'onnx', workers: 1, batchSize: E2E_BATCH, shardSize });
+    log('engine only: onnx again, after the end-to-end run');
+    const after = await measureEngine(ENGINES[0]!, decoded, [E2E_BATCH]);
     log('end to end: null engine, 1 worker');
     const nullRun = await runEndToEnd(services, { engine: 'null', workers: 1, batchSize: E2E_BATCH, shardSize });
     log('end to end: onnx, 2 workers');
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
     const objects = intFromEnv('BENCH_PRODUCER_OBJECTS', 1_000_000);
     log(`producer memory: ${objects} URIs`);
     const producerMemory = await measureProducerMemory(services.redisUrl, objects);
-    measures = { engines, decode, endToEnd: { onnx, null: nullRun, onnxTwoWorkers }, producerMemory };
+    measures = { engines, decode, endToEnd: { onnx, null: nullRun, onnxTwoWorkers }, onnxEngineAfterEndToEnd: after.rates[0]?.imagesPerSecond ?? NaN, producerMemory };
   } finally {
     await services.stop();
   }
