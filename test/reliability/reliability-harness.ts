@@ -109,6 +109,9 @@ export function watchOutputInvariant(runFolder: string, intervalMs = 100): { sto
     async stop() {
       running = false;
       await loop;
+      // One last look after the run: the final part may land between the last poll and stop().
+      polls += 1;
+      await checkParts(runFolder, violations, seen);
       return { violations, polls, partsSeen: seen.size };
     },
   };
