@@ -191,7 +191,9 @@ function plainReason(message: string, bytes: Buffer, format: RasterFormat): stri
     .map((line) => line.replace(/^Input (?:buffer|file) has corrupt header:\s*/iu, '').replace(/^(?:[\w.]+: )+/u, '').trim())
     .filter((line) => line.length > 0);
   let reason = [...new Set(lines)].join('; ');
-  if (format === 'png' && /libpng read error/iu.test(message)) reason = describePngDamage(bytes) ?? reason;
+  // libvips words a damaged PNG as "libpng read error" or, depending on where libpng notices it,
+  // "Warning treated as error": the chunk walk names the damage whichever it said.
+  if (format === 'png') reason = describePngDamage(bytes) ?? reason;
   if (reason.length === 0) reason = 'libvips gave no reason';
   if (reason.length > 300) reason = `${reason.slice(0, 297)}...`;
   return headerUnreadable ? `its header is unreadable: ${reason}` : reason;

@@ -26,11 +26,19 @@ export interface ShardWorkerOptions {
   metrics?: WorkerMetrics;
   /** BullMQ tracing (shared/telemetry.ts queueTelemetry). Default none. */
   telemetry?: Telemetry;
+  /**
+   * Shards processed at once, sharing the one engine (its calls take turns, engine-turns.ts).
+   * Default 1. The worker command uses 2: the next shard fetches and decodes while the last one's
+   * final batch runs and its outputs upload. The cost: a crash loses every shard in flight, so a
+   * poison shard can take a neighbour towards its stalled limit too (RELIABILITY.md).
+   */
+  concurrency?: number;
 }
 
 /**
- * A worker process's consumer of the shard queue: one shard at a time (the engine already uses
- * every core; parallelism across shards comes from more workers), finaliser jobs in between.
+ * A worker process's consumer of the shard queue: `concurrency` shards at a time over one engine
+ * (the engine already uses every core; parallelism across engines comes from more workers),
+ * finaliser jobs in between.
  *
  * Crash safety comes from BullMQ's lock: a shard is locked for SHARD_LOCK_MS and renewed while it
  * runs; if the process dies, the lock expires, another worker's stalled check puts the shard back,
@@ -62,7 +70,7 @@ export class ShardWorker {
     this.worker = new Worker(SHARD_QUEUE_NAME, (job) => this.process(job), {
       connection: connect(),
       prefix: config.QUEUE_PREFIX,
-      concurrency: 1,
+      concurrency: options.concurrency ?? 1,
       lockDuration: config.SHARD_LOCK_MS,
       stalledInterval: Math.max(1000, Math.floor(config.SHARD_LOCK_MS / 2)),
       maxStalledCount: config.MAX_STALLED,

@@ -61,22 +61,18 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   const observability = await startObservability(options.metricsPort ?? config.METRICS_PORT, redisUrl, config.QUEUE_PREFIX, logger);
   observability.metrics?.setEngine(engine.name);
   if (observability.server) logger.info({ port: observability.server.port }, 'metrics on /metrics');
-  const consumers = Array.from(
-    { length: options.shardsInFlight ?? DEFAULT_SHARDS_IN_FLIGHT },
-    () =>
-      new ShardWorker({
-        redisUrl,
-        config: { ...config, BATCH_SIZE: options.batchSize ?? config.BATCH_SIZE },
-        engine,
-        labels: model.labels,
-        model,
-        storeFor: (uri) => openStore(uri),
-        logger,
-        ...(observability.metrics ? { metrics: observability.metrics } : {}),
-        ...queueTelemetry(tracing),
-      }),
-  );
-  const worker = { run: async () => void (await Promise.all(consumers.map((consumer) => consumer.run()))), close: async (force?: boolean) => void (await Promise.all(consumers.map((consumer) => consumer.close(force)))) };
+  const worker = new ShardWorker({
+    redisUrl,
+    config: { ...config, BATCH_SIZE: options.batchSize ?? config.BATCH_SIZE },
+    engine,
+    labels: model.labels,
+    model,
+    storeFor: (uri) => openStore(uri),
+    logger,
+    concurrency: options.shardsInFlight ?? DEFAULT_SHARDS_IN_FLIGHT,
+    ...(observability.metrics ? { metrics: observability.metrics } : {}),
+    ...queueTelemetry(tracing),
+  });
   // Fired schedules become runs inside workers, so a firing with no worker up waits for the first one (producer/scheduled-run-consumer.ts).
   const schedules = new ScheduledRunConsumer({ redisUrl, config, logger });
   schedules.start();
