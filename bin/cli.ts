@@ -48,7 +48,8 @@ program
   .option('--batch-size <n>', 'images per engine call (default BATCH_SIZE or 32)', positiveInt)
   .option('--model <uri>', 'model location (default MODEL_URI or the local cache)')
   .option('--metrics-port <port>', 'port of Prometheus /metrics (default METRICS_PORT or 9464; 0 turns it off)', port)
-  .action(async (options: { engine: EngineChoice; batchSize?: number; model?: string; metricsPort?: number }) => {
+  .option('--shards-in-flight <n>', 'shards worked on at once, sharing the engine (default SHARDS_IN_FLIGHT or 2; 1 = a crash loses only its own shard)', positiveInt)
+  .action(async (options: { engine: EngineChoice; batchSize?: number; model?: string; metricsPort?: number; shardsInFlight?: number }) => {
     const { workerCommand } = await import('../worker/worker-command.ts');
     process.exitCode = await workerCommand(options);
   });

@@ -49,6 +49,13 @@ const configSchema = z.object({
   /** BATCH_SIZE: images per engine call. Default 32. */
   BATCH_SIZE: z.coerce.number().int().min(1).max(1024).default(32),
   /**
+   * SHARDS_IN_FLIGHT: shards one worker process works on at once, sharing its engine. Default 2:
+   * the next shard is fetched and decoded while the last one's final batch runs and its outputs
+   * upload, so the engine does not wait at shard boundaries. 1 halves the decoded images in
+   * memory, and a crash (poison shard) then loses only the shard that caused it.
+   */
+  SHARDS_IN_FLIGHT: z.coerce.number().int().min(1).max(8).default(2),
+  /**
    * METRICS_PORT: TCP port of the worker's Prometheus /metrics (worker --metrics-port overrides).
    * Default 9464 (OpenTelemetry's Prometheus port). 0 turns the server off; give each worker its
    * own port when several run on one host.

@@ -22,18 +22,10 @@ export interface WorkerCommandOptions {
   model?: string;
   /** Port of /metrics; overrides METRICS_PORT (default 9464); 0 turns it off. */
   metricsPort?: number;
-  /**
-   * Shards this process works on at once, sharing one engine (calls take turns, see
-   * engine-turns.ts). Default 2: while
-   * one shard's last batch runs and its outputs upload, the next shard's images are fetched and
-   * decoded, so the engine does not wait at shard boundaries. 1 gives one shard at a time (half
-   * the decoded images in memory); more than 2 only adds memory.
-   */
+  /** Shards this process works on at once (`--shards-in-flight`); default SHARDS_IN_FLIGHT (shared/config.ts). */
   shardsInFlight?: number;
 }
 
-/** See WorkerCommandOptions.shardsInFlight. */
-export const DEFAULT_SHARDS_IN_FLIGHT = 2;
 
 /**
  * `resnet-batch worker`: validates configuration, loads the model once, then consumes shards
@@ -69,7 +61,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
     model,
     storeFor: (uri) => openStore(uri),
     logger,
-    concurrency: options.shardsInFlight ?? DEFAULT_SHARDS_IN_FLIGHT,
+    concurrency: options.shardsInFlight ?? config.SHARDS_IN_FLIGHT,
     ...(observability.metrics ? { metrics: observability.metrics } : {}),
     ...queueTelemetry(tracing),
   });
