@@ -9,7 +9,7 @@ import { Hono } from 'hono';
 import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
-import { checkRedisReachable, connectRedis } from '../shared/redis-connection.ts';
+import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import { basicAuth, dashboardCredentials, type DashboardCredentials } from './dashboard-auth.ts';
 import { listRuns, renderRunsPage } from './runs-page.ts';
@@ -93,10 +93,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 export async function dashboardCommand(options: { host: string; port: number }): Promise<number> {
   const config = configFromEnv();
   const credentials = dashboardCredentials(options.host, config);
-  if (!config.REDIS_URL) throw new ConfigError('REDIS_URL is not set; set it like redis://localhost:6379 to the Redis the workers use');
-  await checkRedisReachable(config.REDIS_URL);
+  const redisUrl = await reachableRedisUrl(config.REDIS_URL, 'the dashboard shows the Redis the workers use');
   const logger = createLogger('dashboard');
-  const dashboard = await startDashboard({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, host: options.host, port: options.port, credentials });
+  const dashboard = await startDashboard({ redisUrl: redisUrl, prefix: config.QUEUE_PREFIX, host: options.host, port: options.port, credentials });
   logger.info({ url: dashboard.url, auth: credentials !== undefined }, 'dashboard listening');
   process.stderr.write(`dashboard: ${dashboard.url} (runs at /runs, queue at ${QUEUES_PATH})${credentials ? '' : ' without authentication'}\n`);
   await new Promise<void>((resolve) => {

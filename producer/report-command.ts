@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { configFromEnv } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
-import { checkRedisReachable, connectRedis } from '../shared/redis-connection.ts';
+import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import { openStore } from '../shared/storage/open-store.ts';
 import { collectReport } from './run-report/collect-report.ts';
@@ -20,9 +20,8 @@ export interface ReportOptions {
  */
 export async function reportCommand(run: string, options: ReportOptions): Promise<number> {
   const config = configFromEnv();
-  if (!config.REDIS_URL) throw new ConfigError('REDIS_URL is not set; set it to the Redis the run was submitted to, like redis://localhost:6379');
-  await checkRedisReachable(config.REDIS_URL);
-  const redis = connectRedis(config.REDIS_URL);
+  const redisUrl = await reachableRedisUrl(config.REDIS_URL, 'report reads the Redis the run was submitted to');
+  const redis = connectRedis(redisUrl);
   let record;
   try {
     record = await new RunRegistry(redis, config.QUEUE_PREFIX).get(run);

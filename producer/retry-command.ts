@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { shardJobId } from '../shared/job-payload.ts';
-import { checkRedisReachable, connectRedis } from '../shared/redis-connection.ts';
+import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 
 /**
@@ -12,9 +12,8 @@ import { RunRegistry } from '../shared/run-registry.ts';
  */
 export async function retryCommand(run: string): Promise<number> {
   const config = configFromEnv();
-  if (!config.REDIS_URL) throw new ConfigError('REDIS_URL is not set; set it to the Redis the run was submitted to, like redis://localhost:6379');
-  await checkRedisReachable(config.REDIS_URL);
-  const redis = connectRedis(config.REDIS_URL);
+  const redisUrl = await reachableRedisUrl(config.REDIS_URL, 'retry needs the Redis the run was submitted to');
+  const redis = connectRedis(redisUrl);
   const queue = new Queue(SHARD_QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
   try {
     const registry = new RunRegistry(redis, config.QUEUE_PREFIX);

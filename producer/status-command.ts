@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
-import { checkRedisReachable, connectRedis } from '../shared/redis-connection.ts';
+import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import { runProgress, type RunProgress } from './run-progress.ts';
@@ -9,9 +9,8 @@ import { runProgress, type RunProgress } from './run-progress.ts';
 /** `resnet-batch status <run> [--json]`. Exit 0 when the run exists, 1 when it does not. */
 export async function statusCommand(run: string, options: { json: boolean }): Promise<number> {
   const config = configFromEnv();
-  if (!config.REDIS_URL) throw new ConfigError('REDIS_URL is not set; set it to the Redis the run was submitted to, like redis://localhost:6379');
-  await checkRedisReachable(config.REDIS_URL);
-  const redis = connectRedis(config.REDIS_URL);
+  const redisUrl = await reachableRedisUrl(config.REDIS_URL, 'status reads the Redis the run was submitted to');
+  const redis = connectRedis(redisUrl);
   const queue = new Queue(SHARD_QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
   try {
     const record = await new RunRegistry(redis, config.QUEUE_PREFIX).get(run);

@@ -28,6 +28,16 @@ export function connectRedis(url: string, logger?: Logger, overrides: RedisOptio
 }
 
 /**
+ * The start-up preamble of every command that needs Redis: REDIS_URL set (else one line saying
+ * `why` and how to set it) and answering. Returns the URL.
+ */
+export async function reachableRedisUrl(url: string | undefined, why: string): Promise<string> {
+  if (!url) throw new ConfigError(`REDIS_URL is not set; ${why}: set it like redis://localhost:6379`);
+  await checkRedisReachable(url);
+  return url;
+}
+
+/**
  * Start-up check: one PING with a short timeout, so a wrong REDIS_URL is one clear line before
  * anything is enqueued, instead of a worker that waits forever.
  */

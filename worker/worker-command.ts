@@ -2,9 +2,9 @@ import { Queue } from 'bullmq';
 import sharp from 'sharp';
 import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
 import type { EngineChoice } from '../shared/engine.ts';
-import { ConfigError, describeError } from '../shared/errors.ts';
+import { describeError } from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
-import { checkRedisReachable, connectRedis } from '../shared/redis-connection.ts';
+import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import { openStore } from '../shared/storage/open-store.ts';
 import { resolveModelUri } from '../shared/model/model-uri.ts';
 import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
@@ -36,9 +36,7 @@ export interface WorkerCommandOptions {
 export async function workerCommand(options: WorkerCommandOptions): Promise<number> {
   const config = configFromEnv();
   const logger = createLogger('worker');
-  const redisUrl = config.REDIS_URL;
-  if (!redisUrl) throw new ConfigError('REDIS_URL is not set; set it like redis://localhost:6379 (or use `resnet-batch run`, which starts its own Redis)');
-  await checkRedisReachable(redisUrl);
+  const redisUrl = await reachableRedisUrl(config.REDIS_URL, 'workers take shards from Redis (or use `resnet-batch run`, which starts its own)');
   const threads = threadCounts();
   sharp.concurrency(threads.sharpConcurrency);
   // sharp caches operations for inputs it sees again; a worker never decodes the same bytes twice.
