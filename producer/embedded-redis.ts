@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ConfigError } from '../shared/errors.ts';
+import { freePort } from '../shared/free-port.ts';
 
 /**
  * The embedded default of `resnet-batch run`: a private redis-server child on a free loopback
@@ -45,18 +45,6 @@ export async function startEmbeddedRedis(): Promise<EmbeddedRedis> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function waitForPing(url: string, child: ChildProcess, timeoutMs = 10_000): Promise<void> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ServerProcess, startServerProcess } from './child-process.ts';
 import { useContainers } from './docker-available.ts';
-import { freePort } from './free-port.ts';
+import { freePort } from '../../shared/free-port.ts';
 import { startRedisContainer } from './redis-container.ts';
 
 export interface RedisOptions {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { freePort } from '../harness/free-port.ts';
+import { freePort } from '../../shared/free-port.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startServerProcess, type ServerProcess } from '../harness/child-process.ts';
-import { freePort } from '../harness/free-port.ts';
+import { freePort } from '../../shared/free-port.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 import { runCli, stopWorkers, submit } from '../pipeline/pipeline-harness.ts';
 import { startOnnxWorker } from './reliability-harness.ts';

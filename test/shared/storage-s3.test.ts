@@ -6,7 +6,7 @@ import { ObjectNotFoundError, StorageError } from '../../shared/errors.ts';
 import { createS3Client } from '../../shared/storage/s3-client.ts';
 import { S3Store } from '../../shared/storage/s3-store.ts';
 import { storageConfigFromEnv } from '../../shared/storage/storage-config.ts';
-import { freePort } from '../harness/free-port.ts';
+import { freePort } from '../../shared/free-port.ts';
 import { s3Env, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 

@@ -13,7 +13,7 @@ import { openStore } from '../../shared/storage/open-store.ts';
 import { openEngine } from '../../worker/engines/open-engine.ts';
 import { processShard } from '../../worker/process-shard.ts';
 import { createWorkerMetrics, startMetricsServer, type MetricsServer, type WorkerMetrics } from '../../worker/worker-metrics.ts';
-import { freePort } from '../harness/free-port.ts';
+import { freePort } from '../../shared/free-port.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
