@@ -149,12 +149,22 @@ async function preflight(options: SubmitOptions, deps: SubmitDeps, redisUrl: str
   const openStore = deps.openStore ?? ((uri: string) => openAnyStore(uri));
   const listing = await openListing(options.input, { openStore, pageSize: deps.pageSize, onSkip: (skipped) => tally.add(skipped.reason, skipped.where, skipped.detail) });
   try {
-    await checkOutputWritable(output, run, openStore, deps.now?.());
+    // A finished run's resubmission writes nothing, not even the probe: its output stays byte for byte.
+    if (!(await isFinishedRun(redisUrl, deps.config.QUEUE_PREFIX, run))) await checkOutputWritable(output, run, openStore, deps.now?.());
   } catch (error) {
     await listing.close();
     throw error;
   }
   return { run, input: listing.input.uri, output, shardSize, requestedModel, since, schedule: options.schedule, openStore, listing };
+}
+
+async function isFinishedRun(redisUrl: string, prefix: string, run: string): Promise<boolean> {
+  const redis = connectRedis(redisUrl);
+  try {
+    return (await new RunRegistry(redis, prefix).get(run))?.finishedAt != null;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Creates the run record, or checks that an existing one is the same run. */
