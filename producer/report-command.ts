@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { configFromEnv } from '../shared/config.ts';
-import { ConfigError } from '../shared/errors.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import { openStore } from '../shared/storage/open-store.ts';
@@ -24,11 +23,10 @@ export async function reportCommand(run: string, options: ReportOptions): Promis
   const redis = connectRedis(redisUrl);
   let record;
   try {
-    record = await new RunRegistry(redis, config.QUEUE_PREFIX).get(run);
+    record = await new RunRegistry(redis, config.QUEUE_PREFIX).require(run);
   } finally {
     redis.disconnect();
   }
-  if (!record) throw new ConfigError(`run '${run}' not found under QUEUE_PREFIX '${config.QUEUE_PREFIX}'; check the run id and QUEUE_PREFIX`);
   const data = await collectReport(record, { openStore: (uri) => openStore(uri), maxImageBytes: config.MAX_IMAGE_BYTES, maxImagePixels: config.MAX_IMAGE_PIXELS });
   const out = resolve(options.out ?? `report-${safeFileStem(run)}.html`);
   await writeFile(out, renderReport(data));

@@ -1,6 +1,5 @@
 import { Queue } from 'bullmq';
 import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
-import { ConfigError } from '../shared/errors.ts';
 import { shardJobId } from '../shared/job-payload.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
@@ -17,7 +16,7 @@ export async function retryCommand(run: string): Promise<number> {
   const queue = new Queue(SHARD_QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
   try {
     const registry = new RunRegistry(redis, config.QUEUE_PREFIX);
-    if (!(await registry.get(run))) throw new ConfigError(`run '${run}' not found under QUEUE_PREFIX '${config.QUEUE_PREFIX}'; check the run id and QUEUE_PREFIX`);
+    await registry.require(run);
     const shards = await registry.reopenFailed(run);
     let retried = 0;
     for (const shard of shards) {

@@ -57,7 +57,7 @@ function startWorker(index: number, redisUrl: string, options: RunCommandOptions
   // Workers log JSON to stderr; only warnings and errors reach the terminal unless LOG_LEVEL says otherwise.
   // Local workers share one host: metrics stay off unless METRICS_PORT asks for them (then the
   // first worker serves it and the others warn that the port is taken).
-  const env = { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', METRICS_PORT: process.env.METRICS_PORT ?? '0', RESNET_BATCH_WORKER_INDEX: String(index) };
+  const env = { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', METRICS_PORT: process.env.METRICS_PORT ?? '0' };
   return spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 

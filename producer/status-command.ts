@@ -1,6 +1,5 @@
 import { Queue } from 'bullmq';
 import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
-import { ConfigError } from '../shared/errors.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
@@ -13,8 +12,7 @@ export async function statusCommand(run: string, options: { json: boolean }): Pr
   const redis = connectRedis(redisUrl);
   const queue = new Queue(SHARD_QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
   try {
-    const record = await new RunRegistry(redis, config.QUEUE_PREFIX).get(run);
-    if (!record) throw new ConfigError(`run '${run}' not found under QUEUE_PREFIX '${config.QUEUE_PREFIX}'; check the run id and QUEUE_PREFIX`);
+    const record = await new RunRegistry(redis, config.QUEUE_PREFIX).require(run);
     const queueCounts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
     const progress = runProgress(record);
     process.stdout.write(options.json ? `${JSON.stringify(statusJson(record, progress, queueCounts))}\n` : statusText(record, progress));

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { ConfigError } from './errors.ts';
 import type { RunRecord, RunState } from './run-record.ts';
 
 /**
@@ -128,6 +129,13 @@ export class RunRegistry {
       since: fields.since ?? null,
       schedule: fields.schedule ?? null,
     };
+  }
+
+  /** The run's record, or a ConfigError naming the run and the prefix it was looked up under. */
+  async require(run: string): Promise<RunRecord> {
+    const record = await this.get(run);
+    if (!record) throw new ConfigError(`run '${run}' not found under QUEUE_PREFIX '${this.prefix}'; check the run id and QUEUE_PREFIX`);
+    return record;
   }
 
   async isShardDone(run: string, shard: number): Promise<boolean> {

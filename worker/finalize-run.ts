@@ -1,4 +1,3 @@
-import { ARTIFACT_MODEL_ID, ARTIFACT_WEIGHTS_SHA256 } from '../shared/model/artifact.ts';
 import { OUTPUT_FORMAT_VERSION, manifestKey, type RunManifest } from '../shared/output-format.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import type { RunRegistry } from '../shared/run-registry.ts';
@@ -8,8 +7,6 @@ export interface ModelIdentity {
   id: string;
   weightsSha256: string;
 }
-
-export const DEFAULT_MODEL_IDENTITY: ModelIdentity = { id: ARTIFACT_MODEL_ID, weightsSha256: ARTIFACT_WEIGHTS_SHA256 };
 
 /**
  * Writes `<output>/<run>/_manifest.json` from the run record, then marks the run finished. Runs as
