@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { submitRun } from '../producer/submit.ts';
 import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
-import { manifestKey } from '../shared/output-format.ts';
+import { manifestKey } from '../shared/output/output-format.ts';
 import type { StorageConfig } from '../shared/storage/storage-config.ts';
 import { openStore } from '../shared/storage/open-store.ts';
 import { type ServerProcess, startServerProcess } from '../test/harness/child-process.ts';

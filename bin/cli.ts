@@ -82,7 +82,7 @@ schedule
   .option('--shard-size <k>', 'images per shard job', positiveInt, 256)
   .option('--model <uri>', 'model the workers must run (default MODEL_URI or the local cache)')
   .action(async (name: string, input: string, options: { cron: string; tz?: string; output: string; incremental: boolean; shardSize: number; model?: string }) => {
-    const { scheduleAddCommand } = await import('../producer/schedule-command.ts');
+    const { scheduleAddCommand } = await import('../schedule/schedule-command.ts');
     process.exitCode = await scheduleAddCommand(name, input, options);
   });
 
@@ -91,7 +91,7 @@ schedule
   .description('list schedules: cron, next firing, last run, skipped firings')
   .option('--json', 'machine-readable output', false)
   .action(async (options: { json: boolean }) => {
-    const { scheduleListCommand } = await import('../producer/schedule-command.ts');
+    const { scheduleListCommand } = await import('../schedule/schedule-command.ts');
     process.exitCode = await scheduleListCommand(options);
   });
 
@@ -100,7 +100,7 @@ schedule
   .description('remove a schedule (its runs and history stay)')
   .argument('<name>', 'schedule name')
   .action(async (name: string) => {
-    const { scheduleRemoveCommand } = await import('../producer/schedule-command.ts');
+    const { scheduleRemoveCommand } = await import('../schedule/schedule-command.ts');
     process.exitCode = await scheduleRemoveCommand(name);
   });
 
@@ -110,7 +110,7 @@ program
   .argument('<run>', 'run id')
   .option('--json', 'machine-readable output', false)
   .action(async (run: string, options: { json: boolean }) => {
-    const { statusCommand } = await import('../producer/status-command.ts');
+    const { statusCommand } = await import('../ops/status-command.ts');
     process.exitCode = await statusCommand(run, options);
   });
 
@@ -119,7 +119,7 @@ program
   .description('enqueue the failed shards of a run again')
   .argument('<run>', 'run id')
   .action(async (run: string) => {
-    const { retryCommand } = await import('../producer/retry-command.ts');
+    const { retryCommand } = await import('../ops/retry-command.ts');
     process.exitCode = await retryCommand(run);
   });
 
@@ -135,7 +135,7 @@ program
   .addOption(engineOption())
   .option('--model <uri>', 'model location (default MODEL_URI or the local cache)')
   .action(async (input: string, options: { output: string; run?: string; workers: number; shardSize: number; batchSize?: number; engine: EngineChoice; model?: string }) => {
-    const { runCommand } = await import('../producer/run-command.ts');
+    const { runCommand } = await import('../ops/run-command.ts');
     process.exitCode = await runCommand(input, options);
   });
 
@@ -145,7 +145,7 @@ program
   .option('--host <address>', 'address to bind; any non-loopback address requires DASHBOARD_USER and DASHBOARD_PASSWORD', '127.0.0.1')
   .option('--port <port>', 'TCP port', port, 3000)
   .action(async (options: { host: string; port: number }) => {
-    const { dashboardCommand } = await import('../producer/dashboard-command.ts');
+    const { dashboardCommand } = await import('../ops/dashboard/dashboard-command.ts');
     process.exitCode = await dashboardCommand(options);
   });
 
@@ -155,7 +155,7 @@ program
   .argument('<run>', 'run id')
   .option('--out <file>', 'HTML file to write (default: report-<run>.html in the current folder)')
   .action(async (run: string, options: { out?: string }) => {
-    const { reportCommand } = await import('../producer/report-command.ts');
+    const { reportCommand } = await import('../ops/report/report-command.ts');
     process.exitCode = await reportCommand(run, options);
   });
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Plain-JS launcher for shared/model/fetch-weights.ts, run by `npm install` / `npm ci` as
+// Plain-JS launcher for model/fetch-weights.ts, run by `npm install` / `npm ci` as
 // postinstall. Plain JS so that it can say what is wrong when tsx is not installed (e.g.
 // `npm ci --ignore-scripts` followed by a manual run) instead of failing on a loader flag.
 // RESNET_BATCH_SKIP_MODEL_FETCH=1 skips it: for image builds that fetch the model in a later
@@ -21,6 +21,6 @@ try {
   process.exit(1);
 }
 
-const entry = fileURLToPath(new URL('../shared/model/fetch-weights.ts', import.meta.url));
+const entry = fileURLToPath(new URL('../model/fetch-weights.ts', import.meta.url));
 const result = spawnSync(process.execPath, ['--import', 'tsx', entry, ...process.argv.slice(2)], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

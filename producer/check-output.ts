@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, describeError } from '../shared/errors.ts';
-import { joinUri, parseUri } from '../shared/uri.ts';
+import { joinUri, parseUri } from '../shared/storage/uri.ts';
 import type { StoreOpener } from './list-inputs.ts';
 
 /**

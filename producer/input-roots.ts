@@ -1,5 +1,5 @@
 import { ConfigError } from '../shared/errors.ts';
-import { formatUri, parseUri } from '../shared/uri.ts';
+import { formatUri, parseUri } from '../shared/storage/uri.ts';
 
 /**
  * The run's input roots: the folders every image URI of the run lies under. The worker refuses a

@@ -1,6 +1,6 @@
 import { ConfigError, describeError } from '../shared/errors.ts';
 import type { ObjectInfo, ObjectStore } from '../shared/storage/object-store.ts';
-import { formatUri, isWithin, parseUri, type StorageUri } from '../shared/uri.ts';
+import { formatUri, isWithin, parseUri, type StorageUri } from '../shared/storage/uri.ts';
 import { InputRootsBuilder } from './input-roots.ts';
 import { manifestFormat, parseManifestLine, type ManifestFormat } from './manifest-entry.ts';
 import { DEFAULT_MAX_LINE_BYTES, manifestLines } from './manifest-lines.ts';

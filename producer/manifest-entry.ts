@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { describeError } from '../shared/errors.ts';
 import type { ObjectInfo } from '../shared/storage/object-store.ts';
-import { formatUri, joinUri, parseUri, type StorageUri } from '../shared/uri.ts';
+import { formatUri, joinUri, parseUri, type StorageUri } from '../shared/storage/uri.ts';
 
 /**
  * One manifest line turned into the image it names. Two formats, chosen by the manifest's

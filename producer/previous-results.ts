@@ -2,12 +2,12 @@ import { tableFromIPC, type Table } from 'apache-arrow';
 import { readParquet } from 'parquet-wasm';
 import { ConfigError, describeError } from '../shared/errors.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
-import { joinUri } from '../shared/uri.ts';
+import { joinUri } from '../shared/storage/uri.ts';
 import { UriEtagSet } from './uri-etag-set.ts';
 
 /**
  * What a finished run already processed: the (uri, etag) of every metadata row with status 'ok',
- * read from `<output>/<run>/metadata/part-*.parquet` (shared/output-format.ts). Only three columns
+ * read from `<output>/<run>/metadata/part-*.parquet` (shared/output/output-format.ts). Only three columns
  * are decoded, one part at a time per reader, so memory is the UriEtagSet plus PARTS_IN_FLIGHT
  * parts. Error rows are left out on purpose: an image that failed is tried again next time.
  * Rows without an ETag (a .txt manifest lists none) are left out too: nothing proves them unchanged.
@@ -59,7 +59,7 @@ function addOkRows(table: Table, pairs: UriEtagSet): void {
   const uris = table.getChild('uri');
   const etags = table.getChild('etag');
   const statuses = table.getChild('status');
-  if (uris === null || etags === null || statuses === null) throw new Error('a metadata part lacks the uri, etag or status column (expected the columns of shared/output-format.ts)');
+  if (uris === null || etags === null || statuses === null) throw new Error('a metadata part lacks the uri, etag or status column (expected the columns of shared/output/output-format.ts)');
   for (let i = 0; i < table.numRows; i += 1) {
     const etag = String(etags.get(i) ?? '');
     if (statuses.get(i) === 'ok' && etag !== '') pairs.add(String(uris.get(i)), etag);

@@ -9,12 +9,12 @@ import type { RunRecord } from '../shared/run-record.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
 import { openStore as openAnyStore } from '../shared/storage/open-store.ts';
-import { normalizeUri } from '../shared/uri.ts';
+import { normalizeUri } from '../shared/storage/uri.ts';
 import { checkOutputWritable } from './check-output.ts';
 import { enqueueShards, shardJobOptions } from './enqueue-shards.ts';
 import { checkBaseRun, filterUnchanged, loadIncrementalBase, type IncrementalBase } from './incremental-filter.ts';
 import { openListing, type InputListing, type StoreOpener } from './list-inputs.ts';
-import { resolveModelUri } from '../shared/model/model-uri.ts';
+import { resolveModelUri } from '../shared/model-ref.ts';
 import { checkRunId, newRunId } from './run-id.ts';
 import { selectImages } from './select-images.ts';
 import { checkShardSize, shardListing } from './shard-listing.ts';
@@ -42,7 +42,7 @@ export interface SubmitOptions {
   run?: string;
   /** Images per shard job, 1..MAX_SHARD_SIZE, default DEFAULT_SHARD_SIZE (256). Smaller shards spread a small run over more workers. */
   shardSize?: number;
-  /** Model URI the workers load; default MODEL_URI, else the local cache (see model-uri.ts). */
+  /** Model URI the workers load; default MODEL_URI, else the local cache (see shared/model-ref.ts). */
   model?: string;
   /**
    * Finished run to compare against: only images that are new, changed (another ETag) or not ok

@@ -8,7 +8,7 @@
  * the contract suite in test/worker/engine-contract.ts.
  *
  * Input layout: NHWC float32, `batch * height * width * 3`, channels in BGR order with the
- * ImageNet means already subtracted (see shared/model/preprocess-spec.ts). Output rows keep the
+ * ImageNet means already subtracted (see model/preprocess-spec.ts). Output rows keep the
  * order of the input.
  */
 export interface InferenceEngine {

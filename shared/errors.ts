@@ -1,7 +1,7 @@
 /**
  * Every error the project raises on purpose is a ResnetBatchError: a stable `code` that logs,
  * result rows and tests can match on, and `retryable`, which says whether trying the same thing
- * again can help. worker/job-outcome.ts is the one place that maps these onto BullMQ (retry with
+ * again can help. shared/job-outcome.ts is the one place that maps these onto BullMQ (retry with
  * backoff, or UnrecoverableError).
  *
  * Messages follow "what, expected, received, how to fix", e.g.

@@ -1,13 +1,13 @@
 import type { ShardJob } from '../shared/job-payload.ts';
 import { InvalidJobError } from '../shared/job-payload.ts';
-import { isWithin, normalizeUri } from '../shared/uri.ts';
+import { isWithin, normalizeUri } from '../shared/storage/uri.ts';
 
 /**
  * A shard job comes from Redis, where anyone with access can add one. Beyond the schema, every
  * image must lie under one of the run's input roots as recorded when the run was submitted
  * (never the roots the job itself claims), so a forged job cannot read file:///etc/passwd, another
  * bucket or a metadata endpoint. Output keys are built from the validated run id and shard index
- * only (shared/output-format.ts), so they cannot leave `<output>/<run>/`.
+ * only (shared/output/output-format.ts), so they cannot leave `<output>/<run>/`.
  */
 export function authorizeShard(job: ShardJob, run: { inputRoots: string[]; output: string; model: string }): void {
   if (normalizeUri(job.output) !== normalizeUri(run.output)) {

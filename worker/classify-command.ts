@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { EngineChoice } from '../shared/engine.ts';
 import { ConfigError, ObjectNotFoundError } from '../shared/errors.ts';
 import { configFromEnv } from '../shared/config.ts';
-import { resolveModelUri } from '../shared/model/model-uri.ts';
+import { resolveModelUri } from '../shared/model-ref.ts';
 import { openEngine } from './engines/open-engine.ts';
 import { decodableNameTest } from '../producer/select-images.ts';
 import { processImages, type ImageResult } from './image-pipeline.ts';

@@ -11,7 +11,7 @@
  */
 import sharp from 'sharp';
 import { ConfigError, ImageError } from '../shared/errors.ts';
-import { PREPROCESS } from '../shared/model/preprocess-spec.ts';
+import { PREPROCESS } from '../model/preprocess-spec.ts';
 import { describePngDamage } from './png-damage.ts';
 import { ACCEPTED_FORMATS_IN_WORDS, sniffFormat, type RasterFormat } from './sniff-format.ts';
 

@@ -1,4 +1,4 @@
-import { OUTPUT_FORMAT_VERSION, manifestKey, type RunManifest } from '../shared/output-format.ts';
+import { OUTPUT_FORMAT_VERSION, manifestKey, type RunManifest } from '../shared/output/output-format.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import type { RunRegistry } from '../shared/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';

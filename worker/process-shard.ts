@@ -1,6 +1,6 @@
 import type { InferenceEngine } from '../shared/engine.ts';
 import type { ImageRef, ShardJob } from '../shared/job-payload.ts';
-import { embeddingsKey, metadataKey, type MetadataRow } from '../shared/output-format.ts';
+import { embeddingsKey, metadataKey, type MetadataRow } from '../shared/output/output-format.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import type { DecodeOptions } from './decode-image.ts';
 import { fetchImage } from './fetch-image.ts';

@@ -10,7 +10,7 @@ import { RunRegistry } from '../shared/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { authorizeShard } from './authorize-shard.ts';
 import { finalizeRun, type ModelIdentity } from './finalize-run.ts';
-import { toBullmqError } from './job-outcome.ts';
+import { toBullmqError } from '../shared/job-outcome.ts';
 import { processShard } from './process-shard.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
 

@@ -6,11 +6,11 @@ import { describeError } from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import { openStore } from '../shared/storage/open-store.ts';
-import { resolveModelUri } from '../shared/model/model-uri.ts';
+import { resolveModelUri } from '../shared/model-ref.ts';
 import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
 import type { NULL_ENGINE_CHOICE } from './engines/open-engine.ts';
 import { openEngineInThread } from './engines/threaded-engine.ts';
-import { ScheduledRunConsumer } from '../producer/scheduled-run-consumer.ts';
+import { ScheduledRunConsumer } from '../schedule/scheduled-run-consumer.ts';
 import { ShardWorker } from './shard-worker.ts';
 import { threadCounts } from './thread-counts.ts';
 import { createWorkerMetrics, startMetricsServer, type MetricsServer, type WorkerMetrics } from './worker-metrics.ts';
@@ -63,7 +63,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
     ...(observability.metrics ? { metrics: observability.metrics } : {}),
     ...queueTelemetry(tracing),
   });
-  // Fired schedules become runs inside workers, so a firing with no worker up waits for the first one (producer/scheduled-run-consumer.ts).
+  // Fired schedules become runs inside workers, so a firing with no worker up waits for the first one (schedule/scheduled-run-consumer.ts).
   const schedules = new ScheduledRunConsumer({ redisUrl, config, logger });
   schedules.start();
 

@@ -38,7 +38,7 @@ import {
   type DataType,
 } from 'apache-arrow';
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm';
-import { METADATA_COLUMNS, OUTPUT_FORMAT_VERSION, type ColumnSpec, type ColumnType, type MetadataRow } from '../shared/output-format.ts';
+import { METADATA_COLUMNS, OUTPUT_FORMAT_VERSION, type ColumnSpec, type ColumnType, type MetadataRow } from '../shared/output/output-format.ts';
 
 /** Key of the Parquet key-value metadata entry that carries OUTPUT_FORMAT_VERSION. */
 export const FORMAT_VERSION_METADATA_KEY = 'resnet_batch.format_version';

@@ -4,7 +4,7 @@ import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ObjectNotFoundError, ObjectTooLargeError, StorageError } from '../errors.ts';
-import { formatUri, parseUri } from '../uri.ts';
+import { formatUri, parseUri } from './uri.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
 
 /**

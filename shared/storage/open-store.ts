@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { parseUri } from '../uri.ts';
+import { parseUri } from './uri.ts';
 import { LocalStore } from './local-store.ts';
 import type { ObjectStore } from './object-store.ts';
 import { createS3Client } from './s3-client.ts';

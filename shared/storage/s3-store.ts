@@ -2,7 +2,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client, p
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { ObjectTooLargeError, StorageError } from '../errors.ts';
-import { formatUri, parseUri, type S3Location } from '../uri.ts';
+import { formatUri, parseUri, type S3Location } from './uri.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
 import { toStorageError } from './s3-errors.ts';
 

@@ -11,7 +11,7 @@ import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-serv
 import { uniqueName } from '../harness/unique-name.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
-import { joinUri } from '../../shared/uri.ts';
+import { joinUri } from '../../shared/storage/uri.ts';
 import { CAT_CLASSES, EXPECTED_ERRORS, stageInputs, uploadInputs } from './pipeline-inputs.ts';
 import { type RunOutput, readRunOutput, runCli, shardQueue, startWorkers, stopWorkers, submit, waitForRunDone } from './pipeline-harness.ts';
 

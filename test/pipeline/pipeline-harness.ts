@@ -5,11 +5,11 @@ import { parquetReadObjects } from 'hyparquet';
 import { Redis } from 'ioredis';
 import { parse as parseNpy } from 'npyjs';
 import { SHARD_QUEUE_NAME } from '../../shared/config.ts';
-import type { RunManifest } from '../../shared/output-format.ts';
+import type { RunManifest } from '../../shared/output/output-format.ts';
 import type { RunRecord } from '../../shared/run-record.ts';
 import { RunRegistry } from '../../shared/run-registry.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
-import { joinUri } from '../../shared/uri.ts';
+import { joinUri } from '../../shared/storage/uri.ts';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
-import { joinUri } from '../../shared/uri.ts';
+import { joinUri } from '../../shared/storage/uri.ts';
 
 /**
  * The input set of the end-to-end tests: the 11 fixture images (two of which fail to decode:

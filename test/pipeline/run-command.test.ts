@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { RunManifest } from '../../shared/output-format.ts';
+import type { RunManifest } from '../../shared/output/output-format.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 import { type CliResult, runCli } from './pipeline-harness.ts';
 

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { SHARD_QUEUE_NAME } from '../../shared/config.ts';
 import { SHARD_JOB_NAME, parseShardJob } from '../../shared/job-payload.ts';
-import { metadataKey, METADATA_CONTENT_TYPE, type MetadataRow } from '../../shared/output-format.ts';
+import { metadataKey, METADATA_CONTENT_TYPE, type MetadataRow } from '../../shared/output/output-format.ts';
 import { RunRegistry } from '../../shared/run-registry.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { encodeMetadataParquet } from '../../worker/write-metadata.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import type { RunManifest } from '../../shared/output-format.ts';
+import type { RunManifest } from '../../shared/output/output-format.ts';
 import { RunRegistry } from '../../shared/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';

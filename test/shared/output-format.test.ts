@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../shared/errors.ts';
-import { embeddingsKey, manifestKey, METADATA_COLUMNS, metadataKey, partName, type MetadataRow } from '../../shared/output-format.ts';
+import { embeddingsKey, manifestKey, METADATA_COLUMNS, metadataKey, partName, type MetadataRow } from '../../shared/output/output-format.ts';
 
 describe('output keys', () => {
   it('puts the embeddings of a shard under <output>/<run>/embeddings/ with a 5-digit part number', () => {

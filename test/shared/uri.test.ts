@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../../shared/errors.ts';
-import { isWithin, joinUri, normalizeUri, parseUri, relativeKeyWithin } from '../../shared/uri.ts';
+import { isWithin, joinUri, normalizeUri, parseUri, relativeKeyWithin } from '../../shared/storage/uri.ts';
 
 const cwd = '/srv/job';
 

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import zlib from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
 import { ConfigError, ImageError } from '../../shared/errors.ts';
-import { PREPROCESS } from '../../shared/model/preprocess-spec.ts';
+import { PREPROCESS } from '../../model/preprocess-spec.ts';
 import { decodeImage, type DecodedImage } from '../../worker/decode-image.ts';
 
 const fixtures = new URL('../fixtures/images/', import.meta.url);

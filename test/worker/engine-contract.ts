@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import type { BatchOutput, InferenceEngine } from '../../shared/engine.ts';
 import { ResnetBatchError } from '../../shared/errors.ts';
-import { PREPROCESS } from '../../shared/model/preprocess-spec.ts';
+import { PREPROCESS } from '../../model/preprocess-spec.ts';
 import { decodeImage } from '../../worker/decode-image.ts';
 import { rankLabels } from '../../worker/rank-labels.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parquetMetadata, parquetReadObjects, type FileMetaData, type SchemaElement } from 'hyparquet';
-import { OUTPUT_FORMAT_VERSION, type MetadataRow } from '../../shared/output-format.ts';
+import { OUTPUT_FORMAT_VERSION, type MetadataRow } from '../../shared/output/output-format.ts';
 import { encodeMetadataParquet, FORMAT_VERSION_METADATA_KEY } from '../../worker/write-metadata.ts';
 
 // hyparquet shares no code with the writer (arrow-rs via parquet-wasm): an independent reader.

@@ -1,6 +1,6 @@
 import type { BatchOutput, InferenceEngine } from '../../shared/engine.ts';
 import { ResnetBatchError } from '../../shared/errors.ts';
-import { resnet50 } from '../../shared/model/spec.ts';
+import { resnet50 } from '../../model/spec.ts';
 
 /**
  * An engine without a model: it checks the batch like a real engine, then returns zero

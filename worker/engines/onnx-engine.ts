@@ -5,11 +5,11 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { BatchOutput, InferenceEngine } from '../../shared/engine.ts';
 import { EngineUnavailableError, ResnetBatchError, describeError } from '../../shared/errors.ts';
-import { ONNX_NAMES } from '../../shared/model/onnx/build-onnx-resnet.ts';
-import type { ResNetSpec } from '../../shared/model/spec.ts';
+import { ONNX_NAMES } from '../../model/onnx/build-onnx-resnet.ts';
+import type { ResNetSpec } from '../../model/spec.ts';
 
 /**
- * ONNX Runtime engine (onnxruntime-node) running the graph that shared/model/onnx/ generates from
+ * ONNX Runtime engine (onnxruntime-node) running the graph that model/onnx/ generates from
  * the spec and the Keras weights (BatchNorm folded). About 10x the tfjs-wasm engine on the CPU.
  *
  * Flavours:

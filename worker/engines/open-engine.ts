@@ -3,21 +3,21 @@ import { createRequire } from 'node:module';
 import type { EngineChoice, EngineName, InferenceEngine } from '../../shared/engine.ts';
 import { EngineUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { loadResNet } from '../../shared/model/load-resnet.ts';
-import { resolveModelLocation } from '../../shared/model/model-location.ts';
-import { loadOnnxResNet } from '../../shared/model/onnx/load-onnx-resnet.ts';
-import type { ReadModelFile } from '../../shared/model/read-model-file.ts';
-import { readModelFileFromStore } from '../../shared/model/remote-model-cache.ts';
+import { loadResNet } from '../../model/load-resnet.ts';
+import { resolveModelLocation } from '../../model/model-location.ts';
+import { loadOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
+import type { ReadModelFile } from '../../model/read-model-file.ts';
+import { readModelFileFromStore } from '../../model/remote-model-cache.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
-import { resnet50 } from '../../shared/model/spec.ts';
-import { DEFAULT_MODEL_REF } from '../../shared/model/model-uri.ts';
+import { resnet50 } from '../../model/spec.ts';
+import { DEFAULT_MODEL_REF } from '../../shared/model-ref.ts';
 import { NullEngine, nullLabels } from './null-engine.ts';
 import { OnnxEngine, onnxCudaProviderInstalled, type OnnxFlavour } from './onnx-engine.ts';
 import { TfjsEngine, activateTfjsBackend, type TfjsFlavour } from './tfjs-engine.ts';
 
 /** What a worker knows about the model it loaded: written into every row and the manifest. */
 export interface LoadedModelInfo {
-  /** The model reference (shared/model/model-uri.ts) shards are compared with. */
+  /** The model reference (shared/model-ref.ts) shards are compared with. */
   uri: string;
   id: string;
   weightsSha256: string;
@@ -33,7 +33,7 @@ export const NULL_ENGINE_CHOICE = 'null';
 
 export interface OpenEngineOptions {
   choice: EngineChoice | typeof NULL_ENGINE_CHOICE;
-  /** Model reference (shared/model/model-uri.ts): 'default' or a URI. */
+  /** Model reference (shared/model-ref.ts): 'default' or a URI. */
   modelRef: string;
   logger?: Logger;
   /** ONNX engines only: threads per inference (OnnxEngineOptions.intraOpNumThreads). Default: every core. */

@@ -53,7 +53,7 @@ function firstLine(error: unknown): string {
 }
 
 /**
- * Wraps a two-output ResNet LayersModel ([embedding, probabilities], see shared/model/build-resnet.ts)
+ * Wraps a two-output ResNet LayersModel ([embedding, probabilities], see model/build-resnet.ts)
  * as an InferenceEngine. Every tensor of a batch is created and freed inside the call, so
  * tf.memory().numTensors is the same after any number of batches.
  */

@@ -1,0 +1,103 @@
+import { ObjectNotFoundError } from '../../shared/errors.ts';
+import { manifestKey, type RunManifest } from '../../shared/output/output-format.ts';
+import type { RunRecord } from '../../shared/run-record.ts';
+import type { ObjectStore } from '../../shared/storage/object-store.ts';
+import { makeThumbnails } from './make-thumbnails.ts';
+import { listMetadataParts, readMetadataPart } from './read-metadata.ts';
+import type { ReportData, ReportTotals } from './report-data.ts';
+import { RunTally } from './run-tally.ts';
+import { throughputBuckets } from './throughput-buckets.ts';
+
+export interface CollectOptions {
+  /** Opens the store of a URI (shared/storage/open-store.ts openStore in production). */
+  openStore: (uri: string) => ObjectStore;
+  /** Classes in the label chart. Default 25. */
+  topLabels?: number;
+  /** Classes that get a row of thumbnails. Default 8. */
+  sampleClasses?: number;
+  /** Thumbnails per class, the most confident images. Default 6. */
+  samplesPerClass?: number;
+  /** Total thumbnail budget in bytes; see make-thumbnails.ts. */
+  maxThumbnailBytes?: number;
+  /** Largest source image fetched for a thumbnail, in bytes. */
+  maxImageBytes: number;
+  /** Largest source image decoded for a thumbnail, width x height. */
+  maxImagePixels: number;
+  now?: Date;
+}
+
+/** Reads everything the report shows about a run: its metadata parts, manifest and sample images. */
+export async function collectReport(record: RunRecord, options: CollectOptions): Promise<ReportData> {
+  const samplesPerClass = options.samplesPerClass ?? 6;
+  const tally = new RunTally(samplesPerClass);
+  const store = options.openStore(record.output);
+  let parts: string[];
+  let manifest: RunManifest | null;
+  try {
+    manifest = await readManifest(store, record.output, record.run);
+    parts = await listMetadataParts(store, record.output, record.run);
+    for (const part of parts) {
+      for await (const row of readMetadataPart(store, part)) tally.add(row);
+    }
+  } finally {
+    await store.close();
+  }
+  const labels = tally.topLabels(options.topLabels ?? 25);
+  const sampled = labels.slice(0, options.sampleClasses ?? 8);
+  const { thumbnails, omitted } = await makeThumbnails(
+    sampled.map((entry) => tally.samples(entry.label)),
+    { openStore: options.openStore, maxTotalBytes: options.maxThumbnailBytes, maxImageBytes: options.maxImageBytes, maxImagePixels: options.maxImagePixels },
+  );
+  return {
+    run: record.run,
+    generatedAt: (options.now ?? new Date()).toISOString(),
+    totals: manifest ? totalsFromManifest(manifest, record) : totalsFromRecord(record),
+    rowsRead: tally.rows,
+    partsRead: parts.length,
+    throughput: throughputBuckets(tally.perSecond),
+    labels,
+    errors: tally.errors(),
+    samples: sampled.map((entry, i) => ({ label: entry.label, count: entry.count, thumbnails: thumbnails[i]! })),
+    thumbnailsOmitted: omitted,
+  };
+}
+
+/** The run's _manifest.json, or null while the run has not finished (it is written last). */
+async function readManifest(store: ObjectStore, output: string, run: string): Promise<RunManifest | null> {
+  try {
+    return JSON.parse((await store.read(manifestKey(output, run), { maxBytes: 16 * 1024 * 1024 })).toString('utf8')) as RunManifest;
+  } catch (error) {
+    if (error instanceof ObjectNotFoundError) return null;
+    throw error;
+  }
+}
+
+function totalsFromManifest(manifest: RunManifest, record: RunRecord): ReportTotals {
+  return {
+    source: 'manifest',
+    state: record.state,
+    input: manifest.input,
+    output: manifest.output,
+    model: `${manifest.model.id} (weights sha256 ${manifest.model.weights_sha256.slice(0, 12)}…)`,
+    engines: manifest.engines,
+    images: manifest.images,
+    shards: { total: manifest.shards.total, done: manifest.shards.done, failed: manifest.shards.failed, failedShards: manifest.shards.failed_shards ?? [] },
+    startedAt: manifest.started_at,
+    finishedAt: manifest.finished_at,
+  };
+}
+
+function totalsFromRecord(record: RunRecord): ReportTotals {
+  return {
+    source: 'run record',
+    state: record.state,
+    input: record.input,
+    output: record.output,
+    model: record.model,
+    engines: record.engines,
+    images: record.images,
+    shards: record.shards,
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+  };
+}
