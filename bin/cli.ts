@@ -51,7 +51,8 @@ program
   .option('--shards-in-flight <n>', 'shards worked on at once, sharing the engine (default SHARDS_IN_FLIGHT or 2; 1 = a crash loses only its own shard)', positiveInt)
   .action(async (options: { engine: EngineChoice; batchSize?: number; model?: string; metricsPort?: number; shardsInFlight?: number }) => {
     const { workerCommand } = await import('../worker/worker-command.ts');
-    process.exitCode = await workerCommand(options);
+    const { ScheduledRunConsumer } = await import('../schedule/scheduled-run-consumer.ts');
+    process.exitCode = await workerCommand(options, [(context) => new ScheduledRunConsumer(context)]);
   });
 
 program

@@ -5,7 +5,7 @@ import { ConfigError, ObjectNotFoundError } from '../shared/errors.ts';
 import { configFromEnv } from '../shared/config.ts';
 import { resolveModelUri } from '../shared/model-ref.ts';
 import { openEngine } from './engines/open-engine.ts';
-import { decodableNameTest } from '../producer/select-images.ts';
+import { decodableNameTest } from '../shared/image-formats.ts';
 import { processImages, type ImageResult } from './image-pipeline.ts';
 
 const isImageName = decodableNameTest();

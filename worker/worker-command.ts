@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import sharp from 'sharp';
-import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
+import { SHARD_QUEUE_NAME, configFromEnv, type PipelineConfig } from '../shared/config.ts';
 import type { EngineChoice } from '../shared/engine.ts';
 import { describeError } from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
@@ -10,7 +10,6 @@ import { resolveModelUri } from '../shared/model-ref.ts';
 import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
 import type { NULL_ENGINE_CHOICE } from './engines/open-engine.ts';
 import { openEngineInThread } from './engines/threaded-engine.ts';
-import { ScheduledRunConsumer } from '../schedule/scheduled-run-consumer.ts';
 import { ShardWorker } from './shard-worker.ts';
 import { threadCounts } from './thread-counts.ts';
 import { createWorkerMetrics, startMetricsServer, type MetricsServer, type WorkerMetrics } from './worker-metrics.ts';
@@ -26,6 +25,18 @@ export interface WorkerCommandOptions {
   shardsInFlight?: number;
 }
 
+/**
+ * Something that runs beside the shard consumer for the life of the worker process: bin/cli.ts
+ * adds the consumer of fired schedules (schedule/scheduled-run-consumer.ts), so a firing with no
+ * worker up waits for the first one. Injected, so that worker/ does not import the roles above it.
+ */
+export interface WorkerCompanion {
+  start(): void;
+  close(): Promise<void>;
+}
+
+export type WorkerCompanionFactory = (context: { redisUrl: string; config: PipelineConfig; logger: Logger }) => WorkerCompanion;
+
 
 /**
  * `resnet-batch worker`: validates configuration, loads the model once, then consumes shards
@@ -33,7 +44,7 @@ export interface WorkerCommandOptions {
  * (exit 0); a second signal gives the current shard back (its lock expires and another worker
  * takes it) and exits at once.
  */
-export async function workerCommand(options: WorkerCommandOptions): Promise<number> {
+export async function workerCommand(options: WorkerCommandOptions, companionFactories: readonly WorkerCompanionFactory[] = []): Promise<number> {
   const config = configFromEnv();
   const logger = createLogger('worker');
   const redisUrl = await reachableRedisUrl(config.REDIS_URL, 'workers take shards from Redis (or use `resnet-batch run`, which starts its own)');
@@ -63,9 +74,8 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
     ...(observability.metrics ? { metrics: observability.metrics } : {}),
     ...queueTelemetry(tracing),
   });
-  // Fired schedules become runs inside workers, so a firing with no worker up waits for the first one (schedule/scheduled-run-consumer.ts).
-  const schedules = new ScheduledRunConsumer({ redisUrl, config, logger });
-  schedules.start();
+  const companions = companionFactories.map((create) => create({ redisUrl, config, logger }));
+  for (const companion of companions) companion.start();
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -82,7 +92,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   process.on('SIGINT', stop);
 
   await worker.run();
-  await Promise.all([engine.dispose(), observability.close(), tracing?.shutdown(), schedules.close()]);
+  await Promise.all([engine.dispose(), observability.close(), tracing?.shutdown(), ...companions.map((companion) => companion.close())]);
   logger.info('worker stopped');
   return 0;
 }

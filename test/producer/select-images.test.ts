@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodableNameTest, decodableSuffixes, selectImages } from '../../producer/select-images.ts';
+import { decodableNameTest, decodableSuffixes } from '../../shared/image-formats.ts';
+import { selectImages } from '../../producer/select-images.ts';
 import type { ObjectInfo } from '../../shared/storage/object-store.ts';
 
 const info = (uri: string): ObjectInfo => ({ uri, size: 1, etag: 'e' });
