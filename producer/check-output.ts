@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, describeError } from '../shared/errors.ts';
-import { joinUri, parseUri } from '../shared/storage/uri.ts';
+import { joinUri, writeHintFor } from '../shared/storage/uri.ts';
 import type { StoreOpener } from './list-inputs.ts';
 
 /**
@@ -21,16 +21,8 @@ export async function checkOutputWritable(output: string, run: string, openStore
     const back = (await store.read(probe, { maxBytes: 4096 })).toString('utf8');
     if (back !== body) throw new Error('the object read back differs from the one written (another submit with the same run id, or an inconsistent store)');
   } catch (error) {
-    throw new ConfigError(`output ${output} is not writable: writing ${probe} failed (${describeError(error)}); ${fixFor(output)}`, { cause: error });
+    throw new ConfigError(`output ${output} is not writable: writing ${probe} failed (${describeError(error)}); ${writeHintFor(output)}`, { cause: error });
   } finally {
     await store.close();
   }
-}
-
-function fixFor(output: string): string {
-  const location = parseUri(output);
-  if (location.scheme === 's3') {
-    return `create the bucket (aws s3 mb s3://${location.bucket}, or in MinIO's console) and allow s3:PutObject and s3:GetObject on it, or fix --output`;
-  }
-  return `make ${location.path} a folder this user can write (mkdir -p, chmod), or fix --output`;
 }

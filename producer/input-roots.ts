@@ -1,5 +1,5 @@
 import { ConfigError } from '../shared/errors.ts';
-import { formatUri, parseUri } from '../shared/storage/uri.ts';
+import { folderUri, rootFolderOf } from '../shared/storage/uri.ts';
 
 /**
  * The run's input roots: the folders every image URI of the run lies under. The worker refuses a
@@ -19,42 +19,30 @@ import { formatUri, parseUri } from '../shared/storage/uri.ts';
 export const MAX_INPUT_ROOTS = 64;
 
 export class InputRootsBuilder {
-  /** group ('s3://bucket' or '/top') -> common folder segments so far. */
-  private readonly groups = new Map<string, { scheme: 's3' | 'file'; bucket: string; segments: string[] }>();
+  /** group (an S3 bucket, a top-level local folder) -> a URI of the group and the common folder segments so far. */
+  private readonly groups = new Map<string, { sample: string; segments: string[] }>();
 
   /** Widens the roots to cover `uri` (a canonical URI of one image). */
   add(uri: string): void {
-    const location = parseUri(uri);
-    const parts = location.scheme === 's3' ? location.key.split('/') : location.path.split('/').slice(1);
-    const folder = parts.slice(0, -1);
-    const group = location.scheme === 's3' ? `s3://${location.bucket}` : `/${parts[0] ?? ''}`;
-    const current = this.groups.get(group);
+    const folder = rootFolderOf(uri);
+    const current = this.groups.get(folder.group);
     if (current === undefined) {
       if (this.groups.size >= MAX_INPUT_ROOTS) {
         throw new ConfigError(
-          `the manifest's images lie in more than ${MAX_INPUT_ROOTS} buckets or top-level folders (the ${MAX_INPUT_ROOTS + 1}th is ${group}); ` +
+          `the manifest's images lie in more than ${MAX_INPUT_ROOTS} buckets or top-level folders (the ${MAX_INPUT_ROOTS + 1}th is ${folder.group}); ` +
             `a run reads from at most ${MAX_INPUT_ROOTS} roots, so split the manifest into several runs`,
         );
       }
-      // A local file directly under a top-level folder keeps the file itself as the root, never '/'.
-      const segments = location.scheme === 'file' && folder.length === 0 ? parts : folder;
-      this.groups.set(group, { scheme: location.scheme, bucket: location.scheme === 's3' ? location.bucket : '', segments });
+      this.groups.set(folder.group, { sample: uri, segments: folder.segments });
       return;
     }
     let common = 0;
-    while (common < current.segments.length && common < folder.length && current.segments[common] === folder[common]) common += 1;
-    if (location.scheme === 'file') common = Math.max(common, 1);
-    current.segments.length = Math.min(current.segments.length, common);
+    while (common < current.segments.length && common < folder.segments.length && current.segments[common] === folder.segments[common]) common += 1;
+    current.segments.length = Math.min(current.segments.length, Math.max(common, folder.minSegments));
   }
 
   /** The roots as canonical URIs, sorted. */
   roots(): string[] {
-    return [...this.groups.values()]
-      .map((group) =>
-        group.scheme === 's3'
-          ? formatUri({ scheme: 's3', bucket: group.bucket, key: group.segments.length === 0 ? '' : `${group.segments.join('/')}/` })
-          : formatUri({ scheme: 'file', path: `/${group.segments.join('/')}` }),
-      )
-      .sort();
+    return [...this.groups.values()].map((group) => folderUri(group.sample, group.segments)).sort();
   }
 }

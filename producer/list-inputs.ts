@@ -1,6 +1,6 @@
 import { ConfigError, describeError } from '../shared/errors.ts';
 import type { ObjectInfo, ObjectStore } from '../shared/storage/object-store.ts';
-import { formatUri, isWithin, parseUri, type StorageUri } from '../shared/storage/uri.ts';
+import { isWithin, normalizeUri } from '../shared/storage/uri.ts';
 import { InputRootsBuilder } from './input-roots.ts';
 import { manifestFormat, parseManifestLine, type ManifestFormat } from './manifest-entry.ts';
 import { DEFAULT_MAX_LINE_BYTES, manifestLines } from './manifest-lines.ts';
@@ -55,15 +55,15 @@ export interface InputListing {
 
 /** Classifies an input; throws ConfigError when it does not exist. */
 export async function describeInput(input: string, openStore: StoreOpener): Promise<InputDescription> {
-  const location = parseUri(input);
-  const uri = formatUri(location);
+  const uri = normalizeUri(input);
   const format = manifestFormat(uri);
-  if (location.scheme === 's3') return format === null ? { uri, kind: 'prefix' } : { uri, kind: 'manifest', format };
   const store = openStore(uri);
   try {
     const info = await store.stat(uri);
     if (info !== null) return format === null ? { uri, kind: 'prefix' } : { uri, kind: 'manifest', format };
     for await (const page of store.list(uri, { pageSize: 1 })) if (page.length > 0) return { uri, kind: 'prefix' };
+  } catch (error) {
+    throw new ConfigError(`cannot list input ${uri}: ${describeError(error)}`, { cause: error });
   } finally {
     await store.close();
   }
@@ -147,7 +147,6 @@ async function* listManifest(input: InputDescription, options: ListOptions): Asy
 }
 
 async function* manifestEntries(input: InputDescription, options: ListOptions): AsyncGenerator<ObjectInfo | SkippedInput> {
-  const location: StorageUri = parseUri(input.uri);
   const store = options.openStore(input.uri);
   try {
     const stream = await store.readStream(input.uri);
@@ -158,7 +157,7 @@ async function* manifestEntries(input: InputDescription, options: ListOptions): 
           yield { reason: 'invalid-entry', where, detail: `line is ${line.bytes} bytes, over the ${options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES}-byte limit` };
           continue;
         }
-        const parsed = parseManifestLine(line.text, input.format ?? 'txt', location);
+        const parsed = parseManifestLine(line.text, input.format ?? 'txt', input.uri);
         if (parsed.kind === 'entry') yield parsed.info;
         else if (parsed.kind === 'invalid') yield { reason: 'invalid-entry', where, detail: parsed.reason };
       }

@@ -1,7 +1,6 @@
-import { posix } from 'node:path';
 import { describeError } from '../shared/errors.ts';
 import type { ObjectInfo } from '../shared/storage/object-store.ts';
-import { formatUri, joinUri, parseUri, type StorageUri } from '../shared/storage/uri.ts';
+import { resolveReference } from '../shared/storage/uri.ts';
 
 /**
  * One manifest line turned into the image it names. Two formats, chosen by the manifest's
@@ -14,7 +13,7 @@ import { formatUri, joinUri, parseUri, type StorageUri } from '../shared/storage
  * the size when it fetches the image.
  *
  * Relative paths resolve against the manifest's own folder, so a manifest travels with its
- * images. A manifest stored in S3 may name only s3:// objects (absolute, or keys relative to its
+ * images. A manifest in a remote store (S3) may name only remote objects (absolute, or keys relative to its
  * folder): letting a remote file make workers read their local disks would be a way in.
  */
 export type ManifestFormat = 'txt' | 'jsonl';
@@ -32,10 +31,10 @@ export function manifestFormat(uri: string): ManifestFormat | null {
   return null;
 }
 
-export function parseManifestLine(text: string, format: ManifestFormat, manifest: StorageUri): ParsedEntry {
+export function parseManifestLine(text: string, format: ManifestFormat, manifestUri: string): ParsedEntry {
   const trimmed = text.trim();
   if (trimmed === '' || (format === 'txt' && trimmed.startsWith('#'))) return { kind: 'blank' };
-  if (format === 'txt') return resolveEntry(trimmed, -1, '', manifest);
+  if (format === 'txt') return resolveEntry(trimmed, -1, '', manifestUri);
   let value: unknown;
   try {
     value = JSON.parse(trimmed);
@@ -47,29 +46,16 @@ export function parseManifestLine(text: string, format: ManifestFormat, manifest
   if (typeof uri !== 'string' || uri.trim() === '') return { kind: 'invalid', reason: 'no "uri" string field' };
   if (size !== undefined && !(Number.isSafeInteger(size) && (size as number) >= 0)) return { kind: 'invalid', reason: `"size" must be a whole number of bytes (got ${JSON.stringify(size)})` };
   if (etag !== undefined && !(typeof etag === 'string' && etag.length <= MAX_ETAG_LENGTH)) return { kind: 'invalid', reason: `"etag" must be a string of at most ${MAX_ETAG_LENGTH} characters` };
-  return resolveEntry(uri.trim(), (size as number | undefined) ?? -1, (etag as string | undefined) ?? '', manifest);
+  return resolveEntry(uri.trim(), (size as number | undefined) ?? -1, (etag as string | undefined) ?? '', manifestUri);
 }
 
-function resolveEntry(reference: string, size: number, etag: string, manifest: StorageUri): ParsedEntry {
-  let location: StorageUri;
+function resolveEntry(reference: string, size: number, etag: string, manifestUri: string): ParsedEntry {
+  let uri: string;
   try {
-    location = resolveReference(reference, manifest);
+    uri = resolveReference(reference, manifestUri);
   } catch (error) {
     return { kind: 'invalid', reason: describeError(error) };
   }
-  if (manifest.scheme === 's3' && location.scheme !== 's3') {
-    return { kind: 'invalid', reason: `a manifest in S3 may name only s3:// objects (got '${reference}'); copy the files to S3 or use a local manifest` };
-  }
-  const uri = formatUri(location);
   if (uri.length > MAX_URI_LENGTH) return { kind: 'invalid', reason: `URI is longer than ${MAX_URI_LENGTH} characters` };
   return { kind: 'entry', info: { uri, size, etag } };
-}
-
-/** Scheme URIs are absolute; anything else is a path relative to the manifest's folder. */
-function resolveReference(reference: string, manifest: StorageUri): StorageUri {
-  if (/^[a-zA-Z][a-zA-Z0-9+.-]+:/.test(reference)) return parseUri(reference);
-  if (manifest.scheme === 'file') return parseUri(reference, posix.dirname(manifest.path));
-  if (reference.startsWith('/')) throw new Error(`'${reference}' is an absolute local path, but the manifest is in S3; write s3://bucket/key or a key relative to the manifest`);
-  const folder = formatUri({ scheme: 's3', bucket: manifest.bucket, key: manifest.key.slice(0, manifest.key.lastIndexOf('/') + 1) });
-  return parseUri(joinUri(folder, reference));
 }

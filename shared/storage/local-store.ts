@@ -3,9 +3,10 @@ import type { Dirent, Stats } from 'node:fs';
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ObjectNotFoundError, ObjectTooLargeError, StorageError } from '../errors.ts';
-import { formatUri, parseUri } from './uri.ts';
+import { ObjectNotFoundError, ObjectTooLargeError, StorageError, describeError } from '../errors.ts';
+import { type FileLocation, fileUriSyntax, formatFileUri, parseFileUri } from './file-uri.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
+import type { StoreScheme } from './store-scheme.ts';
 
 /**
  * ObjectStore over the local filesystem, for plain paths and file:// URIs.
@@ -179,13 +180,15 @@ async function openForRead(uri: string) {
 }
 
 function localPath(uri: string): string {
-  const location = parseUri(uri);
-  if (location.scheme !== 'file') throw new StorageError(`LocalStore got '${uri}'; expected a file:// URI or a path (open stores with openStore)`, { retryable: false });
-  return location.path;
+  try {
+    return parseFileUri(uri).path;
+  } catch (error) {
+    throw new StorageError(`LocalStore got '${uri}' (${describeError(error)}); open stores with openStore`, { retryable: false });
+  }
 }
 
 function toInfo(path: string, stats: Stats): ObjectInfo {
-  return { uri: formatUri({ scheme: 'file', path }), size: stats.size, etag: `${stats.mtimeMs}-${stats.size}` };
+  return { uri: formatFileUri({ scheme: 'file', path }), size: stats.size, etag: `${stats.mtimeMs}-${stats.size}` };
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -206,3 +209,6 @@ function storageError(operation: string, uri: string, error: unknown): StorageEr
   const fix = PERMANENT.has(code) ? 'check the path and its permissions' : 'retry; if it persists, check the disk';
   return new StorageError(`local ${operation} of ${uri} failed with ${code}; ${fix}`, { retryable: !PERMANENT.has(code), cause: error });
 }
+
+/** The local filesystem in the store registry: file:// URIs and plain paths. */
+export const localScheme: StoreScheme<FileLocation> = { ...fileUriSyntax, open: () => new LocalStore() };

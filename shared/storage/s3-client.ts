@@ -69,3 +69,35 @@ export function createS3Client(config: S3Config, tuning: Partial<S3ClientTuning>
       : { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const }),
   });
 }
+
+/**
+ * A client shared by every store opened for the same endpoint, region, path style, access key and
+ * request timeout: a client holds a keep-alive socket pool, and a worker opening a store per
+ * image must not open a pool per image. Each lease holds one reference; the last release()
+ * destroys the client.
+ */
+export function leaseS3Client(config: S3Config): { client: S3Client; release(): void } {
+  const cacheKey = JSON.stringify([config.endpoint, config.region, config.forcePathStyle, config.credentials?.accessKeyId, config.requestTimeoutMs]);
+  let shared = sharedClients.get(cacheKey);
+  if (shared === undefined) {
+    shared = { client: createS3Client(config, config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }), refs: 0 };
+    sharedClients.set(cacheKey, shared);
+  }
+  shared.refs += 1;
+  const lease = shared;
+  let released = false;
+  return {
+    client: lease.client,
+    release() {
+      if (released) return;
+      released = true;
+      lease.refs -= 1;
+      if (lease.refs === 0 && sharedClients.get(cacheKey) === lease) {
+        sharedClients.delete(cacheKey);
+        lease.client.destroy();
+      }
+    },
+  };
+}
+
+const sharedClients = new Map<string, { client: S3Client; refs: number }>();

@@ -2,9 +2,12 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client, p
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { ObjectTooLargeError, StorageError } from '../errors.ts';
-import { formatUri, parseUri, type S3Location } from './uri.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
+import { leaseS3Client } from './s3-client.ts';
 import { toStorageError } from './s3-errors.ts';
+import { formatS3Uri, parseS3Uri, s3UriSyntax, type S3Location } from './s3-uri.ts';
+import type { StoreScheme } from './store-scheme.ts';
+import type { StorageConfig } from './storage-config.ts';
 
 export interface S3StoreOptions {
   /** Shown in error messages to say which store failed. Default 'AWS S3'. */
@@ -70,7 +73,7 @@ export class S3Store implements ObjectStore {
       for await (const page of pages) {
         const infos = (page.Contents ?? [])
           .filter((object) => object.Key !== undefined && !object.Key.endsWith('/'))
-          .map((object) => ({ uri: formatUri({ scheme: 's3', bucket, key: object.Key! }), size: object.Size ?? 0, etag: unquote(object.ETag) }));
+          .map((object) => ({ uri: formatS3Uri({ bucket, key: object.Key! }), size: object.Size ?? 0, etag: unquote(object.ETag) }));
         if (infos.length > 0) yield infos;
       }
     } catch (error) {
@@ -82,7 +85,7 @@ export class S3Store implements ObjectStore {
     const { bucket, key } = s3Location(uri);
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return { uri: formatUri({ scheme: 's3', bucket, key }), size: head.ContentLength ?? 0, etag: unquote(head.ETag) };
+      return { uri: formatS3Uri({ bucket, key }), size: head.ContentLength ?? 0, etag: unquote(head.ETag) };
     } catch (error) {
       const mapped = this.error('stat', uri, error);
       if (mapped.code === 'NOT_FOUND') return null;
@@ -163,11 +166,25 @@ export class S3Store implements ObjectStore {
 }
 
 function s3Location(uri: string): S3Location {
-  const location = parseUri(uri);
-  if (location.scheme !== 's3') throw new StorageError(`S3Store got '${uri}'; expected an s3:// URI (open stores with openStore)`, { retryable: false });
-  return location;
+  try {
+    return parseS3Uri(uri);
+  } catch (error) {
+    throw new StorageError(`S3Store got '${uri}' (${(error as Error).message}); open stores with openStore`, { retryable: false });
+  }
 }
 
 function unquote(etag: string | undefined): string {
   return (etag ?? '').replace(/^"|"$/g, '');
 }
+
+/**
+ * S3 and S3-compatible stores in the store registry. Stores opened for the same endpoint and
+ * credentials share one client (s3-client.ts leaseS3Client); close() releases the store's lease.
+ */
+export const s3Scheme: StoreScheme<S3Location> = {
+  ...s3UriSyntax,
+  open(config: StorageConfig) {
+    const lease = leaseS3Client(config.s3);
+    return new S3Store(lease.client, { endpointLabel: config.s3.endpoint ?? `AWS S3 (${config.s3.region})`, release: lease.release });
+  },
+};

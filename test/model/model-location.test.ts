@@ -1,4 +1,4 @@
-// Model URIs to byte sources: cache default, plain path, file://, and schemes the caller plugs in.
+// Model URIs to byte sources: cache default, plain path, file://; s3:// is in model-remote-cache.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -42,16 +42,7 @@ describe('model location', () => {
     await assert.rejects(resolveModelLocation(root).read('../../etc/passwd'), ModelError);
   });
 
-  test('an s3:// URI uses the reader factory registered for s3:', async () => {
-    const asked: string[] = [];
-    const location = resolveModelLocation('s3://models/resnet/', {
-      readers: { 's3:': (uri) => async (path) => (asked.push(`${uri}${path}`), new Uint8Array([1])) },
-    });
-    await location.read('ResNet50/model.json');
-    assert.deepEqual(asked, ['s3://models/resnet/ResNet50/model.json']);
-  });
-
-  test('an s3:// URI without a registered reader is a ConfigError naming the scheme', () => {
-    assert.throws(() => resolveModelLocation('s3://models/resnet/'), (error: unknown) => error instanceof ConfigError && /scheme s3:/.test(error.message));
+  test('a URI no store answers for is a ConfigError listing the accepted forms', () => {
+    assert.throws(() => resolveModelLocation('gs://models/resnet/'), (error: unknown) => error instanceof ConfigError && /scheme 'gs:'.*s3:\/\/bucket\/key/.test(error.message));
   });
 });

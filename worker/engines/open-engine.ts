@@ -7,8 +7,6 @@ import { loadResNet } from '../../model/load-resnet.ts';
 import { resolveModelLocation } from '../../model/model-location.ts';
 import { loadOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
 import type { ReadModelFile } from '../../model/read-model-file.ts';
-import { readModelFileFromStore } from '../../model/remote-model-cache.ts';
-import { openStore } from '../../shared/storage/open-store.ts';
 import { resnet50 } from '../../model/spec.ts';
 import { DEFAULT_MODEL_REF } from '../../shared/model-ref.ts';
 import { NullEngine, nullLabels } from './null-engine.ts';
@@ -83,9 +81,7 @@ export async function openEngine(options: OpenEngineOptions): Promise<Opened> {
   if (options.choice === NULL_ENGINE_CHOICE) return openNull(options);
   const picked = options.choice === 'auto' ? pickEngine() : { flavour: engineFor(options.choice), reason: 'asked for with --engine' };
   options.logger?.info({ engine: picked.flavour, reason: picked.reason }, 'engine chosen');
-  const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef, {
-    readers: { 's3:': (uri) => readModelFileFromStore(uri, openStore(uri)) },
-  });
+  const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef);
   const opened =
     picked.flavour === 'onnx-cpu' || picked.flavour === 'onnx-cuda'
       ? await openOnnx(picked.flavour, location.read, options)
