@@ -12,7 +12,8 @@
 // here: 17.9 MB at 80k and at 160k images, +10 MB RSS for 300k objects).
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
-import { enqueueShards, shardJobOptions } from '../producer/enqueue-shards.ts';
+import { enqueueShards } from '../producer/enqueue-shards.ts';
+import { jobOptions } from '../shared/job-options.ts';
 import { selectImages } from '../producer/select-images.ts';
 import { shardListing } from '../producer/shard-listing.ts';
 import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
@@ -49,7 +50,7 @@ try {
     redis,
     registry,
     run: { run: 'bench', output: 's3://bench-bucket/out', model: 'file:///models/resnet50', inputRoots: ['s3://bench-bucket/photos/'] },
-    jobOptions: shardJobOptions(config),
+    jobOptions: jobOptions(config),
     onGroup: (progress) => {
       const now = process.memoryUsage();
       peakRss = Math.max(peakRss, now.rss);

@@ -13,7 +13,8 @@
 // A few seconds for the defaults.
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { enqueueShards, shardJobOptions } from '../producer/enqueue-shards.ts';
+import { enqueueShards } from '../producer/enqueue-shards.ts';
+import { jobOptions } from '../shared/job-options.ts';
 import type { Shard } from '../producer/shard-listing.ts';
 import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
 import { connectRedis } from '../shared/redis-connection.ts';
@@ -64,7 +65,7 @@ try {
   await queue.waitUntilReady();
   const memoryBefore = await usedMemory(redis);
   const enqueueStatsBefore = await commandStats(redis);
-  await enqueueShards(shards(), { queue, redis, registry, run: { run: RUN, output: 's3://bucket/out/', model: 'default', inputRoots: ['s3://bucket/images/'] }, jobOptions: shardJobOptions(config) });
+  await enqueueShards(shards(), { queue, redis, registry, run: { run: RUN, output: 's3://bucket/out/', model: 'default', inputRoots: ['s3://bucket/images/'] }, jobOptions: jobOptions(config) });
   await registry.finishListing(RUN, { images: shardCount * imagesPerShard, skipped: 0, shards: shardCount });
   const memoryAfter = await usedMemory(redis);
   const enqueueStatsAfter = await commandStats(redis);

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ENGINE_CHOICES, type EngineChoice } from '../shared/engine.ts';
+import { ENGINE_CHOICES, ENGINES, type EngineChoice } from '../shared/engine.ts';
 import { ResnetBatchError, describeError } from '../shared/errors.ts';
 
 /**
@@ -25,7 +25,7 @@ function port(value: string): number {
 }
 
 const engineOption = (): Option =>
-  new Option('--engine <engine>', "inference engine; auto picks the fastest installed: tfjs-node-gpu, onnx-cuda, onnx (ONNX Runtime on the CPU), tfjs-node, tfjs-wasm").choices([...ENGINE_CHOICES]).default(process.env.ENGINE ?? 'auto');
+  new Option('--engine <engine>', `inference engine (default ENGINE or auto); auto picks the fastest this host runs, in this order: ${ENGINES.map((engine) => `${engine.choice} (${engine.describe})`).join(', ')}`).choices([...ENGINE_CHOICES]);
 
 program
   .command('classify')
@@ -36,7 +36,7 @@ program
   .option('--batch-size <n>', 'images per engine call', positiveInt, 32)
   .addOption(engineOption())
   .option('--model <uri>', 'model location: a folder, file:// or s3:// URI (default: the local cache)')
-  .action(async (paths: string[], options: { json: boolean; top: number; batchSize: number; engine: EngineChoice; model?: string }) => {
+  .action(async (paths: string[], options: { json: boolean; top: number; batchSize: number; engine?: EngineChoice; model?: string }) => {
     const { classifyCommand } = await import('../worker/classify-command.ts');
     process.exitCode = await classifyCommand(paths, options);
   });
@@ -49,7 +49,7 @@ program
   .option('--model <uri>', 'model location (default MODEL_URI or the local cache)')
   .option('--metrics-port <port>', 'port of Prometheus /metrics (default METRICS_PORT or 9464; 0 turns it off)', port)
   .option('--shards-in-flight <n>', 'shards worked on at once, sharing the engine (default SHARDS_IN_FLIGHT or 2; 1 = a crash loses only its own shard)', positiveInt)
-  .action(async (options: { engine: EngineChoice; batchSize?: number; model?: string; metricsPort?: number; shardsInFlight?: number }) => {
+  .action(async (options: { engine?: EngineChoice; batchSize?: number; model?: string; metricsPort?: number; shardsInFlight?: number }) => {
     const { workerCommand } = await import('../worker/worker-command.ts');
     const { ScheduledRunConsumer } = await import('../schedule/scheduled-run-consumer.ts');
     process.exitCode = await workerCommand(options, [(context) => new ScheduledRunConsumer(context)]);
@@ -135,7 +135,7 @@ program
   .option('--batch-size <n>', 'images per engine call', positiveInt)
   .addOption(engineOption())
   .option('--model <uri>', 'model location (default MODEL_URI or the local cache)')
-  .action(async (input: string, options: { output: string; run?: string; workers: number; shardSize: number; batchSize?: number; engine: EngineChoice; model?: string }) => {
+  .action(async (input: string, options: { output: string; run?: string; workers: number; shardSize: number; batchSize?: number; engine?: EngineChoice; model?: string }) => {
     const { runCommand } = await import('../ops/run-command.ts');
     process.exitCode = await runCommand(input, options);
   });

@@ -1,6 +1,7 @@
 /**
- * The spatial arithmetic of ../shared/seed/ResNet.txt: how big each feature map is for an input
- * of I x I pixels. Pure functions; the tests check the built model's layer shapes against them.
+ * The spatial arithmetic of ResNet (He et al., "Deep Residual Learning for Image Recognition",
+ * 2015, Table 1: a 7x7/2 stem convolution, a 3x3/2 max-pool, stride-2 downsampling in the first
+ * block of stages 2-4): how big each feature map is for an input of I x I pixels. Pure functions; the tests check the built model's layer shapes against them.
  */
 import type { ResNetSpec } from './spec.ts';
 

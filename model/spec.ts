@@ -2,9 +2,10 @@
  * What a ResNet is made of, as data. The builder (build-resnet.ts) turns a spec into a model; the
  * weight loader checks a weights file against the model the spec builds. No I/O here.
  *
- * The depths follow ../shared/seed/ResNet.txt (after flaxmodels' LAYERS table): basic blocks for
- * 18/34, bottleneck blocks with expansion 4 for 50/101/152, four stages of widths 64/128/256/512,
- * and the document's three-stage CIFAR layout [3,3,3] to show the builder is not tied to ImageNet.
+ * The depths follow He et al., "Deep Residual Learning for Image Recognition" (2015), Table 1:
+ * basic blocks for 18/34, bottleneck blocks with expansion 4 for 50/101/152, four stages of
+ * widths 64/128/256/512; and the paper's three-stage CIFAR-10 layout (section 4.2, 6n+2 layers,
+ * here n = 3) to show the builder is not tied to ImageNet.
  */
 
 /**
@@ -65,11 +66,6 @@ export interface ResNetSpec {
 /** Channel multiplier between a block's 3x3 width and its output: 4 for bottleneck blocks. */
 export function blockExpansion(block: BlockKind): number {
   return block === 'bottleneck' ? 4 : 1;
-}
-
-/** Output channels of each stage: `stageWidths[i] * expansion`. */
-export function stageOutputWidths(spec: ResNetSpec): number[] {
-  return spec.stageWidths.map((width) => width * blockExpansion(spec.block));
 }
 
 /** What a depth must say; everything else defaults to the Keras ImageNet values. */

@@ -18,7 +18,8 @@ export interface RunCommandOptions {
   workers: number;
   shardSize: number;
   batchSize?: number;
-  engine: EngineChoice;
+  /** Default ENGINE (shared/config.ts), else auto; passed to every local worker. */
+  engine?: EngineChoice;
   model?: string;
 }
 
@@ -51,7 +52,8 @@ export async function runCommand(input: string, options: RunCommandOptions): Pro
 }
 
 function startWorker(index: number, redisUrl: string, options: RunCommandOptions): ChildProcess {
-  const args = [cliEntry, 'worker', '--engine', options.engine];
+  const args = [cliEntry, 'worker'];
+  if (options.engine) args.push('--engine', options.engine);
   if (options.batchSize) args.push('--batch-size', String(options.batchSize));
   if (options.model) args.push('--model', options.model);
   // Workers log JSON to stderr; only warnings and errors reach the terminal unless LOG_LEVEL says otherwise.

@@ -1,6 +1,5 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { PipelineConfig } from '../shared/config.ts';
 import { JOB_PAYLOAD_VERSION, SHARD_JOB_NAME, shardJobId, type ShardJob } from '../shared/job-payload.ts';
 import type { RunRegistry } from '../shared/run-registry.ts';
 import type { Shard } from './shard-listing.ts';
@@ -13,14 +12,8 @@ import type { Shard } from './shard-listing.ts';
  *   - the run registry has it as done (a resubmission after its job was removed), or
  *   - a job with its id exists (waiting, active, delayed, failed or a kept completed one).
  * BullMQ would ignore the second kind anyway (the id is deterministic, see shardJobId); checking
- * first makes `enqueued` count only the jobs that are really new.
- *
- * Job retention, and why:
- *   removeOnComplete { count: KEEP_COMPLETED_JOBS }: a completed job's payload is ~30 KB, and
- *     a run of millions of images has thousands of them; the registry's done set is what keeps a
- *     resubmission from redoing a shard, so only the latest few are kept, for inspection.
- *   removeOnFail false: a failed job keeps its error for `status`, and its id keeps a plain
- *     resubmission from silently retrying a poison shard (`retry` does that on purpose).
+ * first makes `enqueued` count only the jobs that are really new. Attempts, backoff and retention
+ * are shared/job-options.ts's.
  */
 export interface EnqueueTarget {
   queue: Queue;
@@ -39,19 +32,6 @@ export interface EnqueueProgress {
   shards: number;
   images: number;
   enqueued: number;
-}
-
-/** Completed shard jobs kept in Redis (see the retention note above). */
-export const KEEP_COMPLETED_JOBS = 1000;
-
-/** Attempts and exponential backoff from the configuration (JOB_ATTEMPTS, JOB_BACKOFF_MS). */
-export function shardJobOptions(config: Pick<PipelineConfig, 'JOB_ATTEMPTS' | 'JOB_BACKOFF_MS'>): JobsOptions {
-  return {
-    attempts: config.JOB_ATTEMPTS,
-    backoff: { type: 'exponential', delay: config.JOB_BACKOFF_MS },
-    removeOnComplete: { count: KEEP_COMPLETED_JOBS },
-    removeOnFail: false,
-  };
 }
 
 export async function enqueueShards(shards: AsyncIterable<Shard>, target: EnqueueTarget): Promise<EnqueueProgress> {

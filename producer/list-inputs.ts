@@ -99,13 +99,6 @@ export async function openListing(input: string, options: ListOptions): Promise<
   return { input: description, inputRoots, pages: pages(), close };
 }
 
-/** The candidate images of `input`, in pages (see openListing for the checked variant). */
-export async function* listInputs(input: string, options: ListOptions): AsyncGenerator<ObjectInfo[]> {
-  const description = await describeInput(input, options.openStore);
-  const roots = description.kind === 'prefix' ? [description.uri] : await manifestRoots(description, options);
-  yield* listDescribed(description, roots, options);
-}
-
 async function* listDescribed(input: InputDescription, roots: string[], options: ListOptions): AsyncGenerator<ObjectInfo[]> {
   const source = input.kind === 'prefix' ? listPrefix(input.uri, options) : listManifest(input, options);
   for await (const page of source) {

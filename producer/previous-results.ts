@@ -1,6 +1,6 @@
-import { tableFromIPC, type Table } from 'apache-arrow';
-import { readParquet } from 'parquet-wasm';
+import type { Table } from 'apache-arrow';
 import { ConfigError, describeError } from '../shared/errors.ts';
+import { listMetadataParts, readPartColumns } from '../shared/output/read-parts.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { joinUri } from '../shared/storage/uri.ts';
 import { UriEtagSet } from './uri-etag-set.ts';
@@ -12,9 +12,6 @@ import { UriEtagSet } from './uri-etag-set.ts';
  * parts. Error rows are left out on purpose: an image that failed is tried again next time.
  * Rows without an ETag (a .txt manifest lists none) are left out too: nothing proves them unchanged.
  */
-
-/** Largest metadata part read, in bytes: one shard's rows are tens of kB; this refuses a stray huge object. */
-export const MAX_METADATA_PART_BYTES = 256 * 1024 * 1024;
 
 /** Parts read at once: enough to hide S3 latency, few enough that memory stays a handful of parts. */
 export const PARTS_IN_FLIGHT = 8;
@@ -33,26 +30,19 @@ export async function loadPreviousResults(store: ObjectStore, output: string, ru
   let parts = 0;
   let rows = 0;
   try {
-    for await (const page of store.list(`${folder}/`)) {
-      const wanted = page.filter((info) => /\/part-\d+\.parquet$/.test(info.uri));
-      for (let start = 0; start < wanted.length; start += PARTS_IN_FLIGHT) {
-        const tables = await Promise.all(wanted.slice(start, start + PARTS_IN_FLIGHT).map((info) => readPart(store, info.uri)));
-        for (const table of tables) {
-          parts += 1;
-          rows += table.numRows;
-          addOkRows(table, pairs);
-        }
+    const wanted = await listMetadataParts(store, output, run);
+    for (let start = 0; start < wanted.length; start += PARTS_IN_FLIGHT) {
+      const tables = await Promise.all(wanted.slice(start, start + PARTS_IN_FLIGHT).map((part) => readPartColumns(store, part.uri, COLUMNS)));
+      for (const table of tables) {
+        parts += 1;
+        rows += table.numRows;
+        addOkRows(table, pairs);
       }
     }
   } catch (error) {
     throw new ConfigError(`cannot read the results of base run ${run} under ${folder}: ${describeError(error)}; check that the run's output is still there and readable, or submit without --since`, { cause: error });
   }
   return { parts, rows };
-}
-
-async function readPart(store: ObjectStore, uri: string): Promise<Table> {
-  const bytes = await store.read(uri, { maxBytes: MAX_METADATA_PART_BYTES });
-  return tableFromIPC(readParquet(bytes, { columns: COLUMNS }).intoIPCStream());
 }
 
 function addOkRows(table: Table, pairs: UriEtagSet): void {

@@ -1,6 +1,5 @@
 import cliProgress from 'cli-progress';
 import { configFromEnv } from '../shared/config.ts';
-import { ResnetBatchError, describeError } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
 import { submitRun, type SubmitProgress, type SubmitResult } from './submit.ts';
 
@@ -10,7 +9,8 @@ import { submitRun, type SubmitProgress, type SubmitResult } from './submit.ts';
  * stdout carries the run id alone on one line, so `RUN=$(resnet-batch submit ...)` works;
  * everything for people (progress, the summary, errors) goes to stderr. On a TTY the progress is
  * a live bar, elsewhere (CI logs, pipes) one line every PLAIN_PROGRESS_EVERY_MS.
- * Exit codes: 0 submitted (or already submitted), 1 anything fatal.
+ * Exit codes: 0 submitted (or already submitted); anything fatal is thrown, and bin/cli.ts prints
+ * it and exits 1.
  */
 export interface SubmitCommandOptions {
   /** Root output URI (required). */
@@ -38,11 +38,8 @@ export async function submitCommand(input: string, options: SubmitCommandOptions
     process.stdout.write(`${result.run}\n`);
     stderr.write(`${summary(result)}\n`);
     return 0;
-  } catch (error) {
+  } finally {
     progress.stop();
-    const prefix = error instanceof ResnetBatchError ? `submit failed [${error.code}]` : 'submit failed';
-    stderr.write(`${prefix}: ${describeError(error)}\n`);
-    return 1;
   }
 }
 

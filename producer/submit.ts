@@ -2,16 +2,18 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { SHARD_QUEUE_NAME, type PipelineConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
-import { DEFAULT_SHARD_SIZE, FINALIZE_JOB_NAME, JOB_PAYLOAD_VERSION, finalizeJobId } from '../shared/job-payload.ts';
+import { enqueueFinalizer } from '../shared/enqueue-finalizer.ts';
+import { DEFAULT_SHARD_SIZE } from '../shared/job-payload.ts';
+import { jobOptions } from '../shared/job-options.ts';
 import type { Logger } from '../shared/logger.ts';
-import { checkRedisReachable, connectRedis } from '../shared/redis-connection.ts';
+import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
 import { openStore as openAnyStore } from '../shared/storage/open-store.ts';
 import { normalizeUri } from '../shared/storage/uri.ts';
 import { checkOutputWritable } from './check-output.ts';
-import { enqueueShards, shardJobOptions } from './enqueue-shards.ts';
+import { enqueueShards } from './enqueue-shards.ts';
 import { checkBaseRun, filterUnchanged, loadIncrementalBase, type IncrementalBase } from './incremental-filter.ts';
 import { openListing, type InputListing, type StoreOpener } from './list-inputs.ts';
 import { resolveModelUri } from '../shared/model-ref.ts';
@@ -94,6 +96,7 @@ export interface SubmitResult {
 
 interface Plan {
   run: string;
+  redisUrl: string;
   input: string;
   output: string;
   shardSize: number;
@@ -105,13 +108,9 @@ interface Plan {
 }
 
 export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promise<SubmitResult> {
-  const redisUrl = deps.redisUrl ?? deps.config.REDIS_URL;
-  if (redisUrl === undefined) {
-    throw new ConfigError('REDIS_URL is not set; submit needs the Redis the workers use: set it like redis://localhost:6379 (or use `resnet-batch run`, which starts its own)');
-  }
   const tally = new SkipTally(deps.logger);
-  const plan = await preflight(options, deps, redisUrl, tally);
-  const redis = connectRedis(redisUrl, deps.logger);
+  const plan = await preflight(options, deps, 'submit needs the Redis the workers use (or use `resnet-batch run`, which starts its own)', tally);
+  const redis = connectRedis(plan.redisUrl, deps.logger);
   try {
     const registry = new RunRegistry(redis, deps.config.QUEUE_PREFIX);
     const base = plan.since === undefined ? null : await checkBaseRun(registry, plan.since, deps.config.QUEUE_PREFIX);
@@ -131,21 +130,19 @@ export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promi
  * `<output>/<probeRun>/`). Returns the canonical input, output and model reference.
  */
 export async function checkSubmission(options: SubmitOptions & { run: string }, deps: SubmitDeps): Promise<{ input: string; output: string; model: string; shardSize: number }> {
-  const redisUrl = deps.redisUrl ?? deps.config.REDIS_URL;
-  if (redisUrl === undefined) throw new ConfigError('REDIS_URL is not set; set it to the Redis the workers use, like redis://localhost:6379');
-  const plan = await preflight(options, deps, redisUrl, new SkipTally(deps.logger));
+  const plan = await preflight(options, deps, 'schedules submit to the Redis the workers use', new SkipTally(deps.logger));
   await plan.listing.close();
   return { input: plan.input, output: plan.output, model: plan.requestedModel ?? resolveModelUri(undefined, deps.config), shardSize: plan.shardSize };
 }
 
 /** Every check that needs no write to Redis, in the order a user fixes them. */
-async function preflight(options: SubmitOptions, deps: SubmitDeps, redisUrl: string, tally: SkipTally): Promise<Plan> {
+async function preflight(options: SubmitOptions, deps: SubmitDeps, whyRedis: string, tally: SkipTally): Promise<Plan> {
   const run = checkRunId(options.run ?? newRunId(deps.now?.()));
   const shardSize = checkShardSize(options.shardSize ?? DEFAULT_SHARD_SIZE);
   const output = normalizeUri(options.output);
   const requestedModel = options.model === undefined ? undefined : resolveModelUri(options.model, deps.config);
   const since = options.since === undefined ? undefined : checkRunId(options.since);
-  await checkRedisReachable(redisUrl);
+  const redisUrl = await reachableRedisUrl(deps.redisUrl ?? deps.config.REDIS_URL, whyRedis);
   const openStore = deps.openStore ?? ((uri: string) => openAnyStore(uri));
   const listing = await openListing(options.input, { openStore, pageSize: deps.pageSize, onSkip: (skipped) => tally.add(skipped.reason, skipped.where, skipped.detail) });
   try {
@@ -155,7 +152,7 @@ async function preflight(options: SubmitOptions, deps: SubmitDeps, redisUrl: str
     await listing.close();
     throw error;
   }
-  return { run, input: listing.input.uri, output, shardSize, requestedModel, since, schedule: options.schedule, openStore, listing };
+  return { run, redisUrl, input: listing.input.uri, output, shardSize, requestedModel, since, schedule: options.schedule, openStore, listing };
 }
 
 async function isFinishedRun(redisUrl: string, prefix: string, run: string): Promise<boolean> {
@@ -259,7 +256,7 @@ async function streamRun(plan: Plan, model: string, resubmitted: boolean, contex
       redis,
       registry,
       run: { run: plan.run, output: plan.output, model, inputRoots: plan.listing.inputRoots },
-      jobOptions: shardJobOptions(deps.config),
+      jobOptions: jobOptions(deps.config),
       onGroup: report,
     });
     tally.summarize();
@@ -271,10 +268,4 @@ async function streamRun(plan: Plan, model: string, resubmitted: boolean, contex
     await queue.close();
     await tracing?.shutdown();
   }
-}
-
-/** Every shard was already accounted for (all done before listing ended, or no images at all). */
-async function enqueueFinalizer(queue: Queue, registry: RunRegistry, run: string, config: PipelineConfig): Promise<void> {
-  const generation = await registry.generation(run);
-  await queue.add(FINALIZE_JOB_NAME, { v: JOB_PAYLOAD_VERSION, run }, { ...shardJobOptions(config), jobId: `${finalizeJobId(run)}-g${generation}` });
 }

@@ -1,7 +1,6 @@
-import { configFromEnv, type PipelineConfig } from '../shared/config.ts';
-import { ConfigError, ResnetBatchError, describeError } from '../shared/errors.ts';
+import { configFromEnv } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
-import { checkRedisReachable, connectRedis } from '../shared/redis-connection.ts';
+import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import { ScheduleRegistry, type ScheduleListing } from './schedule-registry.ts';
 
 /**
@@ -10,7 +9,8 @@ import { ScheduleRegistry, type ScheduleListing } from './schedule-registry.ts';
  *
  * Schedules fire into Redis; running workers (`resnet-batch worker`) submit the runs (see
  * scheduled-run-consumer.ts). Output for people goes to stderr, `ls --json` to stdout.
- * Exit codes: 0 done, 1 anything fatal (a bad cron, zone, input or output included).
+ * Exit codes: 0 done; anything fatal (a bad cron, zone, input or output included) is thrown, and
+ * bin/cli.ts prints it and exits 1.
  */
 export interface ScheduleAddOptions {
   cron: string;
@@ -26,7 +26,7 @@ export interface ScheduleAddOptions {
 }
 
 export async function scheduleAddCommand(name: string, input: string, options: ScheduleAddOptions): Promise<number> {
-  return withSchedules('schedule add', async (schedules) => {
+  return withSchedules(async (schedules) => {
     const added = await schedules.add({ name, input, ...options });
     const mode = added.data.incremental ? 'incremental' : 'full';
     process.stderr.write(`schedule ${name} ${added.replaced ? 'replaced' : 'added'}: ${mode} runs of ${added.data.input} into ${added.data.output}; next firing ${added.next.toISOString()}\n`);
@@ -35,7 +35,7 @@ export async function scheduleAddCommand(name: string, input: string, options: S
 }
 
 export async function scheduleListCommand(options: { json: boolean }): Promise<number> {
-  return withSchedules('schedule ls', async (schedules) => {
+  return withSchedules(async (schedules) => {
     const listed = await schedules.list();
     if (options.json) {
       process.stdout.write(`${JSON.stringify(listed, null, 2)}\n`);
@@ -47,7 +47,7 @@ export async function scheduleListCommand(options: { json: boolean }): Promise<n
 }
 
 export async function scheduleRemoveCommand(name: string): Promise<number> {
-  return withSchedules('schedule rm', async (schedules) => {
+  return withSchedules(async (schedules) => {
     await schedules.remove(name);
     process.stderr.write(`schedule ${name} removed (its runs and history are kept)\n`);
   });
@@ -62,30 +62,16 @@ function describeSchedule(schedule: ScheduleListing): string {
   return `${schedule.name}\t${when}\tnext ${next}\t${data.incremental ? 'incremental' : 'full'}\t${data.input} -> ${data.output}\tlast run ${last}${skips}`;
 }
 
-async function withSchedules(what: string, action: (schedules: ScheduleRegistry) => Promise<void>): Promise<number> {
-  let config: PipelineConfig;
-  try {
-    config = configFromEnv();
-    if (!config.REDIS_URL) throw new ConfigError('REDIS_URL is not set; schedules live in the Redis the workers use: set it like redis://localhost:6379');
-    await checkRedisReachable(config.REDIS_URL);
-  } catch (error) {
-    return fail(what, error);
-  }
-  const redis = connectRedis(config.REDIS_URL);
-  const schedules = new ScheduleRegistry(redis, { config, redisUrl: config.REDIS_URL, logger: createLogger('schedule') });
+async function withSchedules(action: (schedules: ScheduleRegistry) => Promise<void>): Promise<number> {
+  const config = configFromEnv();
+  const redisUrl = await reachableRedisUrl(config.REDIS_URL, 'schedules live in the Redis the workers use');
+  const redis = connectRedis(redisUrl);
+  const schedules = new ScheduleRegistry(redis, { config, redisUrl, logger: createLogger('schedule') });
   try {
     await action(schedules);
     return 0;
-  } catch (error) {
-    return fail(what, error);
   } finally {
     await schedules.close();
     redis.disconnect();
   }
-}
-
-function fail(what: string, error: unknown): number {
-  const prefix = error instanceof ResnetBatchError ? `${what} failed [${error.code}]` : `${what} failed`;
-  process.stderr.write(`${prefix}: ${describeError(error)}\n`);
-  return 1;
 }

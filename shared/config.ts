@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { ENGINE_CHOICES } from './engine.ts';
 import { ConfigError } from './errors.ts';
 
 /**
  * Pipeline configuration from the environment, validated once at start. Command-line flags
  * override these (see bin/cli.ts). Each field says its unit, default and when to change it.
- * Storage settings (S3 endpoint, path style, region) live in shared/storage/open-store.ts.
+ * Storage settings (S3 endpoint, path style, region, credentials) are read apart, by
+ * shared/storage/storage-config.ts, because only the stores need them.
  */
 const configSchema = z.object({
   /**
@@ -44,8 +46,12 @@ const configSchema = z.object({
   MAX_IMAGE_PIXELS: z.coerce.number().int().min(1).default(100_000_000),
   /** MODEL_URI: model location (path, file:// or s3://). Default: the local cache from `npm run fetch-model`. */
   MODEL_URI: z.string().min(1).optional(),
-  /** ENGINE: auto|tfjs-node-gpu|onnx-cuda|onnx|tfjs-node|tfjs-wasm ('onnx' = ONNX Runtime on the CPU). Default auto (fastest installed). */
-  ENGINE: z.enum(['auto', 'tfjs-node-gpu', 'onnx-cuda', 'onnx', 'tfjs-node', 'tfjs-wasm']).default('auto'),
+  /**
+   * ENGINE: the inference engine of `worker`, `run` and `classify` when --engine is not given:
+   * 'auto' (the fastest this host runs) or one of shared/engine.ts ENGINES ('onnx' is ONNX Runtime
+   * on the CPU). Default auto.
+   */
+  ENGINE: z.enum(ENGINE_CHOICES).default('auto'),
   /** BATCH_SIZE: images per engine call. Default 32. */
   BATCH_SIZE: z.coerce.number().int().min(1).max(1024).default(32),
   /**

@@ -1,11 +1,14 @@
+import { ResnetBatchError } from './errors.ts';
+
 /**
  * The inference engine contract.
  *
  * An engine owns: loading one model (spec + weights) into a runtime, running a batch of
  * preprocessed images through it, and releasing what it holds. It does not own storage, fetching,
  * decoding or writing results: it receives ready tensors as plain Float32Arrays and returns plain
- * arrays, so that a new runtime is one new file in worker/engines/ that passes
- * the contract suite in test/worker/engine-contract.ts.
+ * arrays, and checks each batch with checkBatch below. A new runtime is one file in
+ * worker/engines/ that passes the contract suite in test/worker/engine-contract.ts, its entry in
+ * ENGINES below and its opener in worker/engines/open-engine.ts.
  *
  * Input layout: NHWC float32, `batch * height * width * 3`, channels in BGR order with the
  * ImageNet means already subtracted (see model/preprocess-spec.ts). Output rows keep the
@@ -33,11 +36,43 @@ export interface BatchOutput {
   probabilities: Float32Array;
 }
 
-/** Engine names as written into results; 'onnx-cpu' / 'onnx-cuda' are ONNX Runtime with that execution provider. */
-export type EngineName = 'tfjs-node-gpu' | 'onnx-cuda' | 'onnx-cpu' | 'tfjs-node' | 'tfjs-wasm';
 /**
- * `--engine` values, fastest first ('auto' picks the first one this host runs, see
- * worker/engines/open-engine.ts). 'onnx' is ONNX Runtime on the CPU (engine name 'onnx-cpu').
+ * Every engine, fastest first: the one list the CLI's `--engine` choices, the ENGINE variable,
+ * `--engine auto` (worker/engines/open-engine.ts: the first one this host runs) and the docs
+ * derive from. `choice` is what users type, `name` what results record.
  */
-export const ENGINE_CHOICES = ['auto', 'tfjs-node-gpu', 'onnx-cuda', 'onnx', 'tfjs-node', 'tfjs-wasm'] as const;
+export const ENGINES = [
+  { choice: 'tfjs-node-gpu', name: 'tfjs-node-gpu', describe: 'TensorFlow.js with libtensorflow on a CUDA 11.2 GPU' },
+  { choice: 'onnx-cuda', name: 'onnx-cuda', describe: "ONNX Runtime's CUDA provider on a CUDA 12 GPU" },
+  { choice: 'onnx', name: 'onnx-cpu', describe: 'ONNX Runtime on the CPU (bundled)' },
+  { choice: 'tfjs-node', name: 'tfjs-node', describe: 'TensorFlow.js with libtensorflow on the CPU' },
+  { choice: 'tfjs-wasm', name: 'tfjs-wasm', describe: 'TensorFlow.js on WebAssembly, runs everywhere' },
+] as const;
+
+/** Engine names as written into results. */
+export type EngineName = (typeof ENGINES)[number]['name'];
+
+/** `--engine` values: 'auto' (the fastest this host runs) or one engine's choice. */
+export const ENGINE_CHOICES = ['auto', ...ENGINES.map((engine) => engine.choice)] as const;
 export type EngineChoice = (typeof ENGINE_CHOICES)[number];
+
+/** The engine an explicit choice names ('onnx' is the CPU provider, 'onnx-cpu'). */
+export function engineNamed(choice: Exclude<EngineChoice, 'auto'>): EngineName {
+  const engine = ENGINES.find((candidate) => candidate.choice === choice);
+  if (engine === undefined) throw new RangeError(`unknown engine choice '${choice}'`);
+  return engine.name;
+}
+
+/**
+ * The batch check every engine makes before running (the contract's rule on `pixels.length`):
+ * ResnetBatchError BAD_BATCH naming what was expected and received.
+ */
+export function checkBatch(engine: { name: string }, pixels: Float32Array, count: number, inputSize: number): void {
+  const expected = count * inputSize * inputSize * 3;
+  if (!Number.isInteger(count) || count < 1 || pixels.length !== expected) {
+    throw new ResnetBatchError(
+      'BAD_BATCH',
+      `engine ${engine.name}: a batch of ${count} images must hold ${expected} floats (${inputSize}x${inputSize}x3 each, at least one image); got ${pixels.length}`,
+    );
+  }
+}

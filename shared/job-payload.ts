@@ -70,9 +70,33 @@ export function shardJobId(runId: string, shardIndex: number): string {
   return `${runId}__${String(shardIndex).padStart(6, '0')}`;
 }
 
-/** Job id of the run's finaliser (writes _manifest.json once every shard is accounted for). */
-export function finalizeJobId(runId: string): string {
-  return `${runId}__manifest`;
+/**
+ * The finaliser of a run: writes `_manifest.json` once every shard is accounted for. Enqueued only
+ * by shared/enqueue-finalizer.ts; validated like a shard job, because anyone with access to Redis
+ * can add one too.
+ */
+export const finalizeJobSchema = z
+  .object({
+    v: z.literal(JOB_PAYLOAD_VERSION),
+    run: z.string().regex(RUN_ID_PATTERN),
+    /** The run's generation when it was enqueued (RunRegistry.generation; bumped by `retry`). */
+    generation: z.number().int().min(0),
+  })
+  .strict();
+
+export type FinalizeJob = z.infer<typeof finalizeJobSchema>;
+
+/** The one place a finaliser payload is parsed from `unknown`. Throws InvalidJobError. */
+export function parseFinalizeJob(data: unknown): FinalizeJob {
+  const parsed = finalizeJobSchema.safeParse(data);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`);
+  throw new InvalidJobError(`finalize job payload is invalid (expected resnet-batch job v${JOB_PAYLOAD_VERSION}): ${problems.slice(0, 5).join('; ')}`);
+}
+
+/** Job id of the run's finaliser for one generation of the run. */
+export function finalizeJobId(runId: string, generation: number): string {
+  return `${runId}__manifest-g${generation}`;
 }
 
 export const SHARD_JOB_NAME = 'shard';

@@ -13,7 +13,8 @@ const isImageName = decodableNameTest();
 export interface ClassifyOptions {
   json: boolean;
   top: number;
-  engine: EngineChoice;
+  /** Default ENGINE (shared/config.ts), else auto. */
+  engine?: EngineChoice;
   model?: string;
   batchSize: number;
 }
@@ -25,7 +26,8 @@ export interface ClassifyOptions {
 export async function classifyCommand(paths: string[], options: ClassifyOptions): Promise<number> {
   const files = await expandPaths(paths);
   if (files.length === 0) throw new ConfigError(`no files found in ${paths.join(', ')}; pass image files or folders that contain images`);
-  const { engine, model } = await openEngine({ choice: options.engine, modelRef: resolveModelUri(options.model, configFromEnv()) });
+  const config = configFromEnv();
+  const { engine, model } = await openEngine({ choice: options.engine ?? config.ENGINE, modelRef: resolveModelUri(options.model, config) });
   let failures = 0;
   try {
     const tasks = files.map((file) => ({ key: file, fetch: () => readLocal(file) }));

@@ -1,6 +1,6 @@
 import type { InferenceEngine } from '../shared/engine.ts';
 import type { ImageRef, ShardJob } from '../shared/job-payload.ts';
-import { embeddingsKey, metadataKey, type MetadataRow } from '../shared/output/output-format.ts';
+import { EMBEDDINGS_CONTENT_TYPE, METADATA_CONTENT_TYPE, embeddingsKey, metadataKey, type MetadataRow } from '../shared/output/output-format.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import type { DecodeOptions } from './decode-image.ts';
 import { fetchImage } from './fetch-image.ts';
@@ -85,8 +85,8 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
   const metadataUri = metadataKey(job.output, job.run, job.shard);
   const outputStore = context.storeFor(job.output);
   const writeStarted = performance.now();
-  await outputStore.write(embeddingsUri, encodeNpy(matrix, okResults.length, width), { contentType: 'application/octet-stream' });
-  await outputStore.write(metadataUri, await encodeMetadataParquet(rows), { contentType: 'application/vnd.apache.parquet' });
+  await outputStore.write(embeddingsUri, encodeNpy(matrix, okResults.length, width), { contentType: EMBEDDINGS_CONTENT_TYPE });
+  await outputStore.write(metadataUri, await encodeMetadataParquet(rows), { contentType: METADATA_CONTENT_TYPE });
   timings.write = (performance.now() - writeStarted) / 1000;
   context.metrics?.recordWrite(timings.write);
   await context.onProgress?.(1);

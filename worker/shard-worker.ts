@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import { SHARD_QUEUE_NAME, type PipelineConfig } from '../shared/config.ts';
 import type { InferenceEngine } from '../shared/engine.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
-import { FINALIZE_JOB_NAME, InvalidJobError, finalizeJobId, parseShardJob, shardJobId } from '../shared/job-payload.ts';
+import { enqueueFinalizer } from '../shared/enqueue-finalizer.ts';
+import { FINALIZE_JOB_NAME, InvalidJobError, SHARD_JOB_NAME, parseFinalizeJob, parseShardJob, shardJobId, type ShardJob } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
 import { connectRedis, warnOnEvictionPolicy } from '../shared/redis-connection.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
@@ -138,34 +139,38 @@ export class ShardWorker {
     });
     const { runComplete } = await this.registry.completeShard(shard.run, shard.shard, outcome, this.options.engine.name);
     this.options.logger.info({ run: shard.run, shard: shard.shard, ok: outcome.ok, error: outcome.error }, 'shard done');
-    if (runComplete) await this.enqueueFinalize(shard.run);
+    if (runComplete) await enqueueFinalizer(this.queue, this.registry, shard.run, this.options.config);
     return outcome;
   }
 
   private async finalize(job: Job): Promise<unknown> {
-    const run = String((job.data as { run?: unknown }).run ?? '');
+    const { run } = parseFinalizeJob(job.data);
     const manifest = await finalizeRun(run, this.registry, this.options.storeFor, this.options.model);
     this.options.logger.info({ run, images: manifest?.images, shards: manifest?.shards }, 'run finished; manifest written');
     return { manifest: manifest !== null };
   }
 
-  private async enqueueFinalize(run: string): Promise<void> {
-    const generation = await this.registry.generation(run);
-    await this.queue.add(FINALIZE_JOB_NAME, { v: 1, run }, { jobId: `${finalizeJobId(run)}-g${generation}`, attempts: this.options.config.JOB_ATTEMPTS, backoff: { type: 'exponential', delay: this.options.config.JOB_BACKOFF_MS } });
-  }
 
-  /** A shard failed for good (attempts spent, unrecoverable, or stalled too often). Every worker
-   * hears the event; recording it is idempotent, and so is the finaliser's job id. */
+  /**
+   * A shard failed for good (attempts spent, unrecoverable, or stalled too often). Every worker
+   * hears the event; recording it is idempotent, and so is the finaliser's job id. Only a job whose
+   * payload is a valid shard of its run under the id submit gives it counts: a forged job that
+   * failed as INVALID_JOB names no shard of a run.
+   */
   private async recordFailure(jobId: string, reason: string): Promise<void> {
-    const match = /^(.+)__(\d{6})$/.exec(jobId);
-    if (!match?.[1] || !match[2]) return;
     try {
       const job = await this.queue.getJob(jobId);
-      if (!job || (await job.getState()) !== 'failed') return;
-      const run = match[1];
-      const complete = await this.registry.failShard(run, Number(match[2]));
-      this.options.logger.error({ run, shard: Number(match[2]), reason }, 'shard failed for good');
-      if (complete) await this.enqueueFinalize(run);
+      if (!job || job.name !== SHARD_JOB_NAME || (await job.getState()) !== 'failed') return;
+      let shard: ShardJob;
+      try {
+        shard = parseShardJob(job.data);
+      } catch {
+        return;
+      }
+      if (jobId !== shardJobId(shard.run, shard.shard)) return;
+      const complete = await this.registry.failShard(shard.run, shard.shard);
+      this.options.logger.error({ run: shard.run, shard: shard.shard, reason }, 'shard failed for good');
+      if (complete) await enqueueFinalizer(this.queue, this.registry, shard.run, this.options.config);
     } catch (error) {
       this.options.logger.warn({ jobId, err: (error as Error).message }, 'could not record shard failure');
     }

@@ -15,8 +15,8 @@ import { threadCounts } from './thread-counts.ts';
 import { createWorkerMetrics, startMetricsServer, type MetricsServer, type WorkerMetrics } from './worker-metrics.ts';
 
 export interface WorkerCommandOptions {
-  /** The CLI offers EngineChoice; 'null' (no model) is for bench/ and tests, see open-engine.ts. */
-  engine: EngineChoice | typeof NULL_ENGINE_CHOICE;
+  /** Default ENGINE (shared/config.ts). The CLI offers EngineChoice; 'null' (no model) is for bench/ and tests, see open-engine.ts. */
+  engine?: EngineChoice | typeof NULL_ENGINE_CHOICE;
   batchSize?: number;
   model?: string;
   /** Port of /metrics; overrides METRICS_PORT (default 9464); 0 turns it off. */
@@ -58,7 +58,7 @@ export async function workerCommand(options: WorkerCommandOptions, companionFact
   }
 
   const tracing = await startTracing(config, 'resnet-batch-worker');
-  const { engine, model } = await openEngineInThread({ choice: options.engine, modelRef: resolveModelUri(options.model, config), logger, intraOpNumThreads: threads.intraOpNumThreads });
+  const { engine, model } = await openEngineInThread({ choice: options.engine ?? config.ENGINE, modelRef: resolveModelUri(options.model, config), logger, intraOpNumThreads: threads.intraOpNumThreads });
   const observability = await startObservability(options.metricsPort ?? config.METRICS_PORT, redisUrl, config.QUEUE_PREFIX, logger);
   observability.metrics?.setEngine(engine.name);
   if (observability.server) logger.info({ port: observability.server.port }, 'metrics on /metrics');

@@ -1,5 +1,6 @@
 import type { RunRecord } from '../../shared/run-record.ts';
 import type { RunRegistry } from '../../shared/run-registry.ts';
+import { escapeHtml } from '../escape-html.ts';
 
 /**
  * The dashboard's list of runs (bull-board shows jobs, not runs): the most recent runs with their
@@ -37,13 +38,6 @@ function summarize(record: RunRecord): RunSummary {
     shards,
     engines: record.engines,
   };
-}
-
-const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Run ids are a safe alphabet, but inputs and outputs are whatever was submitted. */
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => escapes[char] ?? char);
 }
 
 export function renderRunsPage(runs: RunSummary[], queuesPath: string): string {

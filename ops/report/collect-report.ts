@@ -3,7 +3,8 @@ import { manifestKey, type RunManifest } from '../../shared/output/output-format
 import type { RunRecord } from '../../shared/run-record.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { makeThumbnails } from './make-thumbnails.ts';
-import { listMetadataParts, readMetadataPart } from './read-metadata.ts';
+import { listMetadataParts } from '../../shared/output/read-parts.ts';
+import { readMetadataPart } from './read-metadata.ts';
 import type { ReportData, ReportTotals } from './report-data.ts';
 import { RunTally } from './run-tally.ts';
 import { throughputBuckets } from './throughput-buckets.ts';
@@ -35,7 +36,7 @@ export async function collectReport(record: RunRecord, options: CollectOptions):
   let manifest: RunManifest | null;
   try {
     manifest = await readManifest(store, record.output, record.run);
-    parts = await listMetadataParts(store, record.output, record.run);
+    parts = (await listMetadataParts(store, record.output, record.run)).map((part) => part.uri);
     for (const part of parts) {
       for await (const row of readMetadataPart(store, part)) tally.add(row);
     }

@@ -1,4 +1,4 @@
-import { escapeHtml } from './escape-html.ts';
+import { escapeHtml } from '../escape-html.ts';
 import type { ClassSamples, ErrorCount, ReportData, ReportTotals } from './report-data.ts';
 import { REPORT_CSS } from './report-style.ts';
 import { horizontalBarChart, throughputChart } from './svg-charts.ts';

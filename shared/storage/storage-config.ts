@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 
 /**
- * Storage settings, read from the environment by storageConfigFromEnv. Kept as one small type so
- * shared/config.ts can fold it into the application config unchanged.
+ * Storage settings, read from the environment by storageConfigFromEnv, apart from the pipeline's
+ * shared/config.ts: stores are opened in many places (the producer, workers, the model loader,
+ * tests with their own servers), and each passes this one small type to open-store.ts.
  *
  * | Variable                                        | Meaning                                      | Default |
  * |-------------------------------------------------|----------------------------------------------|---------|

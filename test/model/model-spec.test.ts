@@ -1,4 +1,4 @@
-// The architecture document's arithmetic (../shared/seed/ResNet.txt), checked on the models the
+// ResNet's spatial arithmetic (He et al., 2015, Table 1; model/output-size.ts), checked on the models the
 // builder makes: every depth is built once, its shapes recorded, and the model freed, so the
 // 60M-parameter ResNet-152 never sits in memory next to the others.
 import assert from 'node:assert/strict';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { describeInput, listInputs, openListing, type ListOptions, type SkippedInput } from '../../producer/list-inputs.ts';
+import { describeInput, openListing, type InputListing, type ListOptions, type SkippedInput } from '../../producer/list-inputs.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import type { ObjectInfo } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
@@ -31,6 +31,16 @@ function localOptions(skipped: SkippedInput[] = [], pageSize?: number): ListOpti
   return { openStore: (uri) => openStore(uri), onSkip: (entry) => skipped.push(entry), pageSize };
 }
 
+/** Every page of a listing, closed at the end. */
+async function collectListing(opening: Promise<InputListing>): Promise<ObjectInfo[]> {
+  const listing = await opening;
+  try {
+    return await collect(listing.pages);
+  } finally {
+    await listing.close();
+  }
+}
+
 async function collect(pages: AsyncIterable<ObjectInfo[]>): Promise<ObjectInfo[]> {
   const all: ObjectInfo[] = [];
   for await (const page of pages) all.push(...page);
@@ -41,7 +51,7 @@ const fileUri = (path: string) => pathToFileURL(path).href;
 
 describe('local inputs', () => {
   test('a folder lists every file below it, recursively, in key order with sizes and etags', async () => {
-    const listed = await collect(listInputs(join(dir, 'photos'), localOptions()));
+    const listed = await collectListing(openListing(join(dir, 'photos'), localOptions()));
     assert.deepEqual(listed.map((info) => info.uri), [fileUri(join(dir, 'photos/chelsea.png')), fileUri(join(dir, 'photos/nested/rocket.jpg')), fileUri(join(dir, 'photos/notes.txt'))]);
     assert.ok(listed.every((info) => info.size > 0 && info.etag !== ''));
   });
@@ -84,7 +94,7 @@ describe('local inputs', () => {
     ];
     await writeFile(manifest, lines.join('\n'));
     const skipped: SkippedInput[] = [];
-    const listed = await collect(listInputs(manifest, localOptions(skipped)));
+    const listed = await collectListing(openListing(manifest, localOptions(skipped)));
     assert.deepEqual(listed, [
       { uri: fileUri(join(dir, 'photos/chelsea.png')), size: 123, etag: 'abc' },
       { uri: fileUri(join(dir, 'photos/nested/rocket.jpg')), size: -1, etag: '' },
@@ -151,7 +161,7 @@ describe('S3 inputs', () => {
 
   test('a manifest in S3 resolves keys relative to its folder and refuses local paths', async () => {
     const skipped: SkippedInput[] = [];
-    const listed = await collect(listInputs(`s3://${bucket}/lists/ok.txt`, { openStore: open, onSkip: (entry) => skipped.push(entry) }));
+    const listed = await collectListing(openListing(`s3://${bucket}/lists/ok.txt`, { openStore: open, onSkip: (entry) => skipped.push(entry) }));
     assert.deepEqual(listed.map((info) => info.uri), [`s3://${bucket}/imgs/a.jpg`, `s3://${bucket}/imgs/sub/c.gif`]);
     const other: SkippedInput[] = [];
     const listing = await openListing(`s3://${bucket}/lists/m.txt`, { openStore: open, onSkip: (entry) => other.push(entry) });

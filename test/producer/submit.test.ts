@@ -129,7 +129,7 @@ describe('submitting a run', () => {
     const result = await submitRun({ input: join(input, 'README.md'), output: join(dir, 'out'), run: 'run-f', model: MODEL }, deps);
     assert.deepEqual({ shards: result.shards, skipped: result.skipped, complete: result.complete }, { shards: 0, skipped: 1, complete: true });
     const jobs = await queuedJobs(deps.prefix);
-    assert.deepEqual(jobs.map((job) => [job.id, job.name, job.data]), [['run-f__manifest-g0', FINALIZE_JOB_NAME, { v: 1, run: 'run-f' }]]);
+    assert.deepEqual(jobs.map((job) => [job.id, job.name, job.data]), [['run-f__manifest-g0', FINALIZE_JOB_NAME, { v: 1, run: 'run-f', generation: 0 }]]);
   });
 
   test('a generated run id is sortable by time and accepted by the schema', async () => {

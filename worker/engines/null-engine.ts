@@ -1,4 +1,4 @@
-import type { BatchOutput, InferenceEngine } from '../../shared/engine.ts';
+import { type BatchOutput, type InferenceEngine, checkBatch } from '../../shared/engine.ts';
 import { ResnetBatchError } from '../../shared/errors.ts';
 import { resnet50 } from '../../model/spec.ts';
 
@@ -18,10 +18,7 @@ export class NullEngine implements InferenceEngine {
 
   async infer(pixels: Float32Array, count: number): Promise<BatchOutput> {
     if (this.disposed) throw new ResnetBatchError('ENGINE_DISPOSED', `engine ${this.name} was disposed; create a new one`);
-    const expected = count * this.inputSize * this.inputSize * 3;
-    if (pixels.length !== expected || count < 1) {
-      throw new ResnetBatchError('BAD_BATCH', `batch of ${count} images must hold ${expected} floats (${this.inputSize}x${this.inputSize}x3 each); got ${pixels.length}`);
-    }
+    checkBatch(this, pixels, count, this.inputSize);
     return { embeddings: new Float32Array(count * this.embeddingSize), probabilities: new Float32Array(count * this.classCount) };
   }
 

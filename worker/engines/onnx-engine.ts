@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { BatchOutput, InferenceEngine } from '../../shared/engine.ts';
+import { type BatchOutput, type InferenceEngine, checkBatch } from '../../shared/engine.ts';
 import { EngineUnavailableError, ResnetBatchError, describeError } from '../../shared/errors.ts';
 import { ONNX_NAMES } from '../../model/onnx/build-onnx-resnet.ts';
 import type { ResNetSpec } from '../../model/spec.ts';
@@ -85,10 +85,7 @@ export class OnnxEngine implements InferenceEngine {
   async infer(pixels: Float32Array, count: number): Promise<BatchOutput> {
     const session = this.session;
     if (!session) throw new ResnetBatchError('ENGINE_DISPOSED', `engine ${this.name} was disposed; create a new one`);
-    const expected = count * this.inputSize * this.inputSize * 3;
-    if (pixels.length !== expected || count < 1) {
-      throw new ResnetBatchError('BAD_BATCH', `batch of ${count} images must hold ${expected} floats (${this.inputSize}x${this.inputSize}x3 each); got ${pixels.length}`);
-    }
+    checkBatch(this, pixels, count, this.inputSize);
     const input = new ort.Tensor('float32', pixels, [count, this.inputSize, this.inputSize, 3]);
     const outputs = await session.run({ [ONNX_NAMES.input]: input });
     const embedding = outputs[ONNX_NAMES.embedding];

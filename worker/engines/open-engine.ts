@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { EngineChoice, EngineName, InferenceEngine } from '../../shared/engine.ts';
+import { ENGINES, type EngineChoice, type EngineName, type InferenceEngine, engineNamed } from '../../shared/engine.ts';
 import { EngineUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { loadResNet } from '../../model/load-resnet.ts';
@@ -57,29 +57,31 @@ function gpuVisible(): boolean {
 }
 
 /**
- * `--engine auto`: the fastest engine this host can run, with the reason, in this order:
- * tfjs-node-gpu (package installed and a GPU visible), onnx-cuda (CUDA provider installed and a
- * GPU visible), onnx-cpu (onnxruntime-node installed: a regular dependency), tfjs-node
- * (installed), tfjs-wasm (always).
+ * Whether this host can run each engine, and why: `--engine auto` takes the first engine of
+ * shared/engine.ts ENGINES (fastest first) whose check passes. tfjs-wasm always can.
  */
+const AVAILABILITY: Record<EngineName, (gpu: boolean) => string | null> = {
+  'tfjs-node-gpu': (gpu) => (isInstalled('@tensorflow/tfjs-node-gpu') && gpu ? '@tensorflow/tfjs-node-gpu is installed and a GPU is visible' : null),
+  'onnx-cuda': (gpu) => (onnxCudaProviderInstalled() && gpu ? "onnxruntime-node's CUDA provider is installed and a GPU is visible" : null),
+  'onnx-cpu': (gpu) => (isInstalled('onnxruntime-node') ? `onnxruntime-node is installed (CPU provider)${gpu ? '; a GPU is visible but no GPU engine is installed' : ''}` : null),
+  'tfjs-node': () => (isInstalled('@tensorflow/tfjs-node') ? '@tensorflow/tfjs-node is installed (libtensorflow on the CPU)' : null),
+  'tfjs-wasm': () => 'neither onnxruntime-node nor a libtensorflow package is installed; the wasm backend runs everywhere',
+};
+
+/** `--engine auto`: the fastest engine this host can run, with the reason. */
 export function pickEngine(): { flavour: EngineName; reason: string } {
   const gpu = gpuVisible();
-  if (isInstalled('@tensorflow/tfjs-node-gpu') && gpu) return { flavour: 'tfjs-node-gpu', reason: '@tensorflow/tfjs-node-gpu is installed and a GPU is visible' };
-  if (onnxCudaProviderInstalled() && gpu) return { flavour: 'onnx-cuda', reason: "onnxruntime-node's CUDA provider is installed and a GPU is visible" };
-  if (isInstalled('onnxruntime-node')) return { flavour: 'onnx-cpu', reason: `onnxruntime-node is installed (CPU provider)${gpu ? '; a GPU is visible but no GPU engine is installed' : ''}` };
-  if (isInstalled('@tensorflow/tfjs-node')) return { flavour: 'tfjs-node', reason: '@tensorflow/tfjs-node is installed (libtensorflow on the CPU)' };
-  return { flavour: 'tfjs-wasm', reason: 'neither onnxruntime-node nor a libtensorflow package is installed; the wasm backend runs everywhere' };
-}
-
-/** The engine an explicit `--engine` value names ('onnx' is the CPU provider). */
-function engineFor(choice: Exclude<EngineChoice, 'auto'>): EngineName {
-  return choice === 'onnx' ? 'onnx-cpu' : choice;
+  for (const engine of ENGINES) {
+    const reason = AVAILABILITY[engine.name](gpu);
+    if (reason !== null) return { flavour: engine.name, reason };
+  }
+  return { flavour: 'tfjs-wasm', reason: AVAILABILITY['tfjs-wasm'](gpu) ?? '' };
 }
 
 /** Chooses and starts the engine, then loads the model onto it. */
 export async function openEngine(options: OpenEngineOptions): Promise<Opened> {
   if (options.choice === NULL_ENGINE_CHOICE) return openNull(options);
-  const picked = options.choice === 'auto' ? pickEngine() : { flavour: engineFor(options.choice), reason: 'asked for with --engine' };
+  const picked = options.choice === 'auto' ? pickEngine() : { flavour: engineNamed(options.choice), reason: 'asked for with --engine' };
   options.logger?.info({ engine: picked.flavour, reason: picked.reason }, 'engine chosen');
   const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef);
   const opened =

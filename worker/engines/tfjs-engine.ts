@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BatchOutput, InferenceEngine } from '../../shared/engine.ts';
+import { type BatchOutput, type InferenceEngine, checkBatch } from '../../shared/engine.ts';
 import { EngineUnavailableError, ResnetBatchError, describeError } from '../../shared/errors.ts';
 
 /**
@@ -79,10 +79,7 @@ export class TfjsEngine implements InferenceEngine {
   async infer(pixels: Float32Array, count: number): Promise<BatchOutput> {
     const model = this.model;
     if (!model) throw new ResnetBatchError('ENGINE_DISPOSED', `engine ${this.name} was disposed; create a new one`);
-    const expected = count * this.inputSize * this.inputSize * 3;
-    if (pixels.length !== expected) {
-      throw new ResnetBatchError('BAD_BATCH', `batch of ${count} images must hold ${expected} floats (${this.inputSize}x${this.inputSize}x3 each); got ${pixels.length}`);
-    }
+    checkBatch(this, pixels, count, this.inputSize);
     const [embeddings, probabilities] = tf.tidy(() => {
       const input = tf.tensor4d(pixels, [count, this.inputSize, this.inputSize, 3]);
       return model.predict(input, { batchSize: count }) as tf.Tensor[];

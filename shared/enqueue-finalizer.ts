@@ -1,0 +1,18 @@
+import type { Queue } from 'bullmq';
+import type { PipelineConfig } from './config.ts';
+import { jobOptions } from './job-options.ts';
+import { FINALIZE_JOB_NAME, JOB_PAYLOAD_VERSION, finalizeJobId, type FinalizeJob } from './job-payload.ts';
+import type { RunRegistry } from './run-registry.ts';
+
+/**
+ * The one place a run's finaliser job (it writes `_manifest.json`) is enqueued. Two callers:
+ * submit, when every shard was already accounted for at the end of listing, and the worker that
+ * completes or fails the last shard. The job id carries the run's generation (bumped by each
+ * `retry`), so a reopened run gets a new finaliser while a second enqueue of the same generation
+ * is ignored by BullMQ.
+ */
+export async function enqueueFinalizer(queue: Queue, registry: RunRegistry, run: string, config: Pick<PipelineConfig, 'JOB_ATTEMPTS' | 'JOB_BACKOFF_MS'>): Promise<void> {
+  const generation = await registry.generation(run);
+  const data: FinalizeJob = { v: JOB_PAYLOAD_VERSION, run, generation };
+  await queue.add(FINALIZE_JOB_NAME, data, { ...jobOptions(config), jobId: finalizeJobId(run, generation) });
+}
