@@ -48,7 +48,9 @@ export async function loadResNet(spec: ResNetSpec, read: ReadModelFile, layout: 
     model?.dispose();
     throw error;
   } finally {
-    Object.values(weights.tensors).forEach((tensor) => tensor.dispose());
+    Object.values(weights.tensors).forEach((tensor) => {
+    tensor.dispose();
+  });
   }
 }
 

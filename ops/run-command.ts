@@ -40,7 +40,7 @@ export async function runCommand(input: string, options: RunCommandOptions): Pro
   try {
     const submitted = await submitRun({ input, output: options.output, run: options.run, shardSize: options.shardSize, model: options.model }, { config, redisUrl, logger });
     process.stderr.write(`run ${submitted.run}: ${submitted.images} images in ${submitted.shards} shards (${submitted.skipped} skipped), ${options.workers} worker(s)\n`);
-    for (let index = 0; index < options.workers; index += 1) workers.push(startWorker(index, redisUrl, options));
+    for (let index = 0; index < options.workers; index += 1) workers.push(startWorker(redisUrl, options));
     const record = await waitForRun(new RunRegistry(redis, config.QUEUE_PREFIX), submitted.run, workers);
     printSummary(record);
     return record.shards.failed === 0 ? 0 : 2;
@@ -51,7 +51,7 @@ export async function runCommand(input: string, options: RunCommandOptions): Pro
   }
 }
 
-function startWorker(index: number, redisUrl: string, options: RunCommandOptions): ChildProcess {
+function startWorker(redisUrl: string, options: RunCommandOptions): ChildProcess {
   const args = [cliEntry, 'worker'];
   if (options.engine) args.push('--engine', options.engine);
   if (options.batchSize) args.push('--batch-size', String(options.batchSize));

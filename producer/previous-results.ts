@@ -3,7 +3,7 @@ import { ConfigError, describeError } from '../shared/errors.ts';
 import { listMetadataParts, readPartColumns } from '../shared/output/read-parts.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { joinUri } from '../shared/storage/uri.ts';
-import { UriEtagSet } from './uri-etag-set.ts';
+import type { UriEtagSet } from './uri-etag-set.ts';
 
 /**
  * What a finished run already processed: the (uri, etag) of every metadata row with status 'ok',

@@ -158,6 +158,8 @@ async function timedInfer(pixels: Float32Array, size: number, options: ImagePipe
 function concatPixels(items: Prepared<unknown>[]): Float32Array {
   const size = items[0]?.pixels?.length ?? 0;
   const batch = new Float32Array(size * items.length);
-  items.forEach((item, index) => batch.set(item.pixels ?? new Float32Array(size), index * size));
+  items.forEach((item, index) => {
+    batch.set(item.pixels ?? new Float32Array(size), index * size);
+  });
   return batch;
 }

@@ -76,7 +76,9 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
   const okResults = results.filter((result) => result.status === 'ok');
   const width = context.engine.embeddingSize;
   const matrix = new Float32Array(okResults.length * width);
-  okResults.forEach((result, row) => matrix.set(result.embedding, row * width));
+  okResults.forEach((result, row) => {
+    matrix.set(result.embedding, row * width);
+  });
 
   let nextRow = 0;
   const rows = results.map((result): MetadataRow => toRow(result, result.status === 'ok' ? nextRow++ : null, context, processedAt, fetchedSizes.get(result.key)));

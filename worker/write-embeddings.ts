@@ -34,7 +34,7 @@ function npyHeader(rowCount: number, width: number): Buffer {
   const preamble = NPY_MAGIC.length + 2 + 2; // magic, version, uint16 header length
   const unpadded = preamble + dict.length + 1; // + the closing '\n'
   const total = Math.ceil(unpadded / NPY_ALIGNMENT) * NPY_ALIGNMENT;
-  const headerText = dict + ' '.repeat(total - unpadded) + '\n';
+  const headerText = `${dict + ' '.repeat(total - unpadded)}\n`;
   const header = Buffer.alloc(total);
   NPY_MAGIC.copy(header, 0);
   header[NPY_MAGIC.length] = 1; // major version

@@ -9,11 +9,10 @@
  * pass through fetch-model.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { ModelError } from '../../shared/errors.ts';
 import { ARTIFACT_LAYOUT } from '../artifact.ts';
 import { readLabels } from '../labels.ts';
 import { checkBatchNormEpsilon, modelIdFor, type ArtifactLayout } from '../load-resnet.ts';
-import { readWeightsFile, type ModelJson } from '../load-weights.ts';
+import { readWeightsFile, } from '../load-weights.ts';
 import type { ReadModelFile } from '../read-model-file.ts';
 import type { ResNetSpec } from '../spec.ts';
 import { buildOnnxResNet, type NamedWeights } from './build-onnx-resnet.ts';
@@ -50,7 +49,9 @@ export async function loadOnnxResNet(spec: ResNetSpec, read: ReadModelFile, opti
     const { bytes } = buildOnnxResNet(spec, plainWeights(weights.tensors));
     return { ...identity, modelPath, onnxSha256: await writeCachedOnnx(modelPath, bytes), generated: true };
   } finally {
-    Object.values(weights.tensors).forEach((tensor) => tensor.dispose());
+    Object.values(weights.tensors).forEach((tensor) => {
+    tensor.dispose();
+  });
   }
 }
 

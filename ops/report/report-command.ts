@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { configFromEnv } from '../../shared/config.ts';
 import { connectRedis, reachableRedisUrl } from '../../shared/redis-connection.ts';
+import type { RunRecord } from '../../shared/run-record.ts';
 import { RunRegistry } from '../../shared/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { collectReport } from './collect-report.ts';
@@ -21,7 +22,7 @@ export async function reportCommand(run: string, options: ReportOptions): Promis
   const config = configFromEnv();
   const redisUrl = await reachableRedisUrl(config.REDIS_URL, 'report reads the Redis the run was submitted to');
   const redis = connectRedis(redisUrl);
-  let record;
+  let record: RunRecord;
   try {
     record = await new RunRegistry(redis, config.QUEUE_PREFIX).require(run);
   } finally {

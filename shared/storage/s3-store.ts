@@ -1,4 +1,4 @@
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type GetObjectCommandOutput, HeadObjectCommand, PutObjectCommand, type S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { ObjectTooLargeError, StorageError } from '../errors.ts';
@@ -141,7 +141,7 @@ export class S3Store implements ObjectStore {
   /** GetObject with the size check done on the response headers, before any body bytes are read. */
   private async get(uri: string, maxBytes: number | undefined): Promise<Readable> {
     const { bucket, key } = s3Location(uri);
-    let response;
+    let response: GetObjectCommandOutput;
     try {
       response = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     } catch (error) {

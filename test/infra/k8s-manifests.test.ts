@@ -14,7 +14,7 @@ interface Manifest {
   apiVersion: string;
   kind: string;
   metadata: { name: string; annotations?: Record<string, string> };
-  // Manifests are free-form; the assertions themselves check the shape.
+  // biome-ignore lint/suspicious/noExplicitAny: manifests are free-form YAML; the assertions check the shape.
   spec: Record<string, any>;
 }
 

@@ -104,7 +104,7 @@ describe('the folded ONNX graph against the tfjs model of the same spec and weig
 
   test('a weights map missing a BatchNorm tensor is refused with a ModelError naming it', () => {
     const model = randomModel(resnetCifar, 1);
-    const { ['bn2a_branch2b/moving_variance']: _dropped, ...weights } = namedWeights(model);
+    const { 'bn2a_branch2b/moving_variance': _dropped, ...weights } = namedWeights(model);
     model.dispose();
     assert.throws(() => buildOnnxResNet(resnetCifar, weights), (error: unknown) => error instanceof ModelError && /bn2a_branch2b\/moving_variance/.test(error.message));
   });

@@ -91,7 +91,9 @@ describe('pretrained ResNet-50', () => {
   test('the built model with loaded weights gives the reference embeddings and probabilities within 1e-4 on real photos', async () => {
     const images = await Promise.all(['chelsea.png', 'coffee.png'].map(preprocess));
     const batch = new Float32Array(images.length * 224 * 224 * 3);
-    images.forEach((image, index) => batch.set(image, index * image.length));
+    images.forEach((image, index) => {
+    batch.set(image, index * image.length);
+  });
     const reference = await loadReference();
     try {
       const [refEmbedding, refProbabilities] = await predict(reference, batch, images.length);

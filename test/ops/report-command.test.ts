@@ -151,7 +151,7 @@ describe('report command on a real run', { timeout: 420_000 }, () => {
       const other = await browser.newPage();
       await other.goto(`file://${file}`);
       assert.equal(await other.locator('img[src="x"]').count(), 0);
-      assert.equal(await other.locator('#labels-chart text.label').first().textContent(), hostile.slice(0, 29) + '…');
+      assert.equal(await other.locator('#labels-chart text.label').first().textContent(), `${hostile.slice(0, 29)}…`);
       assert.equal(await other.locator('#samples h3').first().textContent(), `${hostile} (1)`);
       assert.notEqual(await other.title(), '1');
       await other.close();

@@ -31,7 +31,9 @@ function assertEveryPixel(decoded: DecodedImage, expected: Rgb, tolerance: numbe
   for (let y = 0; y < SIZE; y += 1) {
     for (let x = 0; x < SIZE; x += 1) {
       const got = rgbAt(decoded, x, y);
-      got.forEach((value, c) => assert.ok(Math.abs(value - expected[c]!) <= tolerance, `pixel (${x},${y}) is ${got}, expected ${expected}`));
+      got.forEach((value, c) => {
+    assert.ok(Math.abs(value - expected[c]!) <= tolerance, `pixel (${x},${y}) is ${got}, expected ${expected}`);
+  });
     }
   }
 }

@@ -32,7 +32,9 @@ async function decodeFixture(name: string): Promise<Float32Array> {
 
 function batchOf(images: Float32Array[]): Float32Array {
   const batch = new Float32Array(images.length * PIXELS_PER_IMAGE);
-  images.forEach((image, index) => batch.set(image, index * PIXELS_PER_IMAGE));
+  images.forEach((image, index) => {
+    batch.set(image, index * PIXELS_PER_IMAGE);
+  });
   return batch;
 }
 

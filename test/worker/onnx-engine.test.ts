@@ -48,7 +48,9 @@ async function decodableFixtures(): Promise<{ names: string[]; pixels: Float32Ar
   }
   const size = images[0]?.length ?? 0;
   const pixels = new Float32Array(images.length * size);
-  images.forEach((image, index) => pixels.set(image, index * size));
+  images.forEach((image, index) => {
+    pixels.set(image, index * size);
+  });
   return { names, pixels };
 }
 

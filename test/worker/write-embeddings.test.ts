@@ -45,7 +45,7 @@ describe('encodeNpy', () => {
     // header text, spaces up to byte 127, newline at byte 127.
     const expected = Buffer.concat([
       Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0x76, 0]),
-      Buffer.from(`{'descr': '<f4', 'fortran_order': False, 'shape': (3, 5), }`.padEnd(117, ' ') + '\n', 'latin1'),
+      Buffer.from(`${`{'descr': '<f4', 'fortran_order': False, 'shape': (3, 5), }`.padEnd(117, ' ')}\n`, 'latin1'),
     ]);
     assert.deepEqual(encodeNpy(new Float32Array(15), 3, 5).subarray(0, 128), expected);
   });

@@ -15,10 +15,11 @@ import type { ResNetSpec } from '../../model/spec.ts';
  * Flavours:
  * - onnx-cpu: the CPU execution provider, bundled in the npm package: `npm ci` is enough.
  * - onnx-cuda: the CUDA execution provider, falling back to the CPU for any op CUDA lacks. Its
- *   binaries (libonnxruntime_providers_cuda.so, ~400 MB) are NOT in the npm package and the
- *   repo's .npmrc skips their download. On a GPU host with CUDA 12 and cuDNN 9 installed:
- *     ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node
- *   (the variable overrides the .npmrc setting; the install script fetches them from nuget.org).
+ *   binaries (libonnxruntime_providers_cuda.so, ~400 MB) are NOT in the npm package, and the
+ *   package's install script that fetches them is denied in package.json allowScripts (it
+ *   downloads from outside the npm registry). On a GPU host with CUDA 12 and cuDNN 9 installed:
+ *     node node_modules/onnxruntime-node/script/install.js --onnxruntime-node-install=cuda12
+ *   (the script fetches them from nuget.org).
  *   Untested here: the development machine has no GPU.
  */
 export type OnnxFlavour = 'onnx-cpu' | 'onnx-cuda';
@@ -35,7 +36,7 @@ export interface OnnxEngineOptions {
 const require = createRequire(import.meta.url);
 
 const CUDA_INSTALL_HINT =
-  'on a GPU host with CUDA 12 and cuDNN 9, install the CUDA provider with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`, or use --engine onnx for the CPU';
+  'on a GPU host with CUDA 12 and cuDNN 9, install the CUDA provider with `node node_modules/onnxruntime-node/script/install.js --onnxruntime-node-install=cuda12`, or use --engine onnx for the CPU';
 
 /** Whether onnxruntime-node's CUDA provider library is installed next to its binding (see OnnxFlavour). */
 export function onnxCudaProviderInstalled(): boolean {
