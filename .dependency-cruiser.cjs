@@ -13,22 +13,54 @@
 const SOURCE = '^(bin|ops|schedule|producer|worker|model|shared)/';
 
 /** A rule that `from` may not import any of `to`. */
-const forbid = (name, comment, from, to) => ({ name, comment, severity: 'error', from: { path: from }, to: { path: to } });
+const forbid = (name, comment, from, to) => ({
+  name,
+  comment,
+  severity: 'error',
+  from: { path: from },
+  to: { path: to },
+});
 
 module.exports = {
   forbidden: [
     {
       name: 'no-circular',
-      comment: 'A circle of imports makes every module in it load-order dependent; break it by moving the shared piece down.',
+      comment:
+        'A circle of imports makes every module in it load-order dependent; break it by moving the shared piece down.',
       severity: 'error',
       from: { path: SOURCE },
       to: { circular: true },
     },
-    forbid('shared-is-the-bottom', 'shared/ holds contracts and plumbing; it imports no role folder.', '^shared/', '^(bin|ops|schedule|producer|worker|model)/'),
-    forbid('model-below-roles', 'model/ is a library of the roles; it imports only shared/.', '^model/', '^(bin|ops|schedule|producer|worker)/'),
-    forbid('producer-submits-only', 'producer/ lists and enqueues; it does not import the worker or the roles above it.', '^producer/', '^(bin|ops|schedule|worker)/'),
-    forbid('worker-processes-only', 'worker/ processes shards; it does not import the producer or the roles above it (the schedule consumer is injected by bin/).', '^worker/', '^(bin|ops|schedule|producer)/'),
-    forbid('schedule-below-ops', 'schedule/ submits through producer/; it does not import ops/, bin/ or the worker.', '^schedule/', '^(bin|ops|worker)/'),
+    forbid(
+      'shared-is-the-bottom',
+      'shared/ holds contracts and plumbing; it imports no role folder.',
+      '^shared/',
+      '^(bin|ops|schedule|producer|worker|model)/',
+    ),
+    forbid(
+      'model-below-roles',
+      'model/ is a library of the roles; it imports only shared/.',
+      '^model/',
+      '^(bin|ops|schedule|producer|worker)/',
+    ),
+    forbid(
+      'producer-submits-only',
+      'producer/ lists and enqueues; it does not import the worker or the roles above it.',
+      '^producer/',
+      '^(bin|ops|schedule|worker)/',
+    ),
+    forbid(
+      'worker-processes-only',
+      'worker/ processes shards; it does not import the producer or the roles above it (the schedule consumer is injected by bin/).',
+      '^worker/',
+      '^(bin|ops|schedule|producer)/',
+    ),
+    forbid(
+      'schedule-below-ops',
+      'schedule/ submits through producer/; it does not import ops/, bin/ or the worker.',
+      '^schedule/',
+      '^(bin|ops|worker)/',
+    ),
     forbid('ops-below-bin', 'ops/ is called by bin/; it never imports it.', '^ops/', '^bin/'),
     forbid('no-test-code-in-source', 'Source never imports tests or benchmarks.', SOURCE, '^(test|bench)/'),
   ],
@@ -36,6 +68,10 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+      extensions: ['.ts', '.js'],
+    },
   },
 };

@@ -40,7 +40,10 @@ async function variant(source: Buffer, index: number): Promise<BenchImage> {
   const shorter = 240 + Math.floor(random() * 560);
   let pipeline = sharp(source)
     .extract({ left, top, width: cropWidth, height: cropHeight })
-    .resize({ width: cropWidth <= cropHeight ? shorter : undefined, height: cropWidth > cropHeight ? shorter : undefined })
+    .resize({
+      width: cropWidth <= cropHeight ? shorter : undefined,
+      height: cropWidth > cropHeight ? shorter : undefined,
+    })
     .flop(random() < 0.5)
     .modulate({ brightness: 0.85 + random() * 0.3 });
   const format = random();

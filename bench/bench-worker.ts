@@ -6,4 +6,8 @@ import type { WorkerCommandOptions } from '../worker/worker-command.ts';
 import { workerCommand } from '../worker/worker-command.ts';
 
 const [engine = 'null', batchSize = '32'] = process.argv.slice(2);
-process.exitCode = await workerCommand({ engine: engine as WorkerCommandOptions['engine'], batchSize: Number(batchSize), metricsPort: 0 });
+process.exitCode = await workerCommand({
+  engine: engine as WorkerCommandOptions['engine'],
+  batchSize: Number(batchSize),
+  metricsPort: 0,
+});

@@ -9,7 +9,8 @@ export async function refreshBenchmarksTable(path: string, results: BenchResults
   const text = await readFile(path, 'utf8');
   const start = text.indexOf(TABLE_START);
   const end = text.indexOf(TABLE_END);
-  if (start < 0 || end < start) throw new Error(`${path} has no ${TABLE_START} ... ${TABLE_END} block; add the two markers where the table goes`);
+  if (start < 0 || end < start)
+    throw new Error(`${path} has no ${TABLE_START} ... ${TABLE_END} block; add the two markers where the table goes`);
   await writeFile(path, `${text.slice(0, start + TABLE_START.length)}\n${renderTable(results)}\n${text.slice(end)}`);
 }
 
@@ -25,25 +26,48 @@ export function renderTable(results: BenchResults): string {
   ];
   for (const engine of measures.engines) {
     if (!engine.installed) lines.push(`| Engine only, ${engine.engine} | | | skipped: ${engine.note} |`);
-    for (const rate of engine.rates) lines.push(`| Engine only, ${engine.engine} | ${rate.batchSize} | ${rate.images} | ${fixed(rate.imagesPerSecond)} |`);
+    for (const rate of engine.rates)
+      lines.push(
+        `| Engine only, ${engine.engine} | ${rate.batchSize} | ${rate.images} | ${fixed(rate.imagesPerSecond)} |`,
+      );
   }
   const { decode } = measures;
-  lines.push(`| Engine only, onnx-cpu, right after the onnx end-to-end run | 32 | | ${fixed(measures.onnxEngineAfterEndToEnd)} |`);
-  lines.push(`| Decode only (sharp, 256/224), one core | | ${decode.images} | ${fixed(decode.oneCoreImagesPerSecond)} |`);
-  lines.push(`| Decode only, ${decode.cores} at once, per core | | ${decode.images} | ${fixed(decode.perCoreParallelImagesPerSecond)} |`);
+  lines.push(
+    `| Engine only, onnx-cpu, right after the onnx end-to-end run | 32 | | ${fixed(measures.onnxEngineAfterEndToEnd)} |`,
+  );
+  lines.push(
+    `| Decode only (sharp, 256/224), one core | | ${decode.images} | ${fixed(decode.oneCoreImagesPerSecond)} |`,
+  );
+  lines.push(
+    `| Decode only, ${decode.cores} at once, per core | | ${decode.images} | ${fixed(decode.perCoreParallelImagesPerSecond)} |`,
+  );
   const e2e = measures.endToEnd;
-  for (const [label, run] of [['End to end, onnx, 1 worker', e2e.onnx], ['End to end, null engine, 1 worker', e2e.null], ['End to end, onnx, 2 workers', e2e.onnxTwoWorkers]] as const) {
-    lines.push(`| ${label} (${run.shards} shards of ${run.shardSize}) | ${run.batchSize} | ${run.images} | ${fixed(run.imagesPerSecond)} |`);
+  for (const [label, run] of [
+    ['End to end, onnx, 1 worker', e2e.onnx],
+    ['End to end, null engine, 1 worker', e2e.null],
+    ['End to end, onnx, 2 workers', e2e.onnxTwoWorkers],
+  ] as const) {
+    lines.push(
+      `| ${label} (${run.shards} shards of ${run.shardSize}) | ${run.batchSize} | ${run.images} | ${fixed(run.imagesPerSecond)} |`,
+    );
   }
   const memory = measures.producerMemory;
   lines.push('', '| Other | Value |', '|---|---:|');
   lines.push(`| Onnx worker peak RSS | ${fixed(Math.max(...e2e.onnx.workerPeakRssMb), 0)} MB |`);
   lines.push(`| Engine idle, onnx worker (share of wall time) | ${fixed(e2e.onnx.engineIdleShare * 100)}% |`);
-  lines.push(`| Scaling, 2 workers / 1 | ${fixed(e2e.onnxTwoWorkers.imagesPerSecond / e2e.onnx.imagesPerSecond, 2)}x |`);
-  const cpuMs = (run: typeof e2e.onnx) => (run.workerCpuSeconds.reduce((sum, seconds) => sum + seconds, 0) * 1000) / run.images;
-  lines.push(`| Worker CPU per image, onnx / null engine (all threads) | ${fixed(cpuMs(e2e.onnx))} / ${fixed(cpuMs(e2e.null))} ms |`);
-  lines.push(`| Producer, ${memory.objects.toLocaleString('en')} URIs: peak RSS / at 10% / at 100% | ${fixed(memory.peakRssMb, 0)} / ${fixed(memory.rssAt10PercentMb, 0)} / ${fixed(memory.rssAt100PercentMb, 0)} MB in ${fixed(memory.seconds, 0)} s |`);
+  lines.push(
+    `| Scaling, 2 workers / 1 | ${fixed(e2e.onnxTwoWorkers.imagesPerSecond / e2e.onnx.imagesPerSecond, 2)}x |`,
+  );
+  const cpuMs = (run: typeof e2e.onnx) =>
+    (run.workerCpuSeconds.reduce((sum, seconds) => sum + seconds, 0) * 1000) / run.images;
+  lines.push(
+    `| Worker CPU per image, onnx / null engine (all threads) | ${fixed(cpuMs(e2e.onnx))} / ${fixed(cpuMs(e2e.null))} ms |`,
+  );
+  lines.push(
+    `| Producer, ${memory.objects.toLocaleString('en')} URIs: peak RSS / at 10% / at 100% | ${fixed(memory.peakRssMb, 0)} / ${fixed(memory.rssAt10PercentMb, 0)} / ${fixed(memory.rssAt100PercentMb, 0)} MB in ${fixed(memory.seconds, 0)} s |`,
+  );
   lines.push('', '| Target | Measured | Result |', '|---|---:|---|');
-  for (const target of results.targets) lines.push(`| ${target.target} | ${fixed(target.measured, 2)} | ${target.pass ? 'pass' : '**FAIL**'} |`);
+  for (const target of results.targets)
+    lines.push(`| ${target.target} | ${fixed(target.measured, 2)} | ${target.pass ? 'pass' : '**FAIL**'} |`);
   return lines.join('\n');
 }

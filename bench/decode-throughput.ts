@@ -28,7 +28,12 @@ export async function measureDecode(images: readonly BenchImage[], cores: number
     };
     await Promise.all(Array.from({ length: cores }, lane));
     const parallel = images.length / ((performance.now() - started) / 1000);
-    return { images: images.length, oneCoreImagesPerSecond: oneCore, perCoreParallelImagesPerSecond: parallel / cores, cores };
+    return {
+      images: images.length,
+      oneCoreImagesPerSecond: oneCore,
+      perCoreParallelImagesPerSecond: parallel / cores,
+      cores,
+    };
   } finally {
     sharp.concurrency(previous);
   }

@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { submitRun } from '../producer/submit.ts';
-import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
+import { configFromEnv, SHARD_QUEUE_NAME } from '../shared/config.ts';
 import { manifestKey } from '../shared/output/output-format.ts';
-import type { StorageConfig } from '../shared/storage/storage-config.ts';
 import { openStore } from '../shared/storage/open-store.ts';
+import type { StorageConfig } from '../shared/storage/storage-config.ts';
 import { type ServerProcess, startServerProcess } from '../test/harness/child-process.ts';
 import type { ShardTimings } from '../worker/process-shard.ts';
 
@@ -52,21 +52,35 @@ const benchWorker = fileURLToPath(new URL('./bench-worker.ts', import.meta.url))
 
 export async function runEndToEnd(services: BenchServices, plan: EndToEndPlan): Promise<EndToEndResult> {
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
-  const env = { ...process.env, ...services.s3Env, REDIS_URL: services.redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'info', METRICS_PORT: '0' };
+  const env = {
+    ...process.env,
+    ...services.s3Env,
+    REDIS_URL: services.redisUrl,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'info',
+    METRICS_PORT: '0',
+  };
   const workers = await Promise.all(Array.from({ length: plan.workers }, () => startWorker(plan, env)));
   const store = openStore(services.output, services.storage);
   const cpuAtReady = await Promise.all(workers.map((worker) => cpuSeconds(worker.child.pid)));
   try {
     const started = performance.now();
     const submitted = await submitRun(
-      { input: services.input, output: services.output, run: `${plan.engine}-${plan.workers}w-${prefix}`, shardSize: plan.shardSize },
+      {
+        input: services.input,
+        output: services.output,
+        run: `${plan.engine}-${plan.workers}w-${prefix}`,
+        shardSize: plan.shardSize,
+      },
       { config: configFromEnv(env), redisUrl: services.redisUrl, openStore: (uri) => openStore(uri, services.storage) },
     );
     const manifest = manifestKey(services.output, submitted.run);
     while ((await store.stat(manifest)) === null) await new Promise((resolve) => setTimeout(resolve, 50));
     const seconds = (performance.now() - started) / 1000;
     const workerPeakRssMb = await Promise.all(workers.map((worker) => peakRssMb(worker.child.pid)));
-    const workerCpuSeconds = await Promise.all(workers.map(async (worker, index) => (await cpuSeconds(worker.child.pid)) - (cpuAtReady[index] ?? 0)));
+    const workerCpuSeconds = await Promise.all(
+      workers.map(async (worker, index) => (await cpuSeconds(worker.child.pid)) - (cpuAtReady[index] ?? 0)),
+    );
     const shardTimings = await completedShardTimings(services.redisUrl, prefix);
     const inferSeconds = shardTimings.reduce((sum, timing) => sum + timing.infer, 0);
     return {
@@ -91,7 +105,11 @@ async function startWorker(plan: EndToEndPlan, env: NodeJS.ProcessEnv): Promise<
     plan.engine === 'onnx'
       ? [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', String(plan.batchSize), '--metrics-port', '0']
       : ['--import', 'tsx', benchWorker, 'null', String(plan.batchSize)];
-  const { server } = await startServerProcess(process.execPath, args, { env, ready: /"msg":"worker ready"/, timeoutMs: 300_000 });
+  const { server } = await startServerProcess(process.execPath, args, {
+    env,
+    ready: /"msg":"worker ready"/,
+    timeoutMs: 300_000,
+  });
   return server;
 }
 

@@ -23,11 +23,19 @@ export interface EnginePlan {
 
 const require = createRequire(import.meta.url);
 
-export async function measureEngine(plan: EnginePlan, decoded: Float32Array[], batchSizes: readonly number[]): Promise<EngineRate> {
+export async function measureEngine(
+  plan: EnginePlan,
+  decoded: Float32Array[],
+  batchSizes: readonly number[],
+): Promise<EngineRate> {
   if (plan.requiresPackage && !installed(plan.requiresPackage)) {
     return { engine: plan.choice, installed: false, note: `${plan.requiresPackage} is not installed`, rates: [] };
   }
-  const { engine } = await openEngine({ choice: plan.choice, modelRef: 'default', intraOpNumThreads: threadCounts().intraOpNumThreads });
+  const { engine } = await openEngine({
+    choice: plan.choice,
+    modelRef: 'default',
+    intraOpNumThreads: threadCounts().intraOpNumThreads,
+  });
   try {
     const rates: EngineRate['rates'] = [];
     for (const batchSize of batchSizes) {

@@ -27,7 +27,10 @@ const script = fileURLToPath(new URL('./producer-memory.ts', import.meta.url));
 
 export async function measureProducerMemory(redisUrl: string, objects: number): Promise<ProducerMemory> {
   const expectedImages = Math.ceil(objects * 0.75);
-  const child = spawn(process.execPath, ['--import', 'tsx', script, String(objects)], { env: { ...process.env, REDIS_URL: redisUrl }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script, String(objects)], {
+    env: { ...process.env, REDIS_URL: redisUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const started = performance.now();
   let output = '';
   let peakRss = 0;
@@ -62,5 +65,13 @@ export async function measureProducerMemory(redisUrl: string, objects: number): 
   // sample at 10% of the time instead.
   const tenthOfTime = started + (performance.now() - started) * 0.1;
   const at10 = rssAt10 ?? samples.find((sample) => sample.at >= tenthOfTime)?.rss ?? NaN;
-  return { objects, images, seconds: (performance.now() - started) / 1000, peakRssMb: peakRss, rssAt10PercentMb: at10, rssAt100PercentMb: rssAtEnd ?? lastRss, growth: (rssAtEnd ?? lastRss) / at10 };
+  return {
+    objects,
+    images,
+    seconds: (performance.now() - started) / 1000,
+    peakRssMb: peakRss,
+    rssAt10PercentMb: at10,
+    rssAt100PercentMb: rssAtEnd ?? lastRss,
+    growth: (rssAtEnd ?? lastRss) / at10,
+  };
 }

@@ -13,17 +13,21 @@
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { enqueueShards } from '../producer/enqueue-shards.ts';
-import { jobOptions } from '../shared/job-options.ts';
 import { selectImages } from '../producer/select-images.ts';
 import { shardListing } from '../producer/shard-listing.ts';
-import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
+import { configFromEnv, SHARD_QUEUE_NAME } from '../shared/config.ts';
+import { jobOptions } from '../shared/job-options.ts';
 import { connectRedis } from '../shared/redis-connection.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import type { ObjectInfo } from '../shared/storage/object-store.ts';
 
 const objects = Number(process.argv[2] ?? 1_000_000);
 const prefix = `bench-${randomBytes(4).toString('hex')}`;
-const config = configFromEnv({ ...process.env, QUEUE_PREFIX: prefix, REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
+const config = configFromEnv({
+  ...process.env,
+  QUEUE_PREFIX: prefix,
+  REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+});
 
 async function* syntheticListing(count: number): AsyncGenerator<ObjectInfo[]> {
   for (let start = 0; start < count; start += 1000) {
@@ -49,18 +53,28 @@ try {
     queue,
     redis,
     registry,
-    run: { run: 'bench', output: 's3://bench-bucket/out', model: 'file:///models/resnet50', inputRoots: ['s3://bench-bucket/photos/'] },
+    run: {
+      run: 'bench',
+      output: 's3://bench-bucket/out',
+      model: 'file:///models/resnet50',
+      inputRoots: ['s3://bench-bucket/photos/'],
+    },
     jobOptions: jobOptions(config),
     onGroup: (progress) => {
       const now = process.memoryUsage();
       peakRss = Math.max(peakRss, now.rss);
       peakHeap = Math.max(peakHeap, now.heapUsed);
-      if (progress.shards % 320 === 0) console.log(`${progress.images} images, rss ${mb(now.rss)} MB, heap ${mb(now.heapUsed)} MB`);
+      if (progress.shards % 320 === 0)
+        console.log(`${progress.images} images, rss ${mb(now.rss)} MB, heap ${mb(now.heapUsed)} MB`);
     },
   });
   const seconds = (Date.now() - startedAt) / 1000;
-  console.log(`${objects} objects -> ${totals.images} images in ${totals.shards} shards, ${totals.enqueued} enqueued in ${seconds.toFixed(1)} s`);
-  console.log(`rss ${mb(start.rss)} -> peak ${mb(peakRss)} MB (+${mb(peakRss - start.rss)}), heap ${mb(start.heapUsed)} -> peak ${mb(peakHeap)} MB`);
+  console.log(
+    `${objects} objects -> ${totals.images} images in ${totals.shards} shards, ${totals.enqueued} enqueued in ${seconds.toFixed(1)} s`,
+  );
+  console.log(
+    `rss ${mb(start.rss)} -> peak ${mb(peakRss)} MB (+${mb(peakRss - start.rss)}), heap ${mb(start.heapUsed)} -> peak ${mb(peakHeap)} MB`,
+  );
 } finally {
   await queue.obliterate({ force: true });
   await queue.close();

@@ -14,9 +14,9 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { enqueueShards } from '../producer/enqueue-shards.ts';
-import { jobOptions } from '../shared/job-options.ts';
 import type { Shard } from '../producer/shard-listing.ts';
-import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
+import { configFromEnv, SHARD_QUEUE_NAME } from '../shared/config.ts';
+import { jobOptions } from '../shared/job-options.ts';
 import { connectRedis } from '../shared/redis-connection.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import { startRedis } from '../test/harness/redis-server.ts';
@@ -31,7 +31,11 @@ async function* shards(): AsyncGenerator<Shard> {
     const images = Array.from({ length: imagesPerShard }, (_, i) => {
       const n = index * imagesPerShard + i;
       // A listing's real facts: a size and a quoted 32-hex S3 ETag.
-      return { uri: `s3://bucket/images/${String(n).padStart(6, '0')}.jpg`, size: 100_000 + (n % 50_000), etag: `"${(n * 2654435761).toString(16).padStart(32, '0').slice(-32)}"` };
+      return {
+        uri: `s3://bucket/images/${String(n).padStart(6, '0')}.jpg`,
+        size: 100_000 + (n % 50_000),
+        etag: `"${(n * 2654435761).toString(16).padStart(32, '0').slice(-32)}"`,
+      };
     });
     yield { index, images };
   }
@@ -43,16 +47,24 @@ async function usedMemory(redis: Redis): Promise<number> {
 
 async function commandStats(redis: Redis): Promise<Map<string, number>> {
   const stats = new Map<string, number>();
-  for (const match of (await redis.info('commandstats')).matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) stats.set(match[1] ?? '', Number(match[2]));
+  for (const match of (await redis.info('commandstats')).matchAll(/cmdstat_([^:]+):calls=(\d+)/g))
+    stats.set(match[1] ?? '', Number(match[2]));
   return stats;
 }
 
 function perShard(before: Map<string, number>, after: Map<string, number>): Array<[string, number]> {
-  return [...after].map(([name, calls]): [string, number] => [name, (calls - (before.get(name) ?? 0)) / shardCount]).filter(([, calls]) => calls > 0).sort((a, b) => b[1] - a[1]);
+  return [...after]
+    .map(([name, calls]): [string, number] => [name, (calls - (before.get(name) ?? 0)) / shardCount])
+    .filter(([, calls]) => calls > 0)
+    .sort((a, b) => b[1] - a[1]);
 }
 
 const ownRedis = process.env.REDIS_URL ? undefined : await startRedis();
-const config = configFromEnv({ ...process.env, REDIS_URL: process.env.REDIS_URL ?? ownRedis?.url, QUEUE_PREFIX: `bench-${Date.now().toString(36)}` });
+const config = configFromEnv({
+  ...process.env,
+  REDIS_URL: process.env.REDIS_URL ?? ownRedis?.url,
+  QUEUE_PREFIX: `bench-${Date.now().toString(36)}`,
+});
 const url = config.REDIS_URL ?? '';
 const redis = connectRedis(url);
 // BullMQ leaves connections it is given open on close(); these are closed in the finally below.
@@ -61,11 +73,24 @@ const workerConnection = connectRedis(url);
 const queue = new Queue(SHARD_QUEUE_NAME, { connection: queueConnection, prefix: config.QUEUE_PREFIX });
 const registry = new RunRegistry(redis, config.QUEUE_PREFIX);
 try {
-  await registry.create({ run: RUN, input: 's3://bucket/images/', output: 's3://bucket/out/', model: 'default', inputRoots: ['s3://bucket/images/'], shardSize: imagesPerShard });
+  await registry.create({
+    run: RUN,
+    input: 's3://bucket/images/',
+    output: 's3://bucket/out/',
+    model: 'default',
+    inputRoots: ['s3://bucket/images/'],
+    shardSize: imagesPerShard,
+  });
   await queue.waitUntilReady();
   const memoryBefore = await usedMemory(redis);
   const enqueueStatsBefore = await commandStats(redis);
-  await enqueueShards(shards(), { queue, redis, registry, run: { run: RUN, output: 's3://bucket/out/', model: 'default', inputRoots: ['s3://bucket/images/'] }, jobOptions: jobOptions(config) });
+  await enqueueShards(shards(), {
+    queue,
+    redis,
+    registry,
+    run: { run: RUN, output: 's3://bucket/out/', model: 'default', inputRoots: ['s3://bucket/images/'] },
+    jobOptions: jobOptions(config),
+  });
   await registry.finishListing(RUN, { images: shardCount * imagesPerShard, skipped: 0, shards: shardCount });
   const memoryAfter = await usedMemory(redis);
   const enqueueStatsAfter = await commandStats(redis);
@@ -74,9 +99,15 @@ try {
   const payloadBytes = (await redis.hget(jobKey, 'data'))?.length ?? 0;
 
   console.log(`shards: ${shardCount} x ${imagesPerShard} images (${config.QUEUE_PREFIX})`);
-  console.log(`used_memory delta: ${memoryAfter - memoryBefore} bytes = ${Math.round((memoryAfter - memoryBefore) / shardCount)} bytes per queued shard (${((memoryAfter - memoryBefore) / shardCount / imagesPerShard).toFixed(1)} per image)`);
+  console.log(
+    `used_memory delta: ${memoryAfter - memoryBefore} bytes = ${Math.round((memoryAfter - memoryBefore) / shardCount)} bytes per queued shard (${((memoryAfter - memoryBefore) / shardCount / imagesPerShard).toFixed(1)} per image)`,
+  );
   console.log(`MEMORY USAGE of one job hash: ${jobBytes} bytes; its JSON payload: ${payloadBytes} bytes`);
-  console.log(`enqueue, commands per shard: ${perShard(enqueueStatsBefore, enqueueStatsAfter).map(([n, c]) => `${n} ${c.toFixed(2)}`).join(', ')}`);
+  console.log(
+    `enqueue, commands per shard: ${perShard(enqueueStatsBefore, enqueueStatsAfter)
+      .map(([n, c]) => `${n} ${c.toFixed(2)}`)
+      .join(', ')}`,
+  );
 
   const consumeBefore = await commandStats(redis);
   let processed = 0;
@@ -89,12 +120,20 @@ try {
         await registry.get(RUN);
         await registry.isShardDone(RUN, job.data.shard);
         await registry.markStarted(RUN);
-        for (let done = batchSize; done <= imagesPerShard; done += batchSize) await job.updateProgress(Math.round((done / imagesPerShard) * 100));
+        for (let done = batchSize; done <= imagesPerShard; done += batchSize)
+          await job.updateProgress(Math.round((done / imagesPerShard) * 100));
         await job.updateProgress(100);
         await registry.completeShard(RUN, job.data.shard, { ok: imagesPerShard, error: 0 }, 'bench');
         return { ok: imagesPerShard, error: 0 };
       },
-      { connection: workerConnection, prefix: config.QUEUE_PREFIX, concurrency: 1, lockDuration: config.SHARD_LOCK_MS, stalledInterval: config.SHARD_LOCK_MS / 2, maxStalledCount: config.MAX_STALLED },
+      {
+        connection: workerConnection,
+        prefix: config.QUEUE_PREFIX,
+        concurrency: 1,
+        lockDuration: config.SHARD_LOCK_MS,
+        stalledInterval: config.SHARD_LOCK_MS / 2,
+        maxStalledCount: config.MAX_STALLED,
+      },
     );
     worker.on('completed', () => {
       processed += 1;
@@ -105,8 +144,12 @@ try {
   const seconds = (performance.now() - started) / 1000;
   const consume = perShard(consumeBefore, await commandStats(redis));
   const total = consume.reduce((sum, [, calls]) => sum + calls, 0);
-  console.log(`consume: ${shardCount} shards in ${seconds.toFixed(1)} s by one worker without inference (${Math.round(shardCount / seconds)} shards/s: Redis round trips only)`);
-  console.log(`consume, commands per shard (scripts' inner calls included): ${total.toFixed(1)} = ${consume.map(([n, c]) => `${n} ${c.toFixed(2)}`).join(', ')}`);
+  console.log(
+    `consume: ${shardCount} shards in ${seconds.toFixed(1)} s by one worker without inference (${Math.round(shardCount / seconds)} shards/s: Redis round trips only)`,
+  );
+  console.log(
+    `consume, commands per shard (scripts' inner calls included): ${total.toFixed(1)} = ${consume.map(([n, c]) => `${n} ${c.toFixed(2)}`).join(', ')}`,
+  );
 } finally {
   await queue.obliterate({ force: true }).catch(() => undefined);
   await queue.close();

@@ -13,22 +13,29 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { decodeImage } from '../worker/decode-image.ts';
-import { threadCounts, type ThreadCounts } from '../worker/thread-counts.ts';
+import { type ThreadCounts, threadCounts } from '../worker/thread-counts.ts';
 import { benchImages } from './bench-images.ts';
 import { startBenchServices } from './bench-services.ts';
 import { refreshBenchmarksTable } from './benchmarks-table.ts';
 import { measureDecode } from './decode-throughput.ts';
 import { runEndToEnd } from './end-to-end.ts';
-import { measureEngine, type EnginePlan } from './engine-throughput.ts';
+import { type EnginePlan, measureEngine } from './engine-throughput.ts';
 import { measureProducerMemory } from './producer-memory-run.ts';
-import { evaluateTargets, type BenchMeasures, type TargetResult } from './targets.ts';
+import { type BenchMeasures, evaluateTargets, type TargetResult } from './targets.ts';
 
 export interface BenchResults {
   startedAt: string;
   finishedAt: string;
   seconds: number;
   images: number;
-  machine: { cpus: number; cpuModel: string; node: string; loadAverageBefore: number[]; loadAverageAfter: number[]; threads: ThreadCounts };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    node: string;
+    loadAverageBefore: number[];
+    loadAverageAfter: number[];
+    threads: ThreadCounts;
+  };
   measures: BenchMeasures;
   targets: TargetResult[];
 }
@@ -41,17 +48,23 @@ const ENGINES: EnginePlan[] = [
   { choice: 'onnx', sampleImages: (batchSize) => Math.max(64, batchSize * 4) },
   // ~3 img/s: a small sample (16 images, one batch of 32) keeps this under a minute.
   { choice: 'tfjs-wasm', sampleImages: (batchSize) => Math.max(16, batchSize) },
-  { choice: 'tfjs-node', requiresPackage: '@tensorflow/tfjs-node', sampleImages: (batchSize) => Math.max(32, batchSize * 2) },
+  {
+    choice: 'tfjs-node',
+    requiresPackage: '@tensorflow/tfjs-node',
+    sampleImages: (batchSize) => Math.max(32, batchSize * 2),
+  },
 ];
 
-const intFromEnv = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
+const intFromEnv = (name: string, fallback: number): number =>
+  process.env[name] ? Number(process.env[name]) : fallback;
 
 async function main(): Promise<void> {
   const startedAt = new Date();
   const loadAverageBefore = loadavg();
   const imageCount = Math.max(200, intFromEnv('BENCH_IMAGES', 384));
   const shardSize = intFromEnv('BENCH_SHARD_SIZE', 64);
-  const log = (message: string) => process.stderr.write(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)}s] ${message}\n`);
+  const log = (message: string) =>
+    process.stderr.write(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)}s] ${message}\n`);
 
   log(`generating ${imageCount} images`);
   const images = await benchImages(imageCount);
@@ -70,7 +83,12 @@ async function main(): Promise<void> {
       log(`engine only: ${plan.choice}`);
       engines.unshift(await measureEngine(plan, decoded, BATCH_SIZES));
     }
-    engines.push({ engine: 'tfjs-node-gpu', installed: false, note: 'no GPU on this machine (and the package is not installed)', rates: [] });
+    engines.push({
+      engine: 'tfjs-node-gpu',
+      installed: false,
+      note: 'no GPU on this machine (and the package is not installed)',
+      rates: [],
+    });
     log('end to end: onnx, 1 worker');
     const onnx = await runEndToEnd(services, { engine: 'onnx', workers: 1, batchSize: E2E_BATCH, shardSize });
     log('engine only: onnx again, after the end-to-end run');
@@ -82,7 +100,13 @@ async function main(): Promise<void> {
     const objects = intFromEnv('BENCH_PRODUCER_OBJECTS', 1_000_000);
     log(`producer memory: ${objects} URIs`);
     const producerMemory = await measureProducerMemory(services.redisUrl, objects);
-    measures = { engines, decode, endToEnd: { onnx, null: nullRun, onnxTwoWorkers }, onnxEngineAfterEndToEnd: after.rates[0]?.imagesPerSecond ?? NaN, producerMemory };
+    measures = {
+      engines,
+      decode,
+      endToEnd: { onnx, null: nullRun, onnxTwoWorkers },
+      onnxEngineAfterEndToEnd: after.rates[0]?.imagesPerSecond ?? NaN,
+      producerMemory,
+    };
   } finally {
     await services.stop();
   }
@@ -93,13 +117,21 @@ async function main(): Promise<void> {
     finishedAt: finishedAt.toISOString(),
     seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
     images: imageCount,
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, loadAverageBefore, loadAverageAfter: loadavg(), threads: threadCounts() },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      loadAverageBefore,
+      loadAverageAfter: loadavg(),
+      threads: threadCounts(),
+    },
     measures,
     targets: evaluateTargets(measures, E2E_BATCH),
   };
   await writeFile(fileURLToPath(new URL('./results.json', import.meta.url)), `${JSON.stringify(results, null, 2)}\n`);
   await refreshBenchmarksTable(fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url)), results);
-  for (const target of results.targets) log(`${target.pass ? 'pass' : 'FAIL'}  ${target.name}: ${target.measured.toFixed(2)} (${target.target})`);
+  for (const target of results.targets)
+    log(`${target.pass ? 'pass' : 'FAIL'}  ${target.name}: ${target.measured.toFixed(2)} (${target.target})`);
   log('wrote bench/results.json and BENCHMARKS.md');
 }
 

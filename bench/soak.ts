@@ -8,10 +8,10 @@ import * as tf from '@tensorflow/tfjs';
 import { Redis } from 'ioredis';
 import { RunRegistry } from '../shared/run-registry.ts';
 import { openStore } from '../shared/storage/open-store.ts';
-import { openEngine } from '../worker/engines/open-engine.ts';
-import { processShard } from '../worker/process-shard.ts';
 import { startRedis } from '../test/harness/redis-server.ts';
 import { stagePhotoCopies } from '../test/reliability/reliability-harness.ts';
+import { openEngine } from '../worker/engines/open-engine.ts';
+import { processShard } from '../worker/process-shard.ts';
 
 /**
  * Soak (not in CI): many images through ONE worker, watching for leaks.
@@ -56,9 +56,12 @@ async function main(): Promise<void> {
   try {
     const names = await stagePhotoCopies(join(dir, 'input'), images);
     const started = performance.now();
-    const samples = values.mode === 'tensors' ? await soakInProcess(dir, names, started) : await soakWorker(dir, started);
+    const samples =
+      values.mode === 'tensors' ? await soakInProcess(dir, names, started) : await soakWorker(dir, started);
     const seconds = (performance.now() - started) / 1000;
-    process.stdout.write(`${JSON.stringify({ mode: values.mode, engine: values.engine, images, seconds: round(seconds), imagesPerSecond: round(images / seconds), ...verdicts(samples, Number(values.warmup)), samples }, null, 1)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ mode: values.mode, engine: values.engine, images, seconds: round(seconds), imagesPerSecond: round(images / seconds), ...verdicts(samples, Number(values.warmup)), samples }, null, 1)}\n`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -87,15 +90,27 @@ async function soakWorker(dir: string, started: number): Promise<Sample[]> {
   const env = { ...process.env, REDIS_URL: redis.url, QUEUE_PREFIX: 'soak', LOG_LEVEL: 'warn', METRICS_PORT: '0' };
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
   try {
-    const run = await cli(['submit', join(dir, 'input'), '--output', join(dir, 'out'), '--shard-size', String(SHARD_SIZE)], env);
-    const worker = spawn(process.execPath, [cliEntry, 'worker', '--engine', String(values.engine), '--metrics-port', '0'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const run = await cli(
+      ['submit', join(dir, 'input'), '--output', join(dir, 'out'), '--shard-size', String(SHARD_SIZE)],
+      env,
+    );
+    const worker = spawn(
+      process.execPath,
+      [cliEntry, 'worker', '--engine', String(values.engine), '--metrics-port', '0'],
+      { env, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     const registry = new RunRegistry(connection, 'soak');
     const samples: Sample[] = [];
     try {
       for (;;) {
         const record = await registry.get(run);
         const rssMb = await rssOf(worker.pid!);
-        if (record && rssMb > 0) samples.push({ seconds: round((performance.now() - started) / 1000), images: record.images.ok + record.images.error, rssMb });
+        if (record && rssMb > 0)
+          samples.push({
+            seconds: round((performance.now() - started) / 1000),
+            images: record.images.ok + record.images.error,
+            rssMb,
+          });
         if (record?.state === 'done') return samples;
         if (worker.exitCode !== null) throw new Error(`worker exited ${worker.exitCode} before the run finished`);
         await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -116,10 +131,36 @@ async function soakInProcess(dir: string, names: string[], started: number): Pro
   try {
     for (let shard = 0; shard * SHARD_SIZE < names.length; shard += 1) {
       const batch = names.slice(shard * SHARD_SIZE, (shard + 1) * SHARD_SIZE);
-      const refs = await Promise.all(batch.map(async (name) => ({ uri: `${inputRoot}/${name}`, size: (await stat(join(dir, 'input', name))).size, etag: '' })));
-      const job = { v: 1 as const, run: 'soak', shard, output: pathToFileURL(join(dir, 'out')).href, model: model.uri, inputRoots: [inputRoot], images: refs };
-      await processShard(job, { engine, labels: model.labels, modelId: model.id, storeFor: (uri) => openStore(uri), batchSize: 8, maxImageBytes: 64 * 1024 * 1024 });
-      samples.push({ seconds: round((performance.now() - started) / 1000), images: shard * SHARD_SIZE + batch.length, rssMb: round(process.memoryUsage().rss / 2 ** 20), numTensors: tf.memory().numTensors });
+      const refs = await Promise.all(
+        batch.map(async (name) => ({
+          uri: `${inputRoot}/${name}`,
+          size: (await stat(join(dir, 'input', name))).size,
+          etag: '',
+        })),
+      );
+      const job = {
+        v: 1 as const,
+        run: 'soak',
+        shard,
+        output: pathToFileURL(join(dir, 'out')).href,
+        model: model.uri,
+        inputRoots: [inputRoot],
+        images: refs,
+      };
+      await processShard(job, {
+        engine,
+        labels: model.labels,
+        modelId: model.id,
+        storeFor: (uri) => openStore(uri),
+        batchSize: 8,
+        maxImageBytes: 64 * 1024 * 1024,
+      });
+      samples.push({
+        seconds: round((performance.now() - started) / 1000),
+        images: shard * SHARD_SIZE + batch.length,
+        rssMb: round(process.memoryUsage().rss / 2 ** 20),
+        numTensors: tf.memory().numTensors,
+      });
     }
     return samples;
   } finally {

@@ -27,7 +27,10 @@ export const WORKER_RSS_LIMIT_MB = 1536;
 export const PRODUCER_FLAT_GROWTH = 1.25;
 
 export function rateAt(engines: readonly EngineRate[], engine: string, batchSize: number): number {
-  return engines.find((entry) => entry.engine === engine)?.rates.find((rate) => rate.batchSize === batchSize)?.imagesPerSecond ?? NaN;
+  return (
+    engines.find((entry) => entry.engine === engine)?.rates.find((rate) => rate.batchSize === batchSize)
+      ?.imagesPerSecond ?? NaN
+  );
 }
 
 /** The issue's targets, each a ratio or a bound within this one run. NaN (not measured) fails. */
@@ -40,11 +43,39 @@ export function evaluateTargets(measures: BenchMeasures, batchSize: number): Tar
   const { endToEnd, producerMemory } = measures;
   const workerRss = Math.max(...endToEnd.onnx.workerPeakRssMb);
   const results: Array<Omit<TargetResult, 'pass'> & { ok: (value: number) => boolean }> = [
-    { name: 'onnx vs tfjs-wasm', target: `engine-only onnx-cpu >= 8x tfjs-wasm at batch ${batchSize}`, measured: onnx / wasm, ok: (value) => value >= 8 },
-    { name: 'end-to-end efficiency', target: `one onnx worker end to end / onnx engine only at batch ${batchSize} (mean of just before and just after) >= 0.85`, measured: endToEnd.onnx.imagesPerSecond / onnxAround, ok: (value) => value >= 0.85 },
-    { name: 'pipeline headroom', target: 'null-engine end to end >= 4x onnx end to end', measured: endToEnd.null.imagesPerSecond / endToEnd.onnx.imagesPerSecond, ok: (value) => value >= 4 },
-    { name: 'worker RSS', target: `peak RSS of the onnx worker < ${WORKER_RSS_LIMIT_MB} MB`, measured: workerRss, ok: (value) => value < WORKER_RSS_LIMIT_MB },
-    { name: 'producer memory flat', target: `producer RSS at 100% of ${producerMemory.objects} URIs <= ${PRODUCER_FLAT_GROWTH}x its RSS at 10%`, measured: producerMemory.growth, ok: (value) => value <= PRODUCER_FLAT_GROWTH },
+    {
+      name: 'onnx vs tfjs-wasm',
+      target: `engine-only onnx-cpu >= 8x tfjs-wasm at batch ${batchSize}`,
+      measured: onnx / wasm,
+      ok: (value) => value >= 8,
+    },
+    {
+      name: 'end-to-end efficiency',
+      target: `one onnx worker end to end / onnx engine only at batch ${batchSize} (mean of just before and just after) >= 0.85`,
+      measured: endToEnd.onnx.imagesPerSecond / onnxAround,
+      ok: (value) => value >= 0.85,
+    },
+    {
+      name: 'pipeline headroom',
+      target: 'null-engine end to end >= 4x onnx end to end',
+      measured: endToEnd.null.imagesPerSecond / endToEnd.onnx.imagesPerSecond,
+      ok: (value) => value >= 4,
+    },
+    {
+      name: 'worker RSS',
+      target: `peak RSS of the onnx worker < ${WORKER_RSS_LIMIT_MB} MB`,
+      measured: workerRss,
+      ok: (value) => value < WORKER_RSS_LIMIT_MB,
+    },
+    {
+      name: 'producer memory flat',
+      target: `producer RSS at 100% of ${producerMemory.objects} URIs <= ${PRODUCER_FLAT_GROWTH}x its RSS at 10%`,
+      measured: producerMemory.growth,
+      ok: (value) => value <= PRODUCER_FLAT_GROWTH,
+    },
   ];
-  return results.map(({ ok, ...result }) => ({ ...result, pass: Number.isFinite(result.measured) && ok(result.measured) }));
+  return results.map(({ ok, ...result }) => ({
+    ...result,
+    pass: Number.isFinite(result.measured) && ok(result.measured),
+  }));
 }

@@ -9,7 +9,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 if (process.env.RESNET_BATCH_SKIP_MODEL_FETCH === '1') {
-  console.error('resnet-batch: RESNET_BATCH_SKIP_MODEL_FETCH=1, not fetching the model; run `npm run fetch-model` before classifying');
+  console.error(
+    'resnet-batch: RESNET_BATCH_SKIP_MODEL_FETCH=1, not fetching the model; run `npm run fetch-model` before classifying',
+  );
   process.exit(0);
 }
 
@@ -17,7 +19,9 @@ const require = createRequire(import.meta.url);
 try {
   require.resolve('tsx');
 } catch {
-  console.error('resnet-batch: tsx is not installed, cannot fetch the model; run `npm ci` (tsx is a dependency), then `npm run fetch-model`');
+  console.error(
+    'resnet-batch: tsx is not installed, cannot fetch the model; run `npm ci` (tsx is a dependency), then `npm run fetch-model`',
+  );
   process.exit(1);
 }
 

@@ -3,7 +3,7 @@
 // `resnet-batch run` with its own Redis into ./demo-output, then prints each image's top label
 // from the run's Parquet metadata.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tableFromIPC } from 'apache-arrow';
@@ -15,11 +15,15 @@ const output = join(root, 'demo-output');
 
 const env = { ...process.env };
 delete env.REDIS_URL; // the demo always uses the embedded default
-const run = spawnSync(process.execPath, [join(root, 'bin', 'resnet-batch.js'), 'run', input, '--output', output, '--workers', '1', '--shard-size', '8'], {
-  env,
-  stdio: ['ignore', 'pipe', 'inherit'],
-  encoding: 'utf8',
-});
+const run = spawnSync(
+  process.execPath,
+  [join(root, 'bin', 'resnet-batch.js'), 'run', input, '--output', output, '--workers', '1', '--shard-size', '8'],
+  {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  },
+);
 if (run.status !== 0) process.exit(run.status ?? 1);
 const runId = run.stdout.trim().split('\n').pop() ?? '';
 
@@ -31,7 +35,10 @@ for (const part of readdirSync(metadataDir).sort()) {
     const name = String(row.uri).split('/').pop() ?? '';
     const labels = row.top_labels?.toArray() as string[] | undefined;
     const scores = row.top_scores?.toArray() as Float32Array | undefined;
-    const verdict = row.status === 'ok' ? `${labels?.[0]} (${((scores?.[0] ?? 0) * 100).toFixed(1)}%)` : `error: ${String(row.error).slice(0, 90)}`;
+    const verdict =
+      row.status === 'ok'
+        ? `${labels?.[0]} (${((scores?.[0] ?? 0) * 100).toFixed(1)}%)`
+        : `error: ${String(row.error).slice(0, 90)}`;
     console.log(`  ${decodeURIComponent(name).padEnd(28)} ${verdict}`);
   }
 }

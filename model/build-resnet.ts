@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../shared/errors.ts';
-import { blockNames, classifierName, HEAD_NAMES, STEM_NAMES, type BlockNames } from './layer-names.ts';
+import { type BlockNames, blockNames, classifierName, HEAD_NAMES, STEM_NAMES } from './layer-names.ts';
 import { blockExpansion, type ResNetSpec } from './spec.ts';
 
 type Symbolic = tf.SymbolicTensor;
@@ -31,7 +31,10 @@ export function buildResNet(spec: ResNetSpec): tf.LayersModel {
       const names = blockNames(stage, block, blocks);
       const stride = stage > 0 && block === 0 ? 2 : 1;
       const width = spec.stageWidths[stage] ?? 0;
-      x = spec.block === 'bottleneck' ? bottleneckBlock(spec, x, names, width, stride) : basicBlock(spec, x, names, width, stride);
+      x =
+        spec.block === 'bottleneck'
+          ? bottleneckBlock(spec, x, names, width, stride)
+          : basicBlock(spec, x, names, width, stride);
     }
   });
   const embedding = tf.layers.globalAveragePooling2d({ name: HEAD_NAMES.pool }).apply(x) as Symbolic;
@@ -56,11 +59,29 @@ function checkSpec(spec: ResNetSpec): void {
 }
 
 function imagenetStem(spec: ResNetSpec, input: Symbolic): Symbolic {
-  let x = tf.layers.zeroPadding2d({ padding: [[3, 3], [3, 3]], name: STEM_NAMES.pad }).apply(input) as Symbolic;
+  let x = tf.layers
+    .zeroPadding2d({
+      padding: [
+        [3, 3],
+        [3, 3],
+      ],
+      name: STEM_NAMES.pad,
+    })
+    .apply(input) as Symbolic;
   x = conv(spec, x, STEM_NAMES.conv, spec.stemWidth, 7, 2, 'valid');
   x = relu(batchNorm(spec, x, STEM_NAMES.bn), STEM_NAMES.relu);
-  x = tf.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: STEM_NAMES.poolPad }).apply(x) as Symbolic;
-  return tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'valid', name: STEM_NAMES.pool }).apply(x) as Symbolic;
+  x = tf.layers
+    .zeroPadding2d({
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+      name: STEM_NAMES.poolPad,
+    })
+    .apply(x) as Symbolic;
+  return tf.layers
+    .maxPooling2d({ poolSize: 3, strides: 2, padding: 'valid', name: STEM_NAMES.pool })
+    .apply(x) as Symbolic;
 }
 
 /** 3x3 stride 1 padding 1 ('same' is symmetric at stride 1), no pooling: CIFAR inputs are only 32x32. */
@@ -70,9 +91,21 @@ function cifarStem(spec: ResNetSpec, input: Symbolic): Symbolic {
 }
 
 /** 1x1 (stride here, Keras v1) -> 3x3 -> 1x1 expand x4, plus the shortcut. */
-function bottleneckBlock(spec: ResNetSpec, input: Symbolic, names: BlockNames, width: number, stride: number): Symbolic {
-  let x = relu(batchNorm(spec, conv(spec, input, names.conv('2a'), width, 1, stride, 'valid'), names.bn('2a')), names.other('2a_relu'));
-  x = relu(batchNorm(spec, conv(spec, x, names.conv('2b'), width, 3, 1, 'same'), names.bn('2b')), names.other('2b_relu'));
+function bottleneckBlock(
+  spec: ResNetSpec,
+  input: Symbolic,
+  names: BlockNames,
+  width: number,
+  stride: number,
+): Symbolic {
+  let x = relu(
+    batchNorm(spec, conv(spec, input, names.conv('2a'), width, 1, stride, 'valid'), names.bn('2a')),
+    names.other('2a_relu'),
+  );
+  x = relu(
+    batchNorm(spec, conv(spec, x, names.conv('2b'), width, 3, 1, 'same'), names.bn('2b')),
+    names.other('2b_relu'),
+  );
   x = batchNorm(spec, conv(spec, x, names.conv('2c'), width * 4, 1, 1, 'valid'), names.bn('2c'));
   return addAndRelu(x, shortcut(spec, input, names, width * 4, stride), names);
 }
@@ -87,7 +120,15 @@ function basicBlock(spec: ResNetSpec, input: Symbolic, names: BlockNames, width:
 /** Stride-2 3x3 gets explicit symmetric padding 1 (floor((I-1)/2)+1 outputs, like the document); stride 1 is 'same'. */
 function conv3x3(spec: ResNetSpec, input: Symbolic, names: BlockNames, width: number, stride: number): Symbolic {
   if (stride === 1) return conv(spec, input, names.conv('2a'), width, 3, 1, 'same');
-  const padded = tf.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: names.other('2a_pad') }).apply(input) as Symbolic;
+  const padded = tf.layers
+    .zeroPadding2d({
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+      name: names.other('2a_pad'),
+    })
+    .apply(input) as Symbolic;
   return conv(spec, padded, names.conv('2a'), width, 3, stride, 'valid');
 }
 
@@ -103,14 +144,32 @@ function addAndRelu(residual: Symbolic, shortcutOut: Symbolic, names: BlockNames
   return relu(sum, names.other('relu'));
 }
 
-function conv(spec: ResNetSpec, input: Symbolic, name: string, filters: number, kernel: number, stride: number, padding: 'valid' | 'same'): Symbolic {
+function conv(
+  spec: ResNetSpec,
+  input: Symbolic,
+  name: string,
+  filters: number,
+  kernel: number,
+  stride: number,
+  padding: 'valid' | 'same',
+): Symbolic {
   return tf.layers
-    .conv2d({ filters, kernelSize: kernel, strides: stride, padding, useBias: spec.convBias, kernelInitializer: 'heNormal', name })
+    .conv2d({
+      filters,
+      kernelSize: kernel,
+      strides: stride,
+      padding,
+      useBias: spec.convBias,
+      kernelInitializer: 'heNormal',
+      name,
+    })
     .apply(input) as Symbolic;
 }
 
 function batchNorm(spec: ResNetSpec, input: Symbolic, name: string): Symbolic {
-  return tf.layers.batchNormalization({ axis: 3, epsilon: spec.batchNormEpsilon, momentum: 0.99, name }).apply(input) as Symbolic;
+  return tf.layers
+    .batchNormalization({ axis: 3, epsilon: spec.batchNormEpsilon, momentum: 0.99, name })
+    .apply(input) as Symbolic;
 }
 
 function relu(input: Symbolic, name: string): Symbolic {

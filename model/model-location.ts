@@ -6,11 +6,12 @@
  *   cached on local disk under a digest (remote-model-cache.ts).
  * The URI always names the artifact root: the folder holding ResNet50/model.json and assets/.
  */
-import { openStore } from '../shared/storage/open-store.ts';
+
 import type { ObjectStore } from '../shared/storage/object-store.ts';
+import { openStore } from '../shared/storage/open-store.ts';
 import { localPathOf } from '../shared/storage/uri.ts';
 import { artifactCacheDir } from './model-cache.ts';
-import { readModelFileFromDir, type ReadModelFile } from './read-model-file.ts';
+import { type ReadModelFile, readModelFileFromDir } from './read-model-file.ts';
 import { readModelFileFromStore } from './remote-model-cache.ts';
 
 export interface ModelLocation {
@@ -35,5 +36,8 @@ export function resolveModelLocation(uri: string | undefined, options: ResolveMo
   }
   const path = localPathOf(trimmed);
   if (path !== undefined) return { uri: trimmed, read: readModelFileFromDir(path) };
-  return { uri: trimmed, read: readModelFileFromStore(trimmed, (options.openStore ?? openStore)(trimmed), options.env) };
+  return {
+    uri: trimmed,
+    read: readModelFileFromStore(trimmed, (options.openStore ?? openStore)(trimmed), options.env),
+  };
 }

@@ -30,7 +30,10 @@ export function poolOutputSize(input: number): number {
  * (1x1 stride 2 in a bottleneck, 3x3 stride 2 padding 1 in a basic block: both give
  * floor((I - 1) / 2) + 1).
  */
-export function featureMapSizes(spec: ResNetSpec, input: number = spec.inputSize): { stem: number; pool: number; stages: number[] } {
+export function featureMapSizes(
+  spec: ResNetSpec,
+  input: number = spec.inputSize,
+): { stem: number; pool: number; stages: number[] } {
   const imagenet = spec.stem === 'imagenet';
   const stem = imagenet ? stemOutputSize(input) : convOutputSize(input, 3, 1, 1);
   const pool = imagenet ? poolOutputSize(stem) : stem;

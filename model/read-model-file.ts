@@ -26,7 +26,9 @@ export function resolveArtifactPath(fromFile: string, relativePath: string): str
 export function checkRelativePath(relativePath: string): void {
   const normalized = posix.normalize(relativePath);
   if (isAbsolute(relativePath) || normalized.startsWith('..') || relativePath.includes('\\')) {
-    throw new ModelError(`model file path '${relativePath}' leaves the model folder; expected a relative path such as 'ResNet50/group1-shard1of25.bin' in model.json`);
+    throw new ModelError(
+      `model file path '${relativePath}' leaves the model folder; expected a relative path such as 'ResNet50/group1-shard1of25.bin' in model.json`,
+    );
   }
 }
 

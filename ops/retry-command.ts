@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
+import { configFromEnv, SHARD_QUEUE_NAME } from '../shared/config.ts';
 import { shardJobId } from '../shared/job-payload.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
@@ -26,7 +26,9 @@ export async function retryCommand(run: string): Promise<number> {
         retried += 1;
       }
     }
-    process.stderr.write(`run ${run}: ${retried} failed shard(s) enqueued again${shards.length > retried ? `; ${shards.length - retried} had no failed job left to retry` : ''}\n`);
+    process.stderr.write(
+      `run ${run}: ${retried} failed shard(s) enqueued again${shards.length > retried ? `; ${shards.length - retried} had no failed job left to retry` : ''}\n`,
+    );
     return 0;
   } finally {
     await queue.close();

@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
+import { submitRun } from '../producer/submit.ts';
 import { configFromEnv } from '../shared/config.ts';
 import type { EngineChoice } from '../shared/engine.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
@@ -8,9 +9,8 @@ import { createLogger } from '../shared/logger.ts';
 import { connectRedis } from '../shared/redis-connection.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
-import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.ts';
+import { type EmbeddedRedis, startEmbeddedRedis } from './embedded-redis.ts';
 import { runProgress } from './run-progress.ts';
-import { submitRun } from '../producer/submit.ts';
 
 export interface RunCommandOptions {
   output: string;
@@ -38,8 +38,13 @@ export async function runCommand(input: string, options: RunCommandOptions): Pro
   const workers: ChildProcess[] = [];
   const redis = connectRedis(redisUrl, logger);
   try {
-    const submitted = await submitRun({ input, output: options.output, run: options.run, shardSize: options.shardSize, model: options.model }, { config, redisUrl, logger });
-    process.stderr.write(`run ${submitted.run}: ${submitted.images} images in ${submitted.shards} shards (${submitted.skipped} skipped), ${options.workers} worker(s)\n`);
+    const submitted = await submitRun(
+      { input, output: options.output, run: options.run, shardSize: options.shardSize, model: options.model },
+      { config, redisUrl, logger },
+    );
+    process.stderr.write(
+      `run ${submitted.run}: ${submitted.images} images in ${submitted.shards} shards (${submitted.skipped} skipped), ${options.workers} worker(s)\n`,
+    );
     for (let index = 0; index < options.workers; index += 1) workers.push(startWorker(redisUrl, options));
     const record = await waitForRun(new RunRegistry(redis, config.QUEUE_PREFIX), submitted.run, workers);
     printSummary(record);
@@ -59,29 +64,51 @@ function startWorker(redisUrl: string, options: RunCommandOptions): ChildProcess
   // Workers log JSON to stderr; only warnings and errors reach the terminal unless LOG_LEVEL says otherwise.
   // Local workers share one host: metrics stay off unless METRICS_PORT asks for them (then the
   // first worker serves it and the others warn that the port is taken).
-  const env = { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', METRICS_PORT: process.env.METRICS_PORT ?? '0' };
+  const env = {
+    ...process.env,
+    REDIS_URL: redisUrl,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    METRICS_PORT: process.env.METRICS_PORT ?? '0',
+  };
   return spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 async function waitForRun(registry: RunRegistry, run: string, workers: ChildProcess[]): Promise<RunRecord> {
-  const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: ' {bar} {value}/{total} images | {speed} img/s | ETA {eta_formatted} | {errors} errors', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = process.stderr.isTTY
+    ? new cliProgress.SingleBar(
+        {
+          format: ' {bar} {value}/{total} images | {speed} img/s | ETA {eta_formatted} | {errors} errors',
+          stream: process.stderr,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
   let lastLine = 0;
   try {
     for (;;) {
       const record = await registry.get(run);
-      if (!record) throw new ResnetBatchError('RUN_MISSING', `run ${run} disappeared from Redis; was the server restarted without persistence?`);
+      if (!record)
+        throw new ResnetBatchError(
+          'RUN_MISSING',
+          `run ${run} disappeared from Redis; was the server restarted without persistence?`,
+        );
       const progress = runProgress(record);
       if (bar) {
         if (!bar.isActive) bar.start(record.images.total, 0, { speed: '0', errors: 0 });
         bar.setTotal(record.images.total);
         bar.update(progress.processed, { speed: progress.imagesPerSecond.toFixed(1), errors: record.images.error });
       } else if (Date.now() - lastLine > 5000) {
-        process.stderr.write(`progress: ${progress.processed}/${record.images.total} images, ${record.shards.done + record.shards.failed}/${record.shards.total} shards, ${progress.imagesPerSecond.toFixed(2)} img/s\n`);
+        process.stderr.write(
+          `progress: ${progress.processed}/${record.images.total} images, ${record.shards.done + record.shards.failed}/${record.shards.total} shards, ${progress.imagesPerSecond.toFixed(2)} img/s\n`,
+        );
         lastLine = Date.now();
       }
       if (record.state === 'done') return record;
       if (workers.every((worker) => worker.exitCode !== null)) {
-        throw new ResnetBatchError('WORKERS_EXITED', `every worker exited before run ${run} finished (exit codes ${workers.map((w) => w.exitCode).join(', ')}); their errors are above`);
+        throw new ResnetBatchError(
+          'WORKERS_EXITED',
+          `every worker exited before run ${run} finished (exit codes ${workers.map((w) => w.exitCode).join(', ')}); their errors are above`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
@@ -92,7 +119,9 @@ async function waitForRun(registry: RunRegistry, run: string, workers: ChildProc
 
 function printSummary(record: RunRecord): void {
   const progress = runProgress(record);
-  const failed = record.shards.failed ? `, ${record.shards.failed} shard(s) failed: ${record.shards.failedShards.join(', ')} (resnet-batch retry ${record.run})` : '';
+  const failed = record.shards.failed
+    ? `, ${record.shards.failed} shard(s) failed: ${record.shards.failedShards.join(', ')} (resnet-batch retry ${record.run})`
+    : '';
   process.stderr.write(
     `done: ${record.images.ok} ok, ${record.images.error} error, ${record.images.skipped} skipped in ${progress.elapsedSeconds.toFixed(1)} s (${progress.imagesPerSecond.toFixed(2)} img/s)${failed}\n` +
       `output: ${record.output.replace(/\/+$/, '')}/${record.run}/ (embeddings/*.npy, metadata/*.parquet, _manifest.json)\n`,

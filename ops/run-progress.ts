@@ -17,6 +17,7 @@ export function runProgress(record: RunRecord, now = new Date()): RunProgress {
   const elapsedSeconds = start === null ? 0 : Math.max(0, (end - start) / 1000);
   const imagesPerSecond = elapsedSeconds > 0 ? processed / elapsedSeconds : 0;
   const remaining = Math.max(0, record.images.total - processed);
-  const etaSeconds = record.state === 'done' ? 0 : record.listingDone && imagesPerSecond > 0 ? remaining / imagesPerSecond : null;
+  const etaSeconds =
+    record.state === 'done' ? 0 : record.listingDone && imagesPerSecond > 0 ? remaining / imagesPerSecond : null;
   return { processed, imagesPerSecond, etaSeconds, elapsedSeconds };
 }

@@ -1,9 +1,9 @@
 import { Queue } from 'bullmq';
-import { SHARD_QUEUE_NAME, configFromEnv } from '../shared/config.ts';
+import { configFromEnv, SHARD_QUEUE_NAME } from '../shared/config.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
-import { runProgress, type RunProgress } from './run-progress.ts';
+import { type RunProgress, runProgress } from './run-progress.ts';
 
 /** `resnet-batch status <run> [--json]`. Exit 0 when the run exists, 1 when it does not. */
 export async function statusCommand(run: string, options: { json: boolean }): Promise<number> {
@@ -15,7 +15,9 @@ export async function statusCommand(run: string, options: { json: boolean }): Pr
     const record = await new RunRegistry(redis, config.QUEUE_PREFIX).require(run);
     const queueCounts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
     const progress = runProgress(record);
-    process.stdout.write(options.json ? `${JSON.stringify(statusJson(record, progress, queueCounts))}\n` : statusText(record, progress));
+    process.stdout.write(
+      options.json ? `${JSON.stringify(statusJson(record, progress, queueCounts))}\n` : statusText(record, progress),
+    );
     return 0;
   } finally {
     await queue.close();
@@ -30,8 +32,18 @@ export function statusJson(record: RunRecord, progress: RunProgress, queue: Reco
     input: record.input,
     output: record.output,
     model: record.model,
-    images: { total: record.images.total, ok: record.images.ok, error: record.images.error, skipped: record.images.skipped },
-    shards: { total: record.shards.total, done: record.shards.done, failed: record.shards.failed, failed_shards: record.shards.failedShards },
+    images: {
+      total: record.images.total,
+      ok: record.images.ok,
+      error: record.images.error,
+      skipped: record.images.skipped,
+    },
+    shards: {
+      total: record.shards.total,
+      done: record.shards.done,
+      failed: record.shards.failed,
+      failed_shards: record.shards.failedShards,
+    },
     listing_done: record.listingDone,
     engines: record.engines,
     images_per_second: Number(progress.imagesPerSecond.toFixed(3)),

@@ -12,16 +12,27 @@ import type { StoreOpener } from './list-inputs.ts';
  */
 export const WRITE_CHECK_NAME = '.write-check';
 
-export async function checkOutputWritable(output: string, run: string, openStore: StoreOpener, now: Date = new Date()): Promise<void> {
+export async function checkOutputWritable(
+  output: string,
+  run: string,
+  openStore: StoreOpener,
+  now: Date = new Date(),
+): Promise<void> {
   const probe = joinUri(output, `${run}/${WRITE_CHECK_NAME}`);
   const body = JSON.stringify({ run, checked_at: now.toISOString(), nonce: randomBytes(8).toString('hex') });
   const store = openStore(output);
   try {
     await store.write(probe, body, { contentType: 'application/json' });
     const back = (await store.read(probe, { maxBytes: 4096 })).toString('utf8');
-    if (back !== body) throw new Error('the object read back differs from the one written (another submit with the same run id, or an inconsistent store)');
+    if (back !== body)
+      throw new Error(
+        'the object read back differs from the one written (another submit with the same run id, or an inconsistent store)',
+      );
   } catch (error) {
-    throw new ConfigError(`output ${output} is not writable: writing ${probe} failed (${describeError(error)}); ${writeHintFor(output)}`, { cause: error });
+    throw new ConfigError(
+      `output ${output} is not writable: writing ${probe} failed (${describeError(error)}); ${writeHintFor(output)}`,
+      { cause: error },
+    );
   } finally {
     await store.close();
   }

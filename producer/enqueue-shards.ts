@@ -1,6 +1,6 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { JOB_PAYLOAD_VERSION, SHARD_JOB_NAME, shardJobId, type ShardJob } from '../shared/job-payload.ts';
+import { JOB_PAYLOAD_VERSION, SHARD_JOB_NAME, type ShardJob, shardJobId } from '../shared/job-payload.ts';
 import type { RunRegistry } from '../shared/run-registry.ts';
 import type { Shard } from './shard-listing.ts';
 
@@ -55,14 +55,22 @@ export async function enqueueShards(shards: AsyncIterable<Shard>, target: Enqueu
 
 async function addGroup(group: Shard[], target: EnqueueTarget): Promise<number> {
   const present = await Promise.all(
-    group.map(async (shard) => (await target.registry.isShardDone(target.run.run, shard.index)) || (await target.redis.exists(target.queue.toKey(shardJobId(target.run.run, shard.index)))) === 1),
+    group.map(
+      async (shard) =>
+        (await target.registry.isShardDone(target.run.run, shard.index)) ||
+        (await target.redis.exists(target.queue.toKey(shardJobId(target.run.run, shard.index)))) === 1,
+    ),
   );
   const missing = group.filter((_, i) => !present[i]);
   if (missing.length === 0) return 0;
   await target.queue.addBulk(
     missing.map((shard) => {
       const data: ShardJob = { v: JOB_PAYLOAD_VERSION, ...target.run, shard: shard.index, images: shard.images };
-      return { name: SHARD_JOB_NAME, data, opts: { ...target.jobOptions, jobId: shardJobId(target.run.run, shard.index) } };
+      return {
+        name: SHARD_JOB_NAME,
+        data,
+        opts: { ...target.jobOptions, jobId: shardJobId(target.run.run, shard.index) },
+      };
     }),
   );
   return missing.length;

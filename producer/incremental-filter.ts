@@ -34,14 +34,29 @@ export interface IncrementalBase {
 /** The base run's record, or ConfigError when it is unknown or not finished. */
 export async function checkBaseRun(registry: RunRegistry, since: string, prefix: string): Promise<RunRecord> {
   const base = await registry.get(since);
-  if (base === null) throw new ConfigError(`--since run ${since} is not registered under QUEUE_PREFIX ${prefix}; give the id of a finished run (resnet-batch status <run>), or submit without --since`);
-  if (base.finishedAt === null) throw new ConfigError(`--since run ${since} has not finished (state ${base.state}); wait until it has, or submit without --since`);
+  if (base === null)
+    throw new ConfigError(
+      `--since run ${since} is not registered under QUEUE_PREFIX ${prefix}; give the id of a finished run (resnet-batch status <run>), or submit without --since`,
+    );
+  if (base.finishedAt === null)
+    throw new ConfigError(
+      `--since run ${since} has not finished (state ${base.state}); wait until it has, or submit without --since`,
+    );
   return base;
 }
 
-export async function loadIncrementalBase(base: RunRecord, model: string, registry: RunRegistry, openStore: StoreOpener, logger?: Logger): Promise<IncrementalBase> {
+export async function loadIncrementalBase(
+  base: RunRecord,
+  model: string,
+  registry: RunRegistry,
+  openStore: StoreOpener,
+  logger?: Logger,
+): Promise<IncrementalBase> {
   if (base.model !== model) {
-    logger?.info({ since: base.run, baseModel: base.model, model }, `model differs from base run ${base.run}: every image is processed`);
+    logger?.info(
+      { since: base.run, baseModel: base.model, model },
+      `model differs from base run ${base.run}: every image is processed`,
+    );
     return { run: base.run, pairs: null };
   }
   const pairs = new UriEtagSet();
@@ -55,7 +70,10 @@ export async function loadIncrementalBase(base: RunRecord, model: string, regist
       await store.close();
     }
   }
-  logger?.info({ since: base.run, chain, processed: pairs.size }, `base run ${base.run}: ${pairs.size} processed image(s) to compare against, from ${chain.length} run(s)`);
+  logger?.info(
+    { since: base.run, chain, processed: pairs.size },
+    `base run ${base.run}: ${pairs.size} processed image(s) to compare against, from ${chain.length} run(s)`,
+  );
   return { run: base.run, pairs: pairs.freeze() };
 }
 
@@ -66,14 +84,22 @@ export const MAX_CHAIN_LENGTH = 5000;
  * The base of an incremental `link`, when that base's results count too: it exists, finished, and
  * ran the same model (otherwise `link` processed everything itself and the chain ends there).
  */
-async function previousLink(link: RunRecord, registry: RunRegistry, seen: readonly string[]): Promise<RunRecord | null> {
+async function previousLink(
+  link: RunRecord,
+  registry: RunRegistry,
+  seen: readonly string[],
+): Promise<RunRecord | null> {
   if (!link.since || seen.includes(link.since) || seen.length >= MAX_CHAIN_LENGTH) return null;
   const previous = await registry.get(link.since);
   return previous?.finishedAt && previous.model === link.model ? previous : null;
 }
 
 /** Yields each page without its unchanged images (empty pages are dropped) and reports those. */
-export async function* filterUnchanged(pages: AsyncIterable<ObjectInfo[]>, pairs: UriEtagSet | null, onUnchanged: (info: ObjectInfo) => void): AsyncGenerator<ObjectInfo[]> {
+export async function* filterUnchanged(
+  pages: AsyncIterable<ObjectInfo[]>,
+  pairs: UriEtagSet | null,
+  onUnchanged: (info: ObjectInfo) => void,
+): AsyncGenerator<ObjectInfo[]> {
   for await (const page of pages) {
     if (pairs === null) {
       yield page;

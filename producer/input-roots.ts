@@ -37,7 +37,12 @@ export class InputRootsBuilder {
       return;
     }
     let common = 0;
-    while (common < current.segments.length && common < folder.segments.length && current.segments[common] === folder.segments[common]) common += 1;
+    while (
+      common < current.segments.length &&
+      common < folder.segments.length &&
+      current.segments[common] === folder.segments[common]
+    )
+      common += 1;
     current.segments.length = Math.min(current.segments.length, Math.max(common, folder.minSegments));
   }
 

@@ -2,7 +2,7 @@ import { ConfigError, describeError } from '../shared/errors.ts';
 import type { ObjectInfo, ObjectStore } from '../shared/storage/object-store.ts';
 import { isWithin, normalizeUri } from '../shared/storage/uri.ts';
 import { InputRootsBuilder } from './input-roots.ts';
-import { manifestFormat, parseManifestLine, type ManifestFormat } from './manifest-entry.ts';
+import { type ManifestFormat, manifestFormat, parseManifestLine } from './manifest-entry.ts';
 import { DEFAULT_MAX_LINE_BYTES, manifestLines } from './manifest-lines.ts';
 
 /**
@@ -67,7 +67,9 @@ export async function describeInput(input: string, openStore: StoreOpener): Prom
   } finally {
     await store.close();
   }
-  throw new ConfigError(`input ${uri} does not exist or holds no files; expected an s3:// prefix, a local folder, or a .txt/.jsonl manifest`);
+  throw new ConfigError(
+    `input ${uri} does not exist or holds no files; expected an s3:// prefix, a local folder, or a .txt/.jsonl manifest`,
+  );
 }
 
 /**
@@ -99,7 +101,11 @@ export async function openListing(input: string, options: ListOptions): Promise<
   return { input: description, inputRoots, pages: pages(), close };
 }
 
-async function* listDescribed(input: InputDescription, roots: string[], options: ListOptions): AsyncGenerator<ObjectInfo[]> {
+async function* listDescribed(
+  input: InputDescription,
+  roots: string[],
+  options: ListOptions,
+): AsyncGenerator<ObjectInfo[]> {
   const source = input.kind === 'prefix' ? listPrefix(input.uri, options) : listManifest(input, options);
   for await (const page of source) {
     // S3 prefixes are raw strings (s3://b/img also lists img2/...) and S3 keys may hold '..'
@@ -139,7 +145,10 @@ async function* listManifest(input: InputDescription, options: ListOptions): Asy
   if (page.length > 0) yield page;
 }
 
-async function* manifestEntries(input: InputDescription, options: ListOptions): AsyncGenerator<ObjectInfo | SkippedInput> {
+async function* manifestEntries(
+  input: InputDescription,
+  options: ListOptions,
+): AsyncGenerator<ObjectInfo | SkippedInput> {
   const store = options.openStore(input.uri);
   try {
     const stream = await store.readStream(input.uri);
@@ -147,7 +156,11 @@ async function* manifestEntries(input: InputDescription, options: ListOptions): 
       for await (const line of manifestLines(stream, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES)) {
         const where = `${input.uri}:${line.number}`;
         if (line.tooLong === true) {
-          yield { reason: 'invalid-entry', where, detail: `line is ${line.bytes} bytes, over the ${options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES}-byte limit` };
+          yield {
+            reason: 'invalid-entry',
+            where,
+            detail: `line is ${line.bytes} bytes, over the ${options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES}-byte limit`,
+          };
           continue;
         }
         const parsed = parseManifestLine(line.text, input.format ?? 'txt', input.uri);
@@ -176,6 +189,9 @@ async function manifestRoots(input: InputDescription, options: ListOptions): Pro
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(`cannot read manifest ${input.uri}: ${describeError(error)}`, { cause: error });
   }
-  if (entries === 0) throw new ConfigError(`manifest ${input.uri} names no usable image URI; expected one URI per line (.txt) or {"uri": ...} objects (.jsonl)`);
+  if (entries === 0)
+    throw new ConfigError(
+      `manifest ${input.uri} names no usable image URI; expected one URI per line (.txt) or {"uri": ...} objects (.jsonl)`,
+    );
   return builder.roots();
 }

@@ -41,11 +41,14 @@ export function parseManifestLine(text: string, format: ManifestFormat, manifest
   } catch (error) {
     return { kind: 'invalid', reason: `not valid JSON (${describeError(error)})` };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'invalid', reason: 'not a JSON object' };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { kind: 'invalid', reason: 'not a JSON object' };
   const { uri, size, etag } = value as Record<string, unknown>;
   if (typeof uri !== 'string' || uri.trim() === '') return { kind: 'invalid', reason: 'no "uri" string field' };
-  if (size !== undefined && !(Number.isSafeInteger(size) && (size as number) >= 0)) return { kind: 'invalid', reason: `"size" must be a whole number of bytes (got ${JSON.stringify(size)})` };
-  if (etag !== undefined && !(typeof etag === 'string' && etag.length <= MAX_ETAG_LENGTH)) return { kind: 'invalid', reason: `"etag" must be a string of at most ${MAX_ETAG_LENGTH} characters` };
+  if (size !== undefined && !(Number.isSafeInteger(size) && (size as number) >= 0))
+    return { kind: 'invalid', reason: `"size" must be a whole number of bytes (got ${JSON.stringify(size)})` };
+  if (etag !== undefined && !(typeof etag === 'string' && etag.length <= MAX_ETAG_LENGTH))
+    return { kind: 'invalid', reason: `"etag" must be a string of at most ${MAX_ETAG_LENGTH} characters` };
   return resolveEntry(uri.trim(), (size as number | undefined) ?? -1, (etag as string | undefined) ?? '', manifestUri);
 }
 
@@ -56,6 +59,7 @@ function resolveEntry(reference: string, size: number, etag: string, manifestUri
   } catch (error) {
     return { kind: 'invalid', reason: describeError(error) };
   }
-  if (uri.length > MAX_URI_LENGTH) return { kind: 'invalid', reason: `URI is longer than ${MAX_URI_LENGTH} characters` };
+  if (uri.length > MAX_URI_LENGTH)
+    return { kind: 'invalid', reason: `URI is longer than ${MAX_URI_LENGTH} characters` };
   return { kind: 'entry', info: { uri, size, etag } };
 }

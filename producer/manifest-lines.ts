@@ -9,20 +9,28 @@ import { StringDecoder } from 'node:string_decoder';
  * Lines end at '\n'; a trailing '\r' is removed (Windows manifests) and so is a UTF-8 byte order
  * mark on the first line. Line numbers start at 1, as editors show them.
  */
-export type ManifestLine = { number: number; text: string; tooLong?: undefined } | { number: number; tooLong: true; bytes: number };
+export type ManifestLine =
+  | { number: number; text: string; tooLong?: undefined }
+  | { number: number; tooLong: true; bytes: number };
 
 /** Longest manifest line kept, in bytes. 8 KiB holds any URI S3 accepts (1 KiB keys) plus JSON fields. */
 export const DEFAULT_MAX_LINE_BYTES = 8 * 1024;
 
 const NEWLINE = 0x0a;
 
-export async function* manifestLines(chunks: AsyncIterable<Buffer | string>, maxLineBytes = DEFAULT_MAX_LINE_BYTES): AsyncGenerator<ManifestLine> {
+export async function* manifestLines(
+  chunks: AsyncIterable<Buffer | string>,
+  maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+): AsyncGenerator<ManifestLine> {
   let parts: Buffer[] = [];
   let length = 0;
   let number = 1;
 
   const finish = (): ManifestLine => {
-    const line: ManifestLine = length > maxLineBytes ? { number, tooLong: true, bytes: length } : { number, text: decode(Buffer.concat(parts), number) };
+    const line: ManifestLine =
+      length > maxLineBytes
+        ? { number, tooLong: true, bytes: length }
+        : { number, text: decode(Buffer.concat(parts), number) };
     parts = [];
     length = 0;
     number += 1;

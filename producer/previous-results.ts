@@ -25,14 +25,21 @@ export interface PreviousResults {
 }
 
 /** Adds the run's ok (uri, etag) pairs to `pairs` (not frozen: several runs may be added). */
-export async function loadPreviousResults(store: ObjectStore, output: string, run: string, pairs: UriEtagSet): Promise<PreviousResults> {
+export async function loadPreviousResults(
+  store: ObjectStore,
+  output: string,
+  run: string,
+  pairs: UriEtagSet,
+): Promise<PreviousResults> {
   const folder = joinUri(output, `${run}/metadata`);
   let parts = 0;
   let rows = 0;
   try {
     const wanted = await listMetadataParts(store, output, run);
     for (let start = 0; start < wanted.length; start += PARTS_IN_FLIGHT) {
-      const tables = await Promise.all(wanted.slice(start, start + PARTS_IN_FLIGHT).map((part) => readPartColumns(store, part.uri, COLUMNS)));
+      const tables = await Promise.all(
+        wanted.slice(start, start + PARTS_IN_FLIGHT).map((part) => readPartColumns(store, part.uri, COLUMNS)),
+      );
       for (const table of tables) {
         parts += 1;
         rows += table.numRows;
@@ -40,7 +47,10 @@ export async function loadPreviousResults(store: ObjectStore, output: string, ru
       }
     }
   } catch (error) {
-    throw new ConfigError(`cannot read the results of base run ${run} under ${folder}: ${describeError(error)}; check that the run's output is still there and readable, or submit without --since`, { cause: error });
+    throw new ConfigError(
+      `cannot read the results of base run ${run} under ${folder}: ${describeError(error)}; check that the run's output is still there and readable, or submit without --since`,
+      { cause: error },
+    );
   }
   return { parts, rows };
 }
@@ -49,7 +59,10 @@ function addOkRows(table: Table, pairs: UriEtagSet): void {
   const uris = table.getChild('uri');
   const etags = table.getChild('etag');
   const statuses = table.getChild('status');
-  if (uris === null || etags === null || statuses === null) throw new Error('a metadata part lacks the uri, etag or status column (expected the columns of shared/output/output-format.ts)');
+  if (uris === null || etags === null || statuses === null)
+    throw new Error(
+      'a metadata part lacks the uri, etag or status column (expected the columns of shared/output/output-format.ts)',
+    );
   for (let i = 0; i < table.numRows; i += 1) {
     const etag = String(etags.get(i) ?? '');
     if (statuses.get(i) === 'ok' && etag !== '') pairs.add(String(uris.get(i)), etag);

@@ -1,5 +1,5 @@
-import type { ObjectInfo } from '../shared/storage/object-store.ts';
 import { decodableNameTest } from '../shared/image-formats.ts';
+import type { ObjectInfo } from '../shared/storage/object-store.ts';
 
 /**
  * Stage 2 of submit: keep the files sharp can decode, judged by name only (no bytes are read at

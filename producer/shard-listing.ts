@@ -1,5 +1,5 @@
 import { ConfigError } from '../shared/errors.ts';
-import { DEFAULT_SHARD_SIZE, MAX_SHARD_SIZE, type ImageRef } from '../shared/job-payload.ts';
+import { DEFAULT_SHARD_SIZE, type ImageRef, MAX_SHARD_SIZE } from '../shared/job-payload.ts';
 import type { ObjectInfo } from '../shared/storage/object-store.ts';
 
 /**
@@ -18,12 +18,17 @@ export interface Shard {
 /** Throws ConfigError unless 1 <= size <= MAX_SHARD_SIZE. */
 export function checkShardSize(size: number): number {
   if (!Number.isSafeInteger(size) || size < 1 || size > MAX_SHARD_SIZE) {
-    throw new ConfigError(`shard size must be a whole number from 1 to ${MAX_SHARD_SIZE} (got ${size}); the default is ${DEFAULT_SHARD_SIZE}`);
+    throw new ConfigError(
+      `shard size must be a whole number from 1 to ${MAX_SHARD_SIZE} (got ${size}); the default is ${DEFAULT_SHARD_SIZE}`,
+    );
   }
   return size;
 }
 
-export async function* shardListing(pages: AsyncIterable<ObjectInfo[]>, shardSize: number = DEFAULT_SHARD_SIZE): AsyncGenerator<Shard> {
+export async function* shardListing(
+  pages: AsyncIterable<ObjectInfo[]>,
+  shardSize: number = DEFAULT_SHARD_SIZE,
+): AsyncGenerator<Shard> {
   checkShardSize(shardSize);
   let index = 0;
   let images: ImageRef[] = [];

@@ -23,7 +23,8 @@ export class SkipTally {
   add(reason: SkipReason, where: string, detail: string): void {
     this.byReason[reason] += 1;
     if (reason === 'not-an-image' || reason === 'unchanged') this.logger?.debug({ uri: where }, `skipped: ${detail}`);
-    else if (this.byReason[reason] <= WARNINGS_PER_REASON) this.logger?.warn({ where, reason }, `skipped ${where}: ${detail}`);
+    else if (this.byReason[reason] <= WARNINGS_PER_REASON)
+      this.logger?.warn({ where, reason }, `skipped ${where}: ${detail}`);
   }
 
   get total(): number {

@@ -1,7 +1,7 @@
 import cliProgress from 'cli-progress';
 import { configFromEnv } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
-import { submitRun, type SubmitProgress, type SubmitResult } from './submit.ts';
+import { type SubmitProgress, type SubmitResult, submitRun } from './submit.ts';
 
 /**
  * `resnet-batch submit <input> --output <uri> [--run <id>] [--shard-size K] [--model <uri>] [--since <run>]`.
@@ -28,7 +28,11 @@ export interface SubmitCommandOptions {
 /** Interval of plain progress lines when stderr is not a terminal, in ms. */
 export const PLAIN_PROGRESS_EVERY_MS = 5000;
 
-export async function submitCommand(input: string, options: SubmitCommandOptions, stderr: NodeJS.WriteStream = process.stderr): Promise<number> {
+export async function submitCommand(
+  input: string,
+  options: SubmitCommandOptions,
+  stderr: NodeJS.WriteStream = process.stderr,
+): Promise<number> {
   const progress = progressDisplay(stderr);
   try {
     const config = configFromEnv();
@@ -44,7 +48,11 @@ export async function submitCommand(input: string, options: SubmitCommandOptions
 }
 
 function summary(result: SubmitResult): string {
-  const what = result.resubmitted ? (result.enqueued === 0 ? 'resubmitted, nothing missing to enqueue' : `resubmitted, ${result.enqueued} missing shard(s) enqueued`) : `${result.enqueued} shard(s) enqueued`;
+  const what = result.resubmitted
+    ? result.enqueued === 0
+      ? 'resubmitted, nothing missing to enqueue'
+      : `resubmitted, ${result.enqueued} missing shard(s) enqueued`
+    : `${result.enqueued} shard(s) enqueued`;
   const unchanged = result.skippedBy.unchanged > 0 ? ` (${result.skippedBy.unchanged} unchanged)` : '';
   return `run ${result.run}: ${result.images} images in ${result.shards} shards, ${result.skipped} skipped${unchanged}; ${what}`;
 }
@@ -86,7 +94,9 @@ function plainProgress(stderr: NodeJS.WriteStream): ProgressDisplay {
     update: (progress) => {
       if (Date.now() - lastAt < PLAIN_PROGRESS_EVERY_MS) return;
       lastAt = Date.now();
-      stderr.write(`run ${progress.run}: listed ${progress.listed}, ${progress.images} images, ${progress.skipped} skipped, ${progress.enqueued}/${progress.shards} shards enqueued\n`);
+      stderr.write(
+        `run ${progress.run}: listed ${progress.listed}, ${progress.images} images, ${progress.skipped} skipped, ${progress.enqueued}/${progress.shards} shards enqueued\n`,
+      );
     },
     stop: () => undefined,
   };

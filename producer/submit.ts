@@ -1,26 +1,26 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { SHARD_QUEUE_NAME, type PipelineConfig } from '../shared/config.ts';
-import { ConfigError } from '../shared/errors.ts';
+import { type PipelineConfig, SHARD_QUEUE_NAME } from '../shared/config.ts';
 import { enqueueFinalizer } from '../shared/enqueue-finalizer.ts';
-import { DEFAULT_SHARD_SIZE } from '../shared/job-payload.ts';
+import { ConfigError } from '../shared/errors.ts';
 import { jobOptions } from '../shared/job-options.ts';
+import { DEFAULT_SHARD_SIZE } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
+import { resolveModelUri } from '../shared/model-ref.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
-import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
 import { openStore as openAnyStore } from '../shared/storage/open-store.ts';
 import { normalizeUri } from '../shared/storage/uri.ts';
+import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
 import { checkOutputWritable } from './check-output.ts';
 import { enqueueShards } from './enqueue-shards.ts';
-import { checkBaseRun, filterUnchanged, loadIncrementalBase, type IncrementalBase } from './incremental-filter.ts';
-import { openListing, type InputListing, type StoreOpener } from './list-inputs.ts';
-import { resolveModelUri } from '../shared/model-ref.ts';
+import { checkBaseRun, filterUnchanged, type IncrementalBase, loadIncrementalBase } from './incremental-filter.ts';
+import { type InputListing, openListing, type StoreOpener } from './list-inputs.ts';
 import { checkRunId, newRunId } from './run-id.ts';
 import { selectImages } from './select-images.ts';
 import { checkShardSize, shardListing } from './shard-listing.ts';
-import { SkipTally, type SkipCounts } from './skip-tally.ts';
+import { type SkipCounts, SkipTally } from './skip-tally.ts';
 
 /**
  * `submit`: check everything, create (or find) the run record, then stream
@@ -109,14 +109,20 @@ interface Plan {
 
 export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promise<SubmitResult> {
   const tally = new SkipTally(deps.logger);
-  const plan = await preflight(options, deps, 'submit needs the Redis the workers use (or use `resnet-batch run`, which starts its own)', tally);
+  const plan = await preflight(
+    options,
+    deps,
+    'submit needs the Redis the workers use (or use `resnet-batch run`, which starts its own)',
+    tally,
+  );
   const redis = connectRedis(plan.redisUrl, deps.logger);
   try {
     const registry = new RunRegistry(redis, deps.config.QUEUE_PREFIX);
     const base = plan.since === undefined ? null : await checkBaseRun(registry, plan.since, deps.config.QUEUE_PREFIX);
     const { record, model } = await claimRun(registry, plan, deps);
     if (record?.finishedAt) return finishedResult(record);
-    const incremental = base === null ? null : await loadIncrementalBase(base, model, registry, plan.openStore, deps.logger);
+    const incremental =
+      base === null ? null : await loadIncrementalBase(base, model, registry, plan.openStore, deps.logger);
     return await streamRun(plan, model, record !== null, { redis, registry, deps, tally, incremental });
   } finally {
     await plan.listing.close();
@@ -129,10 +135,23 @@ export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promi
  * Redis answers, the input lists at least one object, the output takes a test write (under
  * `<output>/<probeRun>/`). Returns the canonical input, output and model reference.
  */
-export async function checkSubmission(options: SubmitOptions & { run: string }, deps: SubmitDeps): Promise<{ input: string; output: string; model: string; shardSize: number }> {
-  const plan = await preflight(options, deps, 'schedules submit to the Redis the workers use', new SkipTally(deps.logger));
+export async function checkSubmission(
+  options: SubmitOptions & { run: string },
+  deps: SubmitDeps,
+): Promise<{ input: string; output: string; model: string; shardSize: number }> {
+  const plan = await preflight(
+    options,
+    deps,
+    'schedules submit to the Redis the workers use',
+    new SkipTally(deps.logger),
+  );
   await plan.listing.close();
-  return { input: plan.input, output: plan.output, model: plan.requestedModel ?? resolveModelUri(undefined, deps.config), shardSize: plan.shardSize };
+  return {
+    input: plan.input,
+    output: plan.output,
+    model: plan.requestedModel ?? resolveModelUri(undefined, deps.config),
+    shardSize: plan.shardSize,
+  };
 }
 
 /** Every check that needs no write to Redis, in the order a user fixes them. */
@@ -144,15 +163,31 @@ async function preflight(options: SubmitOptions, deps: SubmitDeps, whyRedis: str
   const since = options.since === undefined ? undefined : checkRunId(options.since);
   const redisUrl = await reachableRedisUrl(deps.redisUrl ?? deps.config.REDIS_URL, whyRedis);
   const openStore = deps.openStore ?? ((uri: string) => openAnyStore(uri));
-  const listing = await openListing(options.input, { openStore, pageSize: deps.pageSize, onSkip: (skipped) => tally.add(skipped.reason, skipped.where, skipped.detail) });
+  const listing = await openListing(options.input, {
+    openStore,
+    pageSize: deps.pageSize,
+    onSkip: (skipped) => tally.add(skipped.reason, skipped.where, skipped.detail),
+  });
   try {
     // A finished run's resubmission writes nothing, not even the probe: its output stays byte for byte.
-    if (!(await isFinishedRun(redisUrl, deps.config.QUEUE_PREFIX, run))) await checkOutputWritable(output, run, openStore, deps.now?.());
+    if (!(await isFinishedRun(redisUrl, deps.config.QUEUE_PREFIX, run)))
+      await checkOutputWritable(output, run, openStore, deps.now?.());
   } catch (error) {
     await listing.close();
     throw error;
   }
-  return { run, redisUrl, input: listing.input.uri, output, shardSize, requestedModel, since, schedule: options.schedule, openStore, listing };
+  return {
+    run,
+    redisUrl,
+    input: listing.input.uri,
+    output,
+    shardSize,
+    requestedModel,
+    since,
+    schedule: options.schedule,
+    openStore,
+    listing,
+  };
 }
 
 async function isFinishedRun(redisUrl: string, prefix: string, run: string): Promise<boolean> {
@@ -165,7 +200,11 @@ async function isFinishedRun(redisUrl: string, prefix: string, run: string): Pro
 }
 
 /** Creates the run record, or checks that an existing one is the same run. */
-async function claimRun(registry: RunRegistry, plan: Plan, deps: SubmitDeps): Promise<{ record: RunRecord | null; model: string }> {
+async function claimRun(
+  registry: RunRegistry,
+  plan: Plan,
+  deps: SubmitDeps,
+): Promise<{ record: RunRecord | null; model: string }> {
   const existing = await registry.get(plan.run);
   if (existing !== null) return { record: sameRun(existing, plan), model: existing.model };
   const model = plan.requestedModel ?? resolveModelUri(undefined, deps.config);
@@ -197,7 +236,9 @@ function sameRun(record: RunRecord, plan: Plan): RunRecord {
     differs('--since', record.since ?? '(none)', plan.since ?? '(none)'),
   ].filter((difference) => difference !== null);
   if (differences.length > 0) {
-    throw new ConfigError(`run ${plan.run} already exists with another ${differences.join('; ')}; resubmit with the same input, output, model, --shard-size and --since, or choose a new --run`);
+    throw new ConfigError(
+      `run ${plan.run} already exists with another ${differences.join('; ')}; resubmit with the same input, output, model, --shard-size and --since, or choose a new --run`,
+    );
   }
   return record;
 }
@@ -230,11 +271,20 @@ interface StreamContext {
   incremental: IncrementalBase | null;
 }
 
-async function streamRun(plan: Plan, model: string, resubmitted: boolean, context: StreamContext): Promise<SubmitResult> {
+async function streamRun(
+  plan: Plan,
+  model: string,
+  resubmitted: boolean,
+  context: StreamContext,
+): Promise<SubmitResult> {
   const { redis, registry, deps, tally, incremental } = context;
   // Traces start at the producer when a collector is configured, so a shard's trace covers enqueue to write.
   const tracing = await startTracing(deps.config, 'resnet-batch-producer');
-  const queue = new Queue(SHARD_QUEUE_NAME, { connection: redis, prefix: deps.config.QUEUE_PREFIX, ...queueTelemetry(tracing) });
+  const queue = new Queue(SHARD_QUEUE_NAME, {
+    connection: redis,
+    prefix: deps.config.QUEUE_PREFIX,
+    ...queueTelemetry(tracing),
+  });
   try {
     let listed = 0;
     let last = { images: 0, shards: 0, enqueued: 0 };
@@ -249,8 +299,12 @@ async function streamRun(plan: Plan, model: string, resubmitted: boolean, contex
         yield page;
       }
     };
-    const selected = selectImages(counted(), (info) => tally.add('not-an-image', info.uri, 'not a format sharp decodes'));
-    const changed = filterUnchanged(selected, incremental?.pairs ?? null, (info) => tally.add('unchanged', info.uri, `same ETag as in run ${incremental?.run}`));
+    const selected = selectImages(counted(), (info) =>
+      tally.add('not-an-image', info.uri, 'not a format sharp decodes'),
+    );
+    const changed = filterUnchanged(selected, incremental?.pairs ?? null, (info) =>
+      tally.add('unchanged', info.uri, `same ETag as in run ${incremental?.run}`),
+    );
     const totals = await enqueueShards(shardListing(changed, plan.shardSize), {
       queue,
       redis,
@@ -260,10 +314,22 @@ async function streamRun(plan: Plan, model: string, resubmitted: boolean, contex
       onGroup: report,
     });
     tally.summarize();
-    const complete = await registry.finishListing(plan.run, { images: totals.images, skipped: tally.total, shards: totals.shards });
+    const complete = await registry.finishListing(plan.run, {
+      images: totals.images,
+      skipped: tally.total,
+      shards: totals.shards,
+    });
     if (complete) await enqueueFinalizer(queue, registry, plan.run, deps.config);
     report(totals);
-    return { run: plan.run, ...totals, skipped: tally.total, skippedBy: tally.counts(), resubmitted, complete, inputRoots: plan.listing.inputRoots };
+    return {
+      run: plan.run,
+      ...totals,
+      skipped: tally.total,
+      skippedBy: tally.counts(),
+      resubmitted,
+      complete,
+      inputRoots: plan.listing.inputRoots,
+    };
   } finally {
     await queue.close();
     await tracing?.shutdown();

@@ -1,7 +1,7 @@
 import { configFromEnv } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
-import { ScheduleRegistry, type ScheduleListing } from './schedule-registry.ts';
+import { type ScheduleListing, ScheduleRegistry } from './schedule-registry.ts';
 
 /**
  * `resnet-batch schedule add <name> --cron "<expr>" [--tz <zone>] <input> --output <uri>
@@ -29,8 +29,12 @@ export async function scheduleAddCommand(name: string, input: string, options: S
   return withSchedules(async (schedules) => {
     const added = await schedules.add({ name, input, ...options });
     const mode = added.data.incremental ? 'incremental' : 'full';
-    process.stderr.write(`schedule ${name} ${added.replaced ? 'replaced' : 'added'}: ${mode} runs of ${added.data.input} into ${added.data.output}; next firing ${added.next.toISOString()}\n`);
-    process.stderr.write('runs are submitted by running workers (resnet-batch worker); a firing with no worker running waits for one\n');
+    process.stderr.write(
+      `schedule ${name} ${added.replaced ? 'replaced' : 'added'}: ${mode} runs of ${added.data.input} into ${added.data.output}; next firing ${added.next.toISOString()}\n`,
+    );
+    process.stderr.write(
+      'runs are submitted by running workers (resnet-batch worker); a firing with no worker running waits for one\n',
+    );
   });
 }
 

@@ -34,12 +34,20 @@ export class ScheduleHistory {
 
   async recordRun(name: string, run: string, firedAt: Date): Promise<void> {
     const { hash, runs } = this.keys(name);
-    await this.redis.multi().zadd(runs, firedAt.getTime(), run).hset(hash, { last_run: run, last_fired_at: firedAt.toISOString() }).exec();
+    await this.redis
+      .multi()
+      .zadd(runs, firedAt.getTime(), run)
+      .hset(hash, { last_run: run, last_fired_at: firedAt.toISOString() })
+      .exec();
   }
 
   async recordSkip(name: string, firedAt: Date, reason: string): Promise<void> {
     const { hash } = this.keys(name);
-    await this.redis.multi().hincrby(hash, 'skipped', 1).hset(hash, { last_skip_at: firedAt.toISOString(), last_skip_reason: reason }).exec();
+    await this.redis
+      .multi()
+      .hincrby(hash, 'skipped', 1)
+      .hset(hash, { last_skip_at: firedAt.toISOString(), last_skip_reason: reason })
+      .exec();
   }
 
   /** Runs this schedule fired, newest first. */

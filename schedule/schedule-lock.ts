@@ -38,7 +38,10 @@ export class ScheduleLock {
     const key = this.key(name);
     const token = randomBytes(12).toString('hex');
     if ((await this.redis.set(key, token, 'PX', this.ttlMs, 'NX')) !== 'OK') return null;
-    const timer = setInterval(() => void this.redis.eval(renewScript, 1, key, token, this.ttlMs).catch(() => undefined), Math.floor(this.ttlMs / 3));
+    const timer = setInterval(
+      () => void this.redis.eval(renewScript, 1, key, token, this.ttlMs).catch(() => undefined),
+      Math.floor(this.ttlMs / 3),
+    );
     timer.unref();
     return {
       release: async () => {

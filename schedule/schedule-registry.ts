@@ -1,13 +1,23 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { StoreOpener } from '../producer/list-inputs.ts';
+import { checkSubmission } from '../producer/submit.ts';
 import type { PipelineConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { DEFAULT_SHARD_SIZE } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { StoreOpener } from '../producer/list-inputs.ts';
 import { ScheduleHistory, type ScheduleState } from './schedule-history.ts';
-import { SCHEDULE_DATA_VERSION, SCHEDULE_JOB_NAME, SCHEDULE_QUEUE_NAME, checkCron, checkScheduleName, checkTimeZone, fireTime, parseScheduleData, type ScheduleData } from './schedule-spec.ts';
-import { checkSubmission } from '../producer/submit.ts';
+import {
+  checkCron,
+  checkScheduleName,
+  checkTimeZone,
+  fireTime,
+  parseScheduleData,
+  SCHEDULE_DATA_VERSION,
+  SCHEDULE_JOB_NAME,
+  SCHEDULE_QUEUE_NAME,
+  type ScheduleData,
+} from './schedule-spec.ts';
 
 /**
  * The schedules, kept as BullMQ job schedulers on the schedules queue (one scheduler per name,
@@ -81,12 +91,35 @@ export class ScheduleRegistry {
     const tz = schedule.tz === undefined ? undefined : checkTimeZone(schedule.tz);
     checkCron(schedule.cron, tz);
     const checked = await checkSubmission(
-      { input: schedule.input, output: schedule.output, run: `${name}-schedule-check`, shardSize: schedule.shardSize ?? DEFAULT_SHARD_SIZE, ...(schedule.model === undefined ? {} : { model: schedule.model }) },
-      { config: this.deps.config, redisUrl: this.deps.redisUrl, ...(this.deps.openStore ? { openStore: this.deps.openStore } : {}), ...(this.deps.logger ? { logger: this.deps.logger } : {}) },
+      {
+        input: schedule.input,
+        output: schedule.output,
+        run: `${name}-schedule-check`,
+        shardSize: schedule.shardSize ?? DEFAULT_SHARD_SIZE,
+        ...(schedule.model === undefined ? {} : { model: schedule.model }),
+      },
+      {
+        config: this.deps.config,
+        redisUrl: this.deps.redisUrl,
+        ...(this.deps.openStore ? { openStore: this.deps.openStore } : {}),
+        ...(this.deps.logger ? { logger: this.deps.logger } : {}),
+      },
     );
-    const data: ScheduleData = { v: SCHEDULE_DATA_VERSION, name, input: checked.input, output: checked.output, incremental: schedule.incremental ?? false, shardSize: checked.shardSize, model: checked.model };
+    const data: ScheduleData = {
+      v: SCHEDULE_DATA_VERSION,
+      name,
+      input: checked.input,
+      output: checked.output,
+      incremental: schedule.incremental ?? false,
+      shardSize: checked.shardSize,
+      model: checked.model,
+    };
     const replaced = (await this.queue.getJobScheduler(name)) !== undefined;
-    const first = await this.queue.upsertJobScheduler(name, { pattern: schedule.cron.trim(), ...(tz === undefined ? {} : { tz }) }, { name: SCHEDULE_JOB_NAME, data, opts: fireJobOptions });
+    const first = await this.queue.upsertJobScheduler(
+      name,
+      { pattern: schedule.cron.trim(), ...(tz === undefined ? {} : { tz }) },
+      { name: SCHEDULE_JOB_NAME, data, opts: fireJobOptions },
+    );
     // BullMQ's first firing, computed at upsert time (the checks above may have crossed a fire time).
     return { next: fireTime(first), replaced, data };
   }
@@ -113,7 +146,9 @@ export class ScheduleRegistry {
   async remove(name: string): Promise<void> {
     checkScheduleName(name);
     if (!(await this.queue.removeJobScheduler(name))) {
-      throw new ConfigError(`no schedule named '${name}' under QUEUE_PREFIX ${this.deps.config.QUEUE_PREFIX}; see resnet-batch schedule ls`);
+      throw new ConfigError(
+        `no schedule named '${name}' under QUEUE_PREFIX ${this.deps.config.QUEUE_PREFIX}; see resnet-batch schedule ls`,
+      );
     }
     const waiting = await this.queue.getJobs(['waiting', 'prioritized', 'delayed']);
     await Promise.all(waiting.filter((job) => job.repeatJobKey === name).map((job) => job.remove()));

@@ -52,12 +52,16 @@ export function parseScheduleData(data: unknown): ScheduleData {
   const parsed = scheduleDataSchema.safeParse(data);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(data)'}: ${issue.message}`);
-  throw new ConfigError(`fired schedule job data is invalid (expected resnet-batch schedule data v${SCHEDULE_DATA_VERSION}): ${problems.slice(0, 5).join('; ')}; re-add the schedule with resnet-batch schedule add`);
+  throw new ConfigError(
+    `fired schedule job data is invalid (expected resnet-batch schedule data v${SCHEDULE_DATA_VERSION}): ${problems.slice(0, 5).join('; ')}; re-add the schedule with resnet-batch schedule add`,
+  );
 }
 
 export function checkScheduleName(name: string): string {
   if (!SCHEDULE_NAME_PATTERN.test(name)) {
-    throw new ConfigError(`schedule name '${name}' is not allowed; expected 1-48 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit (like nightly-catalogue)`);
+    throw new ConfigError(
+      `schedule name '${name}' is not allowed; expected 1-48 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit (like nightly-catalogue)`,
+    );
   }
   return name;
 }
@@ -67,7 +71,9 @@ export function checkTimeZone(zone: string): string {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
   } catch {
-    throw new ConfigError(`time zone '${zone}' is unknown; expected an IANA zone name like UTC, Europe/Paris or America/New_York (see timedatectl list-timezones)`);
+    throw new ConfigError(
+      `time zone '${zone}' is unknown; expected an IANA zone name like UTC, Europe/Paris or America/New_York (see timedatectl list-timezones)`,
+    );
   }
   return zone;
 }
@@ -82,10 +88,14 @@ export function checkCron(pattern: string, zone?: string): Date {
   const trimmed = pattern.trim();
   const fields = trimmed.split(/\s+/).length;
   const macro = trimmed.startsWith('@');
-  const fix = 'expected 5 fields (minute hour day-of-month month day-of-week, e.g. "0 3 * * *" for 03:00 daily), 6 with leading seconds, or @hourly/@daily/@weekly/@monthly';
-  if (!macro && fields !== 5 && fields !== 6) throw new ConfigError(`cron expression "${pattern}" has ${fields} field(s); ${fix}`);
+  const fix =
+    'expected 5 fields (minute hour day-of-month month day-of-week, e.g. "0 3 * * *" for 03:00 daily), 6 with leading seconds, or @hourly/@daily/@weekly/@monthly';
+  if (!macro && fields !== 5 && fields !== 6)
+    throw new ConfigError(`cron expression "${pattern}" has ${fields} field(s); ${fix}`);
   try {
-    return CronExpressionParser.parse(trimmed, zone === undefined ? {} : { tz: checkTimeZone(zone) }).next().toDate();
+    return CronExpressionParser.parse(trimmed, zone === undefined ? {} : { tz: checkTimeZone(zone) })
+      .next()
+      .toDate();
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(`cron expression "${pattern}" is invalid (${(error as Error).message}); ${fix}`);

@@ -1,16 +1,22 @@
-import { Worker, type Job } from 'bullmq';
+import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { StoreOpener } from '../producer/list-inputs.ts';
+import { submitRun } from '../producer/submit.ts';
 import type { PipelineConfig } from '../shared/config.ts';
 import { describeError } from '../shared/errors.ts';
+import { toBullmqError } from '../shared/job-outcome.ts';
 import type { Logger } from '../shared/logger.ts';
 import { connectRedis } from '../shared/redis-connection.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
-import { toBullmqError } from '../shared/job-outcome.ts';
-import type { StoreOpener } from '../producer/list-inputs.ts';
 import { ScheduleHistory } from './schedule-history.ts';
 import { ScheduleLock } from './schedule-lock.ts';
-import { SCHEDULE_QUEUE_NAME, fireTime, parseScheduleData, scheduledRunId, type ScheduleData } from './schedule-spec.ts';
-import { submitRun } from '../producer/submit.ts';
+import {
+  fireTime,
+  parseScheduleData,
+  SCHEDULE_QUEUE_NAME,
+  type ScheduleData,
+  scheduledRunId,
+} from './schedule-spec.ts';
 
 /**
  * Turns fired schedules into runs. Every `resnet-batch worker` runs one next to its ShardWorker
@@ -62,9 +68,18 @@ export class ScheduledRunConsumer {
     if (this.worker !== undefined) return;
     // BullMQ never closes a connection it was handed, so close() disconnects this one itself.
     const connection = connectRedis(this.options.redisUrl, this.options.logger);
-    const worker = new Worker(SCHEDULE_QUEUE_NAME, (job) => this.process(job), { connection, prefix: this.options.config.QUEUE_PREFIX, concurrency: 1 });
+    const worker = new Worker(SCHEDULE_QUEUE_NAME, (job) => this.process(job), {
+      connection,
+      prefix: this.options.config.QUEUE_PREFIX,
+      concurrency: 1,
+    });
     worker.on('error', (error) => this.options.logger.warn({ err: error.message }, 'schedules queue error'));
-    worker.on('failed', (job, error) => this.options.logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: error.message }, 'scheduled run could not be submitted'));
+    worker.on('failed', (job, error) =>
+      this.options.logger.warn(
+        { job: job?.id, attempt: job?.attemptsMade, err: error.message },
+        'scheduled run could not be submitted',
+      ),
+    );
     this.worker = { worker, connection };
   }
 
@@ -87,16 +102,57 @@ export class ScheduledRunConsumer {
       if (existing?.finishedAt) return { kind: 'already-finished', run };
       if (existing === null) {
         const busy = await this.history.unfinishedRun(data.name, this.registry);
-        if (busy !== null) return await this.skip(data.name, run, firedAt, `run ${busy.run} of this schedule has not finished (state ${busy.state})`);
+        if (busy !== null)
+          return await this.skip(
+            data.name,
+            run,
+            firedAt,
+            `run ${busy.run} of this schedule has not finished (state ${busy.state})`,
+          );
       }
-      const since = existing !== null ? (existing.since ?? null) : data.incremental ? await this.history.lastFinishedRun(data.name, this.registry) : null;
+      const since =
+        existing !== null
+          ? (existing.since ?? null)
+          : data.incremental
+            ? await this.history.lastFinishedRun(data.name, this.registry)
+            : null;
       await this.history.recordRun(data.name, run, firedAt);
       const result = await submitRun(
-        { input: data.input, output: data.output, run, shardSize: data.shardSize, model: data.model, schedule: data.name, ...(since === null ? {} : { since }) },
-        { config: this.options.config, redisUrl: this.options.redisUrl, logger: this.options.logger, ...(this.options.openStore ? { openStore: this.options.openStore } : {}) },
+        {
+          input: data.input,
+          output: data.output,
+          run,
+          shardSize: data.shardSize,
+          model: data.model,
+          schedule: data.name,
+          ...(since === null ? {} : { since }),
+        },
+        {
+          config: this.options.config,
+          redisUrl: this.options.redisUrl,
+          logger: this.options.logger,
+          ...(this.options.openStore ? { openStore: this.options.openStore } : {}),
+        },
       );
-      this.options.logger.info({ schedule: data.name, run, since, images: result.images, enqueued: result.enqueued, resubmitted: result.resubmitted }, 'scheduled run submitted');
-      return { kind: 'submitted', run, since, images: result.images, enqueued: result.enqueued, resubmitted: result.resubmitted };
+      this.options.logger.info(
+        {
+          schedule: data.name,
+          run,
+          since,
+          images: result.images,
+          enqueued: result.enqueued,
+          resubmitted: result.resubmitted,
+        },
+        'scheduled run submitted',
+      );
+      return {
+        kind: 'submitted',
+        run,
+        since,
+        images: result.images,
+        enqueued: result.enqueued,
+        resubmitted: result.resubmitted,
+      };
     } finally {
       await lease.release();
     }

@@ -17,14 +17,17 @@ const configSchema = z.object({
     .string()
     .optional()
     .refine((value) => value === undefined || /^rediss?:\/\/[^\s]+$/.test(value), {
-      message: "is not a redis:// or rediss:// URL; set it like redis://localhost:6379",
+      message: 'is not a redis:// or rediss:// URL; set it like redis://localhost:6379',
     }),
   /**
    * QUEUE_PREFIX: prefix of every Redis key (BullMQ's and the run records). Default
    * 'resnet-batch'. Give each environment its own; on a Redis Cluster wrap it in a hash tag,
    * e.g. '{resnet-batch}', so that BullMQ's multi-key scripts stay in one slot.
    */
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9{}._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 { } . _ -').default('resnet-batch'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9{}._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 { } . _ -')
+    .default('resnet-batch'),
   /** JOB_ATTEMPTS: attempts per shard before it is marked failed (storage or Redis outages). Default 5. */
   JOB_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   /** JOB_BACKOFF_MS: first retry delay in ms; doubles each attempt (exponential). Default 2000. */
@@ -38,7 +41,11 @@ const configSchema = z.object({
   /** MAX_STALLED: times a shard may lose its worker (crash, kill) before it is failed as poison. Default 2. */
   MAX_STALLED: z.coerce.number().int().min(0).max(100).default(2),
   /** MAX_IMAGE_BYTES: larger objects become TOO_LARGE error rows without being downloaded. Default 64 MiB. */
-  MAX_IMAGE_BYTES: z.coerce.number().int().min(1).default(64 * 1024 * 1024),
+  MAX_IMAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(64 * 1024 * 1024),
   /**
    * MAX_IMAGE_PIXELS: width x height above which an image is refused before decoding
    * (decompression bombs). Default 100,000,000 (a 10000x10000 image, about 300 MB decoded).
@@ -79,7 +86,9 @@ const configSchema = z.object({
    * When set, BullMQ job traces are exported there (shared/telemetry.ts); unset, no tracing code
    * is loaded. The other OTEL_* variables (headers, service name) are read by the SDK itself.
    */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, message: 'is not an http(s) URL; set it like http://otel-collector:4318' }).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .url({ protocol: /^https?$/, message: 'is not an http(s) URL; set it like http://otel-collector:4318' })
+    .optional(),
 });
 
 export type PipelineConfig = z.infer<typeof configSchema>;

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { PipelineConfig } from './config.ts';
 import { jobOptions } from './job-options.ts';
-import { FINALIZE_JOB_NAME, JOB_PAYLOAD_VERSION, finalizeJobId, type FinalizeJob } from './job-payload.ts';
+import { FINALIZE_JOB_NAME, type FinalizeJob, finalizeJobId, JOB_PAYLOAD_VERSION } from './job-payload.ts';
 import type { RunRegistry } from './run-registry.ts';
 
 /**
@@ -11,7 +11,12 @@ import type { RunRegistry } from './run-registry.ts';
  * `retry`), so a reopened run gets a new finaliser while a second enqueue of the same generation
  * is ignored by BullMQ.
  */
-export async function enqueueFinalizer(queue: Queue, registry: RunRegistry, run: string, config: Pick<PipelineConfig, 'JOB_ATTEMPTS' | 'JOB_BACKOFF_MS'>): Promise<void> {
+export async function enqueueFinalizer(
+  queue: Queue,
+  registry: RunRegistry,
+  run: string,
+  config: Pick<PipelineConfig, 'JOB_ATTEMPTS' | 'JOB_BACKOFF_MS'>,
+): Promise<void> {
   const generation = await registry.generation(run);
   const data: FinalizeJob = { v: JOB_PAYLOAD_VERSION, run, generation };
   await queue.add(FINALIZE_JOB_NAME, data, { ...jobOptions(config), jobId: finalizeJobId(run, generation) });

@@ -79,8 +79,12 @@ export class ObjectNotFoundError extends ResnetBatchError {
 /** The object is larger than the limit the caller set. Per image, it becomes a TOO_LARGE error row. */
 export class ObjectTooLargeError extends ResnetBatchError {
   constructor(uri: string, size: number, maxBytes: number) {
-    super('TOO_LARGE', `object is ${size} bytes, over the limit of ${maxBytes} bytes: ${uri}; raise MAX_IMAGE_BYTES to accept it`, {
-      retryable: false,
-    });
+    super(
+      'TOO_LARGE',
+      `object is ${size} bytes, over the limit of ${maxBytes} bytes: ${uri}; raise MAX_IMAGE_BYTES to accept it`,
+      {
+        retryable: false,
+      },
+    );
   }
 }

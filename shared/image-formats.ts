@@ -34,7 +34,9 @@ export const DECODABLE_FORMATS: Readonly<Record<DecodableFormat, readonly string
 type FormatInfo = { input: { file: boolean; fileSuffix?: string[] } };
 
 /** Lower-case suffixes (with the dot) of the formats the given sharp build reads from files. */
-export function decodableSuffixes(formats: Partial<Record<string, FormatInfo>> = sharp.format as unknown as Record<string, FormatInfo>): string[] {
+export function decodableSuffixes(
+  formats: Partial<Record<string, FormatInfo>> = sharp.format as unknown as Record<string, FormatInfo>,
+): string[] {
   const suffixes = new Set<string>();
   for (const [id, fallback] of Object.entries(DECODABLE_FORMATS)) {
     const info = formats[id];
@@ -54,4 +56,3 @@ export function decodableNameTest(suffixes: readonly string[] = decodableSuffixe
     return dot > 0 && wanted.has(name.slice(dot));
   };
 }
-

@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import { ResnetBatchError, describeError } from './errors.ts';
+import { describeError, ResnetBatchError } from './errors.ts';
 
 /**
  * The one place that decides how a failed attempt maps onto BullMQ. A ResnetBatchError that says

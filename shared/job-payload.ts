@@ -52,7 +52,9 @@ export function parseShardJob(data: unknown): ShardJob {
   const parsed = shardJobSchema.safeParse(data);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`);
-  throw new InvalidJobError(`shard job payload is invalid (expected resnet-batch job v${JOB_PAYLOAD_VERSION}): ${problems.slice(0, 5).join('; ')}`);
+  throw new InvalidJobError(
+    `shard job payload is invalid (expected resnet-batch job v${JOB_PAYLOAD_VERSION}): ${problems.slice(0, 5).join('; ')}`,
+  );
 }
 
 /** A job whose payload fails the schema: never retried, recorded as a failed shard. */
@@ -91,7 +93,9 @@ export function parseFinalizeJob(data: unknown): FinalizeJob {
   const parsed = finalizeJobSchema.safeParse(data);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`);
-  throw new InvalidJobError(`finalize job payload is invalid (expected resnet-batch job v${JOB_PAYLOAD_VERSION}): ${problems.slice(0, 5).join('; ')}`);
+  throw new InvalidJobError(
+    `finalize job payload is invalid (expected resnet-batch job v${JOB_PAYLOAD_VERSION}): ${problems.slice(0, 5).join('; ')}`,
+  );
 }
 
 /** Job id of the run's finaliser for one generation of the run. */

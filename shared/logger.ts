@@ -1,4 +1,4 @@
-import { destination, pino, type Logger } from 'pino';
+import { destination, type Logger, pino } from 'pino';
 
 /**
  * One structured logger for every process (producer, worker, run). JSON lines on stderr so that

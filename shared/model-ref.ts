@@ -12,5 +12,7 @@ export const DEFAULT_MODEL_REF = 'default';
 
 export function resolveModelUri(flag: string | undefined, config: Pick<PipelineConfig, 'MODEL_URI'>): string {
   const given = flag ?? config.MODEL_URI;
-  return given === undefined || given.trim() === '' || given === DEFAULT_MODEL_REF ? DEFAULT_MODEL_REF : normalizeUri(given);
+  return given === undefined || given.trim() === '' || given === DEFAULT_MODEL_REF
+    ? DEFAULT_MODEL_REF
+    : normalizeUri(given);
 }

@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { ConfigError, describeError } from './errors.ts';
 import { redactUrl } from './config.ts';
+import { ConfigError, describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
 /**
@@ -42,13 +42,20 @@ export async function reachableRedisUrl(url: string | undefined, why: string): P
  * anything is enqueued, instead of a worker that waits forever.
  */
 export async function checkRedisReachable(url: string, timeoutMs = 5000): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: timeoutMs, retryStrategy: () => null });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: timeoutMs,
+    retryStrategy: () => null,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
     await redis.ping();
   } catch (error) {
-    throw new ConfigError(`cannot reach Redis at ${redactUrl(url)} (${describeError(error)}); check REDIS_URL (host, port, password, redis:// or rediss://) and that the server is running`);
+    throw new ConfigError(
+      `cannot reach Redis at ${redactUrl(url)} (${describeError(error)}); check REDIS_URL (host, port, password, redis:// or rediss://) and that the server is running`,
+    );
   } finally {
     redis.disconnect();
   }
@@ -60,7 +67,10 @@ export async function warnOnEvictionPolicy(redis: Redis, logger: Logger): Promis
     const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];
     const policy = reply[1];
     if (policy && policy !== 'noeviction') {
-      logger.warn({ policy }, `Redis maxmemory-policy is '${policy}'; set it to 'noeviction' (redis-cli CONFIG SET maxmemory-policy noeviction) or queued shards can be evicted and lost`);
+      logger.warn(
+        { policy },
+        `Redis maxmemory-policy is '${policy}'; set it to 'noeviction' (redis-cli CONFIG SET maxmemory-policy noeviction) or queued shards can be evicted and lost`,
+      );
     }
   } catch {
     // Managed Redis services often forbid CONFIG; nothing to check then.

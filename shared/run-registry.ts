@@ -94,7 +94,15 @@ export class RunRegistry {
     if (created === 0) return false;
     await this.redis
       .multi()
-      .hset(hash, { input: spec.input, output: spec.output, model: spec.model, input_roots: JSON.stringify(spec.inputRoots), shard_size: String(spec.shardSize), listing_done: '0', ...optionalFields(spec) })
+      .hset(hash, {
+        input: spec.input,
+        output: spec.output,
+        model: spec.model,
+        input_roots: JSON.stringify(spec.inputRoots),
+        shard_size: String(spec.shardSize),
+        listing_done: '0',
+        ...optionalFields(spec),
+      })
       .zadd(`${this.prefix}:runs`, now.getTime(), spec.run)
       .exec();
     return true;
@@ -123,8 +131,18 @@ export class RunRegistry {
       startedAt: fields.started_at ?? null,
       finishedAt: fields.finished_at ?? null,
       listingDone: fields.listing_done === '1',
-      images: { total: count('images_total'), ok: count('images_ok'), error: count('images_error'), skipped: count('images_skipped') },
-      shards: { total: count('shards_total'), done: doneCount, failed: failedShards.length, failedShards: failedShards.map(Number).sort((a, b) => a - b) },
+      images: {
+        total: count('images_total'),
+        ok: count('images_ok'),
+        error: count('images_error'),
+        skipped: count('images_skipped'),
+      },
+      shards: {
+        total: count('shards_total'),
+        done: doneCount,
+        failed: failedShards.length,
+        failedShards: failedShards.map(Number).sort((a, b) => a - b),
+      },
       engines: engineNames.sort(),
       since: fields.since ?? null,
       schedule: fields.schedule ?? null,
@@ -134,7 +152,10 @@ export class RunRegistry {
   /** The run's record, or a ConfigError naming the run and the prefix it was looked up under. */
   async require(run: string): Promise<RunRecord> {
     const record = await this.get(run);
-    if (!record) throw new ConfigError(`run '${run}' not found under QUEUE_PREFIX '${this.prefix}'; check the run id and QUEUE_PREFIX`);
+    if (!record)
+      throw new ConfigError(
+        `run '${run}' not found under QUEUE_PREFIX '${this.prefix}'; check the run id and QUEUE_PREFIX`,
+      );
     return record;
   }
 
@@ -147,8 +168,21 @@ export class RunRegistry {
   }
 
   /** Counts the shard's images once. Returns whether this call saw the run become complete. */
-  async completeShard(run: string, shard: number, counts: { ok: number; error: number }, engine: string): Promise<{ firstTime: boolean; runComplete: boolean }> {
-    const [first, complete] = (await this.redis.eval(completeShardScript, 4, ...this.keys(run), shard, counts.ok, counts.error, engine)) as [number, number];
+  async completeShard(
+    run: string,
+    shard: number,
+    counts: { ok: number; error: number },
+    engine: string,
+  ): Promise<{ firstTime: boolean; runComplete: boolean }> {
+    const [first, complete] = (await this.redis.eval(
+      completeShardScript,
+      4,
+      ...this.keys(run),
+      shard,
+      counts.ok,
+      counts.error,
+      engine,
+    )) as [number, number];
     return { firstTime: first === 1, runComplete: complete === 1 };
   }
 
@@ -161,7 +195,18 @@ export class RunRegistry {
   /** Called by the producer once every shard is enqueued. Returns whether the run is already complete. */
   async finishListing(run: string, totals: { images: number; skipped: number; shards: number }): Promise<boolean> {
     const [hash, done, failed] = this.keys(run);
-    return (await this.redis.eval(finishListingScript, 3, hash, done, failed, totals.images, totals.skipped, totals.shards)) === 1;
+    return (
+      (await this.redis.eval(
+        finishListingScript,
+        3,
+        hash,
+        done,
+        failed,
+        totals.images,
+        totals.skipped,
+        totals.shards,
+      )) === 1
+    );
   }
 
   async markFinished(run: string, now = new Date()): Promise<void> {
@@ -189,5 +234,8 @@ export class RunRegistry {
 
 /** Hash fields written only when set, so full runs submitted by hand keep the hash they always had. */
 function optionalFields(spec: NewRun): Record<string, string> {
-  return { ...(spec.since === undefined ? {} : { since: spec.since }), ...(spec.schedule === undefined ? {} : { schedule: spec.schedule }) };
+  return {
+    ...(spec.since === undefined ? {} : { since: spec.since }),
+    ...(spec.schedule === undefined ? {} : { schedule: spec.schedule }),
+  };
 }

@@ -23,7 +23,10 @@ export const TRACER_NAME = 'resnet-batch';
  * Starts tracing when the configuration names a collector; resolves to undefined (having loaded
  * nothing) when it does not. `service` becomes service.name unless OTEL_SERVICE_NAME is set.
  */
-export async function startTracing(config: Pick<PipelineConfig, 'OTEL_EXPORTER_OTLP_ENDPOINT'>, service: string): Promise<Tracing | undefined> {
+export async function startTracing(
+  config: Pick<PipelineConfig, 'OTEL_EXPORTER_OTLP_ENDPOINT'>,
+  service: string,
+): Promise<Tracing | undefined> {
   if (!config.OTEL_EXPORTER_OTLP_ENDPOINT) return undefined;
   const [{ NodeSDK }, { OTLPTraceExporter }, { BullMQOtel }] = await Promise.all([
     import('@opentelemetry/sdk-node'),
@@ -33,7 +36,11 @@ export async function startTracing(config: Pick<PipelineConfig, 'OTEL_EXPORTER_O
   // The SDK's own env handling would append /v1/traces to the same variable; saying it here keeps
   // the configuration module the one place that validated it.
   const url = `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
-  const sdk = new NodeSDK({ serviceName: process.env.OTEL_SERVICE_NAME ?? service, traceExporter: new OTLPTraceExporter({ url }), instrumentations: [] });
+  const sdk = new NodeSDK({
+    serviceName: process.env.OTEL_SERVICE_NAME ?? service,
+    traceExporter: new OTLPTraceExporter({ url }),
+    instrumentations: [],
+  });
   sdk.start();
   return {
     telemetry: new BullMQOtel({ tracerName: TRACER_NAME }),

@@ -11,15 +11,21 @@ import { isWithin, normalizeUri } from '../shared/storage/uri.ts';
  */
 export function authorizeShard(job: ShardJob, run: { inputRoots: string[]; output: string; model: string }): void {
   if (normalizeUri(job.output) !== normalizeUri(run.output)) {
-    throw new InvalidJobError(`shard ${job.shard} of run ${job.run} writes to ${job.output}, but the run's output is ${run.output}; the job was not made by submit`);
+    throw new InvalidJobError(
+      `shard ${job.shard} of run ${job.run} writes to ${job.output}, but the run's output is ${run.output}; the job was not made by submit`,
+    );
   }
   if (job.model !== run.model) {
-    throw new InvalidJobError(`shard ${job.shard} of run ${job.run} asks for model ${job.model}, but the run's model is ${run.model}; the job was not made by submit`);
+    throw new InvalidJobError(
+      `shard ${job.shard} of run ${job.run} asks for model ${job.model}, but the run's model is ${run.model}; the job was not made by submit`,
+    );
   }
   for (const image of job.images) {
     const allowed = run.inputRoots.some((root) => safeIsWithin(root, image.uri));
     if (!allowed) {
-      throw new InvalidJobError(`shard ${job.shard} of run ${job.run} names ${image.uri}, outside the run's input roots (${run.inputRoots.join(', ')}); refusing the whole shard`);
+      throw new InvalidJobError(
+        `shard ${job.shard} of run ${job.run} names ${image.uri}, outside the run's input roots (${run.inputRoots.join(', ')}); refusing the whole shard`,
+      );
     }
   }
 }

@@ -1,12 +1,12 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { configFromEnv } from '../shared/config.ts';
 import type { EngineChoice } from '../shared/engine.ts';
 import { ConfigError, ObjectNotFoundError } from '../shared/errors.ts';
-import { configFromEnv } from '../shared/config.ts';
+import { decodableNameTest } from '../shared/image-formats.ts';
 import { resolveModelUri } from '../shared/model-ref.ts';
 import { openEngine } from './engines/open-engine.ts';
-import { decodableNameTest } from '../shared/image-formats.ts';
-import { processImages, type ImageResult } from './image-pipeline.ts';
+import { type ImageResult, processImages } from './image-pipeline.ts';
 
 const isImageName = decodableNameTest();
 
@@ -25,13 +25,22 @@ export interface ClassifyOptions {
  */
 export async function classifyCommand(paths: string[], options: ClassifyOptions): Promise<number> {
   const files = await expandPaths(paths);
-  if (files.length === 0) throw new ConfigError(`no files found in ${paths.join(', ')}; pass image files or folders that contain images`);
+  if (files.length === 0)
+    throw new ConfigError(`no files found in ${paths.join(', ')}; pass image files or folders that contain images`);
   const config = configFromEnv();
-  const { engine, model } = await openEngine({ choice: options.engine ?? config.ENGINE, modelRef: resolveModelUri(options.model, config) });
+  const { engine, model } = await openEngine({
+    choice: options.engine ?? config.ENGINE,
+    modelRef: resolveModelUri(options.model, config),
+  });
   let failures = 0;
   try {
     const tasks = files.map((file) => ({ key: file, fetch: () => readLocal(file) }));
-    for await (const result of processImages(tasks, { engine, labels: model.labels, batchSize: options.batchSize, topK: options.top })) {
+    for await (const result of processImages(tasks, {
+      engine,
+      labels: model.labels,
+      batchSize: options.batchSize,
+      topK: options.top,
+    })) {
       if (result.status === 'error') failures += 1;
       process.stdout.write(options.json ? `${JSON.stringify(toJsonLine(result))}\n` : formatText(result));
     }
@@ -43,12 +52,17 @@ export async function classifyCommand(paths: string[], options: ClassifyOptions)
 
 function toJsonLine(result: ImageResult<string>): object {
   if (result.status === 'error') return { file: result.key, error: result.error };
-  return { file: result.key, top: result.top.map(({ label, index, score }) => ({ label, index, score: Number(score.toFixed(6)) })) };
+  return {
+    file: result.key,
+    top: result.top.map(({ label, index, score }) => ({ label, index, score: Number(score.toFixed(6)) })),
+  };
 }
 
 function formatText(result: ImageResult<string>): string {
   if (result.status === 'error') return `${result.key}\n  error: ${result.error}\n`;
-  const lines = result.top.map((entry) => `  ${(entry.score * 100).toFixed(2).padStart(6)}%  ${entry.label} (${entry.index})`);
+  const lines = result.top.map(
+    (entry) => `  ${(entry.score * 100).toFixed(2).padStart(6)}%  ${entry.label} (${entry.index})`,
+  );
   return `${result.key}\n${lines.join('\n')}\n`;
 }
 

@@ -10,10 +10,10 @@
  * sharp.concurrency and the cache are the worker's to choose.
  */
 import sharp from 'sharp';
-import { ConfigError, ImageError } from '../shared/errors.ts';
 import { PREPROCESS } from '../model/preprocess-spec.ts';
+import { ConfigError, ImageError } from '../shared/errors.ts';
 import { describePngDamage } from './png-damage.ts';
-import { ACCEPTED_FORMATS_IN_WORDS, sniffFormat, type RasterFormat } from './sniff-format.ts';
+import { ACCEPTED_FORMATS_IN_WORDS, type RasterFormat, sniffFormat } from './sniff-format.ts';
 
 export interface DecodeOptions {
   /**
@@ -79,7 +79,10 @@ export async function decodeImage(bytes: Buffer, options: DecodeOptions = {}): P
   const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
   validateOptions(maxPixels, timeoutSeconds);
   if (bytes.length === 0) {
-    throw new ImageError('EMPTY', `image is empty (0 bytes); expected the bytes of a ${ACCEPTED_FORMATS_IN_WORDS} image; check that the upload or copy finished`);
+    throw new ImageError(
+      'EMPTY',
+      `image is empty (0 bytes); expected the bytes of a ${ACCEPTED_FORMATS_IN_WORDS} image; check that the upload or copy finished`,
+    );
   }
   const sniffed = sniffFormat(bytes);
   if (!sniffed.accepted) throw unsupported(sniffed.looksLike);
@@ -87,24 +90,38 @@ export async function decodeImage(bytes: Buffer, options: DecodeOptions = {}): P
   // pages: 1 reads only the first frame of an animation or the first page of a multi-page TIFF.
   // autoOrient applies the EXIF orientation. limitInputPixels makes libvips itself refuse an
   // oversized header too, in case the metadata check below is ever bypassed.
-  const image = sharp(bytes, { failOn: options.failOn ?? 'warning', limitInputPixels: maxPixels, autoOrient: true, pages: 1 });
+  const image = sharp(bytes, {
+    failOn: options.failOn ?? 'warning',
+    limitInputPixels: maxPixels,
+    autoOrient: true,
+    pages: 1,
+  });
   try {
     const header = await image.metadata();
-    if (header.format !== sniffed.format) throw unsupported(`${sniffed.format} at first sight, but libvips reads it as ${header.format}`);
+    if (header.format !== sniffed.format)
+      throw unsupported(`${sniffed.format} at first sight, but libvips reads it as ${header.format}`);
     const { width, height } = header.autoOrient;
     if (width * height > maxPixels) throw tooManyPixels(width, height, maxPixels);
     const crop = centreCrop(width, height);
     const { data, info } = await image
       .flatten({ background: ALPHA_BACKGROUND })
       .toColourspace('srgb') // greyscale, palette, 16-bit and CMYK all become 8-bit sRGB with 3 bands
-      .resize({ width: PREPROCESS.resizeShorterSide, height: PREPROCESS.resizeShorterSide, fit: 'outside', kernel: RESIZE_KERNEL })
+      .resize({
+        width: PREPROCESS.resizeShorterSide,
+        height: PREPROCESS.resizeShorterSide,
+        fit: 'outside',
+        kernel: RESIZE_KERNEL,
+      })
       .extract(crop)
       .timeout({ seconds: timeoutSeconds })
       .raw()
       .toBuffer({ resolveWithObject: true });
     const expected = PREPROCESS.cropSize * PREPROCESS.cropSize * 3;
     if (info.channels !== 3 || data.length !== expected) {
-      throw new ImageError('DECODE_FAILED', `decoder returned ${info.width}x${info.height}x${info.channels} (${data.length} bytes), expected ${PREPROCESS.cropSize}x${PREPROCESS.cropSize}x3 uchar; report this image as a bug`);
+      throw new ImageError(
+        'DECODE_FAILED',
+        `decoder returned ${info.width}x${info.height}x${info.channels} (${data.length} bytes), expected ${PREPROCESS.cropSize}x${PREPROCESS.cropSize}x3 uchar; report this image as a bug`,
+      );
     }
     return { pixels: toCaffeInput(data), width, height, format: sniffed.format };
   } catch (error) {
@@ -124,7 +141,12 @@ function centreCrop(width: number, height: number): { left: number; top: number;
   const resizedWidth = Math.max(PREPROCESS.resizeShorterSide, Math.round(width * scale));
   const resizedHeight = Math.max(PREPROCESS.resizeShorterSide, Math.round(height * scale));
   const size = PREPROCESS.cropSize;
-  return { left: Math.floor((resizedWidth - size) / 2), top: Math.floor((resizedHeight - size) / 2), width: size, height: size };
+  return {
+    left: Math.floor((resizedWidth - size) / 2),
+    top: Math.floor((resizedHeight - size) / 2),
+    width: size,
+    height: size,
+  };
 }
 
 /** RGB bytes (HWC) -> BGR floats minus the means, the Keras 'caffe' preprocessing. */
@@ -141,10 +163,14 @@ function toCaffeInput(rgb: Uint8Array): Float32Array {
 
 function validateOptions(maxPixels: number, timeoutSeconds: number): void {
   if (!Number.isSafeInteger(maxPixels) || maxPixels < 1) {
-    throw new ConfigError(`decode option maxPixels must be a positive integer (got ${maxPixels}); set MAX_IMAGE_PIXELS like 100000000`);
+    throw new ConfigError(
+      `decode option maxPixels must be a positive integer (got ${maxPixels}); set MAX_IMAGE_PIXELS like 100000000`,
+    );
   }
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 0) {
-    throw new ConfigError(`decode option timeoutSeconds must be a whole number of seconds, 0 or more (got ${timeoutSeconds}); use 30`);
+    throw new ConfigError(
+      `decode option timeoutSeconds must be a whole number of seconds, 0 or more (got ${timeoutSeconds}); use 30`,
+    );
   }
 }
 
@@ -166,15 +192,27 @@ function tooManyPixels(width: number, height: number, maxPixels: number): ImageE
 }
 
 /** Maps whatever sharp threw onto an ImageError, with libvips' reason in plain words. */
-async function toImageError(error: unknown, bytes: Buffer, format: RasterFormat, maxPixels: number): Promise<ImageError> {
+async function toImageError(
+  error: unknown,
+  bytes: Buffer,
+  format: RasterFormat,
+  maxPixels: number,
+): Promise<ImageError> {
   if (error instanceof ImageError) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (/exceeds pixel limit/iu.test(message)) {
-    const header = await sharp(bytes, { limitInputPixels: false, autoOrient: true, pages: 1 }).metadata().catch(() => undefined);
-    return header ? tooManyPixels(header.autoOrient.width, header.autoOrient.height, maxPixels) : new ImageError('TOO_MANY_PIXELS', `${message}; downscale it, or raise MAX_IMAGE_PIXELS`, { cause: error });
+    const header = await sharp(bytes, { limitInputPixels: false, autoOrient: true, pages: 1 })
+      .metadata()
+      .catch(() => undefined);
+    return header
+      ? tooManyPixels(header.autoOrient.width, header.autoOrient.height, maxPixels)
+      : new ImageError('TOO_MANY_PIXELS', `${message}; downscale it, or raise MAX_IMAGE_PIXELS`, { cause: error });
   }
-  if (/unsupported image format/iu.test(message)) return new ImageError('UNSUPPORTED_FORMAT', unsupported(format).message, { cause: error });
-  const reason = /^timeout:/iu.test(message) ? 'decoding took too long (over the timeout)' : plainReason(message, bytes, format);
+  if (/unsupported image format/iu.test(message))
+    return new ImageError('UNSUPPORTED_FORMAT', unsupported(format).message, { cause: error });
+  const reason = /^timeout:/iu.test(message)
+    ? 'decoding took too long (over the timeout)'
+    : plainReason(message, bytes, format);
   return new ImageError(
     'DECODE_FAILED',
     `could not decode the ${format} image (${bytes.length} bytes): ${reason}; expected a complete, valid ${format} file; ` +
@@ -188,7 +226,12 @@ function plainReason(message: string, bytes: Buffer, format: RasterFormat): stri
   const headerUnreadable = /corrupt header/iu.test(message);
   const lines = message
     .split('\n')
-    .map((line) => line.replace(/^Input (?:buffer|file) has corrupt header:\s*/iu, '').replace(/^(?:[\w.]+: )+/u, '').trim())
+    .map((line) =>
+      line
+        .replace(/^Input (?:buffer|file) has corrupt header:\s*/iu, '')
+        .replace(/^(?:[\w.]+: )+/u, '')
+        .trim(),
+    )
     .filter((line) => line.length > 0);
   let reason = [...new Set(lines)].join('; ');
   // libvips words a damaged PNG as "libpng read error" or, depending on where libpng notices it,

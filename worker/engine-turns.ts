@@ -28,7 +28,11 @@ export interface EngineTurn<T> {
 
 const states = new WeakMap<InferenceEngine, EngineState>();
 
-export async function takeEngineTurn<T>(engine: InferenceEngine, notBefore: number, call: () => Promise<T>): Promise<EngineTurn<T>> {
+export async function takeEngineTurn<T>(
+  engine: InferenceEngine,
+  notBefore: number,
+  call: () => Promise<T>,
+): Promise<EngineTurn<T>> {
   let state = states.get(engine);
   if (!state) {
     state = { tail: Promise.resolve(), pending: 0, idleSince: notBefore };

@@ -1,5 +1,5 @@
-import type { ImageRef } from '../shared/job-payload.ts';
 import { ObjectTooLargeError } from '../shared/errors.ts';
+import type { ImageRef } from '../shared/job-payload.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 
 /**

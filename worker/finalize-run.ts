@@ -1,4 +1,4 @@
-import { OUTPUT_FORMAT_VERSION, manifestKey, type RunManifest } from '../shared/output/output-format.ts';
+import { manifestKey, OUTPUT_FORMAT_VERSION, type RunManifest } from '../shared/output/output-format.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import type { RunRegistry } from '../shared/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
@@ -13,12 +13,19 @@ export interface ModelIdentity {
  * its own job (deterministic id per run generation) so that a worker dying half-way leaves the
  * job to be retried by another: writing the manifest twice writes the same content.
  */
-export async function finalizeRun(run: string, registry: RunRegistry, store: (uri: string) => ObjectStore, model: ModelIdentity): Promise<RunManifest | null> {
+export async function finalizeRun(
+  run: string,
+  registry: RunRegistry,
+  store: (uri: string) => ObjectStore,
+  model: ModelIdentity,
+): Promise<RunManifest | null> {
   const record = await registry.get(run);
   if (!record) return null;
   const finishedAt = new Date();
   const manifest = buildManifest(record, model, finishedAt);
-  await store(record.output).write(manifestKey(record.output, run), `${JSON.stringify(manifest, null, 2)}\n`, { contentType: 'application/json' });
+  await store(record.output).write(manifestKey(record.output, run), `${JSON.stringify(manifest, null, 2)}\n`, {
+    contentType: 'application/json',
+  });
   await registry.markFinished(run, finishedAt);
   return manifest;
 }

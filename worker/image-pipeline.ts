@@ -1,8 +1,8 @@
 import type { InferenceEngine } from '../shared/engine.ts';
-import { ResnetBatchError, describeError } from '../shared/errors.ts';
-import { decodeImage, type DecodeOptions } from './decode-image.ts';
+import { describeError, ResnetBatchError } from '../shared/errors.ts';
+import { type DecodeOptions, decodeImage } from './decode-image.ts';
 import { takeEngineTurn } from './engine-turns.ts';
-import { rankLabels, type RankedLabel } from './rank-labels.ts';
+import { type RankedLabel, rankLabels } from './rank-labels.ts';
 
 /** One image to process: a key the caller uses to match results, and how to fetch its bytes. */
 export interface ImageTask<K> {
@@ -73,7 +73,14 @@ interface Prepared<K> {
   failure?: ImageFailed<K>;
 }
 
-const imageErrorCodes = new Set(['NOT_FOUND', 'EMPTY', 'TOO_LARGE', 'TOO_MANY_PIXELS', 'UNSUPPORTED_FORMAT', 'DECODE_FAILED']);
+const imageErrorCodes = new Set([
+  'NOT_FOUND',
+  'EMPTY',
+  'TOO_LARGE',
+  'TOO_MANY_PIXELS',
+  'UNSUPPORTED_FORMAT',
+  'DECODE_FAILED',
+]);
 
 function isOwnImageError(error: unknown): boolean {
   return error instanceof ResnetBatchError && imageErrorCodes.has(error.code);
@@ -102,7 +109,10 @@ async function prepare<K>(task: ImageTask<K>, options: ImagePipelineOptions): Pr
  * already being prepared. A per-image failure becomes an error result and never fails its
  * neighbours; anything else (storage outage, engine failure) is thrown to the caller.
  */
-export async function* processImages<K>(tasks: Iterable<ImageTask<K>>, options: ImagePipelineOptions): AsyncGenerator<ImageResult<K>> {
+export async function* processImages<K>(
+  tasks: Iterable<ImageTask<K>>,
+  options: ImagePipelineOptions,
+): AsyncGenerator<ImageResult<K>> {
   const batchSize = options.batchSize ?? 32;
   const readAhead = Math.max(batchSize, options.readAhead ?? batchSize * 2);
   const iterator = tasks[Symbol.iterator]();
@@ -126,10 +136,17 @@ export async function* processImages<K>(tasks: Iterable<ImageTask<K>>, options: 
   }
 }
 
-async function inferBatch<K>(batch: Prepared<K>[], options: ImagePipelineOptions, pipelineStarted: number): Promise<ImageResult<K>[]> {
+async function inferBatch<K>(
+  batch: Prepared<K>[],
+  options: ImagePipelineOptions,
+  pipelineStarted: number,
+): Promise<ImageResult<K>[]> {
   const { engine } = options;
   const decoded = batch.filter((item) => item.pixels !== undefined);
-  const outputs = decoded.length === 0 ? undefined : await timedInfer(concatPixels(decoded), decoded.length, options, pipelineStarted);
+  const outputs =
+    decoded.length === 0
+      ? undefined
+      : await timedInfer(concatPixels(decoded), decoded.length, options, pipelineStarted);
   let row = 0;
   return batch.map((item): ImageResult<K> => {
     if (item.failure || !outputs || item.pixels === undefined) {
@@ -149,7 +166,12 @@ async function inferBatch<K>(batch: Prepared<K>[], options: ImagePipelineOptions
 }
 
 /** Calls on one engine from concurrent pipelines (shards in flight) take turns: see engine-turns.ts. */
-async function timedInfer(pixels: Float32Array, size: number, options: ImagePipelineOptions, pipelineStarted: number): ReturnType<InferenceEngine['infer']> {
+async function timedInfer(
+  pixels: Float32Array,
+  size: number,
+  options: ImagePipelineOptions,
+  pipelineStarted: number,
+): ReturnType<InferenceEngine['infer']> {
   const turn = await takeEngineTurn(options.engine, pipelineStarted, () => options.engine.infer(pixels, size));
   options.observer?.onBatch?.({ size, inferSeconds: turn.inferSeconds, waitSeconds: turn.waitSeconds });
   return turn.value;

@@ -19,7 +19,8 @@ export function describePngDamage(bytes: Uint8Array): string | undefined {
   while (offset + 8 <= bytes.length) {
     const length = view.getUint32(offset);
     const type = String.fromCharCode(...bytes.subarray(offset + 4, offset + 8));
-    if (length > MAX_CHUNK_LENGTH) return `the chunk at byte ${offset} declares an impossible length of ${length} bytes`;
+    if (length > MAX_CHUNK_LENGTH)
+      return `the chunk at byte ${offset} declares an impossible length of ${length} bytes`;
     const end = offset + CHUNK_OVERHEAD + length;
     if (end > bytes.length) {
       return `the file ends inside its ${type} chunk at byte ${offset} (${bytes.length - offset} of ${end - offset} bytes present): it is truncated`;

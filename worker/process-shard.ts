@@ -1,13 +1,19 @@
 import type { InferenceEngine } from '../shared/engine.ts';
 import type { ImageRef, ShardJob } from '../shared/job-payload.ts';
-import { EMBEDDINGS_CONTENT_TYPE, METADATA_CONTENT_TYPE, embeddingsKey, metadataKey, type MetadataRow } from '../shared/output/output-format.ts';
+import {
+  EMBEDDINGS_CONTENT_TYPE,
+  embeddingsKey,
+  METADATA_CONTENT_TYPE,
+  type MetadataRow,
+  metadataKey,
+} from '../shared/output/output-format.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import type { DecodeOptions } from './decode-image.ts';
 import { fetchImage } from './fetch-image.ts';
-import { processImages, type ImageResult, type PipelineObserver } from './image-pipeline.ts';
+import { type ImageResult, type PipelineObserver, processImages } from './image-pipeline.ts';
+import type { WorkerMetrics } from './worker-metrics.ts';
 import { encodeNpy } from './write-embeddings.ts';
 import { encodeMetadataParquet } from './write-metadata.ts';
-import type { WorkerMetrics } from './worker-metrics.ts';
 
 export interface ShardContext {
   engine: InferenceEngine;
@@ -66,7 +72,14 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
   const results: ImageResult<ImageRef>[] = [];
   // One batch read ahead per shard: a worker runs two shards at once (worker-command.ts
   // shardsInFlight), so the engine still finds a batch ready, and memory holds two, not four.
-  for await (const result of processImages(tasks, { engine: context.engine, labels: context.labels, batchSize: context.batchSize, readAhead: context.batchSize, decode: context.decode, observer })) {
+  for await (const result of processImages(tasks, {
+    engine: context.engine,
+    labels: context.labels,
+    batchSize: context.batchSize,
+    readAhead: context.batchSize,
+    decode: context.decode,
+    observer,
+  })) {
     results.push(result);
     context.metrics?.recordImage(result);
     if (results.length % context.batchSize === 0) await context.onProgress?.(results.length / job.images.length);
@@ -81,13 +94,18 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
   });
 
   let nextRow = 0;
-  const rows = results.map((result): MetadataRow => toRow(result, result.status === 'ok' ? nextRow++ : null, context, processedAt, fetchedSizes.get(result.key)));
+  const rows = results.map(
+    (result): MetadataRow =>
+      toRow(result, result.status === 'ok' ? nextRow++ : null, context, processedAt, fetchedSizes.get(result.key)),
+  );
 
   const embeddingsUri = embeddingsKey(job.output, job.run, job.shard);
   const metadataUri = metadataKey(job.output, job.run, job.shard);
   const outputStore = context.storeFor(job.output);
   const writeStarted = performance.now();
-  await outputStore.write(embeddingsUri, encodeNpy(matrix, okResults.length, width), { contentType: EMBEDDINGS_CONTENT_TYPE });
+  await outputStore.write(embeddingsUri, encodeNpy(matrix, okResults.length, width), {
+    contentType: EMBEDDINGS_CONTENT_TYPE,
+  });
   await outputStore.write(metadataUri, await encodeMetadataParquet(rows), { contentType: METADATA_CONTENT_TYPE });
   timings.write = (performance.now() - writeStarted) / 1000;
   context.metrics?.recordWrite(timings.write);
@@ -113,7 +131,13 @@ function fetchTasks(job: ShardJob, context: ShardContext, fetchedSizes: Map<Imag
   }));
 }
 
-function toRow(result: ImageResult<ImageRef>, embeddingRow: number | null, context: ShardContext, processedAt: Date, fetchedSize: number | undefined): MetadataRow {
+function toRow(
+  result: ImageResult<ImageRef>,
+  embeddingRow: number | null,
+  context: ShardContext,
+  processedAt: Date,
+  fetchedSize: number | undefined,
+): MetadataRow {
   const common = {
     uri: result.key.uri,
     etag: result.key.etag,
@@ -123,7 +147,17 @@ function toRow(result: ImageResult<ImageRef>, embeddingRow: number | null, conte
     processedAt,
   };
   if (result.status === 'error') {
-    return { ...common, width: null, height: null, status: 'error', error: `${result.code}: ${result.error}`, embeddingRow: null, topLabels: null, topIndices: null, topScores: null };
+    return {
+      ...common,
+      width: null,
+      height: null,
+      status: 'error',
+      error: `${result.code}: ${result.error}`,
+      embeddingRow: null,
+      topLabels: null,
+      topIndices: null,
+      topScores: null,
+    };
   }
   return {
     ...common,

@@ -10,7 +10,13 @@ export interface RankedLabel {
  * Ties keep the lower class index first, so results are stable across engines and batch positions.
  * A partial selection (O(classes * k)) beats sorting 1000 scores for the usual k <= 10.
  */
-export function rankLabels(probabilities: Float32Array, row: number, classCount: number, labels: readonly string[], k: number): RankedLabel[] {
+export function rankLabels(
+  probabilities: Float32Array,
+  row: number,
+  classCount: number,
+  labels: readonly string[],
+  k: number,
+): RankedLabel[] {
   const start = row * classCount;
   const top: RankedLabel[] = [];
   for (let index = 0; index < classCount; index += 1) {

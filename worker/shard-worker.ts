@@ -1,17 +1,25 @@
-import { Queue, QueueEvents, Worker, type Job, type Telemetry } from 'bullmq';
+import { type Job, Queue, QueueEvents, type Telemetry, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { SHARD_QUEUE_NAME, type PipelineConfig } from '../shared/config.ts';
+import { type PipelineConfig, SHARD_QUEUE_NAME } from '../shared/config.ts';
 import type { InferenceEngine } from '../shared/engine.ts';
-import { ResnetBatchError } from '../shared/errors.ts';
 import { enqueueFinalizer } from '../shared/enqueue-finalizer.ts';
-import { FINALIZE_JOB_NAME, InvalidJobError, SHARD_JOB_NAME, parseFinalizeJob, parseShardJob, shardJobId, type ShardJob } from '../shared/job-payload.ts';
+import { ResnetBatchError } from '../shared/errors.ts';
+import { toBullmqError } from '../shared/job-outcome.ts';
+import {
+  FINALIZE_JOB_NAME,
+  InvalidJobError,
+  parseFinalizeJob,
+  parseShardJob,
+  SHARD_JOB_NAME,
+  type ShardJob,
+  shardJobId,
+} from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
 import { connectRedis, warnOnEvictionPolicy } from '../shared/redis-connection.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { authorizeShard } from './authorize-shard.ts';
 import { finalizeRun, type ModelIdentity } from './finalize-run.ts';
-import { toBullmqError } from '../shared/job-outcome.ts';
 import { processShard } from './process-shard.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
 
@@ -65,7 +73,11 @@ export class ShardWorker {
     };
     this.connection = connect();
     this.registry = new RunRegistry(this.connection, config.QUEUE_PREFIX);
-    this.queue = new Queue(SHARD_QUEUE_NAME, { connection: connect(), prefix: config.QUEUE_PREFIX, telemetry: options.telemetry });
+    this.queue = new Queue(SHARD_QUEUE_NAME, {
+      connection: connect(),
+      prefix: config.QUEUE_PREFIX,
+      telemetry: options.telemetry,
+    });
     this.events = new QueueEvents(SHARD_QUEUE_NAME, { connection: connect(), prefix: config.QUEUE_PREFIX });
     this.events.on('failed', ({ jobId, failedReason }) => void this.recordFailure(jobId, failedReason));
     this.worker = new Worker(SHARD_QUEUE_NAME, (job) => this.process(job), {
@@ -79,7 +91,9 @@ export class ShardWorker {
       telemetry: options.telemetry,
     });
     this.worker.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
-    this.worker.on('failed', (job, error) => logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: error.message }, 'shard attempt failed'));
+    this.worker.on('failed', (job, error) =>
+      logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: error.message }, 'shard attempt failed'),
+    );
   }
 
   /** Starts consuming. Resolves when the worker is closed. */
@@ -107,7 +121,8 @@ export class ShardWorker {
       this.options.metrics?.recordShard('ok');
       return outcome;
     } catch (error) {
-      if (job.name !== FINALIZE_JOB_NAME) this.options.metrics?.recordShard('error', error instanceof ResnetBatchError ? error.code : 'UNEXPECTED');
+      if (job.name !== FINALIZE_JOB_NAME)
+        this.options.metrics?.recordShard('error', error instanceof ResnetBatchError ? error.code : 'UNEXPECTED');
       throw toBullmqError(error);
     }
   }
@@ -115,13 +130,22 @@ export class ShardWorker {
   private async processShardJob(job: Job): Promise<unknown> {
     const shard = parseShardJob(job.data);
     if (job.id !== shardJobId(shard.run, shard.shard)) {
-      throw new InvalidJobError(`job id ${job.id} does not match run ${shard.run} shard ${shard.shard} (expected ${shardJobId(shard.run, shard.shard)}); the job was not made by submit`);
+      throw new InvalidJobError(
+        `job id ${job.id} does not match run ${shard.run} shard ${shard.shard} (expected ${shardJobId(shard.run, shard.shard)}); the job was not made by submit`,
+      );
     }
     const record = await this.registry.get(shard.run);
-    if (!record) throw new InvalidJobError(`run ${shard.run} is not registered under prefix ${this.options.config.QUEUE_PREFIX}; submit it with resnet-batch submit`);
+    if (!record)
+      throw new InvalidJobError(
+        `run ${shard.run} is not registered under prefix ${this.options.config.QUEUE_PREFIX}; submit it with resnet-batch submit`,
+      );
     authorizeShard(shard, record);
     if (shard.model !== this.options.model.uri) {
-      throw new ResnetBatchError('MODEL_MISMATCH', `shard ${shard.shard} of run ${shard.run} needs model ${shard.model}, but this worker loaded ${this.options.model.uri}; start workers with --model ${shard.model}`, { retryable: true });
+      throw new ResnetBatchError(
+        'MODEL_MISMATCH',
+        `shard ${shard.shard} of run ${shard.run} needs model ${shard.model}, but this worker loaded ${this.options.model.uri}; start workers with --model ${shard.model}`,
+        { retryable: true },
+      );
     }
     if (await this.registry.isShardDone(shard.run, shard.shard)) return { skipped: 'already done' };
 
@@ -137,8 +161,16 @@ export class ShardWorker {
       onProgress: (fraction) => job.updateProgress(Math.round(fraction * 100)),
       metrics: this.options.metrics,
     });
-    const { runComplete } = await this.registry.completeShard(shard.run, shard.shard, outcome, this.options.engine.name);
-    this.options.logger.info({ run: shard.run, shard: shard.shard, ok: outcome.ok, error: outcome.error }, 'shard done');
+    const { runComplete } = await this.registry.completeShard(
+      shard.run,
+      shard.shard,
+      outcome,
+      this.options.engine.name,
+    );
+    this.options.logger.info(
+      { run: shard.run, shard: shard.shard, ok: outcome.ok, error: outcome.error },
+      'shard done',
+    );
     if (runComplete) await enqueueFinalizer(this.queue, this.registry, shard.run, this.options.config);
     return outcome;
   }
@@ -146,10 +178,12 @@ export class ShardWorker {
   private async finalize(job: Job): Promise<unknown> {
     const { run } = parseFinalizeJob(job.data);
     const manifest = await finalizeRun(run, this.registry, this.options.storeFor, this.options.model);
-    this.options.logger.info({ run, images: manifest?.images, shards: manifest?.shards }, 'run finished; manifest written');
+    this.options.logger.info(
+      { run, images: manifest?.images, shards: manifest?.shards },
+      'run finished; manifest written',
+    );
     return { manifest: manifest !== null };
   }
-
 
   /**
    * A shard failed for good (attempts spent, unrecoverable, or stalled too often). Every worker

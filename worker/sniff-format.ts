@@ -49,7 +49,8 @@ export function sniffFormat(bytes: Uint8Array): SniffResult {
   for (const signature of RASTER_SIGNATURES) {
     if (startsWith(bytes, signature.at, signature.bytes)) return { accepted: true, format: signature.format };
   }
-  if (startsWith(bytes, 0, ascii('RIFF')) && startsWith(bytes, 8, ascii('WEBP'))) return { accepted: true, format: 'webp' };
+  if (startsWith(bytes, 0, ascii('RIFF')) && startsWith(bytes, 8, ascii('WEBP')))
+    return { accepted: true, format: 'webp' };
   if (startsWith(bytes, 4, ascii('ftyp'))) return sniffIsoMedia(bytes);
   for (const signature of REFUSED_SIGNATURES) {
     if (startsWith(bytes, signature.at, signature.bytes)) return { accepted: false, looksLike: signature.name };
@@ -78,7 +79,8 @@ function sniffIsoMedia(bytes: Uint8Array): SniffResult {
 
 function describeUnknown(bytes: Uint8Array): string {
   const head = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, SVG_SEARCH_BYTES));
-  const printable = /^[\s\u0020-\u007e\u00a0-\uffff]*$/u.test(head.slice(0, 256)) && !head.slice(0, 256).includes('\ufffd');
+  const printable =
+    /^[\s\u0020-\u007e\u00a0-\uffff]*$/u.test(head.slice(0, 256)) && !head.slice(0, 256).includes('\ufffd');
   if (printable) {
     if (/^\ufeff?\s*</u.test(head) && /<svg[\s>]/iu.test(head)) return 'SVG';
     const excerpt = head.trim().slice(0, 40).replace(/\s+/gu, ' ');

@@ -26,7 +26,10 @@ export interface ThreadCounts {
   recommendedUvThreadpoolSize: number;
 }
 
-export function threadCounts(cores: number = availableParallelism(), env: NodeJS.ProcessEnv = process.env): ThreadCounts {
+export function threadCounts(
+  cores: number = availableParallelism(),
+  env: NodeJS.ProcessEnv = process.env,
+): ThreadCounts {
   const fromEnv = Number(env.UV_THREADPOOL_SIZE);
   const uvThreadpoolSize = Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 4;
   return {

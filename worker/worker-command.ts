@@ -1,18 +1,18 @@
 import { Queue } from 'bullmq';
 import sharp from 'sharp';
-import { SHARD_QUEUE_NAME, configFromEnv, type PipelineConfig } from '../shared/config.ts';
+import { configFromEnv, type PipelineConfig, SHARD_QUEUE_NAME } from '../shared/config.ts';
 import type { EngineChoice } from '../shared/engine.ts';
 import { describeError } from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
+import { resolveModelUri } from '../shared/model-ref.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import { openStore } from '../shared/storage/open-store.ts';
-import { resolveModelUri } from '../shared/model-ref.ts';
 import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
 import type { NULL_ENGINE_CHOICE } from './engines/open-engine.ts';
 import { openEngineInThread } from './engines/threaded-engine.ts';
 import { ShardWorker } from './shard-worker.ts';
 import { threadCounts } from './thread-counts.ts';
-import { createWorkerMetrics, startMetricsServer, type MetricsServer, type WorkerMetrics } from './worker-metrics.ts';
+import { createWorkerMetrics, type MetricsServer, startMetricsServer, type WorkerMetrics } from './worker-metrics.ts';
 
 export interface WorkerCommandOptions {
   /** Default ENGINE (shared/config.ts). The CLI offers EngineChoice; 'null' (no model) is for bench/ and tests, see open-engine.ts. */
@@ -35,8 +35,11 @@ export interface WorkerCompanion {
   close(): Promise<void>;
 }
 
-export type WorkerCompanionFactory = (context: { redisUrl: string; config: PipelineConfig; logger: Logger }) => WorkerCompanion;
-
+export type WorkerCompanionFactory = (context: {
+  redisUrl: string;
+  config: PipelineConfig;
+  logger: Logger;
+}) => WorkerCompanion;
 
 /**
  * `resnet-batch worker`: validates configuration, loads the model once, then consumes shards
@@ -44,22 +47,41 @@ export type WorkerCompanionFactory = (context: { redisUrl: string; config: Pipel
  * (exit 0); a second signal gives the current shard back (its lock expires and another worker
  * takes it) and exits at once.
  */
-export async function workerCommand(options: WorkerCommandOptions, companionFactories: readonly WorkerCompanionFactory[] = []): Promise<number> {
+export async function workerCommand(
+  options: WorkerCommandOptions,
+  companionFactories: readonly WorkerCompanionFactory[] = [],
+): Promise<number> {
   const config = configFromEnv();
   const logger = createLogger('worker');
-  const redisUrl = await reachableRedisUrl(config.REDIS_URL, 'workers take shards from Redis (or use `resnet-batch run`, which starts its own)');
+  const redisUrl = await reachableRedisUrl(
+    config.REDIS_URL,
+    'workers take shards from Redis (or use `resnet-batch run`, which starts its own)',
+  );
   const threads = threadCounts();
   sharp.concurrency(threads.sharpConcurrency);
   // sharp caches operations for inputs it sees again; a worker never decodes the same bytes twice.
   sharp.cache(false);
   logger.info(threads, 'thread counts (worker/thread-counts.ts)');
   if (threads.uvThreadpoolSize < threads.recommendedUvThreadpoolSize) {
-    logger.warn({ uvThreadpoolSize: threads.uvThreadpoolSize }, `the libuv pool limits concurrent decodes; start the worker with UV_THREADPOOL_SIZE=${threads.recommendedUvThreadpoolSize}`);
+    logger.warn(
+      { uvThreadpoolSize: threads.uvThreadpoolSize },
+      `the libuv pool limits concurrent decodes; start the worker with UV_THREADPOOL_SIZE=${threads.recommendedUvThreadpoolSize}`,
+    );
   }
 
   const tracing = await startTracing(config, 'resnet-batch-worker');
-  const { engine, model } = await openEngineInThread({ choice: options.engine ?? config.ENGINE, modelRef: resolveModelUri(options.model, config), logger, intraOpNumThreads: threads.intraOpNumThreads });
-  const observability = await startObservability(options.metricsPort ?? config.METRICS_PORT, redisUrl, config.QUEUE_PREFIX, logger);
+  const { engine, model } = await openEngineInThread({
+    choice: options.engine ?? config.ENGINE,
+    modelRef: resolveModelUri(options.model, config),
+    logger,
+    intraOpNumThreads: threads.intraOpNumThreads,
+  });
+  const observability = await startObservability(
+    options.metricsPort ?? config.METRICS_PORT,
+    redisUrl,
+    config.QUEUE_PREFIX,
+    logger,
+  );
   observability.metrics?.setEngine(engine.name);
   if (observability.server) logger.info({ port: observability.server.port }, 'metrics on /metrics');
   const worker = new ShardWorker({
@@ -92,7 +114,12 @@ export async function workerCommand(options: WorkerCommandOptions, companionFact
   process.on('SIGINT', stop);
 
   await worker.run();
-  await Promise.all([engine.dispose(), observability.close(), tracing?.shutdown(), ...companions.map((companion) => companion.close())]);
+  await Promise.all([
+    engine.dispose(),
+    observability.close(),
+    tracing?.shutdown(),
+    ...companions.map((companion) => companion.close()),
+  ]);
   logger.info('worker stopped');
   return 0;
 }
@@ -108,7 +135,12 @@ interface Observability {
  * A port already taken (several local workers, `run --workers N`, on one default port) costs the
  * metrics of this worker only, with a warning: a worker never dies for want of its metrics.
  */
-async function startObservability(port: number, redisUrl: string, prefix: string, logger: Logger): Promise<Observability> {
+async function startObservability(
+  port: number,
+  redisUrl: string,
+  prefix: string,
+  logger: Logger,
+): Promise<Observability> {
   if (port === 0) return { close: async () => undefined };
   // A connection of its own that gives up on a command during an outage, so a scrape times out
   // cleanly instead of piling commands up behind the worker's (which wait forever by design).
@@ -127,7 +159,10 @@ async function startObservability(port: number, redisUrl: string, prefix: string
     return { metrics, server, close: async () => void (await Promise.all([server.close(), closeQueue()])) };
   } catch (error) {
     await closeQueue();
-    logger.warn({ port, err: describeError(error) }, 'cannot serve metrics on this port; metrics are off for this worker (set --metrics-port or METRICS_PORT to a free port, or 0)');
+    logger.warn(
+      { port, err: describeError(error) },
+      'cannot serve metrics on this port; metrics are off for this worker (set --metrics-port or METRICS_PORT to a free port, or 0)',
+    );
     return { close: async () => undefined };
   }
 }

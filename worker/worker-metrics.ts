@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Queue } from 'bullmq';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { PipelineObserver } from './image-pipeline.ts';
 
 /**
@@ -57,13 +57,47 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerM
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
 
-  const images = new Counter({ name: 'resnet_batch_images_total', help: 'Images processed, by status (ok or error)', labelNames: ['status'], registers });
-  const imageErrors = new Counter({ name: 'resnet_batch_image_errors_total', help: 'Images that failed, by error code', labelNames: ['code'], registers });
-  const batchDuration = new Histogram({ name: 'resnet_batch_batch_duration_seconds', help: 'Seconds per engine call (one batch)', buckets: BATCH_BUCKETS, registers });
-  const batchImages = new Counter({ name: 'resnet_batch_batch_images_total', help: 'Images sent to the engine', registers });
-  const stageSeconds = new Counter({ name: 'resnet_batch_stage_seconds_total', help: 'Seconds by stage: fetch_decode (per image, overlaps infer), infer, write', labelNames: ['stage'], registers });
-  const shards = new Counter({ name: 'resnet_batch_shards_total', help: 'Shard attempts that ended, by status and error code', labelNames: ['status', 'code'], registers });
-  const engineInfo = new Gauge({ name: 'resnet_batch_engine_info', help: 'The inference engine this worker runs (value 1)', labelNames: ['engine'], registers });
+  const images = new Counter({
+    name: 'resnet_batch_images_total',
+    help: 'Images processed, by status (ok or error)',
+    labelNames: ['status'],
+    registers,
+  });
+  const imageErrors = new Counter({
+    name: 'resnet_batch_image_errors_total',
+    help: 'Images that failed, by error code',
+    labelNames: ['code'],
+    registers,
+  });
+  const batchDuration = new Histogram({
+    name: 'resnet_batch_batch_duration_seconds',
+    help: 'Seconds per engine call (one batch)',
+    buckets: BATCH_BUCKETS,
+    registers,
+  });
+  const batchImages = new Counter({
+    name: 'resnet_batch_batch_images_total',
+    help: 'Images sent to the engine',
+    registers,
+  });
+  const stageSeconds = new Counter({
+    name: 'resnet_batch_stage_seconds_total',
+    help: 'Seconds by stage: fetch_decode (per image, overlaps infer), infer, write',
+    labelNames: ['stage'],
+    registers,
+  });
+  const shards = new Counter({
+    name: 'resnet_batch_shards_total',
+    help: 'Shard attempts that ended, by status and error code',
+    labelNames: ['status', 'code'],
+    registers,
+  });
+  const engineInfo = new Gauge({
+    name: 'resnet_batch_engine_info',
+    help: 'The inference engine this worker runs (value 1)',
+    labelNames: ['engine'],
+    registers,
+  });
   for (const stage of ['fetch_decode', 'infer', 'write']) stageSeconds.inc({ stage }, 0);
   for (const status of ['ok', 'error']) images.inc({ status }, 0);
 
@@ -100,8 +134,19 @@ function registerQueueDepth(queue: Queue, timeoutMs: number, registers: Registry
   // The registry collects all metrics at once, so both gauges share one read per scrape.
   let reading: Promise<void> | undefined;
   const refresh = (): Promise<void> => (reading ??= read().finally(() => (reading = undefined)));
-  const reachable = new Gauge({ name: 'resnet_batch_queue_reachable', help: '1 when this scrape read the queue counts from Redis, 0 when it failed or timed out', registers, collect: refresh });
-  const jobs = new Gauge({ name: 'resnet_batch_queue_jobs', help: 'Jobs in the shard queue by state, read at scrape time', labelNames: ['state'], registers, collect: refresh });
+  const reachable = new Gauge({
+    name: 'resnet_batch_queue_reachable',
+    help: '1 when this scrape read the queue counts from Redis, 0 when it failed or timed out',
+    registers,
+    collect: refresh,
+  });
+  const jobs = new Gauge({
+    name: 'resnet_batch_queue_jobs',
+    help: 'Jobs in the shard queue by state, read at scrape time',
+    labelNames: ['state'],
+    registers,
+    collect: refresh,
+  });
 
   async function read(): Promise<void> {
     try {
@@ -135,7 +180,10 @@ export interface MetricsServer {
  * Serves the registry on GET /metrics over plain HTTP (Prometheus scrapes pods directly; the
  * port should not be exposed outside the cluster). Anything else is 404.
  */
-export async function startMetricsServer(registry: Registry, listen: { port: number; host?: string }): Promise<MetricsServer> {
+export async function startMetricsServer(
+  registry: Registry,
+  listen: { port: number; host?: string },
+): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
     if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found; metrics are on /metrics\n');
@@ -143,7 +191,8 @@ export async function startMetricsServer(registry: Registry, listen: { port: num
     }
     registry.metrics().then(
       (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(error)}\n`),
+      (error: unknown) =>
+        response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(error)}\n`),
     );
   });
   await new Promise<void>((resolve, reject) => {

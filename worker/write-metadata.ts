@@ -21,6 +21,7 @@
  * is the one codec every reader decodes without extras (hyparquet needs a plugin for ZSTD).
  */
 import {
+  type DataType,
   Field,
   Float32,
   Int32,
@@ -31,14 +32,19 @@ import {
   Schema,
   Struct,
   Table,
-  tableToIPC,
   TimestampMillisecond,
+  tableToIPC,
   Utf8,
   vectorFromArray,
-  type DataType,
 } from 'apache-arrow';
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm';
-import { METADATA_COLUMNS, OUTPUT_FORMAT_VERSION, type ColumnSpec, type ColumnType, type MetadataRow } from '../shared/output/output-format.ts';
+import {
+  type ColumnSpec,
+  type ColumnType,
+  METADATA_COLUMNS,
+  type MetadataRow,
+  OUTPUT_FORMAT_VERSION,
+} from '../shared/output/output-format.ts';
 
 /** Key of the Parquet key-value metadata entry that carries OUTPUT_FORMAT_VERSION. */
 export const FORMAT_VERSION_METADATA_KEY = 'resnet_batch.format_version';
@@ -121,6 +127,8 @@ function checkRow(row: MetadataRow, index: number): void {
     );
   }
   if (!Number.isSafeInteger(row.sizeBytes) || row.sizeBytes < 0) {
-    throw new RangeError(`metadata row ${index} (${row.uri}): sizeBytes must be a non-negative integer (got ${row.sizeBytes})`);
+    throw new RangeError(
+      `metadata row ${index} (${row.uri}): sizeBytes must be a non-negative integer (got ${row.sizeBytes})`,
+    );
   }
 }

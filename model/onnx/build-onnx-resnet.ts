@@ -15,7 +15,7 @@
  * The batch dimension is symbolic ('batch').
  */
 import { ModelError } from '../../shared/errors.ts';
-import { blockNames, classifierName, STEM_NAMES, type BlockNames } from '../layer-names.ts';
+import { type BlockNames, blockNames, classifierName, STEM_NAMES } from '../layer-names.ts';
 import { blockExpansion, type ResNetSpec } from '../spec.ts';
 import { foldBatchNorm, type PlainTensor } from './fold-batch-norm.ts';
 import { OnnxGraphWriter } from './onnx-graph-writer.ts';
@@ -68,7 +68,11 @@ class ResNetGraph {
     const pooled = writer.addNode('GlobalAveragePool', [x.name], 'avg_pool');
     writer.addNode('Flatten', [pooled], ONNX_NAMES.embedding, { axis: 1 });
     const fc = classifierName(spec.classCount);
-    const logits = writer.addNode('Gemm', [ONNX_NAMES.embedding, this.initializer(`${fc}/kernel`), this.initializer(`${fc}/bias`)], `${fc}_logits`);
+    const logits = writer.addNode(
+      'Gemm',
+      [ONNX_NAMES.embedding, this.initializer(`${fc}/kernel`), this.initializer(`${fc}/bias`)],
+      `${fc}_logits`,
+    );
     writer.addNode('Softmax', [logits], ONNX_NAMES.probabilities, { axis: 1 });
     return writer.encode(
       spec.name,
@@ -96,7 +100,11 @@ class ResNetGraph {
     const conv = this.convBn(input, STEM_NAMES.conv, STEM_NAMES.bn, kernel, stride);
     const activated = this.relu(conv, STEM_NAMES.relu);
     if (this.spec.stem !== 'imagenet') return activated;
-    const pooled = this.writer.addNode('MaxPool', [activated.name], STEM_NAMES.pool, { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+    const pooled = this.writer.addNode('MaxPool', [activated.name], STEM_NAMES.pool, {
+      kernel_shape: [3, 3],
+      strides: [2, 2],
+      pads: [1, 1, 1, 1],
+    });
     return { name: pooled, channels: activated.channels };
   }
 
@@ -142,11 +150,20 @@ class ResNetGraph {
       this.spec.batchNormEpsilon,
     );
     const pad = (kernelSize - 1) / 2;
-    const output = this.writer.addNode('Conv', [input.name, this.writer.addInitializer(`${convName}/W`, folded.weight), this.writer.addInitializer(`${convName}/B`, folded.bias)], convName, {
-      kernel_shape: [kernelSize, kernelSize],
-      strides: [stride, stride],
-      pads: [pad, pad, pad, pad],
-    });
+    const output = this.writer.addNode(
+      'Conv',
+      [
+        input.name,
+        this.writer.addInitializer(`${convName}/W`, folded.weight),
+        this.writer.addInitializer(`${convName}/B`, folded.bias),
+      ],
+      convName,
+      {
+        kernel_shape: [kernelSize, kernelSize],
+        strides: [stride, stride],
+        pads: [pad, pad, pad, pad],
+      },
+    );
     return { name: output, channels: outChannels };
   }
 
@@ -157,7 +174,9 @@ class ResNetGraph {
   private weight(name: string): PlainTensor {
     const tensor = this.weights[name];
     if (!tensor) {
-      throw new ModelError(`weights have no tensor '${name}', which ONNX graph ${this.spec.name} needs; use weights made for this spec (Keras ResNet layer names), or fetch the published ones with \`npm run fetch-model\``);
+      throw new ModelError(
+        `weights have no tensor '${name}', which ONNX graph ${this.spec.name} needs; use weights made for this spec (Keras ResNet layer names), or fetch the published ones with \`npm run fetch-model\``,
+      );
     }
     this.used.add(name);
     return tensor;

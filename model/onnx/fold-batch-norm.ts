@@ -58,7 +58,10 @@ export function foldBatchNorm(conv: KerasConv, bn: KerasBatchNorm, epsilon: numb
       }
     }
   }
-  return { weight: { shape: [outChannels, inChannels, kh, kw], values: weight }, bias: { shape: [outChannels], values: bias } };
+  return {
+    weight: { shape: [outChannels, inChannels, kh, kw], values: weight },
+    bias: { shape: [outChannels], values: bias },
+  };
 }
 
 function at(tensor: PlainTensor, index: number): number {

@@ -11,8 +11,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import { ARTIFACT_LAYOUT } from '../artifact.ts';
 import { readLabels } from '../labels.ts';
-import { checkBatchNormEpsilon, modelIdFor, type ArtifactLayout } from '../load-resnet.ts';
-import { readWeightsFile, } from '../load-weights.ts';
+import { type ArtifactLayout, checkBatchNormEpsilon, modelIdFor } from '../load-resnet.ts';
+import { readWeightsFile } from '../load-weights.ts';
 import type { ReadModelFile } from '../read-model-file.ts';
 import type { ResNetSpec } from '../spec.ts';
 import { buildOnnxResNet, type NamedWeights } from './build-onnx-resnet.ts';
@@ -37,9 +37,16 @@ export interface LoadOnnxOptions {
   cacheRoot?: string;
 }
 
-export async function loadOnnxResNet(spec: ResNetSpec, read: ReadModelFile, options: LoadOnnxOptions = {}): Promise<LoadedOnnxResNet> {
+export async function loadOnnxResNet(
+  spec: ResNetSpec,
+  read: ReadModelFile,
+  options: LoadOnnxOptions = {},
+): Promise<LoadedOnnxResNet> {
   const layout = options.layout ?? ARTIFACT_LAYOUT;
-  const [weights, labels] = await Promise.all([readWeightsFile(read, layout.modelJson), readLabels(read, layout.labels, spec.classCount)]);
+  const [weights, labels] = await Promise.all([
+    readWeightsFile(read, layout.modelJson),
+    readLabels(read, layout.labels, spec.classCount),
+  ]);
   const identity = { labels, modelId: modelIdFor(spec, weights.sha256), weightsSha256: weights.sha256, spec };
   const modelPath = onnxModelPath(weights.sha256, spec.name, options.cacheRoot);
   try {
@@ -50,13 +57,17 @@ export async function loadOnnxResNet(spec: ResNetSpec, read: ReadModelFile, opti
     return { ...identity, modelPath, onnxSha256: await writeCachedOnnx(modelPath, bytes), generated: true };
   } finally {
     Object.values(weights.tensors).forEach((tensor) => {
-    tensor.dispose();
-  });
+      tensor.dispose();
+    });
   }
 }
 
 /** Copies tfjs tensors out as plain float arrays (the ONNX builder needs no tfjs). */
 export function plainWeights(tensors: tf.NamedTensorMap): NamedWeights {
-  return Object.fromEntries(Object.entries(tensors).map(([name, tensor]) => [name, { shape: tensor.shape, values: tensor.dataSync() as Float32Array }]));
+  return Object.fromEntries(
+    Object.entries(tensors).map(([name, tensor]) => [
+      name,
+      { shape: tensor.shape, values: tensor.dataSync() as Float32Array },
+    ]),
+  );
 }
-

@@ -42,13 +42,20 @@ export class OnnxGraphWriter {
     // raw_data is little-endian by the ONNX spec; Float32Array is host order, and every platform
     // onnxruntime-node ships for (x64, arm64) is little-endian.
     const rawData = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-    this.initializers.push(onnx.TensorProto.create({ name, dims: [...tensor.shape], dataType: onnx.TensorProto.DataType.FLOAT, rawData }));
+    this.initializers.push(
+      onnx.TensorProto.create({ name, dims: [...tensor.shape], dataType: onnx.TensorProto.DataType.FLOAT, rawData }),
+    );
     this.parameters += values.length;
     return name;
   }
 
   /** Adds one node whose single output is named `output`; returns `output`. */
-  addNode(opType: string, inputs: readonly string[], output: string, attributes: Record<string, AttributeValue> = {}): string {
+  addNode(
+    opType: string,
+    inputs: readonly string[],
+    output: string,
+    attributes: Record<string, AttributeValue> = {},
+  ): string {
     this.nodes.push(
       onnx.NodeProto.create({
         name: output,

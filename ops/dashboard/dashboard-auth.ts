@@ -26,14 +26,21 @@ export function isLoopback(host: string): boolean {
  * The credentials from DASHBOARD_USER and DASHBOARD_PASSWORD, checked against where the dashboard
  * binds, before anything listens: a half-set pair, or none on a non-loopback address, is refused.
  */
-export function dashboardCredentials(host: string, env: { DASHBOARD_USER?: string | undefined; DASHBOARD_PASSWORD?: string | undefined }): DashboardCredentials | undefined {
+export function dashboardCredentials(
+  host: string,
+  env: { DASHBOARD_USER?: string | undefined; DASHBOARD_PASSWORD?: string | undefined },
+): DashboardCredentials | undefined {
   const { DASHBOARD_USER: user, DASHBOARD_PASSWORD: password } = env;
   if ((user === undefined) !== (password === undefined)) {
-    throw new ConfigError(`only one of DASHBOARD_USER and DASHBOARD_PASSWORD is set (expected both or neither); set ${user === undefined ? 'DASHBOARD_USER' : 'DASHBOARD_PASSWORD'} too`);
+    throw new ConfigError(
+      `only one of DASHBOARD_USER and DASHBOARD_PASSWORD is set (expected both or neither); set ${user === undefined ? 'DASHBOARD_USER' : 'DASHBOARD_PASSWORD'} too`,
+    );
   }
   if (user !== undefined && password !== undefined) return { user, password };
   if (!isLoopback(host)) {
-    throw new ConfigError(`the dashboard would listen on ${host}, reachable from other hosts, without a password (expected credentials for a non-loopback address); set DASHBOARD_USER and DASHBOARD_PASSWORD, or bind --host 127.0.0.1`);
+    throw new ConfigError(
+      `the dashboard would listen on ${host}, reachable from other hosts, without a password (expected credentials for a non-loopback address); set DASHBOARD_USER and DASHBOARD_PASSWORD, or bind --host 127.0.0.1`,
+    );
   }
   return undefined;
 }
@@ -65,6 +72,8 @@ export function basicAuth(expected: DashboardCredentials): MiddlewareHandler {
     const userOk = sameSecret(given?.user ?? '', expected.user);
     const passwordOk = sameSecret(given?.password ?? '', expected.password);
     if (given && userOk && passwordOk) return next();
-    return c.text('authentication required\n', 401, { 'WWW-Authenticate': 'Basic realm="resnet-batch dashboard", charset="UTF-8"' });
+    return c.text('authentication required\n', 401, {
+      'WWW-Authenticate': 'Basic realm="resnet-batch dashboard", charset="UTF-8"',
+    });
   };
 }

@@ -6,12 +6,12 @@ import { serve } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Queue } from 'bullmq';
 import { Hono } from 'hono';
-import { SHARD_QUEUE_NAME, configFromEnv } from '../../shared/config.ts';
+import { configFromEnv, SHARD_QUEUE_NAME } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { connectRedis, reachableRedisUrl } from '../../shared/redis-connection.ts';
 import { RunRegistry } from '../../shared/run-registry.ts';
-import { basicAuth, dashboardCredentials, type DashboardCredentials } from './dashboard-auth.ts';
+import { basicAuth, type DashboardCredentials, dashboardCredentials } from './dashboard-auth.ts';
 import { listRuns, renderRunsPage } from './runs-page.ts';
 
 export interface DashboardOptions {
@@ -55,7 +55,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 
   const board = new HonoAdapter(serveStatic);
   board.setBasePath(QUEUES_PATH);
-  createBullBoard({ queues: [new BullMQAdapter(queue)], serverAdapter: board, options: { uiConfig: { boardTitle: 'resnet-batch' } } });
+  createBullBoard({
+    queues: [new BullMQAdapter(queue)],
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: 'resnet-batch' } },
+  });
 
   const app = new Hono();
   if (options.credentials) app.use('*', basicAuth(options.credentials));
@@ -69,7 +73,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     started.once('error', reject);
   }).catch(async (error: unknown) => {
     await release();
-    throw new ConfigError(`cannot listen on ${options.host}:${options.port} (${String(error)}); pick another --port or --host`);
+    throw new ConfigError(
+      `cannot listen on ${options.host}:${options.port} (${String(error)}); pick another --port or --host`,
+    );
   });
   const port = (server.address() as AddressInfo).port;
   const hostInUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
@@ -95,9 +101,17 @@ export async function dashboardCommand(options: { host: string; port: number }):
   const credentials = dashboardCredentials(options.host, config);
   const redisUrl = await reachableRedisUrl(config.REDIS_URL, 'the dashboard shows the Redis the workers use');
   const logger = createLogger('dashboard');
-  const dashboard = await startDashboard({ redisUrl: redisUrl, prefix: config.QUEUE_PREFIX, host: options.host, port: options.port, credentials });
+  const dashboard = await startDashboard({
+    redisUrl: redisUrl,
+    prefix: config.QUEUE_PREFIX,
+    host: options.host,
+    port: options.port,
+    credentials,
+  });
   logger.info({ url: dashboard.url, auth: credentials !== undefined }, 'dashboard listening');
-  process.stderr.write(`dashboard: ${dashboard.url} (runs at /runs, queue at ${QUEUES_PATH})${credentials ? '' : ' without authentication'}\n`);
+  process.stderr.write(
+    `dashboard: ${dashboard.url} (runs at /runs, queue at ${QUEUES_PATH})${credentials ? '' : ' without authentication'}\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());

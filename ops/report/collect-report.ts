@@ -1,9 +1,9 @@
 import { ObjectNotFoundError } from '../../shared/errors.ts';
 import { manifestKey, type RunManifest } from '../../shared/output/output-format.ts';
+import { listMetadataParts } from '../../shared/output/read-parts.ts';
 import type { RunRecord } from '../../shared/run-record.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { makeThumbnails } from './make-thumbnails.ts';
-import { listMetadataParts } from '../../shared/output/read-parts.ts';
 import { readMetadataPart } from './read-metadata.ts';
 import type { ReportData, ReportTotals } from './report-data.ts';
 import { RunTally } from './run-tally.ts';
@@ -47,7 +47,12 @@ export async function collectReport(record: RunRecord, options: CollectOptions):
   const sampled = labels.slice(0, options.sampleClasses ?? 8);
   const { thumbnails, omitted } = await makeThumbnails(
     sampled.map((entry) => tally.samples(entry.label)),
-    { openStore: options.openStore, maxTotalBytes: options.maxThumbnailBytes, maxImageBytes: options.maxImageBytes, maxImagePixels: options.maxImagePixels },
+    {
+      openStore: options.openStore,
+      maxTotalBytes: options.maxThumbnailBytes,
+      maxImageBytes: options.maxImageBytes,
+      maxImagePixels: options.maxImagePixels,
+    },
   );
   return {
     run: record.run,
@@ -66,7 +71,9 @@ export async function collectReport(record: RunRecord, options: CollectOptions):
 /** The run's _manifest.json, or null while the run has not finished (it is written last). */
 async function readManifest(store: ObjectStore, output: string, run: string): Promise<RunManifest | null> {
   try {
-    return JSON.parse((await store.read(manifestKey(output, run), { maxBytes: 16 * 1024 * 1024 })).toString('utf8')) as RunManifest;
+    return JSON.parse(
+      (await store.read(manifestKey(output, run), { maxBytes: 16 * 1024 * 1024 })).toString('utf8'),
+    ) as RunManifest;
   } catch (error) {
     if (error instanceof ObjectNotFoundError) return null;
     throw error;
@@ -82,7 +89,12 @@ function totalsFromManifest(manifest: RunManifest, record: RunRecord): ReportTot
     model: `${manifest.model.id} (weights sha256 ${manifest.model.weights_sha256.slice(0, 12)}…)`,
     engines: manifest.engines,
     images: manifest.images,
-    shards: { total: manifest.shards.total, done: manifest.shards.done, failed: manifest.shards.failed, failedShards: manifest.shards.failed_shards ?? [] },
+    shards: {
+      total: manifest.shards.total,
+      done: manifest.shards.done,
+      failed: manifest.shards.failed,
+      failedShards: manifest.shards.failed_shards ?? [],
+    },
     startedAt: manifest.started_at,
     finishedAt: manifest.finished_at,
   };

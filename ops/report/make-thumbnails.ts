@@ -45,7 +45,11 @@ export async function makeThumbnails(groups: SampleCandidate[][], options: Thumb
       const jpeg = await thumbnailJpeg(job.candidate.uri, sizePx, options);
       if (jpeg === null || jpeg.length > budget) continue;
       budget -= jpeg.length;
-      made[job.g]![job.i] = { uri: job.candidate.uri, score: job.candidate.score, dataUri: `data:image/jpeg;base64,${jpeg.toString('base64')}` };
+      made[job.g]![job.i] = {
+        uri: job.candidate.uri,
+        score: job.candidate.score,
+        dataUri: `data:image/jpeg;base64,${jpeg.toString('base64')}`,
+      };
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, workerLoop));

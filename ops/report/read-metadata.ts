@@ -1,5 +1,5 @@
-import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { readPartColumns } from '../../shared/output/read-parts.ts';
+import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import type { ReportRow } from './run-tally.ts';
 
 /** Only these columns are decoded: the report never needs the top-k beyond the first. */

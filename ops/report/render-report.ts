@@ -76,19 +76,27 @@ function labelsSection(data: ReportData): string {
     data.labels.length === 0
       ? '<p class="empty">No image was classified.</p>'
       : horizontalBarChart(
-          data.labels.map((entry) => ({ label: entry.label, value: entry.count, title: `${entry.label}: ${entry.count} images` })),
+          data.labels.map((entry) => ({
+            label: entry.label,
+            value: entry.count,
+            title: `${entry.label}: ${entry.count} images`,
+          })),
           { id: 'labels-chart', color: '#2f9e6e' },
         );
   return `<section id="labels"><h2>Label distribution <span class="muted">(top ${data.labels.length} classes by top-1 count)</span></h2>\n${body}\n</section>`;
 }
 
 function errorsSection(errors: ErrorCount[]): string {
-  if (errors.length === 0) return '<section id="errors"><h2>Error reasons</h2><p class="empty">No image failed.</p></section>';
+  if (errors.length === 0)
+    return '<section id="errors"><h2>Error reasons</h2><p class="empty">No image failed.</p></section>';
   const chart = horizontalBarChart(
     errors.map((entry) => ({ label: entry.code, value: entry.count })),
     { id: 'errors-chart', color: '#d0574b' },
   );
-  const rows = errors.map((entry) => `<tr><td><code>${escapeHtml(entry.code)}</code></td><td class="num">${entry.count}</td><td><code>${escapeHtml(entry.example)}</code></td></tr>`);
+  const rows = errors.map(
+    (entry) =>
+      `<tr><td><code>${escapeHtml(entry.code)}</code></td><td class="num">${entry.count}</td><td><code>${escapeHtml(entry.example)}</code></td></tr>`,
+  );
   return `<section id="errors"><h2>Error reasons <span class="muted">(images by error code)</span></h2>
 ${chart}
 <table><thead><tr><th>code</th><th class="num">images</th><th>example</th></tr></thead><tbody>${rows.join('')}</tbody></table>
@@ -96,7 +104,8 @@ ${chart}
 }
 
 function samplesSection(samples: ClassSamples[]): string {
-  if (samples.length === 0) return '<section id="samples"><h2>Samples</h2><p class="empty">No thumbnails.</p></section>';
+  if (samples.length === 0)
+    return '<section id="samples"><h2>Samples</h2><p class="empty">No thumbnails.</p></section>';
   const rows = samples.map((group) => {
     const figures = group.thumbnails.map(
       (thumb) =>

@@ -28,7 +28,11 @@ export async function reportCommand(run: string, options: ReportOptions): Promis
   } finally {
     redis.disconnect();
   }
-  const data = await collectReport(record, { openStore: (uri) => openStore(uri), maxImageBytes: config.MAX_IMAGE_BYTES, maxImagePixels: config.MAX_IMAGE_PIXELS });
+  const data = await collectReport(record, {
+    openStore: (uri) => openStore(uri),
+    maxImageBytes: config.MAX_IMAGE_BYTES,
+    maxImagePixels: config.MAX_IMAGE_PIXELS,
+  });
   const out = resolve(options.out ?? `report-${safeFileStem(run)}.html`);
   await writeFile(out, renderReport(data));
   process.stdout.write(`${out}\n`);

@@ -19,7 +19,10 @@ export interface Bar {
 const MAX_LABEL_CHARS = 30;
 
 /** Horizontal bars, one row each, biggest value = full width. */
-export function horizontalBarChart(bars: readonly Bar[], options: { id: string; color: string; width?: number; labelWidth?: number }): string {
+export function horizontalBarChart(
+  bars: readonly Bar[],
+  options: { id: string; color: string; width?: number; labelWidth?: number },
+): string {
   const width = options.width ?? 980;
   const labelWidth = options.labelWidth ?? 210;
   const valueWidth = 56;
@@ -42,7 +45,10 @@ export function horizontalBarChart(bars: readonly Bar[], options: { id: string; 
 }
 
 /** Vertical bars of images per second in each bucket, with a y grid and UTC time ticks. */
-export function throughputChart(series: ThroughputSeries, options: { id: string; color: string; width?: number; height?: number }): string {
+export function throughputChart(
+  series: ThroughputSeries,
+  options: { id: string; color: string; width?: number; height?: number },
+): string {
   const width = options.width ?? 980;
   const height = options.height ?? 230;
   const margin = { left: 52, right: 12, top: 12, bottom: 34 };
@@ -56,22 +62,32 @@ export function throughputChart(series: ThroughputSeries, options: { id: string;
   for (let i = 0; i <= 4; i += 1) {
     const y = margin.top + plotH - (plotH * i) / 4;
     parts.push(`<line class="grid" x1="${margin.left}" x2="${width - margin.right}" y1="${y}" y2="${y}"/>`);
-    parts.push(`<text class="tick" x="${margin.left - 6}" y="${y + 4}" text-anchor="end">${formatRate((top * i) / 4)}</text>`);
+    parts.push(
+      `<text class="tick" x="${margin.left - 6}" y="${y + 4}" text-anchor="end">${formatRate((top * i) / 4)}</text>`,
+    );
   }
   series.buckets.forEach((bucket, i) => {
     const h = (rates[i]! / top) * plotH;
     const x = margin.left + i * slot + slot * 0.1;
     const title = `${formatTime(bucket.startMs, series)} UTC, ${series.bucketSeconds} s: ${bucket.images} images (${formatRate(rates[i]!)} img/s)`;
-    parts.push(`<rect class="bar" x="${x.toFixed(1)}" y="${(margin.top + plotH - h).toFixed(1)}" width="${(slot * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="${options.color}"><title>${escapeHtml(title)}</title></rect>`);
+    parts.push(
+      `<rect class="bar" x="${x.toFixed(1)}" y="${(margin.top + plotH - h).toFixed(1)}" width="${(slot * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="${options.color}"><title>${escapeHtml(title)}</title></rect>`,
+    );
   });
   const tickEvery = Math.max(1, Math.ceil(series.buckets.length / 6));
   series.buckets.forEach((bucket, i) => {
     if (i % tickEvery !== 0) return;
     const x = margin.left + i * slot + slot / 2;
-    parts.push(`<text class="tick" x="${x.toFixed(1)}" y="${height - margin.bottom + 16}" text-anchor="middle">${formatTime(bucket.startMs, series)}</text>`);
+    parts.push(
+      `<text class="tick" x="${x.toFixed(1)}" y="${height - margin.bottom + 16}" text-anchor="middle">${formatTime(bucket.startMs, series)}</text>`,
+    );
   });
-  parts.push(`<text class="axis" x="${margin.left}" y="${height - 4}">time (UTC), ${series.bucketSeconds} s buckets</text>`);
-  parts.push(`<text class="axis" x="12" y="${margin.top + plotH / 2}" transform="rotate(-90 12 ${margin.top + plotH / 2})" text-anchor="middle">images / s</text>`);
+  parts.push(
+    `<text class="axis" x="${margin.left}" y="${height - 4}">time (UTC), ${series.bucketSeconds} s buckets</text>`,
+  );
+  parts.push(
+    `<text class="axis" x="12" y="${margin.top + plotH / 2}" transform="rotate(-90 12 ${margin.top + plotH / 2})" text-anchor="middle">images / s</text>`,
+  );
   return svg(options.id, width, height, 'throughput chart', parts.join('\n'));
 }
 

@@ -4,7 +4,9 @@ import type { ThroughputSeries } from './report-data.ts';
  * Round bucket widths in seconds, smallest first: 1 s to 1 day. The first one that gives at most
  * MAX_BUCKETS buckets is used, so a 3-second test run shows seconds and a 3-day run shows hours.
  */
-const BUCKET_STEPS_SECONDS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400];
+const BUCKET_STEPS_SECONDS = [
+  1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400,
+];
 
 /** Most bars the throughput chart draws; more would be thinner than a few pixels. */
 export const MAX_BUCKETS = 60;
@@ -24,7 +26,9 @@ export function throughputBuckets(perSecond: ReadonlyMap<number, number>): Throu
     last = Math.max(last, second);
   }
   const spanSeconds = (last - first) / 1000 + 1;
-  const bucketSeconds = BUCKET_STEPS_SECONDS.find((step) => Math.ceil(spanSeconds / step) + 1 <= MAX_BUCKETS) ?? BUCKET_STEPS_SECONDS.at(-1)!;
+  const bucketSeconds =
+    BUCKET_STEPS_SECONDS.find((step) => Math.ceil(spanSeconds / step) + 1 <= MAX_BUCKETS) ??
+    BUCKET_STEPS_SECONDS.at(-1)!;
   const widthMs = bucketSeconds * 1000;
   const start = Math.floor(first / widthMs) * widthMs;
   const count = Math.floor((last - start) / widthMs) + 1;

@@ -67,7 +67,14 @@ export interface MetadataRow {
 }
 
 /** Parquet physical/logical type of a column, as readers see it. */
-export type ColumnType = 'string' | 'int32' | 'int64' | 'list<string>' | 'list<int32>' | 'list<float32>' | 'timestamp[ms, UTC]';
+export type ColumnType =
+  | 'string'
+  | 'int32'
+  | 'int64'
+  | 'list<string>'
+  | 'list<int32>'
+  | 'list<float32>'
+  | 'timestamp[ms, UTC]';
 
 export interface ColumnSpec {
   /** Parquet column name. */

@@ -29,20 +29,29 @@ function parse(input: string, cwd: string): FileLocation {
     throw new ConfigError(`'${input}' is not a valid file URI; expected ${FORM}`, { cause });
   }
   if (!input.toLowerCase().startsWith('file://')) {
-    throw new ConfigError(`'${input}' is not a file:// URI; write an absolute one as file:///abs/path or a plain path like ./images`);
+    throw new ConfigError(
+      `'${input}' is not a file:// URI; write an absolute one as file:///abs/path or a plain path like ./images`,
+    );
   }
   if (url.host !== '' && url.host !== 'localhost') {
-    throw new ConfigError(`file URI '${input}' names host '${url.host}'; only local files are supported, write it as file:///abs/path`);
+    throw new ConfigError(
+      `file URI '${input}' names host '${url.host}'; only local files are supported, write it as file:///abs/path`,
+    );
   }
   if (url.search !== '' || url.hash !== '') {
-    throw new ConfigError(`file URI '${input}' has a '?' or '#' part; encode them in the path as %3F and %23, or use a plain path`);
+    throw new ConfigError(
+      `file URI '${input}' has a '?' or '#' part; encode them in the path as %3F and %23, or use a plain path`,
+    );
   }
   try {
     return { scheme: 'file', path: resolve(fileURLToPath(url)) };
   } catch (cause) {
-    throw new ConfigError(`file URI '${input}' cannot be decoded to a path (an encoded '/' as %2F, or a broken %-escape); write the path plainly`, {
-      cause,
-    });
+    throw new ConfigError(
+      `file URI '${input}' cannot be decoded to a path (an encoded '/' as %2F, or a broken %-escape); write the path plainly`,
+      {
+        cause,
+      },
+    );
   }
 }
 

@@ -3,7 +3,7 @@ import type { Dirent, Stats } from 'node:fs';
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ObjectNotFoundError, ObjectTooLargeError, StorageError, describeError } from '../errors.ts';
+import { describeError, ObjectNotFoundError, ObjectTooLargeError, StorageError } from '../errors.ts';
 import { type FileLocation, fileUriSyntax, formatFileUri, parseFileUri } from './file-uri.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
 import type { StoreScheme } from './store-scheme.ts';
@@ -56,7 +56,8 @@ export class LocalStore implements ObjectStore {
       // fstat on the open handle: the size checked is the size of the very file read, even if
       // a writer renames a new version over the path meanwhile.
       const { size } = await handle.stat();
-      if (options.maxBytes !== undefined && size > options.maxBytes) throw new ObjectTooLargeError(uri, size, options.maxBytes);
+      if (options.maxBytes !== undefined && size > options.maxBytes)
+        throw new ObjectTooLargeError(uri, size, options.maxBytes);
       return await handle.readFile();
     } catch (error) {
       if (error instanceof ObjectTooLargeError) throw error;
@@ -183,7 +184,9 @@ function localPath(uri: string): string {
   try {
     return parseFileUri(uri).path;
   } catch (error) {
-    throw new StorageError(`LocalStore got '${uri}' (${describeError(error)}); open stores with openStore`, { retryable: false });
+    throw new StorageError(`LocalStore got '${uri}' (${describeError(error)}); open stores with openStore`, {
+      retryable: false,
+    });
   }
 }
 
@@ -201,13 +204,26 @@ function isMissing(error: unknown): boolean {
 }
 
 /** Permission and read-only problems will not pass by retrying; EIO, EMFILE and the like might. */
-const PERMANENT = new Set(['EACCES', 'EPERM', 'EROFS', 'ENAMETOOLONG', 'ENOSPC', 'EDQUOT', 'EEXIST', 'ENOTDIR', 'EISDIR']);
+const PERMANENT = new Set([
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'ENAMETOOLONG',
+  'ENOSPC',
+  'EDQUOT',
+  'EEXIST',
+  'ENOTDIR',
+  'EISDIR',
+]);
 
 function storageError(operation: string, uri: string, error: unknown): StorageError {
   if (error instanceof StorageError) return error;
   const code = errorCode(error) ?? 'unknown';
   const fix = PERMANENT.has(code) ? 'check the path and its permissions' : 'retry; if it persists, check the disk';
-  return new StorageError(`local ${operation} of ${uri} failed with ${code}; ${fix}`, { retryable: !PERMANENT.has(code), cause: error });
+  return new StorageError(`local ${operation} of ${uri} failed with ${code}; ${fix}`, {
+    retryable: !PERMANENT.has(code),
+    cause: error,
+  });
 }
 
 /** The local filesystem in the store registry: file:// URIs and plain paths. */

@@ -77,10 +77,22 @@ export function createS3Client(config: S3Config, tuning: Partial<S3ClientTuning>
  * destroys the client.
  */
 export function leaseS3Client(config: S3Config): { client: S3Client; release(): void } {
-  const cacheKey = JSON.stringify([config.endpoint, config.region, config.forcePathStyle, config.credentials?.accessKeyId, config.requestTimeoutMs]);
+  const cacheKey = JSON.stringify([
+    config.endpoint,
+    config.region,
+    config.forcePathStyle,
+    config.credentials?.accessKeyId,
+    config.requestTimeoutMs,
+  ]);
   let shared = sharedClients.get(cacheKey);
   if (shared === undefined) {
-    shared = { client: createS3Client(config, config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }), refs: 0 };
+    shared = {
+      client: createS3Client(
+        config,
+        config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs },
+      ),
+      refs: 0,
+    };
     sharedClients.set(cacheKey, shared);
   }
   shared.refs += 1;

@@ -1,4 +1,4 @@
-import { ObjectNotFoundError, ResnetBatchError, StorageError, describeError } from '../errors.ts';
+import { describeError, ObjectNotFoundError, ResnetBatchError, StorageError } from '../errors.ts';
 
 /**
  * Maps whatever the AWS SDK threw onto the project's errors, so the job-outcome mapping decides
@@ -16,7 +16,10 @@ export function toStorageError(operation: string, uri: string, endpoint: string,
   const where = `S3 ${operation} of ${uri} at ${endpoint}`;
   if (name === 'NoSuchKey' || (name === 'NotFound' && status === 404)) return new ObjectNotFoundError(uri);
   if (name === 'NoSuchBucket') {
-    return new StorageError(`${where} failed: the bucket does not exist; create it or fix the URI`, { retryable: false, cause: error });
+    return new StorageError(`${where} failed: the bucket does not exist; create it or fix the URI`, {
+      retryable: false,
+      cause: error,
+    });
   }
   if (name === 'CredentialsProviderError') {
     return new StorageError(
@@ -31,16 +34,31 @@ export function toStorageError(operation: string, uri: string, endpoint: string,
     );
   }
   if (status === undefined || status >= 500 || status === 429 || THROTTLING.has(name)) {
-    const reason = status === undefined ? `could not reach the endpoint (${name}: ${describeError(error)})` : `${name} (HTTP ${status})`;
-    return new StorageError(`${where} failed: ${reason}; it will be retried, check that the endpoint is up if it persists`, {
-      retryable: true,
-      cause: error,
-    });
+    const reason =
+      status === undefined
+        ? `could not reach the endpoint (${name}: ${describeError(error)})`
+        : `${name} (HTTP ${status})`;
+    return new StorageError(
+      `${where} failed: ${reason}; it will be retried, check that the endpoint is up if it persists`,
+      {
+        retryable: true,
+        cause: error,
+      },
+    );
   }
-  return new StorageError(`${where} failed: ${name} (HTTP ${status}): ${describeError(error)}`, { retryable: false, cause: error });
+  return new StorageError(`${where} failed: ${name} (HTTP ${status}): ${describeError(error)}`, {
+    retryable: false,
+    cause: error,
+  });
 }
 
-const CREDENTIAL_ERRORS = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken']);
+const CREDENTIAL_ERRORS = new Set([
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+]);
 const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestTimeout', 'RequestTimeTooSkewed']);
 
 function errorName(error: unknown): string {

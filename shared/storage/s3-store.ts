@@ -1,13 +1,20 @@
-import { GetObjectCommand, type GetObjectCommandOutput, HeadObjectCommand, PutObjectCommand, type S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
+import {
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  HeadObjectCommand,
+  PutObjectCommand,
+  paginateListObjectsV2,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { ObjectTooLargeError, StorageError } from '../errors.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
 import { leaseS3Client } from './s3-client.ts';
 import { toStorageError } from './s3-errors.ts';
-import { formatS3Uri, parseS3Uri, s3UriSyntax, type S3Location } from './s3-uri.ts';
-import type { StoreScheme } from './store-scheme.ts';
+import { formatS3Uri, parseS3Uri, type S3Location, s3UriSyntax } from './s3-uri.ts';
 import type { StorageConfig } from './storage-config.ts';
+import type { StoreScheme } from './store-scheme.ts';
 
 export interface S3StoreOptions {
   /** Shown in error messages to say which store failed. Default 'AWS S3'. */
@@ -73,7 +80,11 @@ export class S3Store implements ObjectStore {
       for await (const page of pages) {
         const infos = (page.Contents ?? [])
           .filter((object) => object.Key !== undefined && !object.Key.endsWith('/'))
-          .map((object) => ({ uri: formatS3Uri({ bucket, key: object.Key! }), size: object.Size ?? 0, etag: unquote(object.ETag) }));
+          .map((object) => ({
+            uri: formatS3Uri({ bucket, key: object.Key! }),
+            size: object.Size ?? 0,
+            etag: unquote(object.ETag),
+          }));
         if (infos.length > 0) yield infos;
       }
     } catch (error) {
@@ -119,12 +130,23 @@ export class S3Store implements ObjectStore {
   async write(uri: string, body: Buffer | Uint8Array | string, options: { contentType?: string } = {}): Promise<void> {
     const { bucket, key } = s3Location(uri);
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-    const params = { Bucket: bucket, Key: key, Body: bytes, ...(options.contentType === undefined ? {} : { ContentType: options.contentType }) };
+    const params = {
+      Bucket: bucket,
+      Key: key,
+      Body: bytes,
+      ...(options.contentType === undefined ? {} : { ContentType: options.contentType }),
+    };
     try {
       if (bytes.byteLength < this.threshold) {
         await this.client.send(new PutObjectCommand(params));
       } else {
-        await new Upload({ client: this.client, params, partSize: this.partSize, queueSize: this.queueSize, leavePartsOnError: false }).done();
+        await new Upload({
+          client: this.client,
+          params,
+          partSize: this.partSize,
+          queueSize: this.queueSize,
+          leavePartsOnError: false,
+        }).done();
       }
     } catch (error) {
       throw this.error('write', uri, error);
@@ -149,7 +171,9 @@ export class S3Store implements ObjectStore {
     }
     const body = response.Body;
     if (!(body instanceof Readable)) {
-      throw new StorageError(`S3 read of ${uri} returned no Node.js stream body; this store runs under Node.js only`, { retryable: false });
+      throw new StorageError(`S3 read of ${uri} returned no Node.js stream body; this store runs under Node.js only`, {
+        retryable: false,
+      });
     }
     const size = response.ContentLength;
     if (maxBytes !== undefined && size !== undefined && size > maxBytes) {
@@ -169,7 +193,9 @@ function s3Location(uri: string): S3Location {
   try {
     return parseS3Uri(uri);
   } catch (error) {
-    throw new StorageError(`S3Store got '${uri}' (${(error as Error).message}); open stores with openStore`, { retryable: false });
+    throw new StorageError(`S3Store got '${uri}' (${(error as Error).message}); open stores with openStore`, {
+      retryable: false,
+    });
   }
 }
 
@@ -185,6 +211,9 @@ export const s3Scheme: StoreScheme<S3Location> = {
   ...s3UriSyntax,
   open(config: StorageConfig) {
     const lease = leaseS3Client(config.s3);
-    return new S3Store(lease.client, { endpointLabel: config.s3.endpoint ?? `AWS S3 (${config.s3.region})`, release: lease.release });
+    return new S3Store(lease.client, {
+      endpointLabel: config.s3.endpoint ?? `AWS S3 (${config.s3.region})`,
+      release: lease.release,
+    });
   },
 };

@@ -34,7 +34,9 @@ export function parseS3Uri(input: string): S3Location {
     );
   }
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
-    throw new ConfigError(`S3 key in '${input.slice(0, 80)}...' is longer than ${MAX_KEY_BYTES} bytes; S3 refuses it, shorten the key`);
+    throw new ConfigError(
+      `S3 key in '${input.slice(0, 80)}...' is longer than ${MAX_KEY_BYTES} bytes; S3 refuses it, shorten the key`,
+    );
   }
   return { scheme: 's3', bucket, key };
 }
@@ -65,15 +67,27 @@ export const s3UriSyntax: Omit<StoreScheme<S3Location>, 'open'> = {
   join: (prefix, key) => ({ ...prefix, key: folderOf(prefix.key) + key }),
   resolve(base, reference) {
     if (reference.startsWith('/')) {
-      throw new ConfigError(`'${reference}' is an absolute local path, but the manifest is in S3; write s3://bucket/key or a key relative to the manifest`);
+      throw new ConfigError(
+        `'${reference}' is an absolute local path, but the manifest is in S3; write s3://bucket/key or a key relative to the manifest`,
+      );
     }
     if (hasDotSegment(reference)) {
-      throw new ConfigError(`key '${reference}' leaves the manifest's folder; keys must stay under their prefix (no '.' or '..' segments)`);
+      throw new ConfigError(
+        `key '${reference}' leaves the manifest's folder; keys must stay under their prefix (no '.' or '..' segments)`,
+      );
     }
     return { ...base, key: base.key.slice(0, base.key.lastIndexOf('/') + 1) + reference };
   },
-  rootFolder: (location) => ({ group: `s3://${location.bucket}`, segments: location.key.split('/').slice(0, -1), minSegments: 0 }),
-  folderAt: (sample, segments) => ({ scheme: 's3', bucket: sample.bucket, key: segments.length === 0 ? '' : `${segments.join('/')}/` }),
+  rootFolder: (location) => ({
+    group: `s3://${location.bucket}`,
+    segments: location.key.split('/').slice(0, -1),
+    minSegments: 0,
+  }),
+  folderAt: (sample, segments) => ({
+    scheme: 's3',
+    bucket: sample.bucket,
+    key: segments.length === 0 ? '' : `${segments.join('/')}/`,
+  }),
   writeHint: (location) =>
     `create the bucket (aws s3 mb s3://${location.bucket}, or in MinIO's console) and allow s3:PutObject and s3:GetObject on it, or fix --output`,
 };

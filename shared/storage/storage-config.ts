@@ -55,7 +55,12 @@ const envSchema = z.object({
   AWS_ACCESS_KEY_ID: nonEmpty,
   AWS_SECRET_ACCESS_KEY: nonEmpty,
   AWS_SESSION_TOKEN: nonEmpty,
-  S3_REQUEST_TIMEOUT_MS: nonEmpty.pipe(z.string().regex(/^[1-9][0-9]{0,8}$/).optional()),
+  S3_REQUEST_TIMEOUT_MS: nonEmpty.pipe(
+    z
+      .string()
+      .regex(/^[1-9][0-9]{0,8}$/)
+      .optional(),
+  ),
 });
 
 /** Reads and validates the storage variables above; throws ConfigError naming the variable and the fix. */
@@ -67,7 +72,12 @@ export function storageConfigFromEnv(env: Record<string, string | undefined> = p
     throw new ConfigError(`${name} is not valid (got '${env[name] ?? ''}'); ${fixFor(name)}`);
   }
   const vars = parsed.data;
-  const endpointVar = vars.S3_ENDPOINT !== undefined ? 'S3_ENDPOINT' : vars.AWS_ENDPOINT_URL_S3 !== undefined ? 'AWS_ENDPOINT_URL_S3' : 'AWS_ENDPOINT_URL';
+  const endpointVar =
+    vars.S3_ENDPOINT !== undefined
+      ? 'S3_ENDPOINT'
+      : vars.AWS_ENDPOINT_URL_S3 !== undefined
+        ? 'AWS_ENDPOINT_URL_S3'
+        : 'AWS_ENDPOINT_URL';
   const endpoint = vars.S3_ENDPOINT ?? vars.AWS_ENDPOINT_URL_S3 ?? vars.AWS_ENDPOINT_URL;
   if (endpoint !== undefined) checkEndpoint(endpointVar, endpoint);
   const pathStyle = vars.S3_FORCE_PATH_STYLE;

@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.ts';
-import type { RootFolder, StorageLocation, StoreScheme } from './store-scheme.ts';
 import { STORE_SCHEMES } from './store-registry.ts';
+import type { RootFolder, StorageLocation, StoreScheme } from './store-scheme.ts';
 
 /**
  * Storage URIs: the one place that turns what a user or a job wrote into a location, for every
@@ -27,10 +27,14 @@ function printable(text: string): string {
 /** The store that answers for `input`'s scheme (the local store for plain paths); ConfigError for any other. */
 export function storeSchemeOf(input: string): StoreScheme {
   if (input.trim() === '') throw new ConfigError(`storage location is empty; ${expectedForms()}`);
-  if (input.includes('\0')) throw new ConfigError(`storage location '${printable(input)}' contains a NUL byte; ${expectedForms()}`);
+  if (input.includes('\0'))
+    throw new ConfigError(`storage location '${printable(input)}' contains a NUL byte; ${expectedForms()}`);
   // A one-letter "scheme" is not one: a local name containing ':' needs a './' in front.
   const scheme = SCHEME.exec(input)?.[1]?.toLowerCase();
-  const store = scheme === undefined ? STORE_SCHEMES.find((candidate) => candidate.local) : STORE_SCHEMES.find((candidate) => candidate.scheme === scheme);
+  const store =
+    scheme === undefined
+      ? STORE_SCHEMES.find((candidate) => candidate.local)
+      : STORE_SCHEMES.find((candidate) => candidate.scheme === scheme);
   if (store === undefined) {
     throw new ConfigError(
       `unsupported storage scheme '${scheme}:' in '${input}'; ${expectedForms()}. ` +
@@ -42,7 +46,8 @@ export function storeSchemeOf(input: string): StoreScheme {
 
 function schemeOfLocation(location: StorageLocation): StoreScheme {
   const store = STORE_SCHEMES.find((candidate) => candidate.scheme === location.scheme);
-  if (store === undefined) throw new ConfigError(`no store answers for scheme '${location.scheme}'; ${expectedForms()}`);
+  if (store === undefined)
+    throw new ConfigError(`no store answers for scheme '${location.scheme}'; ${expectedForms()}`);
   return store;
 }
 
@@ -68,12 +73,16 @@ export function normalizeUri(input: string, cwd: string = process.cwd()): string
  */
 export function joinUri(prefixUri: string, relativeKey: string): string {
   if (relativeKey === '' || relativeKey.startsWith('/')) {
-    throw new ConfigError(`cannot join '${relativeKey}' to '${prefixUri}'; expected a relative key like run-1/part-00000.npy`);
+    throw new ConfigError(
+      `cannot join '${relativeKey}' to '${prefixUri}'; expected a relative key like run-1/part-00000.npy`,
+    );
   }
   const store = storeSchemeOf(prefixUri);
   const result = store.format(store.join(store.parse(prefixUri, process.cwd()), relativeKey));
   if (!isWithin(prefixUri, result)) {
-    throw new ConfigError(`key '${relativeKey}' leaves '${prefixUri}'; keys must stay under their prefix (no '..' segments)`);
+    throw new ConfigError(
+      `key '${relativeKey}' leaves '${prefixUri}'; keys must stay under their prefix (no '..' segments)`,
+    );
   }
   return result;
 }
@@ -102,9 +111,13 @@ export function isWithin(rootUri: string, uri: string): boolean {
  */
 export function resolveReference(reference: string, manifestUri: string): string {
   const manifestStore = storeSchemeOf(manifestUri);
-  const target = SCHEME.test(reference) ? parseUri(reference) : manifestStore.resolve(manifestStore.parse(manifestUri, process.cwd()), reference);
+  const target = SCHEME.test(reference)
+    ? parseUri(reference)
+    : manifestStore.resolve(manifestStore.parse(manifestUri, process.cwd()), reference);
   if (!manifestStore.local && schemeOfLocation(target).local) {
-    throw new ConfigError(`a manifest in ${manifestStore.scheme}:// may name only remote objects (got '${reference}'); copy the files to a remote store or use a local manifest`);
+    throw new ConfigError(
+      `a manifest in ${manifestStore.scheme}:// may name only remote objects (got '${reference}'); copy the files to a remote store or use a local manifest`,
+    );
   }
   return formatUri(target);
 }

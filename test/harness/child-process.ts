@@ -28,9 +28,17 @@ const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
 /** Spawns and resolves with the process and the `ready` match; rejects with its output if it exits or times out first. */
-export async function startServerProcess(command: string, args: string[], options: StartOptions): Promise<{ server: ServerProcess; match: RegExpMatchArray }> {
+export async function startServerProcess(
+  command: string,
+  args: string[],
+  options: StartOptions,
+): Promise<{ server: ServerProcess; match: RegExpMatchArray }> {
   installExitHook();
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   live.add(child);
   let text = '';
   const exited = new Promise<number | string>((resolve) => {
@@ -39,9 +47,17 @@ export async function startServerProcess(command: string, args: string[], option
       resolve(code ?? signal ?? 'unknown');
     });
   });
-  const server: ServerProcess = { child, exited, output: () => text, stop: (signal, timeoutMs) => stopChild(child, exited, signal, timeoutMs) };
+  const server: ServerProcess = {
+    child,
+    exited,
+    output: () => text,
+    stop: (signal, timeoutMs) => stopChild(child, exited, signal, timeoutMs),
+  };
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
-    const timer = setTimeout(() => fail(`did not print ${options.ready} within ${options.timeoutMs ?? 15_000} ms`), options.timeoutMs ?? 15_000);
+    const timer = setTimeout(
+      () => fail(`did not print ${options.ready} within ${options.timeoutMs ?? 15_000} ms`),
+      options.timeoutMs ?? 15_000,
+    );
     const onData = (chunk: Buffer) => {
       text += chunk.toString();
       const found = options.ready.exec(text);
@@ -63,7 +79,12 @@ export async function startServerProcess(command: string, args: string[], option
   return { server, match };
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<unknown>, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5_000): Promise<void> {
+async function stopChild(
+  child: ChildProcess,
+  exited: Promise<unknown>,
+  signal: NodeJS.Signals = 'SIGTERM',
+  timeoutMs = 5_000,
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

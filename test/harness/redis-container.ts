@@ -14,7 +14,17 @@ import type { RedisOptions, TestRedis } from './redis-server.ts';
  */
 export async function startRedisContainer(options: RedisOptions): Promise<TestRedis> {
   const { GenericContainer, Wait } = await import('testcontainers');
-  const command = ['redis-server', '--save', '', '--appendonly', options.appendonly === true ? 'yes' : 'no', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction'];
+  const command = [
+    'redis-server',
+    '--save',
+    '',
+    '--appendonly',
+    options.appendonly === true ? 'yes' : 'no',
+    '--appendfsync',
+    'always',
+    '--maxmemory-policy',
+    'noeviction',
+  ];
   if (options.password !== undefined) command.push('--requirepass', options.password);
   const container = await new GenericContainer('redis:7')
     .withCommand(command)
@@ -39,7 +49,8 @@ export async function startRedisContainer(options: RedisOptions): Promise<TestRe
       await rm(dir, { recursive: true, force: true });
     },
     async kill(signal = 'SIGKILL') {
-      if (signal !== 'SIGKILL' && signal !== 'SIGTERM') throw new Error(`kill('${signal}') is not supported with containers; use SIGKILL or SIGTERM`);
+      if (signal !== 'SIGKILL' && signal !== 'SIGTERM')
+        throw new Error(`kill('${signal}') is not supported with containers; use SIGKILL or SIGTERM`);
       await container.stop({ remove: false, timeout: signal === 'SIGKILL' ? 0 : 10_000 });
     },
     async restart() {

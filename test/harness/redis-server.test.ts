@@ -6,7 +6,12 @@ import { startRedis } from './redis-server.ts';
 
 /** One short-lived connection; never retries, so a dead server fails fast instead of hanging. */
 async function withClient<T>(url: string, use: (client: Redis) => Promise<T>): Promise<T> {
-  const client = new Redis(url, { lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   // Connection failures surface as the rejected promise below; the event would only be noise.
   client.on('error', () => undefined);
   await client.connect();
@@ -34,7 +39,10 @@ describe('startRedis', () => {
     t.after(() => redis.stop());
     assert.match(redis.url, /^redis:\/\/:hunter2@127\.0\.0\.1:\d+$/);
     assert.equal(await withClient(redis.url, (client) => client.ping()), 'PONG');
-    await assert.rejects(withClient(`redis://127.0.0.1:${redis.port}`, (client) => client.ping()), /NOAUTH/);
+    await assert.rejects(
+      withClient(`redis://127.0.0.1:${redis.port}`, (client) => client.ping()),
+      /NOAUTH/,
+    );
   });
 
   test('with appendonly, data written before a SIGKILL is there after restart', async (t) => {

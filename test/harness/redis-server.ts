@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../shared/free-port.ts';
 import { type ServerProcess, startServerProcess } from './child-process.ts';
 import { useContainers } from './docker-available.ts';
-import { freePort } from '../../shared/free-port.ts';
 import { startRedisContainer } from './redis-container.ts';
 
 export interface RedisOptions {
@@ -54,12 +54,18 @@ async function startRedisProcess(options: RedisOptions): Promise<TestRedis> {
     for (let attempt = 1; ; attempt += 1) {
       const candidate = fixedPort ?? (await freePort());
       try {
-        ({ server } = await startServerProcess('redis-server', redisArgs(candidate, dir, options), { cwd: dir, ready: /Ready to accept connections/ }));
+        ({ server } = await startServerProcess('redis-server', redisArgs(candidate, dir, options), {
+          cwd: dir,
+          ready: /Ready to accept connections/,
+        }));
         port = candidate;
         return;
       } catch (error) {
         if (/ENOENT/.test(String(error))) {
-          throw new Error('redis-server is not on PATH; install it (apt-get install redis-server) or run the tests where it is', { cause: error });
+          throw new Error(
+            'redis-server is not on PATH; install it (apt-get install redis-server) or run the tests where it is',
+            { cause: error },
+          );
         }
         // Another process took the port between freePort() and the bind: try a new one.
         if (fixedPort !== undefined || attempt >= 5) throw error;
@@ -101,15 +107,23 @@ async function startRedisProcess(options: RedisOptions): Promise<TestRedis> {
 
 function redisArgs(port: number, dir: string, options: RedisOptions): string[] {
   return [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--dir', dir,
-    '--daemonize', 'no',
-    '--save', '',
-    '--appendonly', options.appendonly === true ? 'yes' : 'no',
-    '--appendfsync', 'always',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--daemonize',
+    'no',
+    '--save',
+    '',
+    '--appendonly',
+    options.appendonly === true ? 'yes' : 'no',
+    '--appendfsync',
+    'always',
     // BullMQ requires noeviction: an evicted job key is a silently lost shard.
-    '--maxmemory-policy', 'noeviction',
+    '--maxmemory-policy',
+    'noeviction',
     ...(options.password === undefined ? [] : ['--requirepass', options.password]),
   ];
 }

@@ -1,8 +1,8 @@
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { type StorageConfig, storageConfigFromEnv } from '../../shared/storage/storage-config.ts';
 import { type ServerProcess, startServerProcess } from './child-process.ts';
 import { useContainers } from './docker-available.ts';
@@ -75,7 +75,18 @@ async function startS3rver(): Promise<TestS3> {
     // Port 0 the first time (s3rver prints the one it got), the same port on restart.
     // s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 (Node >= 17)
     // only offers through its legacy provider; without it every second listing page is a 500.
-    const args = ['--openssl-legacy-provider', bin, '--directory', dir, '--address', '127.0.0.1', '--port', String(port), '--silent', '--no-vhost-buckets'];
+    const args = [
+      '--openssl-legacy-provider',
+      bin,
+      '--directory',
+      dir,
+      '--address',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--silent',
+      '--no-vhost-buckets',
+    ];
     const started = await startServerProcess(process.execPath, args, { ready: /S3rver listening on [^:]+:(\d+)/ });
     server = started.server;
     port = Number(started.match[1]);

@@ -18,7 +18,11 @@ interface ComposeService {
   volumes?: string[];
   healthcheck?: { test?: string[] };
   depends_on?: Record<string, { condition?: string }>;
-  deploy?: { resources?: { reservations?: { devices?: { driver?: string; count?: number | string; capabilities?: string[] }[] } } };
+  deploy?: {
+    resources?: {
+      reservations?: { devices?: { driver?: string; count?: number | string; capabilities?: string[] }[] };
+    };
+  };
 }
 
 const repoFile = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
@@ -73,7 +77,10 @@ describe('docker-compose.yml', () => {
 
   test('keeps redis data on a volume and checks redis health', () => {
     const redis = service('redis');
-    assert.ok(redis.volumes?.some((volume) => volume.endsWith(':/data')), 'redis mounts a volume on /data');
+    assert.ok(
+      redis.volumes?.some((volume) => volume.endsWith(':/data')),
+      'redis mounts a volume on /data',
+    );
     assert.ok(redis.healthcheck?.test?.length, 'redis has a healthcheck');
   });
 
@@ -110,7 +117,8 @@ describe('docker-compose.yml', () => {
   });
 
   test('builds the CPU worker and the producer from infra/Dockerfile', () => {
-    for (const name of ['worker-cpu', 'producer']) assert.equal(service(name).build?.dockerfile, 'infra/Dockerfile', name);
+    for (const name of ['worker-cpu', 'producer'])
+      assert.equal(service(name).build?.dockerfile, 'infra/Dockerfile', name);
   });
 
   test('leaves the workers scalable: no container_name and no published ports', () => {
@@ -167,7 +175,10 @@ describe('Dockerfiles', () => {
   });
 
   test('keeps node_modules, .git, local caches and result artifacts out of the build context', () => {
-    const ignored = repoFile('.dockerignore').split('\n').map((line) => line.trim());
-    for (const entry of ['node_modules', '.git', '.cache', '*.npy', '*.parquet', '*.onnx']) assert.ok(ignored.includes(entry), `.dockerignore lists ${entry}`);
+    const ignored = repoFile('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim());
+    for (const entry of ['node_modules', '.git', '.cache', '*.npy', '*.parquet', '*.onnx'])
+      assert.ok(ignored.includes(entry), `.dockerignore lists ${entry}`);
   });
 });

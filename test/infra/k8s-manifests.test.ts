@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { parseAllDocuments } from 'yaml';
-import { SHARD_QUEUE_NAME, configFromEnv } from '../../shared/config.ts';
+import { configFromEnv, SHARD_QUEUE_NAME } from '../../shared/config.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 
 interface Manifest {
@@ -19,7 +19,8 @@ interface Manifest {
 }
 
 const k8sFile = (name: string): string => readFileSync(new URL(`../../infra/k8s/${name}`, import.meta.url), 'utf8');
-const manifestsOf = (name: string): Manifest[] => parseAllDocuments(k8sFile(name)).map((document) => document.toJSON() as Manifest);
+const manifestsOf = (name: string): Manifest[] =>
+  parseAllDocuments(k8sFile(name)).map((document) => document.toJSON() as Manifest);
 
 const kustomization = manifestsOf('kustomization.yaml')[0] as unknown as { namespace: string; resources: string[] };
 const deployed = kustomization.resources.flatMap(manifestsOf);
@@ -36,7 +37,9 @@ function args(container: { args?: string[] }): string {
 
 const worker = find('Deployment', 'resnet-batch-worker');
 const workerContainer = worker.spec.template.spec.containers[0];
-const env = (name: string): { value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } } | undefined =>
+const env = (
+  name: string,
+): { value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } } | undefined =>
   workerContainer.env.find((entry: { name: string }) => entry.name === name);
 
 describe('kubernetes manifests', () => {
@@ -50,7 +53,8 @@ describe('kubernetes manifests', () => {
 
   test('every resource listed in kustomization.yaml parses and has a kind and a name', () => {
     assert.ok(deployed.length >= 6);
-    for (const manifest of deployed) assert.ok(manifest.kind && manifest.metadata?.name, JSON.stringify(manifest).slice(0, 80));
+    for (const manifest of deployed)
+      assert.ok(manifest.kind && manifest.metadata?.name, JSON.stringify(manifest).slice(0, 80));
   });
 
   test('the worker Deployment runs the worker command and requests one GPU', () => {
@@ -68,7 +72,9 @@ describe('kubernetes manifests', () => {
   test('REDIS_URL comes from a Secret, and the example Secret provides that key', () => {
     const ref = env('REDIS_URL')?.valueFrom?.secretKeyRef;
     assert.ok(ref, 'REDIS_URL is read from a secretKeyRef');
-    const secret = manifestsOf('secret.example.yaml').find((manifest) => manifest.kind === 'Secret' && manifest.metadata.name === ref.name) as unknown as { stringData: Record<string, string> };
+    const secret = manifestsOf('secret.example.yaml').find(
+      (manifest) => manifest.kind === 'Secret' && manifest.metadata.name === ref.name,
+    ) as unknown as { stringData: Record<string, string> };
     assert.ok(secret?.stringData[ref.key]?.startsWith('redis://'));
     assert.ok(!kustomization.resources.includes('secret.example.yaml'), 'the example Secret is not deployed');
   });
@@ -78,7 +84,10 @@ describe('kubernetes manifests', () => {
     assert.equal(port, '9464');
     assert.equal(configFromEnv({ METRICS_PORT: port }).METRICS_PORT, 9464);
     const annotations = worker.spec.template.metadata.annotations;
-    assert.deepEqual([annotations['prometheus.io/scrape'], annotations['prometheus.io/port'], annotations['prometheus.io/path']], ['true', port, '/metrics']);
+    assert.deepEqual(
+      [annotations['prometheus.io/scrape'], annotations['prometheus.io/port'], annotations['prometheus.io/path']],
+      ['true', port, '/metrics'],
+    );
     assert.ok(workerContainer.ports.some((entry: { containerPort: number }) => String(entry.containerPort) === port));
   });
 
@@ -118,9 +127,16 @@ describe('kubernetes manifests', () => {
     const scaled = find('ScaledObject', 'resnet-batch-worker');
     const trigger = scaled.spec.triggers[0];
     const service = find('Service', 'redis');
-    assert.equal(trigger.metadata.address, `redis.${kustomization.namespace}.svc.cluster.local:${service.spec.ports[0].port}`);
+    assert.equal(
+      trigger.metadata.address,
+      `redis.${kustomization.namespace}.svc.cluster.local:${service.spec.ports[0].port}`,
+    );
     const auth = find('TriggerAuthentication', trigger.authenticationRef.name);
-    assert.deepEqual(auth.spec.secretTargetRef[0], { parameter: 'password', name: 'resnet-batch-redis', key: 'password' });
+    assert.deepEqual(auth.spec.secretTargetRef[0], {
+      parameter: 'password',
+      name: 'resnet-batch-redis',
+      key: 'password',
+    });
   });
 
   test('Redis persists with an append-only file on a volume claim and never evicts keys', () => {
@@ -132,7 +148,12 @@ describe('kubernetes manifests', () => {
     assert.match(line, /--dir \/data/);
     assert.match(line, /--requirepass \$\(REDIS_PASSWORD\)/);
     const claim = statefulSet.spec.volumeClaimTemplates[0];
-    assert.ok(container.volumeMounts.some((mount: { name: string; mountPath: string }) => mount.name === claim.metadata.name && mount.mountPath === '/data'));
+    assert.ok(
+      container.volumeMounts.some(
+        (mount: { name: string; mountPath: string }) =>
+          mount.name === claim.metadata.name && mount.mountPath === '/data',
+      ),
+    );
     assert.match(claim.spec.resources.requests.storage, /^\d+Gi$/);
   });
 

@@ -5,10 +5,10 @@ import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ModelError } from '../../shared/errors.ts';
 import { ARTIFACT_INTEGRITY } from '../../model/artifact.ts';
 import { fetchArtifact, fileIntegrity, verifyIntegrity } from '../../model/fetch-artifact.ts';
 import { artifactCacheDir, cacheRoot, isArtifactComplete } from '../../model/model-cache.ts';
+import { ModelError } from '../../shared/errors.ts';
 
 /** sha512("abc") from `printf abc | openssl dgst -sha512 -binary | base64`. */
 const ABC_SHA512 = 'sha512-3a81oZNherrMQXNJriBBMRLm+k6JqX6iCp7u5ktV05ohkpkqJ0/BqDa6PCOj/uu9RU1EI2Q86A4qmslPpUyknw==';

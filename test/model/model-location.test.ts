@@ -1,12 +1,12 @@
 // Model URIs to byte sources: cache default, plain path, file://; s3:// is in model-remote-cache.test.ts.
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { ConfigError, ModelError } from '../../shared/errors.ts';
+import { pathToFileURL } from 'node:url';
 import { resolveModelLocation } from '../../model/model-location.ts';
+import { ConfigError, ModelError } from '../../shared/errors.ts';
 
 let root: string;
 before(async () => {
@@ -43,6 +43,9 @@ describe('model location', () => {
   });
 
   test('a URI no store answers for is a ConfigError listing the accepted forms', () => {
-    assert.throws(() => resolveModelLocation('gs://models/resnet/'), (error: unknown) => error instanceof ConfigError && /scheme 'gs:'.*s3:\/\/bucket\/key/.test(error.message));
+    assert.throws(
+      () => resolveModelLocation('gs://models/resnet/'),
+      (error: unknown) => error instanceof ConfigError && /scheme 'gs:'.*s3:\/\/bucket\/key/.test(error.message),
+    );
   });
 });

@@ -7,14 +7,14 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import onnxProto, { type onnx as OnnxSchema } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
-import { ModelError } from '../../shared/errors.ts';
 import { buildResNet } from '../../model/build-resnet.ts';
 import { readWeightsFile } from '../../model/load-weights.ts';
 import { resolveModelLocation } from '../../model/model-location.ts';
-import { buildOnnxResNet, ONNX_NAMES, type NamedWeights } from '../../model/onnx/build-onnx-resnet.ts';
+import { buildOnnxResNet, type NamedWeights, ONNX_NAMES } from '../../model/onnx/build-onnx-resnet.ts';
 import { foldBatchNorm } from '../../model/onnx/fold-batch-norm.ts';
 import { plainWeights } from '../../model/onnx/load-onnx-resnet.ts';
-import { defineResNet, resnet50, resnetCifar, type ResNetSpec } from '../../model/spec.ts';
+import { defineResNet, type ResNetSpec, resnet50, resnetCifar } from '../../model/spec.ts';
+import { ModelError } from '../../shared/errors.ts';
 
 const { onnx } = onnxProto;
 
@@ -22,7 +22,15 @@ const { onnx } = onnxProto;
 const FOLD_TOLERANCE = 1e-4;
 
 /** ImageNet stem (7x7/2, max-pool), bottleneck blocks with projection shortcuts and conv biases, at toy widths. */
-const tinyBottleneck = defineResNet({ name: 'tiny-bottleneck', block: 'bottleneck', stageBlocks: [2, 1], stageWidths: [4, 8], stemWidth: 8, inputSize: 64, classCount: 5 });
+const tinyBottleneck = defineResNet({
+  name: 'tiny-bottleneck',
+  block: 'bottleneck',
+  stageBlocks: [2, 1],
+  stageWidths: [4, 8],
+  stemWidth: 8,
+  inputSize: 64,
+  classCount: 5,
+});
 
 const plain = (shape: number[], values: number[]) => ({ shape, values: Float32Array.from(values) });
 
@@ -72,7 +80,12 @@ describe('foldBatchNorm', () => {
     // Keras order: (y0,o0)=1 (y0,o1)=2 (y1,o0)=3 (y1,o1)=4; scales 1 and 10, no conv bias.
     const folded = foldBatchNorm(
       { kernel: plain([2, 1, 1, 2], [1, 2, 3, 4]) },
-      { gamma: plain([2], [1, 10]), beta: plain([2], [0, 0]), movingMean: plain([2], [1, 0]), movingVariance: plain([2], [1, 1]) },
+      {
+        gamma: plain([2], [1, 10]),
+        beta: plain([2], [0, 0]),
+        movingMean: plain([2], [1, 0]),
+        movingVariance: plain([2], [1, 1]),
+      },
       0,
     );
     assert.deepEqual(folded.weight.shape, [2, 1, 2, 1]);
@@ -90,10 +103,22 @@ describe('the folded ONNX graph against the tfjs model of the same spec and weig
       const { bytes } = buildOnnxResNet(spec, namedWeights(model));
       const session = await ort.InferenceSession.create(bytes);
       try {
-        const outputs = await session.run({ [ONNX_NAMES.input]: new ort.Tensor('float32', input.dataSync() as Float32Array, input.shape) });
+        const outputs = await session.run({
+          [ONNX_NAMES.input]: new ort.Tensor('float32', input.dataSync() as Float32Array, input.shape),
+        });
         assert.deepEqual(outputs[ONNX_NAMES.embedding]?.dims, [2, spec.embeddingSize]);
-        assert.ok(relativeDifference(outputs[ONNX_NAMES.embedding]?.data as Float32Array, embedding?.dataSync() as Float32Array) < FOLD_TOLERANCE);
-        assert.ok(relativeDifference(outputs[ONNX_NAMES.probabilities]?.data as Float32Array, probabilities?.dataSync() as Float32Array) < FOLD_TOLERANCE);
+        assert.ok(
+          relativeDifference(
+            outputs[ONNX_NAMES.embedding]?.data as Float32Array,
+            embedding?.dataSync() as Float32Array,
+          ) < FOLD_TOLERANCE,
+        );
+        assert.ok(
+          relativeDifference(
+            outputs[ONNX_NAMES.probabilities]?.data as Float32Array,
+            probabilities?.dataSync() as Float32Array,
+          ) < FOLD_TOLERANCE,
+        );
       } finally {
         await session.release();
         model.dispose();
@@ -106,7 +131,10 @@ describe('the folded ONNX graph against the tfjs model of the same spec and weig
     const model = randomModel(resnetCifar, 1);
     const { 'bn2a_branch2b/moving_variance': _dropped, ...weights } = namedWeights(model);
     model.dispose();
-    assert.throws(() => buildOnnxResNet(resnetCifar, weights), (error: unknown) => error instanceof ModelError && /bn2a_branch2b\/moving_variance/.test(error.message));
+    assert.throws(
+      () => buildOnnxResNet(resnetCifar, weights),
+      (error: unknown) => error instanceof ModelError && /bn2a_branch2b\/moving_variance/.test(error.message),
+    );
   });
 });
 
@@ -125,7 +153,10 @@ describe('the ResNet-50 graph from the published weights', () => {
     value?.type?.tensorType?.shape?.dim?.map((dim) => dim.dimParam || Number(dim.dimValue));
 
   test('it takes "input" [batch, 224, 224, 3] and gives "embedding" [batch, 2048] and "probabilities" [batch, 1000]', () => {
-    assert.deepEqual(decoded.graph?.input?.map((value) => [value.name, dims(value)]), [['input', ['batch', 224, 224, 3]]]);
+    assert.deepEqual(
+      decoded.graph?.input?.map((value) => [value.name, dims(value)]),
+      [['input', ['batch', 224, 224, 3]]],
+    );
     assert.deepEqual(
       decoded.graph?.output?.map((value) => [value.name, dims(value)]),
       [
@@ -139,7 +170,17 @@ describe('the ResNet-50 graph from the published weights', () => {
     const ops = (decoded.graph?.node ?? []).map((node) => node.opType);
     assert.ok(!ops.includes('BatchNormalization'));
     assert.equal(ops.filter((op) => op === 'Conv').length, 53);
-    assert.deepEqual([...new Set(ops)].sort(), ['Add', 'Conv', 'Flatten', 'Gemm', 'GlobalAveragePool', 'MaxPool', 'Relu', 'Softmax', 'Transpose']);
+    assert.deepEqual([...new Set(ops)].sort(), [
+      'Add',
+      'Conv',
+      'Flatten',
+      'Gemm',
+      'GlobalAveragePool',
+      'MaxPool',
+      'Relu',
+      'Softmax',
+      'Transpose',
+    ]);
   });
 
   test("it holds 25,530,472 parameters: Keras' 25,636,712 less gamma, beta, mean and variance of 26,560 BatchNorm channels", () => {

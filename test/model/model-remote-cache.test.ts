@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -8,8 +8,8 @@ import { loadResNet } from '../../model/load-resnet.ts';
 import { artifactCacheDir } from '../../model/model-cache.ts';
 import { readModelFileFromStore } from '../../model/remote-model-cache.ts';
 import { resnet50 } from '../../model/spec.ts';
-import { openStore } from '../../shared/storage/open-store.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
+import { openStore } from '../../shared/storage/open-store.ts';
 import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
@@ -26,8 +26,14 @@ describe('a model in object storage', () => {
     await s3.createBucket(bucket);
     store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
     modelUri = `s3://${bucket}/resnet50/`;
-    const modelJson = JSON.parse(await readFile(join(localArtifact, ARTIFACT_LAYOUT.modelJson), 'utf8')) as { weightsManifest: { paths: string[] }[] };
-    const files = [ARTIFACT_LAYOUT.modelJson, ARTIFACT_LAYOUT.labels, ...modelJson.weightsManifest.flatMap((group) => group.paths.map((path) => `ResNet50/${path}`))];
+    const modelJson = JSON.parse(await readFile(join(localArtifact, ARTIFACT_LAYOUT.modelJson), 'utf8')) as {
+      weightsManifest: { paths: string[] }[];
+    };
+    const files = [
+      ARTIFACT_LAYOUT.modelJson,
+      ARTIFACT_LAYOUT.labels,
+      ...modelJson.weightsManifest.flatMap((group) => group.paths.map((path) => `ResNet50/${path}`)),
+    ];
     for (const file of files) await store.write(`${modelUri}${file}`, await readFile(join(localArtifact, file)));
     cache = await mkdtemp(join(tmpdir(), 'model-cache-'));
   });
@@ -57,7 +63,10 @@ describe('a model in object storage', () => {
   });
 
   test('a changed object gets a new cache folder instead of a stale hit', async () => {
-    const labels = JSON.parse(await readFile(join(localArtifact, ARTIFACT_LAYOUT.labels), 'utf8')) as Record<string, string>;
+    const labels = JSON.parse(await readFile(join(localArtifact, ARTIFACT_LAYOUT.labels), 'utf8')) as Record<
+      string,
+      string
+    >;
     await store.write(`${modelUri}${ARTIFACT_LAYOUT.labels}`, JSON.stringify({ ...labels, 0: 'renamed_tench' }));
     const bytes = await readModelFileFromStore(modelUri, store, { RESNET_BATCH_CACHE: cache })(ARTIFACT_LAYOUT.labels);
     assert.equal((JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, string>)['0'], 'renamed_tench');
@@ -65,7 +74,12 @@ describe('a model in object storage', () => {
   });
 
   test('a missing model file is a ModelError naming it', async () => {
-    const reader = readModelFileFromStore(`${modelUri.replace('resnet50/', 'nothing-here/')}`, store, { RESNET_BATCH_CACHE: cache });
-    await assert.rejects(reader(ARTIFACT_LAYOUT.modelJson), (error: Error) => error.name === 'ModelError' && error.message.includes('nothing-here/ResNet50/model.json'));
+    const reader = readModelFileFromStore(`${modelUri.replace('resnet50/', 'nothing-here/')}`, store, {
+      RESNET_BATCH_CACHE: cache,
+    });
+    await assert.rejects(
+      reader(ARTIFACT_LAYOUT.modelJson),
+      (error: Error) => error.name === 'ModelError' && error.message.includes('nothing-here/ResNet50/model.json'),
+    );
   });
 });

@@ -8,7 +8,16 @@ import '@tensorflow/tfjs-backend-wasm';
 import { buildResNet } from '../../model/build-resnet.ts';
 import { blockNames } from '../../model/layer-names.ts';
 import { featureMapSizes, poolOutputSize, stemOutputSize } from '../../model/output-size.ts';
-import { resnet101, resnet152, resnet18, resnet34, resnet50, resnetCifar, withInputSize, type ResNetSpec } from '../../model/spec.ts';
+import {
+  type ResNetSpec,
+  resnet18,
+  resnet34,
+  resnet50,
+  resnet101,
+  resnet152,
+  resnetCifar,
+  withInputSize,
+} from '../../model/spec.ts';
 
 interface BuiltShapes {
   params: number;
@@ -72,7 +81,9 @@ describe('ResNet output-size arithmetic', () => {
 
   test('a 224 input gives feature maps of 112, 56, then 56, 28, 14, 7 in the built ResNet-50', () => {
     const shapes = shapesOf(resnet50);
-    const sides = ['conv1', 'pool1', ...[0, 1, 2, 3].map((stage) => stageOutputLayer(resnet50, stage))].map((layer) => shapes.shape(layer)[1]);
+    const sides = ['conv1', 'pool1', ...[0, 1, 2, 3].map((stage) => stageOutputLayer(resnet50, stage))].map(
+      (layer) => shapes.shape(layer)[1],
+    );
     assert.deepEqual(sides, [112, 56, 56, 28, 14, 7]);
     assert.deepEqual(featureMapSizes(resnet50, 224), { stem: 112, pool: 56, stages: [56, 28, 14, 7] });
   });
@@ -81,7 +92,8 @@ describe('ResNet output-size arithmetic', () => {
     for (const spec of FOUR_STAGE) {
       const last = shapesOf(spec).shape(stageOutputLayer(spec, 3));
       assert.deepEqual([last[1], last[2]], [224 / 32, 224 / 32], spec.name);
-      for (const input of [224, 256, 512]) assert.equal(featureMapSizes(spec, input).stages[3], input / 32, `${spec.name}, I=${input}`);
+      for (const input of [224, 256, 512])
+        assert.equal(featureMapSizes(spec, input).stages[3], input / 32, `${spec.name}, I=${input}`);
     }
   });
 });
@@ -95,15 +107,29 @@ describe('ResNet builder', () => {
     for (const spec of FOUR_STAGE) {
       const expected = spec.block === 'basic' ? 512 : 2048;
       assert.equal(spec.embeddingSize, expected, `${spec.name} spec`);
-      assert.deepEqual(shapesOf(spec).outputs, [[null, expected], [null, 1000]], `${spec.name} outputs`);
+      assert.deepEqual(
+        shapesOf(spec).outputs,
+        [
+          [null, expected],
+          [null, 1000],
+        ],
+        `${spec.name} outputs`,
+      );
     }
   });
 
   test('the CIFAR [3,3,3] layout builds with stage widths 16, 32, 64 on 32, 16, 8 pixel maps', () => {
     const shapes = shapesOf(resnetCifar);
     const stages = [0, 1, 2].map((stage) => shapes.shape(stageOutputLayer(resnetCifar, stage)));
-    assert.deepEqual(stages, [[null, 32, 32, 16], [null, 16, 16, 32], [null, 8, 8, 64]]);
-    assert.deepEqual(shapes.outputs, [[null, 64], [null, 10]]);
+    assert.deepEqual(stages, [
+      [null, 32, 32, 16],
+      [null, 16, 16, 32],
+      [null, 8, 8, 64],
+    ]);
+    assert.deepEqual(shapes.outputs, [
+      [null, 64],
+      [null, 10],
+    ]);
   });
 
   test('stages longer than six blocks are named like the Caffe ResNet-101 (res4b22)', () => {

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
+import { dashboardCredentials, isLoopback } from '../../ops/dashboard/dashboard-auth.ts';
+import { type Dashboard, dashboardCommand, startDashboard } from '../../ops/dashboard/dashboard-command.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import { RunRegistry } from '../../shared/run-registry.ts';
-import { dashboardCredentials, isLoopback } from '../../ops/dashboard/dashboard-auth.ts';
-import { dashboardCommand, startDashboard, type Dashboard } from '../../ops/dashboard/dashboard-command.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
@@ -33,7 +33,13 @@ describe('dashboard', () => {
   });
 
   async function start(prefix: string, withAuth: boolean): Promise<Dashboard> {
-    const dashboard = await startDashboard({ redisUrl: redis.url, prefix, host: '127.0.0.1', port: 0, credentials: withAuth ? credentials : undefined });
+    const dashboard = await startDashboard({
+      redisUrl: redis.url,
+      prefix,
+      host: '127.0.0.1',
+      port: 0,
+      credentials: withAuth ? credentials : undefined,
+    });
     dashboards.push(dashboard);
     return dashboard;
   }
@@ -53,7 +59,9 @@ describe('dashboard', () => {
     const wrong = await fetch(new URL('runs.json', dashboard.url), { headers: basic(credentials.user, 'wrong') });
     assert.equal(wrong.status, 401);
     await wrong.text();
-    const right = await fetch(new URL('runs.json', dashboard.url), { headers: basic(credentials.user, credentials.password) });
+    const right = await fetch(new URL('runs.json', dashboard.url), {
+      headers: basic(credentials.user, credentials.password),
+    });
     assert.equal(right.status, 200);
     assert.deepEqual(await right.json(), []);
   });
@@ -70,14 +78,23 @@ describe('dashboard', () => {
   test('the runs page lists a run created with RunRegistry, with its state, images and shards', async () => {
     const prefix = uniqueName('dash');
     const registry = new RunRegistry(client, prefix);
-    await registry.create({ run: 'nightly-001', input: 's3://bucket/images/', output: 's3://bucket/out/', model: 'default', inputRoots: ['s3://bucket/images/'], shardSize: 256 });
+    await registry.create({
+      run: 'nightly-001',
+      input: 's3://bucket/images/',
+      output: 's3://bucket/out/',
+      model: 'default',
+      inputRoots: ['s3://bucket/images/'],
+      shardSize: 256,
+    });
     await registry.finishListing('nightly-001', { images: 600, skipped: 0, shards: 3 });
     await registry.markStarted('nightly-001');
     await registry.completeShard('nightly-001', 0, { ok: 250, error: 6 }, 'tfjs-node');
     const dashboard = await start(prefix, true);
     const headers = basic(credentials.user, credentials.password);
 
-    const runs = (await (await fetch(new URL('runs.json', dashboard.url), { headers })).json()) as Array<Record<string, unknown>>;
+    const runs = (await (await fetch(new URL('runs.json', dashboard.url), { headers })).json()) as Array<
+      Record<string, unknown>
+    >;
     assert.equal(runs.length, 1);
     assert.equal(runs[0]?.run, 'nightly-001');
     assert.equal(runs[0]?.state, 'running');
@@ -92,8 +109,13 @@ describe('dashboard', () => {
   test('bull-board serves the shard queue of the configured prefix, its UI and static files', async () => {
     const prefix = uniqueName('dash');
     const dashboard = await start(prefix, false);
-    const api = (await (await fetch(new URL('queues/api/queues', dashboard.url))).json()) as { queues: Array<{ name: string }> };
-    assert.deepEqual(api.queues.map((queue) => queue.name), ['shards']);
+    const api = (await (await fetch(new URL('queues/api/queues', dashboard.url))).json()) as {
+      queues: Array<{ name: string }>;
+    };
+    assert.deepEqual(
+      api.queues.map((queue) => queue.name),
+      ['shards'],
+    );
     const page = await (await fetch(new URL('queues', dashboard.url))).text();
     const script = /src="(static\/js\/main\.[^"]+\.js)"/.exec(page)?.[1];
     assert.ok(script, 'the bull-board page references its main script');
@@ -107,7 +129,12 @@ describe('dashboard', () => {
     delete process.env.DASHBOARD_USER;
     delete process.env.DASHBOARD_PASSWORD;
     try {
-      await assert.rejects(dashboardCommand({ host: '0.0.0.0', port: 0 }), (error: unknown) => error instanceof ConfigError && /without a password.*set DASHBOARD_USER and DASHBOARD_PASSWORD/.test(error.message));
+      await assert.rejects(
+        dashboardCommand({ host: '0.0.0.0', port: 0 }),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          /without a password.*set DASHBOARD_USER and DASHBOARD_PASSWORD/.test(error.message),
+      );
     } finally {
       if (saved.user !== undefined) process.env.DASHBOARD_USER = saved.user;
       if (saved.password !== undefined) process.env.DASHBOARD_PASSWORD = saved.password;
@@ -116,12 +143,18 @@ describe('dashboard', () => {
 
   test('binding any non-loopback address without credentials is refused, naming the variables to set', () => {
     for (const host of ['0.0.0.0', '::', '10.0.0.5']) {
-      assert.throws(() => dashboardCredentials(host, {}), (error: unknown) => error instanceof ConfigError && /DASHBOARD_USER and DASHBOARD_PASSWORD/.test(error.message));
+      assert.throws(
+        () => dashboardCredentials(host, {}),
+        (error: unknown) => error instanceof ConfigError && /DASHBOARD_USER and DASHBOARD_PASSWORD/.test(error.message),
+      );
     }
   });
 
   test('binding a non-loopback address with credentials is allowed', () => {
-    assert.deepEqual(dashboardCredentials('0.0.0.0', { DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'pw' }), { user: 'ops', password: 'pw' });
+    assert.deepEqual(dashboardCredentials('0.0.0.0', { DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'pw' }), {
+      user: 'ops',
+      password: 'pw',
+    });
   });
 
   test('only one of DASHBOARD_USER and DASHBOARD_PASSWORD is refused, naming the missing one', () => {
@@ -129,7 +162,13 @@ describe('dashboard', () => {
   });
 
   test('loopback addresses are 127.0.0.0/8, ::1 and localhost; wildcards are not', () => {
-    assert.deepEqual(['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost'].map(isLoopback), [true, true, true, true, true]);
+    assert.deepEqual(['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost'].map(isLoopback), [
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
     assert.deepEqual(['0.0.0.0', '::', '192.168.1.2', 'example.com'].map(isLoopback), [false, false, false, false]);
   });
 });

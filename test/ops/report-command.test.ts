@@ -12,14 +12,25 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page, Request } from 'playwright-core';
 import { renderReport } from '../../ops/report/render-report.ts';
 import type { ReportData } from '../../ops/report/report-data.ts';
-import { type TestRedis, startRedis } from '../harness/redis-server.ts';
+import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const fixtures = join(repoRoot, 'test/fixtures/images');
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const noChromium = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing; install it with: apt-get install -y chromium`;
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const noChromium = existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} is missing; install it with: apt-get install -y chromium`;
 
 interface CliResult {
   code: number | null;
@@ -28,7 +39,11 @@ interface CliResult {
 }
 
 function runCli(args: string[], env: Record<string, string>, cwd: string): Promise<CliResult> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/resnet-batch.js'), ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/resnet-batch.js'), ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -55,7 +70,24 @@ describe('report command on a real run', { timeout: 420_000 }, () => {
     dir = await mkdtemp(join(tmpdir(), 'resnet-batch-report-'));
     env = { REDIS_URL: redis.url, QUEUE_PREFIX: uniqueName('report'), LOG_LEVEL: 'warn' };
     run = uniqueName('run');
-    const ran = await runCli(['run', fixtures, '--output', join(dir, 'out'), '--run', run, '--workers', '1', '--engine', 'onnx', '--shard-size', '3'], env, dir);
+    const ran = await runCli(
+      [
+        'run',
+        fixtures,
+        '--output',
+        join(dir, 'out'),
+        '--run',
+        run,
+        '--workers',
+        '1',
+        '--engine',
+        'onnx',
+        '--shard-size',
+        '3',
+      ],
+      env,
+      dir,
+    );
     // 0: every shard completed; the two fixtures that do not decode are error rows, not failures.
     assert.equal(ran.code, 0, `run exited ${ran.code}:\n${ran.stderr}`);
     const report = await runCli(['report', run], env, dir);
@@ -81,8 +113,12 @@ describe('report command on a real run', { timeout: 420_000 }, () => {
 
   test('the totals come from the manifest: 11 images, 9 ok, 2 errors, 1 skipped, 4 shards', () => {
     assert.match(html, /Totals <span class="muted">\(from the manifest\)/);
-    const card = (name: string) => new RegExp(`<div class="value">([^<]*)</div><div class="name">${name}</div>`).exec(html)?.[1];
-    assert.deepEqual([card('images'), card('ok'), card('errors'), card('skipped'), card('shards done')], ['11', '9', '2', '1', '4 / 4']);
+    const card = (name: string) =>
+      new RegExp(`<div class="value">([^<]*)</div><div class="name">${name}</div>`).exec(html)?.[1];
+    assert.deepEqual(
+      [card('images'), card('ok'), card('errors'), card('skipped'), card('shards done')],
+      ['11', '9', '2', '1', '4 / 4'],
+    );
   });
 
   describe('in headless Chromium', { skip: noChromium }, () => {
@@ -118,7 +154,9 @@ describe('report command on a real run', { timeout: 420_000 }, () => {
     });
 
     test('the throughput chart draws bars that add up to every processed image', async () => {
-      const titles = await page.$$eval('#throughput-chart rect.bar', (bars) => bars.map((bar) => [bar.getBoundingClientRect().height, bar.textContent ?? '']));
+      const titles = await page.$$eval('#throughput-chart rect.bar', (bars) =>
+        bars.map((bar) => [bar.getBoundingClientRect().height, bar.textContent ?? '']),
+      );
       assert.ok(titles.length > 0);
       assert.ok(titles.some(([height]) => Number(height) > 0));
       const images = titles.reduce((sum, [, title]) => sum + Number(/: (\d+) images/.exec(String(title))?.[1]), 0);
@@ -126,22 +164,34 @@ describe('report command on a real run', { timeout: 420_000 }, () => {
     });
 
     test('the label chart lists Egyptian_cat (chelsea) and espresso (coffee) with drawn bars', async () => {
-      const rows = await page.$$eval('#labels-chart g.row', (groups) => groups.map((g) => [g.querySelector('text.label')?.textContent, g.querySelector('rect.bar')?.getBoundingClientRect().width ?? 0]));
+      const rows = await page.$$eval('#labels-chart g.row', (groups) =>
+        groups.map((g) => [
+          g.querySelector('text.label')?.textContent,
+          g.querySelector('rect.bar')?.getBoundingClientRect().width ?? 0,
+        ]),
+      );
       const labels = rows.map(([label]) => label);
       assert.ok(labels.includes('Egyptian_cat') && labels.includes('espresso'), `labels: ${labels.join(', ')}`);
       assert.ok(rows.every(([, width]) => Number(width) > 0));
     });
 
     test('the errors section lists DECODE_FAILED for the two undecodable fixtures', async () => {
-      const rows = await page.$$eval('#errors tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent)));
+      const rows = await page.$$eval('#errors tbody tr', (trs) =>
+        trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent)),
+      );
       assert.deepEqual(rows, [['DECODE_FAILED', '2']]);
       assert.equal(await page.locator('#errors-chart rect.bar').count(), 1);
     });
 
     test('every thumbnail decoded in the browser', async () => {
-      const widths = await page.$$eval('#samples img', (images) => images.map((img) => (img as HTMLImageElement).naturalWidth));
+      const widths = await page.$$eval('#samples img', (images) =>
+        images.map((img) => (img as HTMLImageElement).naturalWidth),
+      );
       assert.equal(widths.length, 9, 'one thumbnail per decodable fixture');
-      assert.ok(widths.every((width) => width === 96), `natural widths: ${widths.join(', ')}`);
+      assert.ok(
+        widths.every((width) => width === 96),
+        `natural widths: ${widths.join(', ')}`,
+      );
     });
 
     test('a label carrying HTML stays text and runs nothing', async () => {

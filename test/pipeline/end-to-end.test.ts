@@ -4,16 +4,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import type { ServerProcess } from '../harness/child-process.ts';
 import { freePort } from '../../shared/free-port.ts';
+import type { ObjectStore } from '../../shared/storage/object-store.ts';
+import { openStore } from '../../shared/storage/open-store.ts';
+import { joinUri } from '../../shared/storage/uri.ts';
+import type { ServerProcess } from '../harness/child-process.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { openStore } from '../../shared/storage/open-store.ts';
-import type { ObjectStore } from '../../shared/storage/object-store.ts';
-import { joinUri } from '../../shared/storage/uri.ts';
+import {
+  type RunOutput,
+  readRunOutput,
+  runCli,
+  shardQueue,
+  startWorkers,
+  stopWorkers,
+  submit,
+  waitForRunDone,
+} from './pipeline-harness.ts';
 import { CAT_CLASSES, EXPECTED_ERRORS, stageInputs, uploadInputs } from './pipeline-inputs.ts';
-import { type RunOutput, readRunOutput, runCli, shardQueue, startWorkers, stopWorkers, submit, waitForRunDone } from './pipeline-harness.ts';
 
 /**
  * The whole pipeline, as a user runs it: `submit` from an S3 prefix, a local folder and a
@@ -45,7 +54,13 @@ before(async () => {
   // Metrics on, on a free port (the default one may be taken by anything on the machine): one
   // worker serves /metrics, the other finds the port taken and goes without; both must still
   // exit 0 on SIGTERM.
-  env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', METRICS_PORT: String(await freePort()), ...s3Env(s3) };
+  env = {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+    METRICS_PORT: String(await freePort()),
+    ...s3Env(s3),
+  };
   s3Store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
   localStore = openStore('/');
 
@@ -54,8 +69,14 @@ before(async () => {
   inputNames = await stageInputs(input);
   await uploadInputs(s3Store, `s3://${bucket}/input/`, input, inputNames);
   // Manifests: relative paths in .jsonl (resolved against the manifest's folder), S3 URIs in .txt.
-  await writeFile(join(dir, 'inputs.jsonl'), inputNames.map((name) => JSON.stringify({ uri: `input/${name}` })).join('\n'));
-  await writeFile(join(dir, 'inputs.txt'), `# the same images, in S3\n${inputNames.map((name) => joinUri(`s3://${bucket}/input/`, name)).join('\n')}\n`);
+  await writeFile(
+    join(dir, 'inputs.jsonl'),
+    inputNames.map((name) => JSON.stringify({ uri: `input/${name}` })).join('\n'),
+  );
+  await writeFile(
+    join(dir, 'inputs.txt'),
+    `# the same images, in S3\n${inputNames.map((name) => joinUri(`s3://${bucket}/input/`, name)).join('\n')}\n`,
+  );
 
   workers = await startWorkers(2, env);
 });
@@ -75,7 +96,11 @@ interface Source {
   uriOf: (name: string) => string;
 }
 
-function describeRun(title: string, source: Source, more?: (result: () => { run: string; output: RunOutput }) => void): void {
+function describeRun(
+  title: string,
+  source: Source,
+  more?: (result: () => { run: string; output: RunOutput }) => void,
+): void {
   describe(title, () => {
     let run: string;
     let output: RunOutput;
@@ -90,7 +115,7 @@ function describeRun(title: string, source: Source, more?: (result: () => { run:
       assert.deepEqual(uris, inputNames.map(source.uriOf).sort());
     });
 
-    test('size_bytes is each file\'s size, also where the listing gave none (manifests)', async () => {
+    test("size_bytes is each file's size, also where the listing gave none (manifests)", async () => {
       const rows = output.parts.flatMap((part) => part.rows);
       for (const name of inputNames) {
         const row = rows.find((entry) => entry.uri === source.uriOf(name));
@@ -101,25 +126,37 @@ function describeRun(title: string, source: Source, more?: (result: () => { run:
     test('each part has one .npy row per ok row, in the order of embedding_row', () => {
       for (const part of output.parts) {
         const okRows = part.rows.filter((row) => row.status === 'ok');
-        assert.deepEqual(okRows.map((row) => row.embedding_row), okRows.map((_, index) => index), `part ${part.shard}`);
+        assert.deepEqual(
+          okRows.map((row) => row.embedding_row),
+          okRows.map((_, index) => index),
+          `part ${part.shard}`,
+        );
         assert.deepEqual(part.npyShape, [okRows.length, 2048], `part ${part.shard}`);
         assert.equal(part.npyData.length, okRows.length * 2048);
         assert.ok(part.npyData.every(Number.isFinite), `part ${part.shard} holds non-finite values`);
         for (const row of part.rows.filter((entry) => entry.status === 'error')) assert.equal(row.embedding_row, null);
       }
-      assert.deepEqual(output.parts.map((part) => part.shard), [0, 1, 2, 3]);
+      assert.deepEqual(
+        output.parts.map((part) => part.shard),
+        [0, 1, 2, 3],
+      );
     });
 
     test('chelsea gets a cat class as its top label', () => {
       const chelsea = output.parts.flatMap((part) => part.rows).find((row) => row.uri === source.uriOf('chelsea.png'));
       assert.equal(chelsea?.status, 'ok');
-      assert.ok(CAT_CLASSES.includes(chelsea?.top_labels?.[0] ?? ''), `chelsea's top labels: ${chelsea?.top_labels?.join(', ')}`);
+      assert.ok(
+        CAT_CLASSES.includes(chelsea?.top_labels?.[0] ?? ''),
+        `chelsea's top labels: ${chelsea?.top_labels?.join(', ')}`,
+      );
       assert.deepEqual([chelsea?.width, chelsea?.height], [451, 300]);
     });
 
     test('error rows carry their reasons, and only the bad inputs are errors', () => {
       const rows = output.parts.flatMap((part) => part.rows);
-      const errors = Object.fromEntries(rows.filter((row) => row.status === 'error').map((row) => [row.uri, row.error]));
+      const errors = Object.fromEntries(
+        rows.filter((row) => row.status === 'error').map((row) => [row.uri, row.error]),
+      );
       assert.deepEqual(Object.keys(errors).sort(), Object.keys(EXPECTED_ERRORS).map(source.uriOf).sort());
       for (const [name, code] of Object.entries(EXPECTED_ERRORS)) {
         assert.match(errors[source.uriOf(name)] ?? '', new RegExp(`^${code}: .+`), name);
@@ -141,11 +178,19 @@ function describeRun(title: string, source: Source, more?: (result: () => { run:
     test('status --json says done with the manifest counts', async () => {
       const result = await runCli(['status', run, '--json'], env);
       assert.equal(result.code, 0, result.stderr);
-      const status = JSON.parse(result.stdout) as { run: string; state: string; images: object; shards: { total: number; done: number; failed: number } };
+      const status = JSON.parse(result.stdout) as {
+        run: string;
+        state: string;
+        images: object;
+        shards: { total: number; done: number; failed: number };
+      };
       assert.equal(status.run, run);
       assert.equal(status.state, 'done');
       assert.deepEqual(status.images, output.manifest.images);
-      assert.deepEqual({ total: status.shards.total, done: status.shards.done, failed: status.shards.failed }, output.manifest.shards);
+      assert.deepEqual(
+        { total: status.shards.total, done: status.shards.done, failed: status.shards.failed },
+        output.manifest.shards,
+      );
     });
 
     more?.(() => ({ run, output }));
@@ -162,7 +207,8 @@ describeRun(
   },
   () => {
     test('both workers processed shards of it', () => {
-      for (const [index, worker] of workers.entries()) assert.match(worker.output(), /"msg":"shard done"/, `worker ${index} did no shard`);
+      for (const [index, worker] of workers.entries())
+        assert.match(worker.output(), /"msg":"shard done"/, `worker ${index} did no shard`);
     });
   },
 );
@@ -180,7 +226,14 @@ describeRun(
       const { run, output } = result();
       const root = join(dir, 'results', run);
       const finalKeys = output.keys;
-      const snapshot = async () => Promise.all(finalKeys.map(async (key) => ({ key, bytes: await readFile(join(root, key)), mtimeMs: (await stat(join(root, key))).mtimeMs })));
+      const snapshot = async () =>
+        Promise.all(
+          finalKeys.map(async (key) => ({
+            key,
+            bytes: await readFile(join(root, key)),
+            mtimeMs: (await stat(join(root, key))).mtimeMs,
+          })),
+        );
       const { queue, close } = shardQueue(redis.url, prefix);
       try {
         const countsBefore = await queue.getJobCounts();

@@ -27,9 +27,15 @@ export interface CliResult {
 }
 
 /** Runs `resnet-batch <args>` to completion with `env` merged over this process's environment. */
-export async function runCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 120_000): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+  timeoutMs = 120_000,
+): Promise<CliResult> {
   // An undefined value removes the variable (e.g. REDIS_URL, for `run`'s embedded Redis).
-  const merged = Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, value]) => value !== undefined));
+  const merged = Object.fromEntries(
+    Object.entries({ ...process.env, ...env }).filter(([, value]) => value !== undefined),
+  );
   const child = spawn(process.execPath, [cliEntry, ...args], { env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -42,7 +48,12 @@ export async function runCli(args: string[], env: Record<string, string | undefi
 }
 
 /** `submit`, asserting exit 0; returns the run id it printed and its stderr summary. */
-export async function submit(input: string, output: string, options: { run?: string; shardSize?: number }, env: Record<string, string>): Promise<{ run: string; stderr: string }> {
+export async function submit(
+  input: string,
+  output: string,
+  options: { run?: string; shardSize?: number },
+  env: Record<string, string>,
+): Promise<{ run: string; stderr: string }> {
   const args = ['submit', input, '--output', output];
   if (options.run) args.push('--run', options.run);
   if (options.shardSize) args.push('--shard-size', String(options.shardSize));
@@ -79,7 +90,12 @@ export async function stopWorkers(workers: readonly ServerProcess[]): Promise<Ar
 }
 
 /** Polls the run record until its state is done; fails with the record after `timeoutMs`. */
-export async function waitForRunDone(redisUrl: string, prefix: string, run: string, timeoutMs = 180_000): Promise<RunRecord> {
+export async function waitForRunDone(
+  redisUrl: string,
+  prefix: string,
+  run: string,
+  timeoutMs = 180_000,
+): Promise<RunRecord> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   try {
     const registry = new RunRegistry(redis, prefix);
@@ -87,7 +103,8 @@ export async function waitForRunDone(redisUrl: string, prefix: string, run: stri
     for (;;) {
       const record = await registry.get(run);
       if (record?.state === 'done') return record;
-      if (Date.now() > deadline) throw new Error(`run ${run} not done after ${timeoutMs} ms: ${JSON.stringify(record)}`);
+      if (Date.now() > deadline)
+        throw new Error(`run ${run} not done after ${timeoutMs} ms: ${JSON.stringify(record)}`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   } finally {

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { joinUri } from '../../shared/storage/uri.ts';
@@ -33,6 +33,11 @@ export async function stageInputs(folder: string): Promise<string[]> {
 }
 
 /** Copies the staged files `names` of `folder` under the store prefix `prefixUri`. */
-export async function uploadInputs(store: ObjectStore, prefixUri: string, folder: string, names: readonly string[]): Promise<void> {
+export async function uploadInputs(
+  store: ObjectStore,
+  prefixUri: string,
+  folder: string,
+  names: readonly string[],
+): Promise<void> {
   for (const name of names) await store.write(joinUri(prefixUri, name), await readFile(join(folder, name)));
 }

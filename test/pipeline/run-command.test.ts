@@ -20,13 +20,17 @@ let result: CliResult;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pipeline-run-'));
-  result = await runCli(['run', fixtures, '--output', join(dir, 'out'), '--workers', '1', '--engine', 'tfjs-wasm'], {
-    REDIS_URL: undefined,
-    QUEUE_PREFIX: uniqueName('run'),
-    LOG_LEVEL: 'warn',
-    // The default metrics port may be taken by anything else on the machine.
-    METRICS_PORT: '0',
-  }, 240_000);
+  result = await runCli(
+    ['run', fixtures, '--output', join(dir, 'out'), '--workers', '1', '--engine', 'tfjs-wasm'],
+    {
+      REDIS_URL: undefined,
+      QUEUE_PREFIX: uniqueName('run'),
+      LOG_LEVEL: 'warn',
+      // The default metrics port may be taken by anything else on the machine.
+      METRICS_PORT: '0',
+    },
+    240_000,
+  );
 });
 
 after(async () => {
@@ -42,7 +46,11 @@ describe('resnet-batch run without REDIS_URL', () => {
   test('prints a summary with the ok and error counts and where the output is', () => {
     const run = result.stdout.trim();
     assert.match(result.stderr, /done: 9 ok, 2 error, 1 skipped in [\d.]+ s \([\d.]+ img\/s\)/);
-    assert.ok(result.stderr.includes(`output: ${join(dir, 'out')}`) || result.stderr.includes(`output: file://${join(dir, 'out')}`), result.stderr);
+    assert.ok(
+      result.stderr.includes(`output: ${join(dir, 'out')}`) ||
+        result.stderr.includes(`output: file://${join(dir, 'out')}`),
+      result.stderr,
+    );
     assert.ok(result.stderr.includes(`/${run}/`), result.stderr);
   });
 

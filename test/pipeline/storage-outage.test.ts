@@ -10,7 +10,15 @@ import type { ServerProcess } from '../harness/child-process.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type RunOutput, readRunOutput, shardQueue, startWorkers, stopWorkers, submit, waitForRunDone } from './pipeline-harness.ts';
+import {
+  type RunOutput,
+  readRunOutput,
+  shardQueue,
+  startWorkers,
+  stopWorkers,
+  submit,
+  waitForRunDone,
+} from './pipeline-harness.ts';
 import { EXPECTED_ERRORS, stageInputs, uploadInputs } from './pipeline-inputs.ts';
 
 /**
@@ -44,7 +52,15 @@ before(async () => {
   const prefix = uniqueName('outage');
   // Attempts and backoff are job options, fixed at submit: many quick retries, so the run does
   // not fail for good while S3 is down, and resumes within a second of its return.
-  const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', METRICS_PORT: '0', JOB_ATTEMPTS: '30', JOB_BACKOFF_MS: '200', ...s3Env(s3) };
+  const env = {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+    METRICS_PORT: '0',
+    JOB_ATTEMPTS: '30',
+    JOB_BACKOFF_MS: '200',
+    ...s3Env(s3),
+  };
   ({ run } = await submit(`s3://${bucket}/input/`, `s3://${bucket}/results`, { shardSize: SHARD_SIZE }, env));
 
   await s3.kill();
@@ -82,27 +98,42 @@ describe('a run whose storage went down while a worker processed it', () => {
   test('the retried shards wrote exactly the keys of an undisturbed run', () => {
     const shards = Math.ceil(names.length / SHARD_SIZE);
     const parts = Array.from({ length: shards }, (_, index) => `part-${String(index).padStart(5, '0')}`);
-    const expected = ['.write-check', '_manifest.json', ...parts.map((part) => `embeddings/${part}.npy`), ...parts.map((part) => `metadata/${part}.parquet`)].sort();
+    const expected = [
+      '.write-check',
+      '_manifest.json',
+      ...parts.map((part) => `embeddings/${part}.npy`),
+      ...parts.map((part) => `metadata/${part}.parquet`),
+    ].sort();
     assert.deepEqual(output.keys, expected);
   });
 
   test('every input has exactly one metadata row, and only the bad inputs are errors', () => {
     const rows = output.parts.flatMap((part) => part.rows);
     assert.deepEqual(rows.map((row) => row.uri.slice(row.uri.lastIndexOf('/') + 1)).sort(), names);
-    const errors = rows.filter((row) => row.status === 'error').map((row) => row.uri.slice(row.uri.lastIndexOf('/') + 1));
+    const errors = rows
+      .filter((row) => row.status === 'error')
+      .map((row) => row.uri.slice(row.uri.lastIndexOf('/') + 1));
     assert.deepEqual(errors.sort(), Object.keys(EXPECTED_ERRORS).sort());
   });
 
   test('each image is counted once in the manifest', () => {
     const errors = Object.keys(EXPECTED_ERRORS).length;
-    assert.deepEqual(output.manifest.images, { total: names.length, ok: names.length - errors, error: errors, skipped: 0 });
+    assert.deepEqual(output.manifest.images, {
+      total: names.length,
+      ok: names.length - errors,
+      error: errors,
+      skipped: 0,
+    });
     assert.deepEqual(output.manifest.shards, { total: output.parts.length, done: output.parts.length, failed: 0 });
   });
 
   test('each part still pairs its ok rows with its .npy rows', () => {
     for (const part of output.parts) {
       const okRows = part.rows.filter((row) => row.status === 'ok');
-      assert.deepEqual(okRows.map((row) => row.embedding_row), okRows.map((_, index) => index));
+      assert.deepEqual(
+        okRows.map((row) => row.embedding_row),
+        okRows.map((_, index) => index),
+      );
       assert.deepEqual(part.npyShape, [okRows.length, 2048]);
     }
   });

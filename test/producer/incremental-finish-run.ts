@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { SHARD_QUEUE_NAME } from '../../shared/config.ts';
-import { SHARD_JOB_NAME, parseShardJob } from '../../shared/job-payload.ts';
-import { metadataKey, METADATA_CONTENT_TYPE, type MetadataRow } from '../../shared/output/output-format.ts';
+import { parseShardJob, SHARD_JOB_NAME } from '../../shared/job-payload.ts';
+import { METADATA_CONTENT_TYPE, type MetadataRow, metadataKey } from '../../shared/output/output-format.ts';
 import { RunRegistry } from '../../shared/run-registry.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { encodeMetadataParquet } from '../../worker/write-metadata.ts';
@@ -14,18 +14,31 @@ import { encodeMetadataParquet } from '../../worker/write-metadata.ts';
  * finished as the finaliser does. What the incremental filter reads is exactly what a worker
  * writes; only the embeddings are left out (the filter never reads them).
  */
-export async function finishRunLikeAWorker(client: Redis, prefix: string, run: string, storeFor: (uri: string) => ObjectStore, failUris: ReadonlySet<string> = new Set()): Promise<number> {
+export async function finishRunLikeAWorker(
+  client: Redis,
+  prefix: string,
+  run: string,
+  storeFor: (uri: string) => ObjectStore,
+  failUris: ReadonlySet<string> = new Set(),
+): Promise<number> {
   const queue = new Queue(SHARD_QUEUE_NAME, { connection: client, prefix });
   const registry = new RunRegistry(client, prefix);
   let images = 0;
   try {
-    const jobs = (await queue.getJobs(['waiting', 'prioritized', 'delayed'])).filter((job) => job.name === SHARD_JOB_NAME && (job.data as { run?: string }).run === run);
+    const jobs = (await queue.getJobs(['waiting', 'prioritized', 'delayed'])).filter(
+      (job) => job.name === SHARD_JOB_NAME && (job.data as { run?: string }).run === run,
+    );
     for (const job of jobs) {
       const shard = parseShardJob(job.data);
-      const rows = shard.images.map((image, i): MetadataRow => (failUris.has(image.uri) ? errorRow(image.uri, image.etag) : okRow(image.uri, image.etag, i)));
+      const rows = shard.images.map(
+        (image, i): MetadataRow =>
+          failUris.has(image.uri) ? errorRow(image.uri, image.etag) : okRow(image.uri, image.etag, i),
+      );
       const store = storeFor(shard.output);
       try {
-        await store.write(metadataKey(shard.output, run, shard.shard), encodeMetadataParquet(rows), { contentType: METADATA_CONTENT_TYPE });
+        await store.write(metadataKey(shard.output, run, shard.shard), encodeMetadataParquet(rows), {
+          contentType: METADATA_CONTENT_TYPE,
+        });
       } finally {
         await store.close();
       }
@@ -42,11 +55,31 @@ export async function finishRunLikeAWorker(client: Redis, prefix: string, run: s
 }
 
 function okRow(uri: string, etag: string, embeddingRow: number): MetadataRow {
-  return { ...common(uri, etag), width: 1, height: 1, status: 'ok', error: null, embeddingRow, topLabels: ['tabby'], topIndices: [281], topScores: [0.9] };
+  return {
+    ...common(uri, etag),
+    width: 1,
+    height: 1,
+    status: 'ok',
+    error: null,
+    embeddingRow,
+    topLabels: ['tabby'],
+    topIndices: [281],
+    topScores: [0.9],
+  };
 }
 
 function errorRow(uri: string, etag: string): MetadataRow {
-  return { ...common(uri, etag), width: null, height: null, status: 'error', error: 'DECODE_FAILED: test', embeddingRow: null, topLabels: null, topIndices: null, topScores: null };
+  return {
+    ...common(uri, etag),
+    width: null,
+    height: null,
+    status: 'error',
+    error: 'DECODE_FAILED: test',
+    embeddingRow: null,
+    topLabels: null,
+    topIndices: null,
+    topScores: null,
+  };
 }
 
 function common(uri: string, etag: string) {

@@ -7,10 +7,10 @@ import { pathToFileURL } from 'node:url';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { submitRun, type SubmitDeps } from '../../producer/submit.ts';
-import { SHARD_QUEUE_NAME, configFromEnv } from '../../shared/config.ts';
+import { type SubmitDeps, submitRun } from '../../producer/submit.ts';
+import { configFromEnv, SHARD_QUEUE_NAME } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
-import { SHARD_JOB_NAME, parseShardJob } from '../../shared/job-payload.ts';
+import { parseShardJob, SHARD_JOB_NAME } from '../../shared/job-payload.ts';
 import { RunRegistry } from '../../shared/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
@@ -66,7 +66,12 @@ async function queuedUris(prefix: string, run: string): Promise<string[]> {
 const fileUri = (path: string) => pathToFileURL(path).href;
 
 /** A full run of `input`, finished as a worker would; returns its id. */
-async function finishedBase(deps: SubmitDeps & { prefix: string }, input: string, output: string, failUris?: Set<string>): Promise<string> {
+async function finishedBase(
+  deps: SubmitDeps & { prefix: string },
+  input: string,
+  output: string,
+  failUris?: Set<string>,
+): Promise<string> {
   const run = uniqueName('base');
   await submitRun({ input, output, run, shardSize: 2, model: MODEL }, deps);
   await finishRunLikeAWorker(client, deps.prefix, run, (uri) => openStore(uri), failUris);
@@ -90,8 +95,19 @@ describe('submit --since', () => {
     await copyFile(new URL('palette_color.png', fixtures), join(input, 'new.png'));
 
     const result = await submitRun({ input, output, run: 'incr-1', shardSize: 2, model: MODEL, since: base }, deps);
-    assert.deepEqual(await queuedUris(deps.prefix, 'incr-1'), [fileUri(join(input, 'coffee.png')), fileUri(join(input, 'new.png'))]);
-    assert.deepEqual({ images: result.images, shards: result.shards, enqueued: result.enqueued, unchanged: result.skippedBy.unchanged }, { images: 2, shards: 1, enqueued: 1, unchanged: 4 });
+    assert.deepEqual(await queuedUris(deps.prefix, 'incr-1'), [
+      fileUri(join(input, 'coffee.png')),
+      fileUri(join(input, 'new.png')),
+    ]);
+    assert.deepEqual(
+      {
+        images: result.images,
+        shards: result.shards,
+        enqueued: result.enqueued,
+        unchanged: result.skippedBy.unchanged,
+      },
+      { images: 2, shards: 1, enqueued: 1, unchanged: 4 },
+    );
   });
 
   test('the run record names its base run and counts the unchanged images as skipped', async () => {
@@ -111,7 +127,10 @@ describe('submit --since', () => {
     const output = join(dir, 'out');
     const base = await finishedBase(deps, input, output);
     const result = await submitRun({ input, output, run: 'incr-3', model: MODEL, since: base }, deps);
-    assert.deepEqual({ shards: result.shards, enqueued: result.enqueued, complete: result.complete }, { shards: 0, enqueued: 0, complete: true });
+    assert.deepEqual(
+      { shards: result.shards, enqueued: result.enqueued, complete: result.complete },
+      { shards: 0, enqueued: 0, complete: true },
+    );
   });
 
   test('an image unchanged through an incremental run is still unchanged for the run after it', async () => {
@@ -142,7 +161,10 @@ describe('submit --since', () => {
     const input = await inputFolder();
     const output = join(dir, 'out');
     const base = await finishedBase(deps, input, output);
-    const result = await submitRun({ input, output, run: 'incr-5', model: 'file:///models/resnet50-v2', since: base }, deps);
+    const result = await submitRun(
+      { input, output, run: 'incr-5', model: 'file:///models/resnet50-v2', since: base },
+      deps,
+    );
     assert.equal(result.images, IMAGES.length);
     assert.equal(result.skippedBy.unchanged, 0);
     assert.equal((await queuedUris(deps.prefix, 'incr-5')).length, IMAGES.length);
@@ -153,14 +175,20 @@ describe('submit --since', () => {
     const input = await inputFolder();
     const output = join(dir, 'out');
     await submitRun({ input, output, run: 'unfinished', model: MODEL }, deps);
-    await assert.rejects(submitRun({ input, output, run: 'incr-6', model: MODEL, since: 'unfinished' }, deps), (error: unknown) => error instanceof ConfigError && /has not finished/.test(error.message));
+    await assert.rejects(
+      submitRun({ input, output, run: 'incr-6', model: MODEL, since: 'unfinished' }, deps),
+      (error: unknown) => error instanceof ConfigError && /has not finished/.test(error.message),
+    );
     assert.equal(await new RunRegistry(client, deps.prefix).get('incr-6'), null);
   });
 
   test('an unknown base run is refused', async () => {
     const deps = testDeps();
     const input = await inputFolder();
-    await assert.rejects(submitRun({ input, output: join(dir, 'out'), run: 'incr-7', model: MODEL, since: 'no-such-run' }, deps), /not registered/);
+    await assert.rejects(
+      submitRun({ input, output: join(dir, 'out'), run: 'incr-7', model: MODEL, since: 'no-such-run' }, deps),
+      /not registered/,
+    );
   });
 
   test('resubmitting an incremental run enqueues nothing new, and with another --since is refused', async () => {
@@ -191,7 +219,9 @@ describe('submit --since on S3', () => {
     await s3.createBucket(bucket);
     const s3client = new S3Client({ ...config.s3, endpoint: s3.endpoint, credentials: config.s3.credentials! });
     const put = async (key: string, file: string) => {
-      await s3client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(new URL(file, fixtures)) }));
+      await s3client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(new URL(file, fixtures)) }),
+      );
     };
     try {
       for (const name of IMAGES) await put(`in/${name}`, name);
@@ -205,7 +235,10 @@ describe('submit --since on S3', () => {
       await put('in/zebra.png', 'green_palette.png');
 
       const result = await submitRun({ input, output, run: 'incr', shardSize: 2, model: MODEL, since: 'base' }, deps);
-      assert.deepEqual(await queuedUris(deps.prefix, 'incr'), [`s3://${bucket}/in/chelsea.png`, `s3://${bucket}/in/zebra.png`]);
+      assert.deepEqual(await queuedUris(deps.prefix, 'incr'), [
+        `s3://${bucket}/in/chelsea.png`,
+        `s3://${bucket}/in/zebra.png`,
+      ]);
       assert.equal(result.skippedBy.unchanged, IMAGES.length - 1);
     } finally {
       s3client.destroy();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError } from '../../shared/errors.ts';
 import { InputRootsBuilder, MAX_INPUT_ROOTS } from '../../producer/input-roots.ts';
+import { ConfigError } from '../../shared/errors.ts';
 
 function rootsOf(uris: string[]): string[] {
   const builder = new InputRootsBuilder();
@@ -18,7 +18,10 @@ test('images at the top of a bucket make the whole bucket the root', () => {
 });
 
 test('local images under different top-level folders get one root each, never the filesystem root', () => {
-  assert.deepEqual(rootsOf(['file:///data/set/a.jpg', 'file:///home/me/pics/b.jpg', 'file:///data/set/sub/c.jpg']), ['file:///data/set', 'file:///home/me/pics']);
+  assert.deepEqual(rootsOf(['file:///data/set/a.jpg', 'file:///home/me/pics/b.jpg', 'file:///data/set/sub/c.jpg']), [
+    'file:///data/set',
+    'file:///home/me/pics',
+  ]);
   assert.deepEqual(rootsOf(['file:///data/a.jpg', 'file:///data/x/b.jpg']), ['file:///data']);
 });
 
@@ -27,10 +30,17 @@ test('a local file directly under the filesystem root is its own root', () => {
 });
 
 test('buckets and local folders mix in one sorted list', () => {
-  assert.deepEqual(rootsOf(['s3://two/x/a.jpg', 'file:///data/b.jpg', 's3://one/c.jpg']), ['file:///data', 's3://one/', 's3://two/x/']);
+  assert.deepEqual(rootsOf(['s3://two/x/a.jpg', 'file:///data/b.jpg', 's3://one/c.jpg']), [
+    'file:///data',
+    's3://one/',
+    's3://two/x/',
+  ]);
 });
 
 test('more roots than a job may carry is refused with how to split the run', () => {
   const uris = Array.from({ length: MAX_INPUT_ROOTS + 1 }, (_, i) => `s3://bucket-${String(i).padStart(3, '0')}/a.jpg`);
-  assert.throws(() => rootsOf(uris), (error: unknown) => error instanceof ConfigError && /split the manifest/.test(error.message));
+  assert.throws(
+    () => rootsOf(uris),
+    (error: unknown) => error instanceof ConfigError && /split the manifest/.test(error.message),
+  );
 });

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { describeInput, openListing, type InputListing, type ListOptions, type SkippedInput } from '../../producer/list-inputs.ts';
+import {
+  describeInput,
+  type InputListing,
+  type ListOptions,
+  openListing,
+  type SkippedInput,
+} from '../../producer/list-inputs.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import type { ObjectInfo } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
@@ -52,7 +58,14 @@ const fileUri = (path: string) => pathToFileURL(path).href;
 describe('local inputs', () => {
   test('a folder lists every file below it, recursively, in key order with sizes and etags', async () => {
     const listed = await collectListing(openListing(join(dir, 'photos'), localOptions()));
-    assert.deepEqual(listed.map((info) => info.uri), [fileUri(join(dir, 'photos/chelsea.png')), fileUri(join(dir, 'photos/nested/rocket.jpg')), fileUri(join(dir, 'photos/notes.txt'))]);
+    assert.deepEqual(
+      listed.map((info) => info.uri),
+      [
+        fileUri(join(dir, 'photos/chelsea.png')),
+        fileUri(join(dir, 'photos/nested/rocket.jpg')),
+        fileUri(join(dir, 'photos/notes.txt')),
+      ],
+    );
     assert.ok(listed.every((info) => info.size > 0 && info.etag !== ''));
   });
 
@@ -63,12 +76,19 @@ describe('local inputs', () => {
   });
 
   test('a missing folder is refused with what an input may be', async () => {
-    await assert.rejects(describeInput(join(dir, 'nope'), (uri) => openStore(uri)), (error: unknown) => error instanceof ConfigError && /does not exist/.test(error.message) && /manifest/.test(error.message));
+    await assert.rejects(
+      describeInput(join(dir, 'nope'), (uri) => openStore(uri)),
+      (error: unknown) =>
+        error instanceof ConfigError && /does not exist/.test(error.message) && /manifest/.test(error.message),
+    );
   });
 
   test('a .txt manifest skips blank and comment lines and resolves relative paths against its folder', async () => {
     const manifest = join(dir, 'list.txt');
-    await writeFile(manifest, `# images\n\nphotos/chelsea.png\n  ${join(dir, 'photos/nested/rocket.jpg')}  \r\n${fileUri(join(dir, 'photos/notes.txt'))}\n`);
+    await writeFile(
+      manifest,
+      `# images\n\nphotos/chelsea.png\n  ${join(dir, 'photos/nested/rocket.jpg')}  \r\n${fileUri(join(dir, 'photos/notes.txt'))}\n`,
+    );
     const skipped: SkippedInput[] = [];
     const listing = await openListing(manifest, localOptions(skipped));
     const listed = await collect(listing.pages);
@@ -99,12 +119,15 @@ describe('local inputs', () => {
       { uri: fileUri(join(dir, 'photos/chelsea.png')), size: 123, etag: 'abc' },
       { uri: fileUri(join(dir, 'photos/nested/rocket.jpg')), size: -1, etag: '' },
     ]);
-    assert.deepEqual(skipped.map((entry) => [entry.reason, entry.where.slice(entry.where.lastIndexOf(':') + 1)]), [
-      ['invalid-entry', '2'],
-      ['invalid-entry', '4'],
-      ['invalid-entry', '5'],
-      ['invalid-entry', '6'],
-    ]);
+    assert.deepEqual(
+      skipped.map((entry) => [entry.reason, entry.where.slice(entry.where.lastIndexOf(':') + 1)]),
+      [
+        ['invalid-entry', '2'],
+        ['invalid-entry', '4'],
+        ['invalid-entry', '5'],
+        ['invalid-entry', '6'],
+      ],
+    );
     assert.match(skipped[2]?.detail ?? '', /over the 8192-byte limit/);
     assert.match(skipped[3]?.detail ?? '', /unsupported storage scheme 'http:'/);
   });
@@ -112,7 +135,10 @@ describe('local inputs', () => {
   test('a manifest with no usable line is refused before listing', async () => {
     const manifest = join(dir, 'empty.txt');
     await writeFile(manifest, '# nothing here\n\n');
-    await assert.rejects(openListing(manifest, localOptions()), (error: unknown) => error instanceof ConfigError && /names no usable image URI/.test(error.message));
+    await assert.rejects(
+      openListing(manifest, localOptions()),
+      (error: unknown) => error instanceof ConfigError && /names no usable image URI/.test(error.message),
+    );
   });
 
   test('a manifest naming files in two top-level folders gets one root per folder', async () => {
@@ -135,8 +161,12 @@ describe('S3 inputs', () => {
     bucket = uniqueName('bkt');
     await s3.createBucket(bucket);
     const store = open(`s3://${bucket}/`);
-    for (const key of ['imgs/a.jpg', 'imgs/b.png', 'imgs/sub/c.gif', 'imgs2/d.jpg', 'imgs/readme.md']) await store.write(`s3://${bucket}/${key}`, 'x');
-    await store.write(`s3://${bucket}/lists/m.txt`, `../imgs/a.jpg\ns3://${bucket}/imgs/sub/c.gif\n/etc/passwd\nfile:///etc/hosts\n`);
+    for (const key of ['imgs/a.jpg', 'imgs/b.png', 'imgs/sub/c.gif', 'imgs2/d.jpg', 'imgs/readme.md'])
+      await store.write(`s3://${bucket}/${key}`, 'x');
+    await store.write(
+      `s3://${bucket}/lists/m.txt`,
+      `../imgs/a.jpg\ns3://${bucket}/imgs/sub/c.gif\n/etc/passwd\nfile:///etc/hosts\n`,
+    );
     await store.write(`s3://${bucket}/lists/ok.txt`, `s3://${bucket}/imgs/a.jpg\ns3://${bucket}/imgs/sub/c.gif\n`);
     await store.close();
   });
@@ -147,27 +177,56 @@ describe('S3 inputs', () => {
 
   test('a prefix lists its objects across pages, as a folder, not keys that only share the prefix string', async () => {
     const skipped: SkippedInput[] = [];
-    const listing = await openListing(`s3://${bucket}/imgs`, { openStore: open, pageSize: 2, onSkip: (entry) => skipped.push(entry) });
+    const listing = await openListing(`s3://${bucket}/imgs`, {
+      openStore: open,
+      pageSize: 2,
+      onSkip: (entry) => skipped.push(entry),
+    });
     const listed = await collect(listing.pages);
-    assert.deepEqual(listed.map((info) => info.uri), [`s3://${bucket}/imgs/a.jpg`, `s3://${bucket}/imgs/b.png`, `s3://${bucket}/imgs/readme.md`, `s3://${bucket}/imgs/sub/c.gif`]);
+    assert.deepEqual(
+      listed.map((info) => info.uri),
+      [
+        `s3://${bucket}/imgs/a.jpg`,
+        `s3://${bucket}/imgs/b.png`,
+        `s3://${bucket}/imgs/readme.md`,
+        `s3://${bucket}/imgs/sub/c.gif`,
+      ],
+    );
     assert.ok(listed.every((info) => info.size === 1 && info.etag !== ''));
     assert.deepEqual(skipped, []);
     assert.deepEqual(listing.inputRoots, [`s3://${bucket}/imgs`]);
   });
 
   test('a prefix in a missing bucket is refused with a line naming the bucket problem', async () => {
-    await assert.rejects(openListing(`s3://${uniqueName('missing')}/imgs/`, { openStore: open }), (error: unknown) => error instanceof ConfigError && /bucket does not exist/.test(error.message));
+    await assert.rejects(
+      openListing(`s3://${uniqueName('missing')}/imgs/`, { openStore: open }),
+      (error: unknown) => error instanceof ConfigError && /bucket does not exist/.test(error.message),
+    );
   });
 
   test('a manifest in S3 resolves keys relative to its folder and refuses local paths', async () => {
     const skipped: SkippedInput[] = [];
-    const listed = await collectListing(openListing(`s3://${bucket}/lists/ok.txt`, { openStore: open, onSkip: (entry) => skipped.push(entry) }));
-    assert.deepEqual(listed.map((info) => info.uri), [`s3://${bucket}/imgs/a.jpg`, `s3://${bucket}/imgs/sub/c.gif`]);
+    const listed = await collectListing(
+      openListing(`s3://${bucket}/lists/ok.txt`, { openStore: open, onSkip: (entry) => skipped.push(entry) }),
+    );
+    assert.deepEqual(
+      listed.map((info) => info.uri),
+      [`s3://${bucket}/imgs/a.jpg`, `s3://${bucket}/imgs/sub/c.gif`],
+    );
     const other: SkippedInput[] = [];
-    const listing = await openListing(`s3://${bucket}/lists/m.txt`, { openStore: open, onSkip: (entry) => other.push(entry) });
+    const listing = await openListing(`s3://${bucket}/lists/m.txt`, {
+      openStore: open,
+      onSkip: (entry) => other.push(entry),
+    });
     const fromRelative = await collect(listing.pages);
-    assert.deepEqual(fromRelative.map((info) => info.uri), [`s3://${bucket}/imgs/sub/c.gif`]);
-    assert.deepEqual(other.map((entry) => entry.where.slice(entry.where.lastIndexOf(':') + 1)), ['1', '3', '4']);
+    assert.deepEqual(
+      fromRelative.map((info) => info.uri),
+      [`s3://${bucket}/imgs/sub/c.gif`],
+    );
+    assert.deepEqual(
+      other.map((entry) => entry.where.slice(entry.where.lastIndexOf(':') + 1)),
+      ['1', '3', '4'],
+    );
     assert.deepEqual(listing.inputRoots, [`s3://${bucket}/imgs/sub/`]);
   });
 });

@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { manifestLines, type ManifestLine } from '../../producer/manifest-lines.ts';
+import { type ManifestLine, manifestLines } from '../../producer/manifest-lines.ts';
 
 async function collect(chunks: (string | Buffer)[], max?: number): Promise<ManifestLine[]> {
   const lines: ManifestLine[] = [];
-  for await (const line of manifestLines((async function* () { yield* chunks; })(), max)) lines.push(line);
+  for await (const line of manifestLines(
+    (async function* () {
+      yield* chunks;
+    })(),
+    max,
+  ))
+    lines.push(line);
   return lines;
 }
 
@@ -19,7 +25,10 @@ test('lines split across chunks come out whole and numbered from 1', async () =>
 
 test('a carriage return before the newline and a byte order mark are removed', async () => {
   const lines = await collect(['\uFEFFa.jpg\r\nb.jpg\r\n']);
-  assert.deepEqual(lines.map((line) => line.tooLong === true ? null : line.text), ['a.jpg', 'b.jpg']);
+  assert.deepEqual(
+    lines.map((line) => (line.tooLong === true ? null : line.text)),
+    ['a.jpg', 'b.jpg'],
+  );
 });
 
 test('a multi-byte character split between chunks decodes intact', async () => {

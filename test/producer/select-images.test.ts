@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodableNameTest, decodableSuffixes } from '../../shared/image-formats.ts';
 import { selectImages } from '../../producer/select-images.ts';
+import { decodableNameTest, decodableSuffixes } from '../../shared/image-formats.ts';
 import type { ObjectInfo } from '../../shared/storage/object-store.ts';
 
 const info = (uri: string): ObjectInfo => ({ uri, size: 1, etag: 'e' });
 
 test('the installed sharp yields the common photo suffixes', () => {
   const suffixes = decodableSuffixes();
-  for (const suffix of ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']) assert.ok(suffixes.includes(suffix), suffix);
+  for (const suffix of ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif'])
+    assert.ok(suffixes.includes(suffix), suffix);
 });
 
 test('svg and pdf are never kept, whatever sharp reports', () => {
@@ -17,7 +18,11 @@ test('svg and pdf are never kept, whatever sharp reports', () => {
 });
 
 test('a format the sharp build cannot read from files contributes no suffixes', () => {
-  const formats = { jpeg: { input: { file: true, fileSuffix: ['.jpg'] } }, jp2: { input: { file: false } }, png: { input: { file: true } } };
+  const formats = {
+    jpeg: { input: { file: true, fileSuffix: ['.jpg'] } },
+    jp2: { input: { file: false } },
+    png: { input: { file: true } },
+  };
   assert.deepEqual(decodableSuffixes(formats), ['.jpg', '.png']);
 });
 
@@ -37,7 +42,8 @@ test('non-images are skipped and reported one by one', async () => {
     yield [info('s3://b/c.pdf'), info('s3://b/d.svg')];
   })();
   const kept: string[] = [];
-  for await (const page of selectImages(pages, (object) => skipped.push(object.uri))) kept.push(...page.map((object) => object.uri));
+  for await (const page of selectImages(pages, (object) => skipped.push(object.uri)))
+    kept.push(...page.map((object) => object.uri));
   assert.deepEqual(kept, ['s3://b/a.jpg', 's3://b/b.png']);
   assert.deepEqual(skipped, ['s3://b/a.json', 's3://b/c.pdf', 's3://b/d.svg']);
 });

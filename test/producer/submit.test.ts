@@ -6,8 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { submitRun, type SubmitDeps, type SubmitProgress } from '../../producer/submit.ts';
-import { SHARD_QUEUE_NAME, configFromEnv } from '../../shared/config.ts';
+import { type SubmitDeps, type SubmitProgress, submitRun } from '../../producer/submit.ts';
+import { configFromEnv, SHARD_QUEUE_NAME } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import { FINALIZE_JOB_NAME, parseShardJob, shardJobId } from '../../shared/job-payload.ts';
 import { RunRegistry } from '../../shared/run-registry.ts';
@@ -30,7 +30,8 @@ before(async () => {
   input = join(dir, 'input');
   await mkdir(join(input, 'sub'), { recursive: true });
   const images = (await readdir(fixtures)).filter((name) => name !== 'README.md');
-  for (const name of images) await copyFile(new URL(name, fixtures), join(input, images.indexOf(name) % 2 === 0 ? name : `sub/${name}`));
+  for (const name of images)
+    await copyFile(new URL(name, fixtures), join(input, images.indexOf(name) % 2 === 0 ? name : `sub/${name}`));
   await writeFile(join(input, 'README.md'), 'not an image');
   await writeFile(join(input, 'sub', 'labels.json'), '{}');
 });
@@ -44,7 +45,16 @@ after(async () => {
 /** A fresh queue prefix per test, so no test sees another's jobs or runs. */
 function testDeps(overrides: Record<string, string> = {}): SubmitDeps & { prefix: string } {
   const prefix = uniqueName('q');
-  return { prefix, config: configFromEnv({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix, JOB_ATTEMPTS: '3', JOB_BACKOFF_MS: '100', ...overrides }) };
+  return {
+    prefix,
+    config: configFromEnv({
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: prefix,
+      JOB_ATTEMPTS: '3',
+      JOB_BACKOFF_MS: '100',
+      ...overrides,
+    }),
+  };
 }
 
 async function queuedJobs(prefix: string) {
@@ -60,13 +70,25 @@ describe('submitting a run', () => {
   test('a folder becomes shards of K with deterministic ids, payloads that pass the schema, and counted skips', async () => {
     const deps = testDeps();
     const progress: SubmitProgress[] = [];
-    const result = await submitRun({ input, output: join(dir, 'out'), run: 'run-a', shardSize: 4, model: MODEL }, { ...deps, onProgress: (p) => progress.push(p) });
-    assert.deepEqual({ shards: result.shards, images: result.images, skipped: result.skipped, enqueued: result.enqueued }, { shards: 3, images: 11, skipped: 2, enqueued: 3 });
+    const result = await submitRun(
+      { input, output: join(dir, 'out'), run: 'run-a', shardSize: 4, model: MODEL },
+      { ...deps, onProgress: (p) => progress.push(p) },
+    );
+    assert.deepEqual(
+      { shards: result.shards, images: result.images, skipped: result.skipped, enqueued: result.enqueued },
+      { shards: 3, images: 11, skipped: 2, enqueued: 3 },
+    );
     assert.deepEqual(result.skippedBy, { 'not-an-image': 2, 'invalid-entry': 0, 'outside-roots': 0, unchanged: 0 });
     const jobs = (await queuedJobs(deps.prefix)).sort((a, b) => String(a.id).localeCompare(String(b.id)));
-    assert.deepEqual(jobs.map((job) => job.id), [0, 1, 2].map((i) => shardJobId('run-a', i)));
+    assert.deepEqual(
+      jobs.map((job) => job.id),
+      [0, 1, 2].map((i) => shardJobId('run-a', i)),
+    );
     const payloads = jobs.map((job) => parseShardJob(job.data));
-    assert.deepEqual(payloads.map((payload) => payload.images.length), [4, 4, 3]);
+    assert.deepEqual(
+      payloads.map((payload) => payload.images.length),
+      [4, 4, 3],
+    );
     assert.deepEqual(payloads[0]?.inputRoots, [pathToFileURL(input).href]);
     assert.equal(payloads[0]?.model, MODEL);
     assert.equal(jobs[0]?.opts.attempts, 3);
@@ -82,7 +104,10 @@ describe('submitting a run', () => {
     assert.equal(record?.output, pathToFileURL(join(dir, 'out')).href);
     assert.equal(record?.model, MODEL);
     assert.equal(record?.listingDone, true);
-    assert.deepEqual({ total: record?.images.total, skipped: record?.images.skipped, shards: record?.shards.total }, { total: 11, skipped: 2, shards: 3 });
+    assert.deepEqual(
+      { total: record?.images.total, skipped: record?.images.skipped, shards: record?.shards.total },
+      { total: 11, skipped: 2, shards: 3 },
+    );
   });
 
   test('submitting the same run twice enqueues nothing new', async () => {
@@ -106,7 +131,10 @@ describe('submitting a run', () => {
     await new RunRegistry(client, deps.prefix).completeShard('run-d', 2, { ok: 3, error: 0 }, 'tfjs-node');
     const again = await submitRun(options, deps);
     assert.equal(again.enqueued, 1);
-    assert.deepEqual((await queuedJobs(deps.prefix)).map((job) => job.id).sort(), [shardJobId('run-d', 0), shardJobId('run-d', 1)]);
+    assert.deepEqual((await queuedJobs(deps.prefix)).map((job) => job.id).sort(), [
+      shardJobId('run-d', 0),
+      shardJobId('run-d', 1),
+    ]);
   });
 
   test('a finished run is left alone on resubmission', async () => {
@@ -120,56 +148,102 @@ describe('submitting a run', () => {
     await queue.obliterate({ force: true });
     await queue.close();
     const again = await submitRun(options, deps);
-    assert.deepEqual({ enqueued: again.enqueued, complete: again.complete, images: again.images }, { enqueued: 0, complete: true, images: 11 });
+    assert.deepEqual(
+      { enqueued: again.enqueued, complete: again.complete, images: again.images },
+      { enqueued: 0, complete: true, images: 11 },
+    );
     assert.equal((await queuedJobs(deps.prefix)).length, 0);
   });
 
   test('an input with no image at all completes at once and queues the finaliser', async () => {
     const deps = testDeps();
-    const result = await submitRun({ input: join(input, 'README.md'), output: join(dir, 'out'), run: 'run-f', model: MODEL }, deps);
-    assert.deepEqual({ shards: result.shards, skipped: result.skipped, complete: result.complete }, { shards: 0, skipped: 1, complete: true });
+    const result = await submitRun(
+      { input: join(input, 'README.md'), output: join(dir, 'out'), run: 'run-f', model: MODEL },
+      deps,
+    );
+    assert.deepEqual(
+      { shards: result.shards, skipped: result.skipped, complete: result.complete },
+      { shards: 0, skipped: 1, complete: true },
+    );
     const jobs = await queuedJobs(deps.prefix);
-    assert.deepEqual(jobs.map((job) => [job.id, job.name, job.data]), [['run-f__manifest-g0', FINALIZE_JOB_NAME, { v: 1, run: 'run-f', generation: 0 }]]);
+    assert.deepEqual(
+      jobs.map((job) => [job.id, job.name, job.data]),
+      [['run-f__manifest-g0', FINALIZE_JOB_NAME, { v: 1, run: 'run-f', generation: 0 }]],
+    );
   });
 
   test('a generated run id is sortable by time and accepted by the schema', async () => {
     const deps = testDeps();
-    const result = await submitRun({ input, output: join(dir, 'out'), model: MODEL }, { ...deps, now: () => new Date('2026-11-26T20:30:15Z') });
+    const result = await submitRun(
+      { input, output: join(dir, 'out'), model: MODEL },
+      { ...deps, now: () => new Date('2026-11-26T20:30:15Z') },
+    );
     assert.match(result.run, /^20261126-203015-[0-9a-f]{6}$/);
   });
 });
 
 describe('refusing bad configuration before anything is enqueued', () => {
-  async function assertRefused(deps: SubmitDeps & { prefix: string }, options: Parameters<typeof submitRun>[0], message: RegExp): Promise<void> {
-    await assert.rejects(submitRun(options, deps), (error: unknown) => error instanceof ConfigError && message.test(error.message));
+  async function assertRefused(
+    deps: SubmitDeps & { prefix: string },
+    options: Parameters<typeof submitRun>[0],
+    message: RegExp,
+  ): Promise<void> {
+    await assert.rejects(
+      submitRun(options, deps),
+      (error: unknown) => error instanceof ConfigError && message.test(error.message),
+    );
     assert.equal((await queuedJobs(deps.prefix)).length, 0);
     assert.equal(await new RunRegistry(client, deps.prefix).get(options.run ?? ''), null);
   }
 
   test('an unreachable Redis is named with the variable to fix', async () => {
     const deps = testDeps({ REDIS_URL: 'redis://127.0.0.1:1' });
-    await assertRefused(deps, { input, output: join(dir, 'out'), run: 'bad-redis', model: MODEL }, /cannot reach Redis.*check REDIS_URL/);
+    await assertRefused(
+      deps,
+      { input, output: join(dir, 'out'), run: 'bad-redis', model: MODEL },
+      /cannot reach Redis.*check REDIS_URL/,
+    );
   });
 
   test('a missing REDIS_URL says how to set it', async () => {
     const deps = testDeps();
     delete deps.config.REDIS_URL;
-    await assertRefused(deps, { input, output: join(dir, 'out'), run: 'no-redis', model: MODEL }, /REDIS_URL is not set.*redis:\/\/localhost:6379/);
+    await assertRefused(
+      deps,
+      { input, output: join(dir, 'out'), run: 'no-redis', model: MODEL },
+      /REDIS_URL is not set.*redis:\/\/localhost:6379/,
+    );
   });
 
   test('a missing input is refused', async () => {
-    await assertRefused(testDeps(), { input: join(dir, 'nope'), output: join(dir, 'out'), run: 'no-input', model: MODEL }, /does not exist/);
+    await assertRefused(
+      testDeps(),
+      { input: join(dir, 'nope'), output: join(dir, 'out'), run: 'no-input', model: MODEL },
+      /does not exist/,
+    );
   });
 
   test('an output folder that cannot be created is refused with the fix', async () => {
     const blocker = join(dir, 'a-file');
     await writeFile(blocker, 'x');
-    await assertRefused(testDeps(), { input, output: join(blocker, 'out'), run: 'bad-out', model: MODEL }, /is not writable.*make .* a folder this user can write/);
+    await assertRefused(
+      testDeps(),
+      { input, output: join(blocker, 'out'), run: 'bad-out', model: MODEL },
+      /is not writable.*make .* a folder this user can write/,
+    );
   });
 
   test('an invalid run id or shard size is refused', async () => {
-    await assertRefused(testDeps(), { input, output: join(dir, 'out'), run: 'a:b', model: MODEL }, /run id 'a:b' is not allowed/);
-    await assertRefused(testDeps(), { input, output: join(dir, 'out'), run: 'k0', shardSize: 0, model: MODEL }, /shard size must be/);
+    await assertRefused(
+      testDeps(),
+      { input, output: join(dir, 'out'), run: 'a:b', model: MODEL },
+      /run id 'a:b' is not allowed/,
+    );
+    await assertRefused(
+      testDeps(),
+      { input, output: join(dir, 'out'), run: 'k0', shardSize: 0, model: MODEL },
+      /shard size must be/,
+    );
   });
 
   test('the same run id with another output is refused and nothing more is enqueued', async () => {
@@ -204,7 +278,11 @@ describe('refusing bad configuration before anything is enqueued', () => {
     test('an output in a missing bucket is refused with how to create it', async () => {
       const config = s3StorageConfig(s3);
       const deps = { ...testDeps(), openStore: (uri: string) => openStore(uri, config) };
-      await assertRefused(deps, { input, output: `s3://${uniqueName('missing')}/out`, run: 'no-bucket', model: MODEL }, /bucket does not exist.*aws s3 mb/);
+      await assertRefused(
+        deps,
+        { input, output: `s3://${uniqueName('missing')}/out`, run: 'no-bucket', model: MODEL },
+        /bucket does not exist.*aws s3 mb/,
+      );
     });
 
     test('an output in an existing bucket passes the write check and keeps its probe', async () => {
@@ -212,7 +290,10 @@ describe('refusing bad configuration before anything is enqueued', () => {
       const bucket = uniqueName('bkt');
       await s3.createBucket(bucket);
       const deps = { ...testDeps(), openStore: (uri: string) => openStore(uri, config) };
-      const result = await submitRun({ input, output: `s3://${bucket}/out`, run: 'to-s3', shardSize: 100, model: MODEL }, deps);
+      const result = await submitRun(
+        { input, output: `s3://${bucket}/out`, run: 'to-s3', shardSize: 100, model: MODEL },
+        deps,
+      );
       assert.equal(result.enqueued, 1);
       const store = openStore(`s3://${bucket}/`, config);
       assert.notEqual(await store.stat(`s3://${bucket}/out/to-s3/.write-check`), null);

@@ -1,15 +1,15 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { inspect } from 'node:util';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
 import { crc32, deflateSync } from 'node:zlib';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
@@ -65,12 +65,23 @@ before(async () => {
     res.end('<svg/>');
   });
   await new Promise<void>((resolve) => canary.listen(0, '127.0.0.1', resolve));
-  env = { REDIS_URL: redis.url, QUEUE_PREFIX: uniqueName('bad'), LOG_LEVEL: 'info', METRICS_PORT: '0', MAX_IMAGE_BYTES: String(MAX_IMAGE_BYTES), ...s3Env(s3) };
-  ({ server: worker } = await startServerProcess(process.execPath, [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '4'], {
-    env: { ...process.env, ...env },
-    ready: /"msg":"worker ready"/,
-    timeoutMs: 120_000,
-  }));
+  env = {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: uniqueName('bad'),
+    LOG_LEVEL: 'info',
+    METRICS_PORT: '0',
+    MAX_IMAGE_BYTES: String(MAX_IMAGE_BYTES),
+    ...s3Env(s3),
+  };
+  ({ server: worker } = await startServerProcess(
+    process.execPath,
+    [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '4'],
+    {
+      env: { ...process.env, ...env },
+      ready: /"msg":"worker ready"/,
+      timeoutMs: 120_000,
+    },
+  ));
 });
 
 after(async () => {
@@ -98,7 +109,8 @@ describe('an S3 prefix of bad files, odd names and good images', () => {
       'vector.png': Buffer.from(svg),
       'vector.svg': Buffer.from(svg),
     };
-    for (const name of ODD) objects[name] = await readFile(new URL(name.endsWith('.png') ? 'chelsea.png' : 'rocket.jpg', fixtures));
+    for (const name of ODD)
+      objects[name] = await readFile(new URL(name.endsWith('.png') ? 'chelsea.png' : 'rocket.jpg', fixtures));
     for (const [name, bytes] of Object.entries(objects)) await putObject(`input/${name}`, bytes);
 
     const submitted = await submit(`s3://${bucket}/input/`, `s3://${bucket}/results`, { shardSize: 4 }, env);
@@ -121,7 +133,10 @@ describe('an S3 prefix of bad files, odd names and good images', () => {
   });
 
   test('every listed input has exactly one row, and nothing else has one', () => {
-    assert.deepEqual(rows.map((row) => row.uri).sort(), [...Object.keys(BAD), ...ODD].map((name) => `s3://${bucket}/input/${name}`).sort());
+    assert.deepEqual(
+      rows.map((row) => row.uri).sort(),
+      [...Object.keys(BAD), ...ODD].map((name) => `s3://${bucket}/input/${name}`).sort(),
+    );
   });
 
   test('the SVG file (by name) is skipped at submit, never sent to a worker', () => {
@@ -150,21 +165,34 @@ describe('a local folder holding a file name that is not UTF-8', () => {
     await copyFile(new URL('chelsea.png', fixtures), join(input, 'ünï côde.png'));
     await copyFile(new URL('rocket.jpg', fixtures), join(input, 'plain.jpg'));
     // 'bad\xff\xfe.jpg': bytes no UTF-8 decoder accepts.
-    await writeFile(Buffer.concat([Buffer.from(`${input}/bad`), Buffer.from([0xff, 0xfe]), Buffer.from('.jpg')]), await readFile(new URL('rocket.jpg', fixtures)));
+    await writeFile(
+      Buffer.concat([Buffer.from(`${input}/bad`), Buffer.from([0xff, 0xfe]), Buffer.from('.jpg')]),
+      await readFile(new URL('rocket.jpg', fixtures)),
+    );
     const submitted = await submit(input, `s3://${bucket}/results-local`, { shardSize: 4 }, env);
     submitLog = submitted.stderr;
     await waitForRunDone(redis.url, env.QUEUE_PREFIX!, submitted.run, 120_000);
-    rows = (await readRunOutput(store, `s3://${bucket}/results-local`, submitted.run)).parts.flatMap((part) => part.rows);
+    rows = (await readRunOutput(store, `s3://${bucket}/results-local`, submitted.run)).parts.flatMap(
+      (part) => part.rows,
+    );
   });
 
   test('the UTF-8 names are ok rows and the run completes', () => {
-    const ok = rows.filter((row) => row.status === 'ok').map((row) => decodeURIComponent(row.uri.slice(row.uri.lastIndexOf('/') + 1)));
+    const ok = rows
+      .filter((row) => row.status === 'ok')
+      .map((row) => decodeURIComponent(row.uri.slice(row.uri.lastIndexOf('/') + 1)));
     assert.deepEqual(ok.sort(), ['plain.jpg', 'ünï côde.png']);
   });
 
   test('the non-UTF-8 name is skipped at submit with a warning naming it and the fix', () => {
-    assert.deepEqual(rows.filter((row) => row.status === 'error'), []);
-    assert.match(submitLog, /skipped a file in \S+local whose name is not valid UTF-8 \(it reads as 'bad\uFFFD\uFFFD\.jpg'\).*rename it to UTF-8/);
+    assert.deepEqual(
+      rows.filter((row) => row.status === 'error'),
+      [],
+    );
+    assert.match(
+      submitLog,
+      /skipped a file in \S+local whose name is not valid UTF-8 \(it reads as 'bad\uFFFD\uFFFD\.jpg'\).*rename it to UTF-8/,
+    );
   });
 });
 
@@ -176,12 +204,19 @@ describe("a manifest with a huge line and an S3 URI with a '..' segment between 
     const manifest = join(dir, 'manifest.txt');
     // s3rver resolves '..' in the keys it stores, so a key like x/../y.jpg cannot be planted in
     // it; a manifest line names one, as a listing of real S3 (which keeps keys literal) would.
-    const lines = [fileURLToPath(new URL('chelsea.png', fixtures)), `/${'x'.repeat(100_000)}.jpg`, fileURLToPath(new URL('rocket.jpg', fixtures)), `s3://${bucket}/input/x/../ok.png`];
+    const lines = [
+      fileURLToPath(new URL('chelsea.png', fixtures)),
+      `/${'x'.repeat(100_000)}.jpg`,
+      fileURLToPath(new URL('rocket.jpg', fixtures)),
+      `s3://${bucket}/input/x/../ok.png`,
+    ];
     await writeFile(manifest, lines.join('\n'));
     const submitted = await submit(manifest, `s3://${bucket}/results-manifest`, { shardSize: 4 }, env);
     submitLog = submitted.stderr;
     await waitForRunDone(redis.url, env.QUEUE_PREFIX!, submitted.run, 120_000);
-    rows = (await readRunOutput(store, `s3://${bucket}/results-manifest`, submitted.run)).parts.flatMap((part) => part.rows);
+    rows = (await readRunOutput(store, `s3://${bucket}/results-manifest`, submitted.run)).parts.flatMap(
+      (part) => part.rows,
+    );
   });
 
   test('the huge line is skipped at submit with a warning naming its line number', () => {
@@ -193,7 +228,10 @@ describe("a manifest with a huge line and an S3 URI with a '..' segment between 
   });
 
   test('the good lines around them are ok rows', () => {
-    assert.deepEqual(rows.map((row) => `${row.uri.slice(row.uri.lastIndexOf('/') + 1)} ${row.status}`).sort(), ['chelsea.png ok', 'rocket.jpg ok']);
+    assert.deepEqual(rows.map((row) => `${row.uri.slice(row.uri.lastIndexOf('/') + 1)} ${row.status}`).sort(), [
+      'chelsea.png ok',
+      'rocket.jpg ok',
+    ]);
   });
 });
 
@@ -215,7 +253,12 @@ function pngBomb(width: number, height: number): Buffer {
   header.writeUInt32BE(height, 4);
   header.set([8, 0, 0, 0, 0], 8);
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', deflateSync(Buffer.alloc(1 << 20), { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.alloc(1 << 20), { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 function chunk(type: string, data: Buffer): Buffer {

@@ -16,7 +16,8 @@ import { syncBuiltinESMExports } from 'node:module';
 const trigger = process.env.RESNET_BATCH_TEST_CRASH_ON_URI_SUBSTRING;
 
 function crashOn(path: unknown): void {
-  if (trigger && String(path instanceof URL ? path.pathname : path).includes(trigger)) process.kill(process.pid, 'SIGKILL');
+  if (trigger && String(path instanceof URL ? path.pathname : path).includes(trigger))
+    process.kill(process.pid, 'SIGKILL');
 }
 
 if (trigger) {

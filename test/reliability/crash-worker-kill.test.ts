@@ -8,8 +8,23 @@ import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type RunOutput, readRunOutput, shardQueue, stopWorkers, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
-import { assertNpyMatchesOkRows, assertOneRowPerInput, reliabilityEnv, stagePhotoCopies, startOnnxWorker, waitForActiveShard, watchOutputInvariant } from './reliability-harness.ts';
+import {
+  type RunOutput,
+  readRunOutput,
+  shardQueue,
+  stopWorkers,
+  submit,
+  waitForRunDone,
+} from '../pipeline/pipeline-harness.ts';
+import {
+  assertNpyMatchesOkRows,
+  assertOneRowPerInput,
+  reliabilityEnv,
+  stagePhotoCopies,
+  startOnnxWorker,
+  waitForActiveShard,
+  watchOutputInvariant,
+} from './reliability-harness.ts';
 
 /**
  * A worker SIGKILLed in the middle of a shard: the shard's lock (SHARD_LOCK_MS 3 s) expires,
@@ -64,7 +79,9 @@ before(async () => {
   output = await readRunOutput(openStore(out), out, run);
   survivorExit = await stopWorkers(workers);
   workers = [];
-  process.stderr.write(`kill mid-shard: recovered and finished in ${recoveryMs} ms; watcher polls ${invariant.polls}\n`);
+  process.stderr.write(
+    `kill mid-shard: recovered and finished in ${recoveryMs} ms; watcher polls ${invariant.polls}\n`,
+  );
 });
 
 after(async () => {

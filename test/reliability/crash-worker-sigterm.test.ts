@@ -8,8 +8,22 @@ import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type RunOutput, readRunOutput, shardQueue, stopWorkers, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
-import { assertNpyMatchesOkRows, assertOneRowPerInput, reliabilityEnv, stagePhotoCopies, startOnnxWorker, waitForActiveShard } from './reliability-harness.ts';
+import {
+  type RunOutput,
+  readRunOutput,
+  shardQueue,
+  stopWorkers,
+  submit,
+  waitForRunDone,
+} from '../pipeline/pipeline-harness.ts';
+import {
+  assertNpyMatchesOkRows,
+  assertOneRowPerInput,
+  reliabilityEnv,
+  stagePhotoCopies,
+  startOnnxWorker,
+  waitForActiveShard,
+} from './reliability-harness.ts';
 
 /**
  * SIGTERM in the middle of a shard: the worker stops taking shards, finishes the one it is in,
@@ -50,7 +64,11 @@ before(async () => {
   const { queue, close } = shardQueue(redis.url, prefix);
   try {
     const job = await queue.getJob(shardJobId(run, 0));
-    shard0AfterStop = { state: (await job?.getState()) ?? 'missing', stalledCounter: job?.stalledCounter ?? -1, attemptsMade: job?.attemptsMade ?? -1 };
+    shard0AfterStop = {
+      state: (await job?.getState()) ?? 'missing',
+      stalledCounter: job?.stalledCounter ?? -1,
+      attemptsMade: job?.attemptsMade ?? -1,
+    };
     shardsDoneAfterStop = (await queue.getJobCounts('completed')).completed ?? 0;
     workers.push(await startOnnxWorker(env));
     await waitForRunDone(redis.url, prefix, run, 150_000);
@@ -60,7 +78,9 @@ before(async () => {
   output = await readRunOutput(openStore(out), out, run);
   secondExit = await stopWorkers(workers);
   workers = [];
-  process.stderr.write(`sigterm mid-shard: worker exited after ${stopMs} ms with ${shardsDoneAfterStop} shard(s) completed\n`);
+  process.stderr.write(
+    `sigterm mid-shard: worker exited after ${stopMs} ms with ${shardsDoneAfterStop} shard(s) completed\n`,
+  );
 });
 
 after(async () => {

@@ -1,4 +1,10 @@
-import { type IncomingMessage, request as httpRequest, type Server, type ServerResponse, createServer } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /**

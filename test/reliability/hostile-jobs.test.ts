@@ -46,7 +46,15 @@ before(async () => {
   await mkdir(join(dir, 'input'));
   for (const name of IMAGES) await copyFile(new URL(name, fixtures), join(dir, 'input', name));
   const prefix = uniqueName('hostile');
-  const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'info', METRICS_PORT: '0', JOB_ATTEMPTS: '5', ...s3Env(s3), S3_ENDPOINT: proxy.url };
+  const env = {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'info',
+    METRICS_PORT: '0',
+    JOB_ATTEMPTS: '5',
+    ...s3Env(s3),
+    S3_ENDPOINT: proxy.url,
+  };
   ({ run } = await submit(join(dir, 'input'), join(dir, 'out'), { shardSize: 2 }, env));
 
   const { queue, close } = shardQueue(redis.url, prefix);
@@ -57,24 +65,38 @@ before(async () => {
       'unknown field': [shardJobId(run, 10), { ...legit, shard: 10, priority: 'high' }],
       'file:///etc/passwd': [shardJobId(run, 11), { ...legit, shard: 11, images: image('file:///etc/passwd') }],
       'another bucket': [shardJobId(run, 12), { ...legit, shard: 12, images: image('s3://other-bucket/secret.jpg') }],
-      'metadata endpoint': [shardJobId(run, 13), { ...legit, shard: 13, images: image('http://169.254.169.254/latest/meta-data/iam/security-credentials/') }],
+      'metadata endpoint': [
+        shardJobId(run, 13),
+        { ...legit, shard: 13, images: image('http://169.254.169.254/latest/meta-data/iam/security-credentials/') },
+      ],
       "run id '../x'": ['x__000000', { ...legit, run: '../x', shard: 0 }],
       'job id of another shard': [shardJobId(run, 14), { ...legit, shard: 0 }],
-      'another output': [shardJobId(run, 15), { ...legit, shard: 15, output: pathToFileURL(join(dir, 'elsewhere')).href }],
+      'another output': [
+        shardJobId(run, 15),
+        { ...legit, shard: 15, output: pathToFileURL(join(dir, 'elsewhere')).href },
+      ],
     };
     for (const [what, [jobId, data]] of Object.entries(forged)) {
-      await queue.add('shard', { ...data, v: JOB_PAYLOAD_VERSION }, { jobId, attempts: 5, backoff: { type: 'fixed', delay: 100 } });
+      await queue.add(
+        'shard',
+        { ...data, v: JOB_PAYLOAD_VERSION },
+        { jobId, attempts: 5, backoff: { type: 'fixed', delay: 100 } },
+      );
       hostile.set(what, (await queue.getJob(jobId))!);
     }
   } finally {
     await close();
   }
 
-  ({ server: worker } = await startServerProcess(process.execPath, [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '4'], {
-    env: { ...process.env, ...env },
-    ready: /"msg":"worker ready"/,
-    timeoutMs: 120_000,
-  }));
+  ({ server: worker } = await startServerProcess(
+    process.execPath,
+    [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '4'],
+    {
+      env: { ...process.env, ...env },
+      ready: /"msg":"worker ready"/,
+      timeoutMs: 120_000,
+    },
+  ));
   record = await waitForRunDone(redis.url, prefix, run, 120_000);
   output = await readRunOutput(openStore(join(dir, 'out')), join(dir, 'out'), run);
   // Reload the forged jobs as they ended.
@@ -114,7 +136,10 @@ describe('hostile jobs beside a legit run', () => {
   }
 
   test('nothing of another bucket was requested from S3', () => {
-    assert.deepEqual(proxy.log().filter((entry) => entry.path.includes('other-bucket')), []);
+    assert.deepEqual(
+      proxy.log().filter((entry) => entry.path.includes('other-bucket')),
+      [],
+    );
   });
 
   test('nothing was written outside <output>/<run>/', async () => {
@@ -122,9 +147,15 @@ describe('hostile jobs beside a legit run', () => {
     assert.deepEqual(await readdir(join(dir, 'out')), [run]);
   });
 
-  test("the legit run completes with its own shards only, every image once", () => {
+  test('the legit run completes with its own shards only, every image once', () => {
     assert.deepEqual(output.manifest.shards, { total: 2, done: 2, failed: 0 });
-    assert.deepEqual(output.parts.flatMap((part) => part.rows).map((row) => `${row.uri.slice(row.uri.lastIndexOf('/') + 1)} ${row.status}`).sort(), IMAGES.map((name) => `${name} ok`).sort());
+    assert.deepEqual(
+      output.parts
+        .flatMap((part) => part.rows)
+        .map((row) => `${row.uri.slice(row.uri.lastIndexOf('/') + 1)} ${row.status}`)
+        .sort(),
+      IMAGES.map((name) => `${name} ok`).sort(),
+    );
     assert.equal(record.state, 'done');
   });
 });

@@ -11,8 +11,25 @@ import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type CliResult, type RunOutput, readRunOutput, runCli, stopWorkers, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
-import { PHOTOS, type StatusJson, assertNpyMatchesOkRows, assertOneRowPerInput, reliabilityEnv, stagePhotoCopies, startOnnxWorker, statusJson } from './reliability-harness.ts';
+import {
+  type CliResult,
+  type RunOutput,
+  readRunOutput,
+  runCli,
+  stopWorkers,
+  submit,
+  waitForRunDone,
+} from '../pipeline/pipeline-harness.ts';
+import {
+  assertNpyMatchesOkRows,
+  assertOneRowPerInput,
+  PHOTOS,
+  reliabilityEnv,
+  type StatusJson,
+  stagePhotoCopies,
+  startOnnxWorker,
+  statusJson,
+} from './reliability-harness.ts';
 
 /**
  * A poison shard: shard 2 holds an input (zz-poison.png, last of the listing) whose read SIGKILLs
@@ -65,7 +82,10 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'reliability-poison-'));
   const input = join(dir, 'input');
   await stagePhotoCopies(input, GOOD);
-  await copyFile(fileURLToPath(new URL(`../fixtures/images/${PHOTOS[0]}`, import.meta.url)), join(input, 'zz-poison.png'));
+  await copyFile(
+    fileURLToPath(new URL(`../fixtures/images/${PHOTOS[0]}`, import.meta.url)),
+    join(input, 'zz-poison.png'),
+  );
   names = (await readdir(input)).sort();
   const prefix = uniqueName('poison');
   const env = reliabilityEnv(redis.url, prefix, { MAX_STALLED: '1' });

@@ -29,7 +29,9 @@ async function policyWarnings(policy: string): Promise<Array<Record<string, unkn
   workers = [worker];
   await stopWorkers(workers);
   workers = [];
-  return logLines(worker.output()).filter((line) => line.level === 40 || line.level === 'warn').filter((line) => String(line.msg).includes('maxmemory-policy'));
+  return logLines(worker.output())
+    .filter((line) => line.level === 40 || line.level === 'warn')
+    .filter((line) => String(line.msg).includes('maxmemory-policy'));
 }
 
 before(async () => {
@@ -47,7 +49,10 @@ describe('the worker start-up check of Redis maxmemory-policy', () => {
   test('warns, naming the policy and the fix, when Redis evicts keys (allkeys-lru)', () => {
     assert.ok(lruWarnings.length >= 1, 'no maxmemory-policy warning');
     assert.equal(lruWarnings[0]!.policy, 'allkeys-lru');
-    assert.match(String(lruWarnings[0]!.msg), /set it to 'noeviction' \(redis-cli CONFIG SET maxmemory-policy noeviction\)/);
+    assert.match(
+      String(lruWarnings[0]!.msg),
+      /set it to 'noeviction' \(redis-cli CONFIG SET maxmemory-policy noeviction\)/,
+    );
   });
 
   test('says nothing when the policy is noeviction', () => {

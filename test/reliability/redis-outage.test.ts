@@ -9,7 +9,15 @@ import type { ServerProcess } from '../harness/child-process.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 import { type RunOutput, readRunOutput, stopWorkers, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
-import { assertNpyMatchesOkRows, assertOneRowPerInput, logLines, reliabilityEnv, stagePhotoCopies, startOnnxWorker, waitForActiveShard } from './reliability-harness.ts';
+import {
+  assertNpyMatchesOkRows,
+  assertOneRowPerInput,
+  logLines,
+  reliabilityEnv,
+  stagePhotoCopies,
+  startOnnxWorker,
+  waitForActiveShard,
+} from './reliability-harness.ts';
 
 /**
  * Redis stays down for 18 s, far past the retry budget of the run's jobs (JOB_ATTEMPTS 2, backoff
@@ -56,7 +64,9 @@ before(async () => {
   output = await readRunOutput(openStore(out), out, run);
   exit = await stopWorkers([worker]);
   worker = undefined;
-  process.stderr.write(`redis outage ${OUTAGE_MS} ms: ${reconnectDelays.length} reconnect warnings, max delay ${Math.max(...reconnectDelays)} ms; run done ${recoveryMs} ms after restart\n`);
+  process.stderr.write(
+    `redis outage ${OUTAGE_MS} ms: ${reconnectDelays.length} reconnect warnings, max delay ${Math.max(...reconnectDelays)} ms; run done ${recoveryMs} ms after restart\n`,
+  );
 });
 
 after(async () => {
@@ -74,7 +84,10 @@ describe('Redis down for longer than the retry budget while a worker is inside a
     assert.ok(reconnectDelays.length >= 3, `warnings: ${reconnectDelays.length}`);
     const [first, last] = [reconnectDelays[0]!, reconnectDelays.at(-1)!];
     assert.ok(last > first, `delays ${reconnectDelays.join(', ')}`);
-    assert.ok(reconnectDelays.every((delay) => delay <= 10_000), `delays ${reconnectDelays.join(', ')}`);
+    assert.ok(
+      reconnectDelays.every((delay) => delay <= 10_000),
+      `delays ${reconnectDelays.join(', ')}`,
+    );
   });
 
   test('the run completes once Redis is back, no shard failed', () => {

@@ -9,7 +9,13 @@ import { openStore } from '../../shared/storage/open-store.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 import { type CliResult, type RunOutput, readRunOutput, runCli } from '../pipeline/pipeline-harness.ts';
-import { assertNpyMatchesOkRows, assertOneRowPerInput, reliabilityEnv, stagePhotoCopies, waitFor } from './reliability-harness.ts';
+import {
+  assertNpyMatchesOkRows,
+  assertOneRowPerInput,
+  reliabilityEnv,
+  stagePhotoCopies,
+  waitFor,
+} from './reliability-harness.ts';
 
 /**
  * Redis (appendonly yes, fsync always) is SIGKILLed and restarted on the same port and data
@@ -37,7 +43,26 @@ before(async () => {
   const prefix = uniqueName('restart');
   run = uniqueName('run');
   const out = join(dir, 'out');
-  const running = runCli(['run', join(dir, 'input'), '--output', out, '--run', run, '--workers', '1', '--shard-size', String(SHARD_SIZE), '--batch-size', '4', '--engine', 'onnx'], reliabilityEnv(redis.url, prefix), 180_000);
+  const running = runCli(
+    [
+      'run',
+      join(dir, 'input'),
+      '--output',
+      out,
+      '--run',
+      run,
+      '--workers',
+      '1',
+      '--shard-size',
+      String(SHARD_SIZE),
+      '--batch-size',
+      '4',
+      '--engine',
+      'onnx',
+    ],
+    reliabilityEnv(redis.url, prefix),
+    180_000,
+  );
 
   const probe = new Redis(redis.url, { maxRetriesPerRequest: null, retryStrategy: () => 100 });
   probe.on('error', () => undefined);
@@ -56,7 +81,9 @@ before(async () => {
     probe.disconnect();
   }
   output = await readRunOutput(openStore(out), out, run);
-  process.stderr.write(`redis restart: ${doneBeforeRestart} shard(s) done before, down ${restartMs} ms, run finished ${afterRestartMs} ms after restart\n`);
+  process.stderr.write(
+    `redis restart: ${doneBeforeRestart} shard(s) done before, down ${restartMs} ms, run finished ${afterRestartMs} ms after restart\n`,
+  );
 });
 
 after(async () => {
@@ -66,7 +93,10 @@ after(async () => {
 
 describe('Redis SIGKILLed and restarted while `resnet-batch run` is going', () => {
   test('was restarted after some shards and before the last one were done', () => {
-    assert.ok(doneBeforeRestart >= 1 && doneBeforeRestart < IMAGES / SHARD_SIZE, `done before restart: ${doneBeforeRestart}`);
+    assert.ok(
+      doneBeforeRestart >= 1 && doneBeforeRestart < IMAGES / SHARD_SIZE,
+      `done before restart: ${doneBeforeRestart}`,
+    );
   });
 
   test('the command and its worker reconnected, logged it, and the command exits 0', () => {

@@ -4,8 +4,8 @@ import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startServerProcess, type ServerProcess } from '../harness/child-process.ts';
 import { freePort } from '../../shared/free-port.ts';
+import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 import { runCli, stopWorkers, submit } from '../pipeline/pipeline-harness.ts';
 import { startOnnxWorker } from './reliability-harness.ts';
@@ -32,15 +32,63 @@ let env: Record<string, string>;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'redis-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   const port = await freePort();
   ({ server: redis } = await startServerProcess(
     'redis-server',
-    ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', join(dir, 'cert.pem'), '--tls-key-file', join(dir, 'key.pem'), '--tls-ca-cert-file', join(dir, 'cert.pem'), '--tls-auth-clients', 'no', '--requirepass', PASSWORD, '--save', '', '--appendonly', 'no', '--dir', dir],
+    [
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--tls-cert-file',
+      join(dir, 'cert.pem'),
+      '--tls-key-file',
+      join(dir, 'key.pem'),
+      '--tls-ca-cert-file',
+      join(dir, 'cert.pem'),
+      '--tls-auth-clients',
+      'no',
+      '--requirepass',
+      PASSWORD,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ],
     { ready: /Ready to accept connections/, timeoutMs: 15_000 },
   ));
   redisUrl = `rediss://:${PASSWORD}@127.0.0.1:${port}`;
-  env = { REDIS_URL: redisUrl, QUEUE_PREFIX: uniqueName('tls'), NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'), METRICS_PORT: '0' };
+  env = {
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: uniqueName('tls'),
+    NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'),
+    METRICS_PORT: '0',
+  };
 });
 
 after(async () => {
@@ -49,7 +97,11 @@ after(async () => {
 });
 
 test('plain redis:// to a TLS-only port is refused with one line naming REDIS_URL', async () => {
-  const plain = await runCli(['status', 'no-such-run'], { ...env, REDIS_URL: redisUrl.replace('rediss://', 'redis://') }, 30_000);
+  const plain = await runCli(
+    ['status', 'no-such-run'],
+    { ...env, REDIS_URL: redisUrl.replace('rediss://', 'redis://') },
+    30_000,
+  );
   assert.equal(plain.code, 1);
   assert.match(plain.stderr, /REDIS_URL/);
   assert.doesNotMatch(plain.stderr, new RegExp(PASSWORD));
@@ -58,7 +110,8 @@ test('plain redis:// to a TLS-only port is refused with one line naming REDIS_UR
 test('submit, a worker and status work over rediss:// with a password', async () => {
   const input = join(dir, 'input');
   await mkdir(input);
-  for (const name of ['chelsea.png', 'coffee.png', 'truncated.jpg']) await copyFile(new URL(name, fixtures), join(input, name));
+  for (const name of ['chelsea.png', 'coffee.png', 'truncated.jpg'])
+    await copyFile(new URL(name, fixtures), join(input, name));
   const submitted = await submit(input, join(dir, 'out'), { shardSize: 2 }, env);
   const worker = await startOnnxWorker(env);
   try {

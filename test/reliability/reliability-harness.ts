@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parquetReadObjects } from 'hyparquet';
 import { parse as parseNpy } from 'npyjs';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
-import { type RunOutput, type ReadRow, runCli, shardQueue } from '../pipeline/pipeline-harness.ts';
+import { type ReadRow, type RunOutput, runCli, shardQueue } from '../pipeline/pipeline-harness.ts';
 
 /**
  * What the crash, restart and poison-shard tests share, on top of test/pipeline/pipeline-harness.ts:
@@ -26,8 +26,22 @@ export const PHOTOS: readonly string[] = ['chelsea.png', 'coffee.png', 'rocket.j
  * back within seconds (lock 3 s, stalled check every 1.5 s), quick retries, no /metrics port.
  * `overrides` win.
  */
-export function reliabilityEnv(redisUrl: string, prefix: string, overrides: Record<string, string> = {}): Record<string, string> {
-  return { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', METRICS_PORT: '0', SHARD_LOCK_MS: '3000', MAX_STALLED: '2', JOB_ATTEMPTS: '5', JOB_BACKOFF_MS: '200', ...overrides };
+export function reliabilityEnv(
+  redisUrl: string,
+  prefix: string,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+    METRICS_PORT: '0',
+    SHARD_LOCK_MS: '3000',
+    MAX_STALLED: '2',
+    JOB_ATTEMPTS: '5',
+    JOB_BACKOFF_MS: '200',
+    ...overrides,
+  };
 }
 
 /** Writes `count` copies of the fixture photos into `folder` as img-00000.<ext>...; returns the names, sorted. */
@@ -35,7 +49,10 @@ export async function stagePhotoCopies(folder: string, count: number, namePrefix
   await mkdir(folder, { recursive: true });
   for (let index = 0; index < count; index += 1) {
     const photo = PHOTOS[index % PHOTOS.length]!;
-    await copyFile(join(fixtures, photo), join(folder, `${namePrefix}-${String(index).padStart(5, '0')}${photo.slice(photo.lastIndexOf('.'))}`));
+    await copyFile(
+      join(fixtures, photo),
+      join(folder, `${namePrefix}-${String(index).padStart(5, '0')}${photo.slice(photo.lastIndexOf('.'))}`),
+    );
   }
   return (await readdir(folder)).sort();
 }
@@ -51,19 +68,33 @@ export interface WorkerOptions {
  * Starts one `resnet-batch worker --engine onnx --batch-size 4` child (info logs, so the tests can
  * read its lines) and resolves once it logged "worker ready".
  */
-export async function startOnnxWorker(env: Record<string, string>, options: WorkerOptions = {}): Promise<ServerProcess> {
+export async function startOnnxWorker(
+  env: Record<string, string>,
+  options: WorkerOptions = {},
+): Promise<ServerProcess> {
   // tsx first, so a preloaded module may be TypeScript.
-  const preload = options.preload?.length ? ['--import', 'tsx', ...options.preload.flatMap((module) => ['--import', module])] : [];
-  const { server } = await startServerProcess(process.execPath, [...preload, cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '4', '--metrics-port', '0'], {
-    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
-    ready: /"msg":"worker ready"/,
-    timeoutMs: options.timeoutMs ?? 120_000,
-  });
+  const preload = options.preload?.length
+    ? ['--import', 'tsx', ...options.preload.flatMap((module) => ['--import', module])]
+    : [];
+  const { server } = await startServerProcess(
+    process.execPath,
+    [...preload, cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '4', '--metrics-port', '0'],
+    {
+      env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+      ready: /"msg":"worker ready"/,
+      timeoutMs: options.timeoutMs ?? 120_000,
+    },
+  );
   return server;
 }
 
 /** Polls until the shard job `jobId` is active with progress > 0 (a worker is inside it). */
-export async function waitForActiveShard(redisUrl: string, prefix: string, jobId: string, timeoutMs = 60_000): Promise<void> {
+export async function waitForActiveShard(
+  redisUrl: string,
+  prefix: string,
+  jobId: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const { queue, close } = shardQueue(redisUrl, prefix);
   try {
     const deadline = Date.now() + timeoutMs;
@@ -79,7 +110,11 @@ export async function waitForActiveShard(redisUrl: string, prefix: string, jobId
 }
 
 /** Polls `check` every 100 ms until it returns true; fails after `timeoutMs` with `what`. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<number> {
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<number> {
   const started = Date.now();
   while (!(await check())) {
     if (Date.now() - started > timeoutMs) throw new Error(`${what}: not after ${timeoutMs} ms`);
@@ -93,7 +128,10 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
  * metadata part has its .npy beside it with exactly as many rows as the part has ok rows: a shard
  * is never visible as complete while half written. stop() returns the violations and poll count.
  */
-export function watchOutputInvariant(runFolder: string, intervalMs = 100): { stop(): Promise<{ violations: string[]; polls: number; partsSeen: number }> } {
+export function watchOutputInvariant(
+  runFolder: string,
+  intervalMs = 100,
+): { stop(): Promise<{ violations: string[]; polls: number; partsSeen: number }> } {
   const violations: string[] = [];
   const seen = new Set<string>();
   let polls = 0;
@@ -127,7 +165,9 @@ async function checkParts(runFolder: string, violations: string[], seen: Set<str
       violations.push(`${part}: metadata present, .npy missing`);
       continue;
     }
-    const rows = (await parquetReadObjects({ file: arrayBufferOf(await readFile(join(runFolder, 'metadata', name))) })) as unknown as ReadRow[];
+    const rows = (await parquetReadObjects({
+      file: arrayBufferOf(await readFile(join(runFolder, 'metadata', name))),
+    })) as unknown as ReadRow[];
     const okRows = rows.filter((row) => row.status === 'ok').length;
     const npyRows = parseNpy(arrayBufferOf(npy)).shape[0];
     if (npyRows !== okRows) violations.push(`${part}: ${okRows} ok rows, ${npyRows} .npy rows`);
@@ -145,7 +185,11 @@ export function assertOneRowPerInput(output: RunOutput, names: readonly string[]
 export function assertNpyMatchesOkRows(output: RunOutput): void {
   for (const part of output.parts) {
     const okRows = part.rows.filter((row) => row.status === 'ok');
-    assert.deepEqual(okRows.map((row) => row.embedding_row), okRows.map((_, index) => index), `part ${part.shard}`);
+    assert.deepEqual(
+      okRows.map((row) => row.embedding_row),
+      okRows.map((_, index) => index),
+      `part ${part.shard}`,
+    );
     assert.deepEqual(part.npyShape, [okRows.length, 2048], `part ${part.shard}`);
   }
 }

@@ -1,8 +1,8 @@
-import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
@@ -22,13 +22,28 @@ import { type Fault, type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 
 const cliEntry = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));
 const fixtures = new URL('../fixtures/images/', import.meta.url);
-const GOOD = ['astronaut.png', 'chelsea.png', 'chessboard_GRAY_U16.tif', 'coffee.png', 'green_palette.png', 'horse.png', 'no_time_for_that_tiny.gif', 'palette_color.png', 'rocket.jpg'];
+const GOOD = [
+  'astronaut.png',
+  'chelsea.png',
+  'chessboard_GRAY_U16.tif',
+  'coffee.png',
+  'green_palette.png',
+  'horse.png',
+  'no_time_for_that_tiny.gif',
+  'palette_color.png',
+  'rocket.jpg',
+];
 const GONE = 'gone.jpg';
 const SHARD_SIZE = 3;
 const REQUEST_TIMEOUT_MS = 1000;
 
 /** The first image's GETs: three failed SDK attempts (one attempt of the shard), then a reset mid-body (another). */
-const FIRST_IMAGE_FAULTS: Fault[] = [{ kind: 'status', status: 500 }, { kind: 'status', status: 503 }, { kind: 'delay', ms: REQUEST_TIMEOUT_MS + 1500 }, { kind: 'reset' }];
+const FIRST_IMAGE_FAULTS: Fault[] = [
+  { kind: 'status', status: 500 },
+  { kind: 'status', status: 503 },
+  { kind: 'delay', ms: REQUEST_TIMEOUT_MS + 1500 },
+  { kind: 'reset' },
+];
 
 let redis: TestRedis;
 let s3: TestS3;
@@ -51,13 +66,22 @@ before(async () => {
 
   const prefix = uniqueName('faults');
   // Attempts and backoff are fixed at submit: enough quick shard retries for the injected faults.
-  const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'info', METRICS_PORT: '0', JOB_ATTEMPTS: '10', JOB_BACKOFF_MS: '200', ...s3Env(s3) };
+  const env = {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'info',
+    METRICS_PORT: '0',
+    JOB_ATTEMPTS: '10',
+    JOB_BACKOFF_MS: '200',
+    ...s3Env(s3),
+  };
   ({ run } = await submit(`s3://${bucket}/input/`, `s3://${bucket}/results`, { shardSize: SHARD_SIZE }, env));
   await deleteObject(bucket, `input/${GONE}`);
 
   let firstImageGets = 0;
   proxy.setPlan((n, request) => {
-    if (request.method === 'GET' && request.path.endsWith(`/input/${GOOD[0]}`)) return FIRST_IMAGE_FAULTS[firstImageGets++] ?? { kind: 'pass' };
+    if (request.method === 'GET' && request.path.endsWith(`/input/${GOOD[0]}`))
+      return FIRST_IMAGE_FAULTS[firstImageGets++] ?? { kind: 'pass' };
     if (n > 80) return { kind: 'pass' };
     if (n % 5 === 0) return { kind: 'status', status: 503 };
     if (n % 7 === 0) return { kind: 'status', status: 500 };
@@ -66,11 +90,15 @@ before(async () => {
     return { kind: 'pass' };
   });
   const started = Date.now();
-  ({ server: worker } = await startServerProcess(process.execPath, [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '4'], {
-    env: { ...process.env, ...env, S3_ENDPOINT: proxy.url, S3_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) },
-    ready: /"msg":"worker ready"/,
-    timeoutMs: 120_000,
-  }));
+  ({ server: worker } = await startServerProcess(
+    process.execPath,
+    [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '4'],
+    {
+      env: { ...process.env, ...env, S3_ENDPOINT: proxy.url, S3_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) },
+      ready: /"msg":"worker ready"/,
+      timeoutMs: 120_000,
+    },
+  ));
   await waitForRunDone(redis.url, prefix, run, 120_000);
   seconds = (Date.now() - started) / 1000;
   output = await readRunOutput(store, `s3://${bucket}/results`, run);
@@ -93,13 +121,19 @@ describe('a run whose worker reaches S3 through a faulty proxy', () => {
     // are checked, never how often they struck or how many shard attempts they cost.
     const counts = proxy.counts();
     console.log(`fault proxy counts: ${JSON.stringify(counts)}; run took ${seconds.toFixed(1)} s`);
-    for (const kind of ['status-500', 'status-503', 'reset', 'delay']) assert.ok((counts[kind] ?? 0) >= 1, `${kind}: ${counts[kind]}`);
+    for (const kind of ['status-500', 'status-503', 'reset', 'delay'])
+      assert.ok((counts[kind] ?? 0) >= 1, `${kind}: ${counts[kind]}`);
   });
 
   test('the shards retried after the faults wrote exactly the keys of an undisturbed run', () => {
     const shards = Math.ceil((GOOD.length + 1) / SHARD_SIZE);
     const parts = Array.from({ length: shards }, (_, shard) => `part-${String(shard).padStart(5, '0')}`);
-    const expected = ['.write-check', '_manifest.json', ...parts.map((part) => `embeddings/${part}.npy`), ...parts.map((part) => `metadata/${part}.parquet`)];
+    const expected = [
+      '.write-check',
+      '_manifest.json',
+      ...parts.map((part) => `embeddings/${part}.npy`),
+      ...parts.map((part) => `metadata/${part}.parquet`),
+    ];
     assert.deepEqual(output.keys, expected.sort());
   });
 
@@ -125,7 +159,10 @@ describe('a run whose worker reaches S3 through a faulty proxy', () => {
   test('each part pairs its ok rows with its .npy rows', () => {
     for (const part of output.parts) {
       const okRows = part.rows.filter((row) => row.status === 'ok');
-      assert.deepEqual(okRows.map((row) => row.embedding_row), okRows.map((_, index) => index));
+      assert.deepEqual(
+        okRows.map((row) => row.embedding_row),
+        okRows.map((_, index) => index),
+      );
       assert.deepEqual(part.npyShape, [okRows.length, 2048]);
     }
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -32,17 +32,29 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'secrets-'));
   const input = join(dir, 'input');
   await mkdir(input);
-  for (const name of ['chelsea.png', 'rocket.jpg', 'truncated.jpg']) await copyFile(new URL(name, fixtures), join(input, name));
+  for (const name of ['chelsea.png', 'rocket.jpg', 'truncated.jpg'])
+    await copyFile(new URL(name, fixtures), join(input, name));
   await writeFile(join(input, 'empty.jpg'), Buffer.alloc(0));
-  const env = { REDIS_URL: redis.url, QUEUE_PREFIX: uniqueName('secrets'), LOG_LEVEL: 'debug', METRICS_PORT: '0', AWS_ACCESS_KEY_ID: 'AKIACANARY', AWS_SECRET_ACCESS_KEY: AWS_CANARY };
+  const env = {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: uniqueName('secrets'),
+    LOG_LEVEL: 'debug',
+    METRICS_PORT: '0',
+    AWS_ACCESS_KEY_ID: 'AKIACANARY',
+    AWS_SECRET_ACCESS_KEY: AWS_CANARY,
+  };
 
   const submitted = await submit(input, join(dir, 'out'), { shardSize: 2 }, env);
   texts.push({ where: 'submit stdout+stderr', text: submitted.stderr + submitted.run });
-  ({ server: worker } = await startServerProcess(process.execPath, [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '4'], {
-    env: { ...process.env, ...env },
-    ready: /"msg":"worker ready"/,
-    timeoutMs: 120_000,
-  }));
+  ({ server: worker } = await startServerProcess(
+    process.execPath,
+    [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '4'],
+    {
+      env: { ...process.env, ...env },
+      ready: /"msg":"worker ready"/,
+      timeoutMs: 120_000,
+    },
+  ));
   await waitForRunDone(redis.url, env.QUEUE_PREFIX, submitted.run, 120_000);
   for (const args of [['status', submitted.run], ['status', submitted.run, '--json'], ['status']]) {
     const result = await runCli(args, env);
@@ -50,9 +62,15 @@ before(async () => {
   }
   // Wrong passwords: the refusals must not echo the password that was tried.
   const wrong = { ...env, REDIS_URL: `redis://:${WRONG_CANARY}@127.0.0.1:${redis.port}` };
-  for (const args of [['status', submitted.run], ['submit', input, '--output', join(dir, 'out2')]]) {
+  for (const args of [
+    ['status', submitted.run],
+    ['submit', input, '--output', join(dir, 'out2')],
+  ]) {
     const result = await runCli(args, wrong, 30_000);
-    texts.push({ where: `${args[0]} with a wrong password (exit ${result.code})`, text: result.stdout + result.stderr });
+    texts.push({
+      where: `${args[0]} with a wrong password (exit ${result.code})`,
+      text: result.stdout + result.stderr,
+    });
   }
   await worker.stop('SIGTERM', 30_000);
   texts.push({ where: 'worker log', text: worker.output() });
@@ -72,10 +90,16 @@ after(async () => {
 describe('a run with a Redis password and AWS credentials planted', () => {
   test('the run wrote output files, logs and status output to search', () => {
     const wheres = texts.map((entry) => entry.where);
-    assert.ok(wheres.some((where) => /_manifest\.json$/.test(where)), wheres.join(', '));
+    assert.ok(
+      wheres.some((where) => /_manifest\.json$/.test(where)),
+      wheres.join(', '),
+    );
     assert.ok(wheres.some((where) => /\.parquet$/.test(where)));
     assert.ok(wheres.some((where) => /\.npy$/.test(where)));
-    assert.match(texts.find((entry) => entry.where.startsWith('status ') && entry.where.includes('wrong'))?.text ?? '', /redis|Redis|NOAUTH|WRONGPASS|auth/i);
+    assert.match(
+      texts.find((entry) => entry.where.startsWith('status ') && entry.where.includes('wrong'))?.text ?? '',
+      /redis|Redis|NOAUTH|WRONGPASS|auth/i,
+    );
   });
 
   for (const canary of [REDIS_CANARY, WRONG_CANARY, AWS_CANARY]) {

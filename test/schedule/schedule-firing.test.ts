@@ -9,9 +9,9 @@ import { Redis } from 'ioredis';
 import { ScheduleHistory } from '../../schedule/schedule-history.ts';
 import { ScheduleLock } from '../../schedule/schedule-lock.ts';
 import { ScheduleRegistry } from '../../schedule/schedule-registry.ts';
-import { SCHEDULE_QUEUE_NAME, fireTime, scheduledRunId, type ScheduleData } from '../../schedule/schedule-spec.ts';
+import { fireTime, SCHEDULE_QUEUE_NAME, type ScheduleData, scheduledRunId } from '../../schedule/schedule-spec.ts';
 import { ScheduledRunConsumer } from '../../schedule/scheduled-run-consumer.ts';
-import { SHARD_QUEUE_NAME, configFromEnv, type PipelineConfig } from '../../shared/config.ts';
+import { configFromEnv, type PipelineConfig, SHARD_QUEUE_NAME } from '../../shared/config.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { RunRegistry } from '../../shared/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
@@ -53,7 +53,15 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }, incrementa
   const config = configFromEnv({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
   const input = await mkdtemp(join(dir, 'in-'));
   for (const name of IMAGES) await copyFile(new URL(name, fixtures), join(input, name));
-  const data: ScheduleData = { v: 1, name: 'nightly', input: pathToFileURL(input).href, output: pathToFileURL(join(dir, 'out')).href, incremental, shardSize: 2, model: MODEL };
+  const data: ScheduleData = {
+    v: 1,
+    name: 'nightly',
+    input: pathToFileURL(input).href,
+    output: pathToFileURL(join(dir, 'out')).href,
+    incremental,
+    shardSize: 2,
+    model: MODEL,
+  };
   const consumer = () => {
     const created = new ScheduledRunConsumer({ redisUrl: redis.url, config, logger });
     t.after(() => created.close());
@@ -77,7 +85,14 @@ describe('a fired schedule', () => {
   test('becomes a run named after the schedule and the UTC fire time, recorded with its schedule', async (t) => {
     const s = await setup(t);
     const outcome = await s.consumer().fire(s.data, at('2026-03-01T03:00:00Z'));
-    assert.deepEqual(outcome, { kind: 'submitted', run: 'nightly-20260301-030000', since: null, images: 4, enqueued: 2, resubmitted: false });
+    assert.deepEqual(outcome, {
+      kind: 'submitted',
+      run: 'nightly-20260301-030000',
+      since: null,
+      images: 4,
+      enqueued: 2,
+      resubmitted: false,
+    });
     const record = await new RunRegistry(client, s.prefix).get('nightly-20260301-030000');
     assert.equal(record?.schedule, 'nightly');
     assert.equal(record?.since, null);
@@ -90,7 +105,10 @@ describe('a fired schedule', () => {
     await consumer.fire(s.data, at('2026-03-01T03:00:00Z'));
     const again = await consumer.fire(s.data, at('2026-03-01T03:00:00Z'));
     assert.equal(again.kind, 'submitted');
-    assert.deepEqual(again.kind === 'submitted' && { enqueued: again.enqueued, resubmitted: again.resubmitted }, { enqueued: 0, resubmitted: true });
+    assert.deepEqual(again.kind === 'submitted' && { enqueued: again.enqueued, resubmitted: again.resubmitted }, {
+      enqueued: 0,
+      resubmitted: true,
+    });
     assert.equal(await shardJobCount(s.prefix), 2);
   });
 
@@ -99,7 +117,10 @@ describe('a fired schedule', () => {
     const consumer = s.consumer();
     await consumer.fire(s.data, at('2026-03-01T03:00:00Z'));
     await finishRunLikeAWorker(client, s.prefix, 'nightly-20260301-030000', (uri) => openStore(uri));
-    assert.deepEqual(await consumer.fire(s.data, at('2026-03-01T03:00:00Z')), { kind: 'already-finished', run: 'nightly-20260301-030000' });
+    assert.deepEqual(await consumer.fire(s.data, at('2026-03-01T03:00:00Z')), {
+      kind: 'already-finished',
+      run: 'nightly-20260301-030000',
+    });
     assert.equal(await shardJobCount(s.prefix), 0);
   });
 
@@ -109,10 +130,16 @@ describe('a fired schedule', () => {
     await consumer.fire(s.data, at('2026-03-01T03:00:00Z'));
     const second = await consumer.fire(s.data, at('2026-03-02T03:00:00Z'));
     assert.equal(second.kind, 'skipped');
-    assert.match(second.kind === 'skipped' ? second.reason : '', /run nightly-20260301-030000 of this schedule has not finished/);
+    assert.match(
+      second.kind === 'skipped' ? second.reason : '',
+      /run nightly-20260301-030000 of this schedule has not finished/,
+    );
     assert.equal(await new RunRegistry(client, s.prefix).get('nightly-20260302-030000'), null);
     const state = await new ScheduleHistory(client, s.prefix).state('nightly');
-    assert.deepEqual({ skipped: state.skipped, lastRun: state.lastRun }, { skipped: 1, lastRun: 'nightly-20260301-030000' });
+    assert.deepEqual(
+      { skipped: state.skipped, lastRun: state.lastRun },
+      { skipped: 1, lastRun: 'nightly-20260301-030000' },
+    );
   });
 
   test('runs again once the previous run has finished', async (t) => {
@@ -126,7 +153,10 @@ describe('a fired schedule', () => {
 
   test('two firings handled at once by two consumers submit one run and skip the other', async (t) => {
     const s = await setup(t);
-    const outcomes = await Promise.all([s.consumer().fire(s.data, at('2026-03-01T03:00:00Z')), s.consumer().fire(s.data, at('2026-03-01T03:00:01Z'))]);
+    const outcomes = await Promise.all([
+      s.consumer().fire(s.data, at('2026-03-01T03:00:00Z')),
+      s.consumer().fire(s.data, at('2026-03-01T03:00:01Z')),
+    ]);
     assert.deepEqual(outcomes.map((outcome) => outcome.kind).sort(), ['skipped', 'submitted']);
     const runs = await new ScheduleHistory(client, s.prefix).runs('nightly');
     assert.equal(runs.length, 1);
@@ -145,13 +175,22 @@ describe('a fired schedule', () => {
     const s = await setup(t, true);
     const consumer = s.consumer();
     const first = await consumer.fire(s.data, at('2026-03-01T03:00:00Z'));
-    assert.deepEqual(first.kind === 'submitted' && { since: first.since, images: first.images }, { since: null, images: 4 });
+    assert.deepEqual(first.kind === 'submitted' && { since: first.since, images: first.images }, {
+      since: null,
+      images: 4,
+    });
     await finishRunLikeAWorker(client, s.prefix, 'nightly-20260301-030000', (uri) => openStore(uri));
     const later = new Date(Date.now() + 60_000);
     await utimes(join(s.input, 'coffee.png'), later, later);
     const second = await consumer.fire(s.data, at('2026-03-02T03:00:00Z'));
-    assert.deepEqual(second.kind === 'submitted' && { since: second.since, images: second.images }, { since: 'nightly-20260301-030000', images: 1 });
-    assert.equal((await new RunRegistry(client, s.prefix).get('nightly-20260302-030000'))?.since, 'nightly-20260301-030000');
+    assert.deepEqual(second.kind === 'submitted' && { since: second.since, images: second.images }, {
+      since: 'nightly-20260301-030000',
+      images: 1,
+    });
+    assert.equal(
+      (await new RunRegistry(client, s.prefix).get('nightly-20260302-030000'))?.since,
+      'nightly-20260301-030000',
+    );
   });
 });
 
@@ -160,7 +199,14 @@ describe('schedules and running workers', () => {
     const s = await setup(t);
     const schedules = new ScheduleRegistry(client, { config: s.config, redisUrl: redis.url });
     t.after(() => schedules.close());
-    const added = await schedules.add({ name: 'each-second', cron: '* * * * * *', input: s.input, output: join(dir, 'out'), shardSize: 2, model: MODEL });
+    const added = await schedules.add({
+      name: 'each-second',
+      cron: '* * * * * *',
+      input: s.input,
+      output: join(dir, 'out'),
+      shardSize: 2,
+      model: MODEL,
+    });
     // Two fire times pass with nobody consuming: one firing is pending, not two.
     await sleep(added.next.getTime() - Date.now() + 1200);
     const queue = new Queue(SCHEDULE_QUEUE_NAME, { connection: client, prefix: s.prefix });
@@ -169,7 +215,11 @@ describe('schedules and running workers', () => {
     assert.deepEqual(await new ScheduleHistory(client, s.prefix).runs('each-second'), []);
 
     s.consumer().start();
-    await waitFor(async () => (await new ScheduleHistory(client, s.prefix).runs('each-second')).includes(scheduledRunId('each-second', added.next)));
+    await waitFor(async () =>
+      (await new ScheduleHistory(client, s.prefix).runs('each-second')).includes(
+        scheduledRunId('each-second', added.next),
+      ),
+    );
     await schedules.remove('each-second');
     const record = await waitForRecord(s.prefix, scheduledRunId('each-second', added.next));
     assert.equal(record.schedule, 'each-second');
@@ -177,8 +227,14 @@ describe('schedules and running workers', () => {
 });
 
 test('the fire time of a scheduler job is read from its id', () => {
-  assert.equal(fireTime({ id: 'repeat:nightly:1772334000000', timestamp: 1, delay: 0 }).toISOString(), '2026-03-01T03:00:00.000Z');
-  assert.equal(fireTime({ id: 'by-hand', timestamp: 1772334000000, delay: 1000 }).toISOString(), '2026-03-01T03:00:01.000Z');
+  assert.equal(
+    fireTime({ id: 'repeat:nightly:1772334000000', timestamp: 1, delay: 0 }).toISOString(),
+    '2026-03-01T03:00:00.000Z',
+  );
+  assert.equal(
+    fireTime({ id: 'by-hand', timestamp: 1772334000000, delay: 1000 }).toISOString(),
+    '2026-03-01T03:00:01.000Z',
+  );
 });
 
 async function waitForRecord(prefix: string, run: string) {

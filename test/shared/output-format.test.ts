@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../../shared/errors.ts';
-import { embeddingsKey, manifestKey, METADATA_COLUMNS, metadataKey, partName, type MetadataRow } from '../../shared/output/output-format.ts';
+import {
+  embeddingsKey,
+  METADATA_COLUMNS,
+  type MetadataRow,
+  manifestKey,
+  metadataKey,
+  partName,
+} from '../../shared/output/output-format.ts';
 
 describe('output keys', () => {
   it('puts the embeddings of a shard under <output>/<run>/embeddings/ with a 5-digit part number', () => {
@@ -50,20 +57,55 @@ describe('metadata columns', () => {
   it('are the snake_case columns of the output contract, in file order', () => {
     assert.deepEqual(
       METADATA_COLUMNS.map((column) => column.name),
-      ['uri', 'etag', 'size_bytes', 'width', 'height', 'status', 'error', 'embedding_row', 'top_labels', 'top_indices', 'top_scores', 'model', 'engine', 'processed_at'],
+      [
+        'uri',
+        'etag',
+        'size_bytes',
+        'width',
+        'height',
+        'status',
+        'error',
+        'embedding_row',
+        'top_labels',
+        'top_indices',
+        'top_scores',
+        'model',
+        'engine',
+        'processed_at',
+      ],
     );
   });
 
   it('fill each field of MetadataRow exactly once', () => {
     const fields: Record<keyof MetadataRow, true> = {
-      uri: true, etag: true, sizeBytes: true, width: true, height: true, status: true, error: true, embeddingRow: true,
-      topLabels: true, topIndices: true, topScores: true, model: true, engine: true, processedAt: true,
+      uri: true,
+      etag: true,
+      sizeBytes: true,
+      width: true,
+      height: true,
+      status: true,
+      error: true,
+      embeddingRow: true,
+      topLabels: true,
+      topIndices: true,
+      topScores: true,
+      model: true,
+      engine: true,
+      processedAt: true,
     };
     assert.deepEqual(METADATA_COLUMNS.map((column) => column.field).sort(), Object.keys(fields).sort());
   });
 
   it('allow nulls only in the columns an error row leaves empty', () => {
     const nullable = METADATA_COLUMNS.filter((column) => column.nullable).map((column) => column.name);
-    assert.deepEqual(nullable, ['width', 'height', 'error', 'embedding_row', 'top_labels', 'top_indices', 'top_scores']);
+    assert.deepEqual(nullable, [
+      'width',
+      'height',
+      'error',
+      'embedding_row',
+      'top_labels',
+      'top_indices',
+      'top_scores',
+    ]);
   });
 });

@@ -9,7 +9,11 @@ describe('storageConfigFromEnv', () => {
   });
 
   test('S3_ENDPOINT wins over AWS_ENDPOINT_URL_S3, which wins over AWS_ENDPOINT_URL', () => {
-    const all = { S3_ENDPOINT: 'http://a:9000', AWS_ENDPOINT_URL_S3: 'http://b:9000', AWS_ENDPOINT_URL: 'http://c:9000' };
+    const all = {
+      S3_ENDPOINT: 'http://a:9000',
+      AWS_ENDPOINT_URL_S3: 'http://b:9000',
+      AWS_ENDPOINT_URL: 'http://c:9000',
+    };
     assert.equal(storageConfigFromEnv(all).s3.endpoint, 'http://a:9000');
     assert.equal(storageConfigFromEnv({ ...all, S3_ENDPOINT: '' }).s3.endpoint, 'http://b:9000');
     assert.equal(storageConfigFromEnv({ AWS_ENDPOINT_URL: 'http://c:9000' }).s3.endpoint, 'http://c:9000');
@@ -17,29 +21,47 @@ describe('storageConfigFromEnv', () => {
 
   test('path-style addressing defaults to on with an endpoint and can be turned off', () => {
     assert.equal(storageConfigFromEnv({ S3_ENDPOINT: 'http://minio:9000' }).s3.forcePathStyle, true);
-    assert.equal(storageConfigFromEnv({ S3_ENDPOINT: 'http://minio:9000', S3_FORCE_PATH_STYLE: 'false' }).s3.forcePathStyle, false);
+    assert.equal(
+      storageConfigFromEnv({ S3_ENDPOINT: 'http://minio:9000', S3_FORCE_PATH_STYLE: 'false' }).s3.forcePathStyle,
+      false,
+    );
     assert.equal(storageConfigFromEnv({ S3_FORCE_PATH_STYLE: '1' }).s3.forcePathStyle, true);
   });
 
   test('AWS_REGION wins over AWS_DEFAULT_REGION', () => {
-    assert.equal(storageConfigFromEnv({ AWS_REGION: 'eu-west-3', AWS_DEFAULT_REGION: 'us-west-2' }).s3.region, 'eu-west-3');
+    assert.equal(
+      storageConfigFromEnv({ AWS_REGION: 'eu-west-3', AWS_DEFAULT_REGION: 'us-west-2' }).s3.region,
+      'eu-west-3',
+    );
     assert.equal(storageConfigFromEnv({ AWS_DEFAULT_REGION: 'us-west-2' }).s3.region, 'us-west-2');
   });
 
   test('static credentials are taken from the env object only when both key id and secret are set', () => {
     const env = { AWS_ACCESS_KEY_ID: 'AKIA1', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'tok' };
-    assert.deepEqual(storageConfigFromEnv(env).s3.credentials, { accessKeyId: 'AKIA1', secretAccessKey: 'secret', sessionToken: 'tok' });
+    assert.deepEqual(storageConfigFromEnv(env).s3.credentials, {
+      accessKeyId: 'AKIA1',
+      secretAccessKey: 'secret',
+      sessionToken: 'tok',
+    });
     assert.equal(storageConfigFromEnv({ AWS_ACCESS_KEY_ID: 'AKIA1' }).s3.credentials, undefined);
   });
 
   test('an endpoint that is not an http(s) URL is refused with an example', () => {
     assert.throws(
       () => storageConfigFromEnv({ S3_ENDPOINT: 'localhost:9000' }),
-      (error: unknown) => error instanceof ConfigError && /S3_ENDPOINT is not an http:\/\/ or https:\/\/ URL \(got 'localhost:9000'\).*http:\/\/localhost:9000/.test(error.message),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        /S3_ENDPOINT is not an http:\/\/ or https:\/\/ URL \(got 'localhost:9000'\).*http:\/\/localhost:9000/.test(
+          error.message,
+        ),
     );
   });
 
   test('a path-style flag that is not true or false is refused', () => {
-    assert.throws(() => storageConfigFromEnv({ S3_FORCE_PATH_STYLE: 'yes' }), (error: unknown) => error instanceof ConfigError && /S3_FORCE_PATH_STYLE.*'yes'.*true or false/.test(error.message));
+    assert.throws(
+      () => storageConfigFromEnv({ S3_FORCE_PATH_STYLE: 'yes' }),
+      (error: unknown) =>
+        error instanceof ConfigError && /S3_FORCE_PATH_STYLE.*'yes'.*true or false/.test(error.message),
+    );
   });
 });

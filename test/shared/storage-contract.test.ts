@@ -50,9 +50,18 @@ function objectStoreContract(name: string, open: () => Promise<StoreUnderTest>):
       const keys = ['f.jpg', 'c/e.jpg', 'a.jpg', 'c/d.jpg', 'b.jpg'];
       for (const key of keys) await it.store.write(root + key, key);
       const pages = await collectPages(it.store.list(root, { pageSize: 2 }));
-      assert.deepEqual(pages.map((page) => page.length), [2, 2, 1]);
-      assert.deepEqual(pages.flat().map((info) => info.uri), [...keys].sort().map((key) => root + key));
-      assert.deepEqual(pages.flat().map((info) => info.size), [...keys].sort().map((key) => key.length));
+      assert.deepEqual(
+        pages.map((page) => page.length),
+        [2, 2, 1],
+      );
+      assert.deepEqual(
+        pages.flat().map((info) => info.uri),
+        [...keys].sort().map((key) => root + key),
+      );
+      assert.deepEqual(
+        pages.flat().map((info) => info.size),
+        [...keys].sort().map((key) => key.length),
+      );
     });
 
     test('a listed object carries the same uri, size and etag as its stat', async () => {
@@ -88,7 +97,10 @@ function objectStoreContract(name: string, open: () => Promise<StoreUnderTest>):
     test('reading an object over maxBytes throws ObjectTooLargeError and one at the limit succeeds', async () => {
       const uri = `${await it.newRoot()}big.bin`;
       await it.store.write(uri, randomBytes(1000));
-      await assert.rejects(it.store.read(uri, { maxBytes: 999 }), (error: unknown) => error instanceof ObjectTooLargeError && error.code === 'TOO_LARGE');
+      await assert.rejects(
+        it.store.read(uri, { maxBytes: 999 }),
+        (error: unknown) => error instanceof ObjectTooLargeError && error.code === 'TOO_LARGE',
+      );
       assert.equal((await it.store.read(uri, { maxBytes: 1000 })).length, 1000);
     });
 
@@ -119,7 +131,10 @@ function objectStoreContract(name: string, open: () => Promise<StoreUnderTest>):
       await it.store.write(uri, body);
       if (it.commands !== undefined) {
         const sent = it.commands.slice(sentBefore);
-        assert.ok(sent.includes('CreateMultipartUploadCommand'), `expected a multipart upload, sent: ${sent.join(', ')}`);
+        assert.ok(
+          sent.includes('CreateMultipartUploadCommand'),
+          `expected a multipart upload, sent: ${sent.join(', ')}`,
+        );
         assert.equal(sent.filter((command) => command === 'UploadPartCommand').length, 2);
         assert.ok(sent.includes('CompleteMultipartUploadCommand'));
       }
@@ -140,7 +155,13 @@ function objectStoreContract(name: string, open: () => Promise<StoreUnderTest>):
 /** Local roots are file URIs, so a name is percent-encoded there and literal in an S3 key. */
 function uriFor(root: string, name: string): string {
   if (!root.startsWith('file:')) return root + name;
-  return root + name.split('/').map((segment) => encodeURIComponent(segment)).join('/');
+  return (
+    root +
+    name
+      .split('/')
+      .map((segment) => encodeURIComponent(segment))
+      .join('/')
+  );
 }
 
 async function collectPages(pages: AsyncIterable<ObjectInfo[]>): Promise<ObjectInfo[][]> {

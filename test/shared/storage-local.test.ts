@@ -27,7 +27,10 @@ describe('LocalStore', () => {
     await writeFile(join(root, 'a', 'x'), '1');
     await writeFile(join(root, 'a-b'), '2');
     await writeFile(join(root, 'a0'), '3');
-    assert.deepEqual(await listUris(root), ['a-b', 'a/x', 'a0'].map((key) => pathToFileURL(join(root, key)).href));
+    assert.deepEqual(
+      await listUris(root),
+      ['a-b', 'a/x', 'a0'].map((key) => pathToFileURL(join(root, key)).href),
+    );
   });
 
   test('a plain path lists the same objects as its file URI', async () => {
@@ -61,7 +64,10 @@ describe('LocalStore', () => {
     await store.write(join(root, 'real', 'a.jpg'), 'a');
     await symlink(join(root, 'real', 'a.jpg'), join(root, 'link.jpg'));
     await symlink(join(root, 'real'), join(root, 'loop'));
-    assert.deepEqual(await listUris(root), ['link.jpg', 'real/a.jpg'].map((key) => pathToFileURL(join(root, key)).href));
+    assert.deepEqual(
+      await listUris(root),
+      ['link.jpg', 'real/a.jpg'].map((key) => pathToFileURL(join(root, key)).href),
+    );
   });
 
   test('a folder is not an object: stat is null and read is not found', async () => {

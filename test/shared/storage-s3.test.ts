@@ -3,21 +3,24 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ObjectNotFoundError, StorageError } from '../../shared/errors.ts';
+import { freePort } from '../../shared/free-port.ts';
 import { createS3Client } from '../../shared/storage/s3-client.ts';
 import { S3Store } from '../../shared/storage/s3-store.ts';
 import { storageConfigFromEnv } from '../../shared/storage/storage-config.ts';
-import { freePort } from '../../shared/free-port.ts';
 import { s3Env, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 /** A store on `env`, with one attempt and short timeouts so failures show at once. */
 function storeFor(env: Record<string, string>): S3Store {
   const config = storageConfigFromEnv(env).s3;
-  return new S3Store(createS3Client(config, { maxAttempts: 1, connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000 }), { endpointLabel: config.endpoint });
+  return new S3Store(createS3Client(config, { maxAttempts: 1, connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000 }), {
+    endpointLabel: config.endpoint,
+  });
 }
 
 function isStorageError(retryable: boolean, pattern: RegExp) {
-  return (error: unknown) => error instanceof StorageError && error.retryable === retryable && pattern.test(error.message);
+  return (error: unknown) =>
+    error instanceof StorageError && error.retryable === retryable && pattern.test(error.message);
 }
 
 describe('S3Store failures', () => {
@@ -34,13 +37,19 @@ describe('S3Store failures', () => {
     const endpoint = `http://127.0.0.1:${await freePort()}`;
     const store = storeFor({ ...s3Env(s3), S3_ENDPOINT: endpoint });
     t.after(() => store.close());
-    await assert.rejects(store.read(`s3://${bucket}/a.jpg`), isStorageError(true, new RegExp(`s3://${bucket}/a\\.jpg at ${endpoint}`)));
+    await assert.rejects(
+      store.read(`s3://${bucket}/a.jpg`),
+      isStorageError(true, new RegExp(`s3://${bucket}/a\\.jpg at ${endpoint}`)),
+    );
   });
 
   test('a missing bucket is a StorageError that is not retried', async (t) => {
     const store = storeFor(s3Env(s3));
     t.after(() => store.close());
-    await assert.rejects(store.write('s3://no-such-bucket-here/a.npy', 'x'), isStorageError(false, /bucket does not exist/));
+    await assert.rejects(
+      store.write('s3://no-such-bucket-here/a.npy', 'x'),
+      isStorageError(false, /bucket does not exist/),
+    );
   });
 
   test('unknown credentials are a StorageError that is not retried', async (t) => {

@@ -31,7 +31,11 @@ describe('tracing', () => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        posts.push({ path: request.url ?? '', type: request.headers['content-type'] ?? '', bytes: Buffer.concat(chunks).length });
+        posts.push({
+          path: request.url ?? '',
+          type: request.headers['content-type'] ?? '',
+          bytes: Buffer.concat(chunks).length,
+        });
         response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
       });
     });
@@ -40,7 +44,11 @@ describe('tracing', () => {
 
     const tracing = await startTracing(configFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }), 'test');
     assert.ok(tracing);
-    const queue = new Queue('shards', { connection: { url: redis.url }, prefix: uniqueName('otel'), ...queueTelemetry(tracing) });
+    const queue = new Queue('shards', {
+      connection: { url: redis.url },
+      prefix: uniqueName('otel'),
+      ...queueTelemetry(tracing),
+    });
     try {
       assert.equal(queue.opts.telemetry, tracing.telemetry);
       await queue.add('shard', { n: 1 });

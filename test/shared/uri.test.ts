@@ -7,7 +7,11 @@ const cwd = '/srv/job';
 
 describe('parseUri', () => {
   test('an s3 URI splits into bucket and literal key', () => {
-    assert.deepEqual(parseUri('s3://my-bucket/images/a b%2Fc.jpg'), { scheme: 's3', bucket: 'my-bucket', key: 'images/a b%2Fc.jpg' });
+    assert.deepEqual(parseUri('s3://my-bucket/images/a b%2Fc.jpg'), {
+      scheme: 's3',
+      bucket: 'my-bucket',
+      key: 'images/a b%2Fc.jpg',
+    });
   });
 
   test('an s3 URI without a key addresses the whole bucket', () => {
@@ -24,16 +28,25 @@ describe('parseUri', () => {
   });
 
   test('a malformed bucket name is refused with the naming rule', () => {
-    assert.throws(() => parseUri('s3://My_Bucket/k'), (error: unknown) => error instanceof ConfigError && /3-63 characters/.test(error.message));
+    assert.throws(
+      () => parseUri('s3://My_Bucket/k'),
+      (error: unknown) => error instanceof ConfigError && /3-63 characters/.test(error.message),
+    );
     assert.throws(() => parseUri('s3:///key'), ConfigError);
   });
 
   test('a file URI is percent-decoded into a normalised absolute path', () => {
-    assert.deepEqual(parseUri('file:///data/x/../photos/caf%C3%A9%201.jpg'), { scheme: 'file', path: '/data/photos/café 1.jpg' });
+    assert.deepEqual(parseUri('file:///data/x/../photos/caf%C3%A9%201.jpg'), {
+      scheme: 'file',
+      path: '/data/photos/café 1.jpg',
+    });
   });
 
   test('a file URI with an encoded slash is refused', () => {
-    assert.throws(() => parseUri('file:///data/a%2Fb'), (error: unknown) => error instanceof ConfigError && /%2F/.test(error.message));
+    assert.throws(
+      () => parseUri('file:///data/a%2Fb'),
+      (error: unknown) => error instanceof ConfigError && /%2F/.test(error.message),
+    );
   });
 
   test('a file URI with a remote host, query or fragment is refused', () => {

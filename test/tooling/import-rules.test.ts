@@ -10,7 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const config = fileURLToPath(new URL('../../.dependency-cruiser.cjs', import.meta.url));
-const depcruise = fileURLToPath(new URL('../../node_modules/dependency-cruiser/bin/dependency-cruise.mjs', import.meta.url));
+const depcruise = fileURLToPath(
+  new URL('../../node_modules/dependency-cruiser/bin/dependency-cruise.mjs', import.meta.url),
+);
 let root: string;
 
 before(async () => {
@@ -25,16 +27,23 @@ async function cruise(name: string, files: Record<string, string>): Promise<{ co
     await mkdir(dirname(join(tree, path)), { recursive: true });
     await writeFile(join(tree, path), source);
   }
-  await writeFile(join(tree, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', allowImportingTsExtensions: true, noEmit: true } }));
+  await writeFile(
+    join(tree, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { module: 'NodeNext', allowImportingTsExtensions: true, noEmit: true } }),
+  );
   const folders = [...new Set(Object.keys(files).map((path) => path.split('/')[0]!))];
-  const result = spawnSync(process.execPath, [depcruise, '--config', config, ...folders], { cwd: tree, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [depcruise, '--config', config, ...folders], {
+    cwd: tree,
+    encoding: 'utf8',
+  });
   return { code: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
 describe('the import rules npm run lint enforces', () => {
   test('an import from producer/ into worker/ fails the lint, naming the rule', async () => {
     const result = await cruise('producer-to-worker', {
-      'producer/submit.ts': "import { processShard } from '../worker/process-shard.ts';\nexport const x = processShard;\n",
+      'producer/submit.ts':
+        "import { processShard } from '../worker/process-shard.ts';\nexport const x = processShard;\n",
       'worker/process-shard.ts': 'export const processShard = 1;\n',
     });
     assert.notEqual(result.code, 0, result.output);

@@ -32,14 +32,20 @@ function runCli(args: string[]): Promise<CliRun> {
   delete env.ENGINE;
   delete env.MODEL_URI;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin/resnet-batch.js'), ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/resnet-batch.js'), ...args], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`resnet-batch ${args.join(' ')} did not finish within ${RUN_TIMEOUT_MS} ms; stderr:\n${stderr}`));
+      reject(
+        new Error(`resnet-batch ${args.join(' ')} did not finish within ${RUN_TIMEOUT_MS} ms; stderr:\n${stderr}`),
+      );
     }, RUN_TIMEOUT_MS);
     child.once('error', reject);
     child.once('close', (code) => {
@@ -94,7 +100,12 @@ describe('resnet-batch classify --json on the fixture folder', () => {
   });
 
   test('the animated GIF, the 16-bit TIFF and both palette PNGs classify without error', () => {
-    for (const name of ['no_time_for_that_tiny.gif', 'chessboard_GRAY_U16.tif', 'palette_color.png', 'green_palette.png']) {
+    for (const name of [
+      'no_time_for_that_tiny.gif',
+      'chessboard_GRAY_U16.tif',
+      'palette_color.png',
+      'green_palette.png',
+    ]) {
       const found = line(name);
       assert.equal(found.error, undefined, `${name} failed: ${found.error}`);
       assert.equal(found.top?.length, 3, name);

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
-import { ConfigError, ImageError } from '../../shared/errors.ts';
 import { PREPROCESS } from '../../model/preprocess-spec.ts';
-import { decodeImage, type DecodedImage } from '../../worker/decode-image.ts';
+import { ConfigError, ImageError } from '../../shared/errors.ts';
+import { type DecodedImage, decodeImage } from '../../worker/decode-image.ts';
 
 const fixtures = new URL('../fixtures/images/', import.meta.url);
 const fixture = (name: string): Promise<Buffer> => readFile(new URL(name, fixtures));
@@ -32,8 +32,8 @@ function assertEveryPixel(decoded: DecodedImage, expected: Rgb, tolerance: numbe
     for (let x = 0; x < SIZE; x += 1) {
       const got = rgbAt(decoded, x, y);
       got.forEach((value, c) => {
-    assert.ok(Math.abs(value - expected[c]!) <= tolerance, `pixel (${x},${y}) is ${got}, expected ${expected}`);
-  });
+        assert.ok(Math.abs(value - expected[c]!) <= tolerance, `pixel (${x},${y}) is ${got}, expected ${expected}`);
+      });
     }
   }
 }
@@ -45,10 +45,17 @@ function solid(width: number, height: number, [r, g, b]: Rgb): Sharp {
 /** Frames stacked vertically into one sharp image with pageHeight, the way sharp writes GIF/TIFF pages. */
 async function pages(width: number, height: number, colours: Rgb[]): Promise<Sharp> {
   const frames = await Promise.all(colours.map((colour) => solid(width, height, colour).raw().toBuffer()));
-  return sharp(Buffer.concat(frames), { raw: { width, height: height * colours.length, channels: 3, pageHeight: height } });
+  return sharp(Buffer.concat(frames), {
+    raw: { width, height: height * colours.length, channels: 3, pageHeight: height },
+  });
 }
 
-async function rejectsWith(bytes: Buffer, code: string, reason?: RegExp, options?: Parameters<typeof decodeImage>[1]): Promise<ImageError> {
+async function rejectsWith(
+  bytes: Buffer,
+  code: string,
+  reason?: RegExp,
+  options?: Parameters<typeof decodeImage>[1],
+): Promise<ImageError> {
   const error = await decodeImage(bytes, options).then(
     () => assert.fail(`expected ${code}, but the image decoded`),
     (caught: unknown) => caught,
@@ -84,7 +91,12 @@ function decompressionBombPng(): Buffer {
   const rowBytes = 1 + Math.ceil(side / 8); // filter byte + packed pixels
   const idat = zlib.deflateSync(Buffer.alloc(rowBytes * 2000), { level: 9 });
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, pngChunk('IHDR', header), pngChunk('IDAT', idat), pngChunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    signature,
+    pngChunk('IHDR', header),
+    pngChunk('IDAT', idat),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** chelsea.png with one bit of its first IDAT chunk's CRC flipped: the pixel data itself is intact. */
@@ -107,7 +119,8 @@ test('a solid colour becomes its channels in BGR order minus the ImageNet means,
   const decoded = await decodeImage(await solid(500, 300, [200, 100, 50]).png().toBuffer());
   const expected = [50 - MEAN_B, 100 - MEAN_G, 200 - MEAN_R];
   for (let i = 0; i < decoded.pixels.length; i += 3) {
-    for (let c = 0; c < 3; c += 1) assert.ok(Math.abs(decoded.pixels[i + c]! - expected[c]!) < 1e-4, `float ${i + c} is ${decoded.pixels[i + c]}`);
+    for (let c = 0; c < 3; c += 1)
+      assert.ok(Math.abs(decoded.pixels[i + c]! - expected[c]!) < 1e-4, `float ${i + c} is ${decoded.pixels[i + c]}`);
   }
 });
 
@@ -119,7 +132,9 @@ test('the crop is the centre 224 of the longer side once the shorter side is 256
   for (let y = 0; y < height; y += 1) {
     for (let x = 0; x < width; x += 1) rgb.set(x === 143 || x === 368 ? [255, 0, 0] : [0, 255, 0], (y * width + x) * 3);
   }
-  const wide = await sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  const wide = await sharp(rgb, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
   assertEveryPixel(await decodeImage(wide), [0, 255, 0], EXACT);
   const tall = await sharp(wide).rotate(90).png().toBuffer();
   assertEveryPixel(await decodeImage(tall), [0, 255, 0], EXACT);
@@ -128,7 +143,10 @@ test('the crop is the centre 224 of the longer side once the shorter side is 256
 test('EXIF orientation 6 is applied: width and height swap and the stored top edge ends on the right', async () => {
   const stored = Buffer.alloc(400 * 300 * 3);
   for (let i = 0; i < 400 * 300; i += 1) stored.set(i < 400 * 150 ? [255, 0, 0] : [0, 0, 255], i * 3);
-  const jpeg = await sharp(stored, { raw: { width: 400, height: 300, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+  const jpeg = await sharp(stored, { raw: { width: 400, height: 300, channels: 3 } })
+    .jpeg({ quality: 95 })
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
   const decoded = await decodeImage(jpeg);
   assert.deepEqual([decoded.width, decoded.height], [300, 400]);
   const left = rgbAt(decoded, 5, SIZE / 2);
@@ -140,7 +158,14 @@ test('EXIF orientation 6 is applied: width and height swap and the stored top ed
 test('an animated GIF decodes its first frame only', async () => {
   const fixtureGif = await decodeImage(await fixture('no_time_for_that_tiny.gif'));
   assert.deepEqual([fixtureGif.width, fixtureGif.height, fixtureGif.format], [14, 25, 'gif']);
-  const redThenBlue = await (await pages(300, 300, [[255, 0, 0], [0, 0, 255]])).gif().toBuffer();
+  const redThenBlue = await (
+    await pages(300, 300, [
+      [255, 0, 0],
+      [0, 0, 255],
+    ])
+  )
+    .gif()
+    .toBuffer();
   assert.equal((await sharp(redThenBlue).metadata()).pages, 2);
   const decoded = await decodeImage(redThenBlue);
   assert.deepEqual([decoded.width, decoded.height], [300, 300]);
@@ -148,7 +173,14 @@ test('an animated GIF decodes its first frame only', async () => {
 });
 
 test('a multi-page TIFF decodes its first page only', async () => {
-  const redThenBlue = await (await pages(300, 200, [[255, 0, 0], [0, 0, 255]])).tiff().toBuffer();
+  const redThenBlue = await (
+    await pages(300, 200, [
+      [255, 0, 0],
+      [0, 0, 255],
+    ])
+  )
+    .tiff()
+    .toBuffer();
   assert.equal((await sharp(redThenBlue).metadata()).pages, 2);
   const decoded = await decodeImage(redThenBlue);
   assert.deepEqual([decoded.width, decoded.height, decoded.format], [300, 200, 'tiff']);
@@ -168,7 +200,10 @@ test('the 16-bit greyscale TIFF decodes to three 8-bit channels', async () => {
 
 test('16-bit samples are scaled to 8 bits, not clipped', async () => {
   const samples = new Uint16Array(300 * 300 * 3).map((_, i) => [200 * 257, 100 * 257, 50 * 257][i % 3]!);
-  const png16 = await sharp(samples, { raw: { width: 300, height: 300, channels: 3 } }).toColourspace('rgb16').png().toBuffer();
+  const png16 = await sharp(samples, { raw: { width: 300, height: 300, channels: 3 } })
+    .toColourspace('rgb16')
+    .png()
+    .toBuffer();
   assert.equal((await sharp(png16).metadata()).depth, 'ushort');
   assertEveryPixel(await decodeImage(png16), [200, 100, 50], EXACT);
 });
@@ -201,14 +236,18 @@ test('the RGBA horse decodes', async () => {
 test('transparent pixels are composited onto white, whatever colour is stored under them', async () => {
   const rgba = Buffer.alloc(300 * 300 * 4);
   for (let i = 0; i < rgba.length; i += 4) rgba.set([10, 200, 30, 0], i);
-  const transparent = await sharp(rgba, { raw: { width: 300, height: 300, channels: 4 } }).png().toBuffer();
+  const transparent = await sharp(rgba, { raw: { width: 300, height: 300, channels: 4 } })
+    .png()
+    .toBuffer();
   assertEveryPixel(await decodeImage(transparent), [255, 255, 255], EXACT);
 });
 
 test('half-transparent pixels are blended with white', async () => {
   const rgba = Buffer.alloc(300 * 300 * 4);
   for (let i = 0; i < rgba.length; i += 4) rgba.set([10, 200, 30, 128], i);
-  const translucent = await sharp(rgba, { raw: { width: 300, height: 300, channels: 4 } }).png().toBuffer();
+  const translucent = await sharp(rgba, { raw: { width: 300, height: 300, channels: 4 } })
+    .png()
+    .toBuffer();
   const blend = (colour: number): number => (colour * 128 + 255 * 127) / 255;
   assertEveryPixel(await decodeImage(translucent), [blend(10), blend(200), blend(30)], 1);
 });
@@ -224,7 +263,7 @@ test('an extreme aspect ratio (100000x1) decodes without materialising the resiz
   assertEveryPixel(await decodeImage(strip), [0, 255, 0], EXACT);
 });
 
-test('truncated.jpg is DECODE_FAILED with libjpeg\'s reason', async () => {
+test("truncated.jpg is DECODE_FAILED with libjpeg's reason", async () => {
   const error = await rejectsWith(await fixture('truncated.jpg'), 'DECODE_FAILED', /premature end of JPEG image/);
   assert.doesNotMatch(error.message, /VipsJpeg:/);
 });

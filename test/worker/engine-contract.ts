@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
+import { PREPROCESS } from '../../model/preprocess-spec.ts';
 import type { BatchOutput, InferenceEngine } from '../../shared/engine.ts';
 import { ResnetBatchError } from '../../shared/errors.ts';
-import { PREPROCESS } from '../../model/preprocess-spec.ts';
 import { decodeImage } from '../../worker/decode-image.ts';
 import { rankLabels } from '../../worker/rank-labels.ts';
 
@@ -59,7 +59,8 @@ export function engineContract(name: string, open: () => Promise<OpenedEngine>):
     /** [chelsea, coffee] in one batch, shared by the tests that only read its output. */
     let pair: BatchOutput;
 
-    const top1 = (output: BatchOutput, index: number): string => rankLabels(output.probabilities, index, engine.classCount, labels, 1)[0]?.label ?? '';
+    const top1 = (output: BatchOutput, index: number): string =>
+      rankLabels(output.probabilities, index, engine.classCount, labels, 1)[0]?.label ?? '';
 
     before(async () => {
       ({ engine, labels } = await open());
@@ -87,7 +88,10 @@ export function engineContract(name: string, open: () => Promise<OpenedEngine>):
     test('each probability row is a distribution that sums to 1', () => {
       for (let index = 0; index < 2; index += 1) {
         const probabilities = row(pair.probabilities, index, engine.classCount);
-        assert.ok(probabilities.every((p) => p >= 0 && p <= 1), `row ${index} has a value outside [0, 1]`);
+        assert.ok(
+          probabilities.every((p) => p >= 0 && p <= 1),
+          `row ${index} has a value outside [0, 1]`,
+        );
         const sum = probabilities.reduce((total, p) => total + p, 0);
         assert.ok(Math.abs(sum - 1) < SUM_TOLERANCE, `row ${index} sums to ${sum}`);
       }
@@ -104,8 +108,12 @@ export function engineContract(name: string, open: () => Promise<OpenedEngine>):
     test('the same image gets the same embedding and probabilities alone and at another position of a batch', async () => {
       const alone = await engine.infer(chelsea, 1);
       const middle = await engine.infer(batchOf([coffee, chelsea, coffee]), 3);
-      assert.ok(maxAbsDifference(alone.embeddings, row(middle.embeddings, 1, engine.embeddingSize)) < POSITION_TOLERANCE);
-      assert.ok(maxAbsDifference(alone.probabilities, row(middle.probabilities, 1, engine.classCount)) < POSITION_TOLERANCE);
+      assert.ok(
+        maxAbsDifference(alone.embeddings, row(middle.embeddings, 1, engine.embeddingSize)) < POSITION_TOLERANCE,
+      );
+      assert.ok(
+        maxAbsDifference(alone.probabilities, row(middle.probabilities, 1, engine.classCount)) < POSITION_TOLERANCE,
+      );
       const first = row(middle.embeddings, 0, engine.embeddingSize);
       assert.ok(maxAbsDifference(first, row(middle.embeddings, 2, engine.embeddingSize)) < POSITION_TOLERANCE);
       assert.ok(maxAbsDifference(first, row(pair.embeddings, 1, engine.embeddingSize)) < POSITION_TOLERANCE);

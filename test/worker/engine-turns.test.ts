@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { NullEngine } from '../../worker/engines/null-engine.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { takeEngineTurn } from '../../worker/engine-turns.ts';
+import { NullEngine } from '../../worker/engines/null-engine.ts';
 
 test('calls on one engine run one at a time in arrival order', async () => {
   const engine = new NullEngine();
@@ -14,15 +14,25 @@ test('calls on one engine run one at a time in arrival order', async () => {
     return name;
   };
   const start = performance.now();
-  const turns = await Promise.all([takeEngineTurn(engine, start, call('a', 30)), takeEngineTurn(engine, start, call('b', 5)), takeEngineTurn(engine, start, call('c', 5))]);
+  const turns = await Promise.all([
+    takeEngineTurn(engine, start, call('a', 30)),
+    takeEngineTurn(engine, start, call('b', 5)),
+    takeEngineTurn(engine, start, call('c', 5)),
+  ]);
   assert.deepEqual(events, ['a start', 'a end', 'b start', 'b end', 'c start', 'c end']);
-  assert.deepEqual(turns.map((turn) => turn.value), ['a', 'b', 'c']);
+  assert.deepEqual(
+    turns.map((turn) => turn.value),
+    ['a', 'b', 'c'],
+  );
 });
 
 test('a call queued behind another reports no engine wait and only its own seconds', async () => {
   const engine = new NullEngine();
   const start = performance.now();
-  const [, second] = await Promise.all([takeEngineTurn(engine, start, () => sleep(40)), takeEngineTurn(engine, start, () => sleep(5))]);
+  const [, second] = await Promise.all([
+    takeEngineTurn(engine, start, () => sleep(40)),
+    takeEngineTurn(engine, start, () => sleep(5)),
+  ]);
   assert.equal(second.waitSeconds, 0);
   assert.ok(second.inferSeconds < 0.035, `inferSeconds ${second.inferSeconds}`);
 });

@@ -3,12 +3,12 @@
 // wasm infers ~3 img/s. Fetches are real file reads wrapped to delay, count or fail on purpose.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { InferenceEngine } from '../../shared/engine.ts';
 import { ObjectNotFoundError, StorageError } from '../../shared/errors.ts';
 import { openEngine } from '../../worker/engines/open-engine.ts';
-import { processImages, type ImageResult, type ImageTask } from '../../worker/image-pipeline.ts';
+import { type ImageResult, type ImageTask, processImages } from '../../worker/image-pipeline.ts';
 
 const fixtures = new URL('../fixtures/images/', import.meta.url);
 const CAT_CLASSES = ['Egyptian_cat', 'tabby', 'tiger_cat'];
@@ -90,7 +90,9 @@ describe('processImages', () => {
 
   test('an object that is gone by fetch time becomes a NOT_FOUND result', async () => {
     const gone = 's3://bucket/gone.jpg';
-    const results = await collect(processImages([failingTask(gone, new ObjectNotFoundError(gone))], { engine, labels }));
+    const results = await collect(
+      processImages([failingTask(gone, new ObjectNotFoundError(gone))], { engine, labels }),
+    );
     assert.equal(results.length, 1);
     assert.equal(results[0]?.status, 'error');
     if (results[0]?.status === 'error') {
@@ -102,7 +104,10 @@ describe('processImages', () => {
   test('a storage failure thrown by fetch rejects the whole run instead of becoming an image result', async () => {
     const outage = new StorageError('GET s3://bucket/b.jpg failed: 503 SlowDown; retry later');
     const tasks = [fixtureTask('palette_color.png'), failingTask('b.jpg', outage), fixtureTask('green_palette.png')];
-    await assert.rejects(collect(processImages(tasks, { engine, labels, batchSize: 4 })), (error: unknown) => error === outage);
+    await assert.rejects(
+      collect(processImages(tasks, { engine, labels, batchSize: 4 })),
+      (error: unknown) => error === outage,
+    );
   });
 
   test('readAhead bounds the number of fetches in flight at once', async () => {

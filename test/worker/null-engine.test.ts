@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ResnetBatchError } from '../../shared/errors.ts';
-import { NULL_ENGINE_CHOICE, openEngine, pickEngine } from '../../worker/engines/open-engine.ts';
 import { NullEngine } from '../../worker/engines/null-engine.ts';
+import { NULL_ENGINE_CHOICE, openEngine, pickEngine } from '../../worker/engines/open-engine.ts';
 
 const imageFloats = 224 * 224 * 3;
 
@@ -16,7 +16,10 @@ test('the null engine returns zero embeddings and probabilities of the right siz
 });
 
 test('the null engine refuses a batch whose length does not match its count', async () => {
-  await assert.rejects(new NullEngine().infer(new Float32Array(imageFloats), 2), (error: unknown) => error instanceof ResnetBatchError && error.code === 'BAD_BATCH');
+  await assert.rejects(
+    new NullEngine().infer(new Float32Array(imageFloats), 2),
+    (error: unknown) => error instanceof ResnetBatchError && error.code === 'BAD_BATCH',
+  );
 });
 
 test('openEngine opens the null engine without reading a model, under the engine name null', async () => {

@@ -9,14 +9,14 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { BatchOutput } from '../../shared/engine.ts';
-import { EngineUnavailableError, ImageError } from '../../shared/errors.ts';
 import { resolveModelLocation } from '../../model/model-location.ts';
 import { loadOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
 import { resnet50 } from '../../model/spec.ts';
+import type { BatchOutput } from '../../shared/engine.ts';
+import { EngineUnavailableError, ImageError } from '../../shared/errors.ts';
 import { decodeImage } from '../../worker/decode-image.ts';
 import { onnxCudaProviderInstalled } from '../../worker/engines/onnx-engine.ts';
-import { openEngine, pickEngine, type LoadedModelInfo } from '../../worker/engines/open-engine.ts';
+import { type LoadedModelInfo, openEngine, pickEngine } from '../../worker/engines/open-engine.ts';
 import { rankLabels } from '../../worker/rank-labels.ts';
 import { engineContract, type OpenedEngine } from './engine-contract.ts';
 
@@ -30,7 +30,10 @@ const EMBEDDING_TOLERANCE = 1e-3;
 
 let opening: Promise<{ opened: OpenedEngine; model: LoadedModelInfo }> | undefined;
 function openShared() {
-  opening ??= openEngine({ choice: 'onnx', modelRef: 'default' }).then(({ engine, model }) => ({ opened: { engine, labels: model.labels }, model }));
+  opening ??= openEngine({ choice: 'onnx', modelRef: 'default' }).then(({ engine, model }) => ({
+    opened: { engine, labels: model.labels },
+    model,
+  }));
   return opening;
 }
 
@@ -65,13 +68,17 @@ function rowDifference(a: Float32Array, b: Float32Array, row: number, width: num
 }
 
 describe('engine selection with onnxruntime-node installed', () => {
-  test('auto picks onnx-cpu, with its reason, on a host without a GPU', { skip: gpuVisible && 'a GPU is visible here' }, () => {
+  test('auto picks onnx-cpu, with its reason, on a host without a GPU', {
+    skip: gpuVisible && 'a GPU is visible here',
+  }, () => {
     const picked = pickEngine();
     assert.equal(picked.flavour, 'onnx-cpu');
     assert.match(picked.reason, /onnxruntime-node/);
   });
 
-  test('asking for onnx-cuda without the CUDA provider fails with EngineUnavailableError giving the install command', { skip: onnxCudaProviderInstalled() && 'the CUDA provider is installed here' }, async () => {
+  test('asking for onnx-cuda without the CUDA provider fails with EngineUnavailableError giving the install command', {
+    skip: onnxCudaProviderInstalled() && 'the CUDA provider is installed here',
+  }, async () => {
     await assert.rejects(openEngine({ choice: 'onnx-cuda', modelRef: 'default' }), (error: unknown) => {
       assert.ok(error instanceof EngineUnavailableError, `expected EngineUnavailableError, got ${String(error)}`);
       assert.match(error.message, /ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
@@ -110,13 +117,20 @@ describe('agreement with the tfjs-wasm engine', () => {
   });
 
   test('every image gets the same embedding within 1e-3 of its largest value', () => {
-    const differences = names.map((name, row) => [name, rowDifference(onnx.embeddings, tfjs.embeddings, row, 2048)] as const);
+    const differences = names.map(
+      (name, row) => [name, rowDifference(onnx.embeddings, tfjs.embeddings, row, 2048)] as const,
+    );
     const over = differences.filter(([, difference]) => !(difference < EMBEDDING_TOLERANCE));
-    assert.deepEqual(over, [], `relative differences: ${differences.map(([name, d]) => `${name} ${d.toExponential(2)}`).join(', ')}`);
+    assert.deepEqual(
+      over,
+      [],
+      `relative differences: ${differences.map(([name, d]) => `${name} ${d.toExponential(2)}`).join(', ')}`,
+    );
   });
 
   test('every image gets the same top-1 label', () => {
-    const top1 = (output: BatchOutput) => names.map((_, row) => rankLabels(output.probabilities, row, 1000, labels, 1)[0]?.label);
+    const top1 = (output: BatchOutput) =>
+      names.map((_, row) => rankLabels(output.probabilities, row, 1000, labels, 1)[0]?.label);
     assert.deepEqual(top1(onnx), top1(tfjs));
   });
 });

@@ -8,9 +8,9 @@ import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { EngineUnavailableError } from '../../shared/errors.ts';
+import { decodeImage } from '../../worker/decode-image.ts';
 import { openEngine, pickEngine } from '../../worker/engines/open-engine.ts';
 import { activateTfjsBackend } from '../../worker/engines/tfjs-engine.ts';
-import { decodeImage } from '../../worker/decode-image.ts';
 import { engineContract, type OpenedEngine } from './engine-contract.ts';
 
 const require = createRequire(import.meta.url);
@@ -30,18 +30,27 @@ const tfjsNodeGpuInstalled = installed('@tensorflow/tfjs-node-gpu');
 let opening: Promise<OpenedEngine> | undefined;
 /** One model load for the whole file. */
 function openShared(): Promise<OpenedEngine> {
-  opening ??= openEngine({ choice: 'tfjs-wasm', modelRef: 'default' }).then(({ engine, model }) => ({ engine, labels: model.labels }));
+  opening ??= openEngine({ choice: 'tfjs-wasm', modelRef: 'default' }).then(({ engine, model }) => ({
+    engine,
+    labels: model.labels,
+  }));
   return opening;
 }
 
 describe('engine selection', () => {
-  test('auto picks tfjs-wasm, with its reason, on a host without a libtensorflow package or onnxruntime', { skip: (tfjsNodeInstalled || installed('onnxruntime-node')) && 'a faster engine is installed here (auto picks it; see onnx-engine.test.ts)' }, () => {
+  test('auto picks tfjs-wasm, with its reason, on a host without a libtensorflow package or onnxruntime', {
+    skip:
+      (tfjsNodeInstalled || installed('onnxruntime-node')) &&
+      'a faster engine is installed here (auto picks it; see onnx-engine.test.ts)',
+  }, () => {
     const picked = pickEngine();
     assert.equal(picked.flavour, 'tfjs-wasm');
     assert.match(picked.reason, /wasm/);
   });
 
-  test('asking for tfjs-node when it is not installed fails with EngineUnavailableError saying how to install it', { skip: tfjsNodeInstalled && '@tensorflow/tfjs-node is installed here' }, async () => {
+  test('asking for tfjs-node when it is not installed fails with EngineUnavailableError saying how to install it', {
+    skip: tfjsNodeInstalled && '@tensorflow/tfjs-node is installed here',
+  }, async () => {
     await assert.rejects(openEngine({ choice: 'tfjs-node', modelRef: 'default' }), (error: unknown) => {
       assert.ok(error instanceof EngineUnavailableError, `expected EngineUnavailableError, got ${String(error)}`);
       assert.equal(error.code, 'ENGINE_UNAVAILABLE');
@@ -51,7 +60,9 @@ describe('engine selection', () => {
     });
   });
 
-  test('asking for tfjs-node-gpu when it is not installed names its package and the CUDA it needs', { skip: tfjsNodeGpuInstalled && '@tensorflow/tfjs-node-gpu is installed here' }, async () => {
+  test('asking for tfjs-node-gpu when it is not installed names its package and the CUDA it needs', {
+    skip: tfjsNodeGpuInstalled && '@tensorflow/tfjs-node-gpu is installed here',
+  }, async () => {
     await assert.rejects(openEngine({ choice: 'tfjs-node-gpu', modelRef: 'default' }), (error: unknown) => {
       assert.ok(error instanceof EngineUnavailableError);
       assert.match(error.message, /npm install @tensorflow\/tfjs-node-gpu/);

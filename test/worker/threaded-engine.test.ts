@@ -23,7 +23,10 @@ test('an engine on its own thread answers with the outputs of the engine it open
 test("an engine thread's error comes back as a ResnetBatchError with the same code", async () => {
   const { engine } = await openEngineInThread({ choice: 'null', modelRef: 'file:///nowhere/model' });
   try {
-    await assert.rejects(engine.infer(new Float32Array(imageFloats), 2), (error: unknown) => error instanceof ResnetBatchError && error.code === 'BAD_BATCH');
+    await assert.rejects(
+      engine.infer(new Float32Array(imageFloats), 2),
+      (error: unknown) => error instanceof ResnetBatchError && error.code === 'BAD_BATCH',
+    );
   } finally {
     await engine.dispose();
   }

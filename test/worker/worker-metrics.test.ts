@@ -6,14 +6,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Queue, Worker, UnrecoverableError } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { InferenceEngine } from '../../shared/engine.ts';
+import { freePort } from '../../shared/free-port.ts';
 import { JOB_PAYLOAD_VERSION, type ShardJob } from '../../shared/job-payload.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { openEngine } from '../../worker/engines/open-engine.ts';
 import { processShard } from '../../worker/process-shard.ts';
-import { createWorkerMetrics, startMetricsServer, type MetricsServer, type WorkerMetrics } from '../../worker/worker-metrics.ts';
-import { freePort } from '../../shared/free-port.ts';
+import {
+  createWorkerMetrics,
+  type MetricsServer,
+  startMetricsServer,
+  type WorkerMetrics,
+} from '../../worker/worker-metrics.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
@@ -70,7 +75,14 @@ describe('worker metrics', () => {
     const url = await serve(metrics, servers);
     const output = await mkdtemp(join(tmpdir(), 'metrics-out-'));
     try {
-      const image = async (name: string) => ({ uri: pathToFileURL(join(fixtures, name)).href, size: await stat(join(fixtures, name)).then((info) => info.size, () => 1000), etag: '' });
+      const image = async (name: string) => ({
+        uri: pathToFileURL(join(fixtures, name)).href,
+        size: await stat(join(fixtures, name)).then(
+          (info) => info.size,
+          () => 1000,
+        ),
+        etag: '',
+      });
       const job: ShardJob = {
         v: JOB_PAYLOAD_VERSION,
         run: 'metrics-run',
@@ -80,7 +92,15 @@ describe('worker metrics', () => {
         inputRoots: [pathToFileURL(fixtures).href],
         images: await Promise.all(['chelsea.png', 'palette_color.png', 'truncated.jpg', 'vanished.png'].map(image)),
       };
-      const outcome = await processShard(job, { engine, labels, modelId: 'm', storeFor: (uri) => openStore(uri), batchSize: 2, maxImageBytes: 1 << 26, metrics });
+      const outcome = await processShard(job, {
+        engine,
+        labels,
+        modelId: 'm',
+        storeFor: (uri) => openStore(uri),
+        batchSize: 2,
+        maxImageBytes: 1 << 26,
+        metrics,
+      });
       assert.deepEqual([outcome.ok, outcome.error], [2, 2]);
 
       const text = await scrape(url);
@@ -94,7 +114,10 @@ describe('worker metrics', () => {
       const inferSeconds = sample(text, 'resnet_batch_stage_seconds_total', { stage: 'infer' }) ?? 0;
       assert.ok(Math.abs(inferSeconds - (sample(text, 'resnet_batch_batch_duration_seconds_sum') ?? -1)) < 1e-6);
       for (const stage of ['fetch_decode', 'infer', 'write']) {
-        assert.ok((sample(text, 'resnet_batch_stage_seconds_total', { stage }) ?? 0) > 0, `${stage} seconds should be positive`);
+        assert.ok(
+          (sample(text, 'resnet_batch_stage_seconds_total', { stage }) ?? 0) > 0,
+          `${stage} seconds should be positive`,
+        );
       }
     } finally {
       await rm(output, { recursive: true, force: true });
@@ -130,7 +153,13 @@ describe('worker metrics', () => {
     const url = await serve(metrics, servers);
 
     await queue.add('shard', { n: 0 }, { attempts: 1 });
-    const failing = new Worker('shards', async () => { throw new UnrecoverableError('poison shard'); }, { connection: { url: redis.url, maxRetriesPerRequest: null }, prefix });
+    const failing = new Worker(
+      'shards',
+      async () => {
+        throw new UnrecoverableError('poison shard');
+      },
+      { connection: { url: redis.url, maxRetriesPerRequest: null }, prefix },
+    );
     await new Promise((resolve) => failing.once('failed', resolve));
     await failing.close();
     await queue.addBulk([1, 2, 3].map((n) => ({ name: 'shard', data: { n } })));
@@ -147,7 +176,10 @@ describe('worker metrics', () => {
 
   test('a scrape answers within the queue timeout when Redis is unreachable, reporting queue_reachable 0 and no depth', async () => {
     const deadPort = await freePort();
-    const queue = new Queue('shards', { connection: { host: '127.0.0.1', port: deadPort, maxRetriesPerRequest: 1, retryStrategy: () => 1000 }, prefix: uniqueName('dead') });
+    const queue = new Queue('shards', {
+      connection: { host: '127.0.0.1', port: deadPort, maxRetriesPerRequest: 1, retryStrategy: () => 1000 },
+      prefix: uniqueName('dead'),
+    });
     queue.on('error', () => undefined);
     queues.push(queue);
     const metrics = createWorkerMetrics({ queue, queueTimeoutMs: 300, processMetrics: false });

@@ -31,7 +31,12 @@ describe('encodeNpy', () => {
   });
 
   it('pads the header so the data starts at a multiple of 64 bytes and ends it with a newline', () => {
-    for (const [rows, width] of [[1, 1], [3, 5], [12345, 7], [0, 2048]] as const) {
+    for (const [rows, width] of [
+      [1, 1],
+      [3, 5],
+      [12345, 7],
+      [0, 2048],
+    ] as const) {
       const bytes = encodeNpy(ramp(rows * width), rows, width);
       const { text, dataStart } = headerOf(bytes);
       assert.equal(dataStart % 64, 0, `data offset for (${rows}, ${width})`);
@@ -83,7 +88,10 @@ describe('encodeNpy', () => {
   });
 
   it('refuses a value count that does not match rowCount times width', () => {
-    assert.throws(() => encodeNpy(new Float32Array(10), 3, 4), /expected rowCount \* width = 3 \* 4 = 12 floats, received 10/);
+    assert.throws(
+      () => encodeNpy(new Float32Array(10), 3, 4),
+      /expected rowCount \* width = 3 \* 4 = 12 floats, received 10/,
+    );
   });
 
   it('refuses a width of zero', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parquetMetadata, parquetReadObjects, type FileMetaData, type SchemaElement } from 'hyparquet';
-import { OUTPUT_FORMAT_VERSION, type MetadataRow } from '../../shared/output/output-format.ts';
+import { type FileMetaData, parquetMetadata, parquetReadObjects, type SchemaElement } from 'hyparquet';
+import { type MetadataRow, OUTPUT_FORMAT_VERSION } from '../../shared/output/output-format.ts';
 import { encodeMetadataParquet, FORMAT_VERSION_METADATA_KEY } from '../../worker/write-metadata.ts';
 
 // hyparquet shares no code with the writer (arrow-rs via parquet-wasm): an independent reader.
@@ -41,7 +41,11 @@ function errorRow(uri: string): MetadataRow {
   };
 }
 
-const SAMPLE: MetadataRow[] = [okRow('s3://bucket/in/chelsea.png', 0), errorRow('s3://bucket/in/empty.jpg'), okRow('s3://bucket/in/coffee.png', 1)];
+const SAMPLE: MetadataRow[] = [
+  okRow('s3://bucket/in/chelsea.png', 0),
+  errorRow('s3://bucket/in/empty.jpg'),
+  okRow('s3://bucket/in/coffee.png', 1),
+];
 
 function arrayBufferOf(bytes: Buffer): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
@@ -66,35 +70,58 @@ function columnSchema(metadata: FileMetaData, name: string): SchemaElement[] {
 describe('encodeMetadataParquet', () => {
   it('writes one row per input row, in order', async () => {
     const rows = await readRows(SAMPLE);
-    assert.deepEqual(rows.map((row) => row.uri), SAMPLE.map((row) => row.uri));
+    assert.deepEqual(
+      rows.map((row) => row.uri),
+      SAMPLE.map((row) => row.uri),
+    );
   });
 
   it('names the columns in snake_case in the contract order', () => {
-    const names = readMetadata(SAMPLE).schema.slice(1).filter((element) => element.name !== 'list' && element.name !== 'element');
+    const names = readMetadata(SAMPLE)
+      .schema.slice(1)
+      .filter((element) => element.name !== 'list' && element.name !== 'element');
     assert.deepEqual(
       names.map((element) => element.name),
-      ['uri', 'etag', 'size_bytes', 'width', 'height', 'status', 'error', 'embedding_row', 'top_labels', 'top_indices', 'top_scores', 'model', 'engine', 'processed_at'],
+      [
+        'uri',
+        'etag',
+        'size_bytes',
+        'width',
+        'height',
+        'status',
+        'error',
+        'embedding_row',
+        'top_labels',
+        'top_indices',
+        'top_scores',
+        'model',
+        'engine',
+        'processed_at',
+      ],
     );
   });
 
   it('reads every column of an ok row back with its value', async () => {
     const [row] = await readRows([okRow('s3://bucket/in/chelsea.png', 7)]);
-    assert.deepEqual({ ...row, top_scores: undefined }, {
-      uri: 's3://bucket/in/chelsea.png',
-      etag: 'etag-7',
-      size_bytes: 1007n,
-      width: 451,
-      height: 300,
-      status: 'ok',
-      error: null,
-      embedding_row: 7,
-      top_labels: ['tabby', 'tiger cat', 'Egyptian cat', 'lynx', 'tiger'],
-      top_indices: [281, 282, 285, 287, 292],
-      top_scores: undefined,
-      model: 'resnet50-imagenet',
-      engine: 'tfjs-node',
-      processed_at: PROCESSED_AT,
-    });
+    assert.deepEqual(
+      { ...row, top_scores: undefined },
+      {
+        uri: 's3://bucket/in/chelsea.png',
+        etag: 'etag-7',
+        size_bytes: 1007n,
+        width: 451,
+        height: 300,
+        status: 'ok',
+        error: null,
+        embedding_row: 7,
+        top_labels: ['tabby', 'tiger cat', 'Egyptian cat', 'lynx', 'tiger'],
+        top_indices: [281, 282, 285, 287, 292],
+        top_scores: undefined,
+        model: 'resnet50-imagenet',
+        engine: 'tfjs-node',
+        processed_at: PROCESSED_AT,
+      },
+    );
   });
 
   it('stores the five top scores as float32, equal to the inputs within float32 precision', async () => {
@@ -117,9 +144,16 @@ describe('encodeMetadataParquet', () => {
   });
 
   it('keeps unicode URIs intact', async () => {
-    const uris = ['s3://bucket/фото/猫 (1).jpg', 'file:///data/%C3%A9t%C3%A9/caf%C3%A9.png', 's3://bucket/emoji-🐈.png'];
+    const uris = [
+      's3://bucket/фото/猫 (1).jpg',
+      'file:///data/%C3%A9t%C3%A9/caf%C3%A9.png',
+      's3://bucket/emoji-🐈.png',
+    ];
     const rows = await readRows(uris.map((uri, i) => okRow(uri, i)));
-    assert.deepEqual(rows.map((row) => row.uri), uris);
+    assert.deepEqual(
+      rows.map((row) => row.uri),
+      uris,
+    );
   });
 
   it('keeps sizes above 4 GiB exact in the int64 size_bytes column', async () => {
@@ -140,14 +174,17 @@ describe('encodeMetadataParquet', () => {
   it('types size_bytes as INT64 and width, height and embedding_row as INT32', () => {
     const metadata = readMetadata(SAMPLE);
     assert.equal(columnSchema(metadata, 'size_bytes')[0]!.type, 'INT64');
-    for (const name of ['width', 'height', 'embedding_row']) assert.equal(columnSchema(metadata, name)[0]!.type, 'INT32', name);
+    for (const name of ['width', 'height', 'embedding_row'])
+      assert.equal(columnSchema(metadata, name)[0]!.type, 'INT32', name);
   });
 
   it('marks the error-only columns OPTIONAL and the always-present ones REQUIRED', () => {
     const metadata = readMetadata(SAMPLE);
     const repetition = (name: string) => columnSchema(metadata, name)[0]!.repetition_type;
-    for (const name of ['width', 'height', 'error', 'embedding_row', 'top_labels']) assert.equal(repetition(name), 'OPTIONAL', name);
-    for (const name of ['uri', 'etag', 'size_bytes', 'status', 'model', 'engine', 'processed_at']) assert.equal(repetition(name), 'REQUIRED', name);
+    for (const name of ['width', 'height', 'error', 'embedding_row', 'top_labels'])
+      assert.equal(repetition(name), 'OPTIONAL', name);
+    for (const name of ['uri', 'etag', 'size_bytes', 'status', 'model', 'engine', 'processed_at'])
+      assert.equal(repetition(name), 'REQUIRED', name);
   });
 
   it('encodes the list columns as standard 3-level LISTs of required elements', () => {
@@ -155,9 +192,21 @@ describe('encodeMetadataParquet', () => {
     const expected = { top_labels: 'BYTE_ARRAY', top_indices: 'INT32', top_scores: 'FLOAT' };
     for (const [name, elementType] of Object.entries(expected)) {
       const [outer, repeated, element] = columnSchema(metadata, name);
-      assert.deepEqual([outer!.converted_type, outer!.logical_type?.type, outer!.num_children], ['LIST', 'LIST', 1], name);
-      assert.deepEqual([repeated!.name, repeated!.repetition_type, repeated!.num_children], ['list', 'REPEATED', 1], name);
-      assert.deepEqual([element!.name, element!.repetition_type, element!.type], ['element', 'REQUIRED', elementType], name);
+      assert.deepEqual(
+        [outer!.converted_type, outer!.logical_type?.type, outer!.num_children],
+        ['LIST', 'LIST', 1],
+        name,
+      );
+      assert.deepEqual(
+        [repeated!.name, repeated!.repetition_type, repeated!.num_children],
+        ['list', 'REPEATED', 1],
+        name,
+      );
+      assert.deepEqual(
+        [element!.name, element!.repetition_type, element!.type],
+        ['element', 'REQUIRED', elementType],
+        name,
+      );
     }
   });
 
@@ -168,9 +217,14 @@ describe('encodeMetadataParquet', () => {
   });
 
   it('compresses every column chunk with snappy', () => {
-    const codecs = readMetadata(SAMPLE).row_groups.flatMap((group) => group.columns.map((column) => column.meta_data?.codec));
+    const codecs = readMetadata(SAMPLE).row_groups.flatMap((group) =>
+      group.columns.map((column) => column.meta_data?.codec),
+    );
     assert.equal(codecs.length, 14);
-    assert.ok(codecs.every((codec) => codec === 'SNAPPY'), codecs.join(','));
+    assert.ok(
+      codecs.every((codec) => codec === 'SNAPPY'),
+      codecs.join(','),
+    );
   });
 
   it('records the output format version in the key-value metadata', () => {
@@ -180,11 +234,19 @@ describe('encodeMetadataParquet', () => {
 
   it('round-trips a full 256-row shard with ok and error rows interleaved', async () => {
     let next = 0;
-    const input = Array.from({ length: 256 }, (_, i) => (i % 7 === 3 ? errorRow(`s3://b/${i}.jpg`) : okRow(`s3://b/${i}.jpg`, next++)));
+    const input = Array.from({ length: 256 }, (_, i) =>
+      i % 7 === 3 ? errorRow(`s3://b/${i}.jpg`) : okRow(`s3://b/${i}.jpg`, next++),
+    );
     const rows = await readRows(input);
     assert.equal(rows.length, 256);
-    assert.deepEqual(rows.map((row) => row.embedding_row), input.map((row) => row.embeddingRow));
-    assert.deepEqual(rows.map((row) => row.status), input.map((row) => row.status));
+    assert.deepEqual(
+      rows.map((row) => row.embedding_row),
+      input.map((row) => row.embeddingRow),
+    );
+    assert.deepEqual(
+      rows.map((row) => row.status),
+      input.map((row) => row.status),
+    );
   });
 
   it('writes a valid file with the full schema and no rows when given no rows', async () => {
@@ -200,10 +262,16 @@ describe('encodeMetadataParquet', () => {
   });
 
   it('refuses an ok row without an embedding row', () => {
-    assert.throws(() => encodeMetadataParquet([{ ...okRow('s3://b/x.png', 0), embeddingRow: null }]), /metadata row 0 \(s3:\/\/b\/x.png\) breaks the output contract/);
+    assert.throws(
+      () => encodeMetadataParquet([{ ...okRow('s3://b/x.png', 0), embeddingRow: null }]),
+      /metadata row 0 \(s3:\/\/b\/x.png\) breaks the output contract/,
+    );
   });
 
   it('refuses an error row without an error message', () => {
-    assert.throws(() => encodeMetadataParquet([{ ...errorRow('s3://b/x.png'), error: null }]), /an error row has an error message and embeddingRow null/);
+    assert.throws(
+      () => encodeMetadataParquet([{ ...errorRow('s3://b/x.png'), error: null }]),
+      /an error row has an error message and embeddingRow null/,
+    );
   });
 });

@@ -5,13 +5,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { InferenceEngine } from '../../shared/engine.ts';
 import { ResnetBatchError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/logger.ts';
-import { openEngine, type OpenEngineOptions } from './open-engine.ts';
+import { type OpenEngineOptions, openEngine } from './open-engine.ts';
 import type { EngineReply, EngineRequest, SerializedError } from './threaded-engine.ts';
 
 const port = parentPort!;
 
 function serialize(error: unknown): SerializedError {
-  if (error instanceof ResnetBatchError) return { name: error.name, code: error.code, retryable: error.retryable, message: error.message };
+  if (error instanceof ResnetBatchError)
+    return { name: error.name, code: error.code, retryable: error.retryable, message: error.message };
   return { name: 'Error', message: error instanceof Error ? error.message : String(error) };
 }
 
@@ -35,7 +36,14 @@ try {
   port.on('message', (request: EngineRequest) => {
     queue = queue.then(async () => port.postMessage(await serve(engine, request)));
   });
-  port.postMessage({ id: 0, type: 'ready', name: engine.name, embeddingSize: engine.embeddingSize, classCount: engine.classCount, model } satisfies EngineReply);
+  port.postMessage({
+    id: 0,
+    type: 'ready',
+    name: engine.name,
+    embeddingSize: engine.embeddingSize,
+    classCount: engine.classCount,
+    model,
+  } satisfies EngineReply);
 } catch (error) {
   port.postMessage({ id: 0, type: 'error', error: serialize(error) } satisfies EngineReply);
 }

@@ -1,6 +1,6 @@
-import { type BatchOutput, type InferenceEngine, checkBatch } from '../../shared/engine.ts';
-import { ResnetBatchError } from '../../shared/errors.ts';
 import { resnet50 } from '../../model/spec.ts';
+import { type BatchOutput, checkBatch, type InferenceEngine } from '../../shared/engine.ts';
+import { ResnetBatchError } from '../../shared/errors.ts';
 
 /**
  * An engine without a model: it checks the batch like a real engine, then returns zero
@@ -17,9 +17,13 @@ export class NullEngine implements InferenceEngine {
   private disposed = false;
 
   async infer(pixels: Float32Array, count: number): Promise<BatchOutput> {
-    if (this.disposed) throw new ResnetBatchError('ENGINE_DISPOSED', `engine ${this.name} was disposed; create a new one`);
+    if (this.disposed)
+      throw new ResnetBatchError('ENGINE_DISPOSED', `engine ${this.name} was disposed; create a new one`);
     checkBatch(this, pixels, count, this.inputSize);
-    return { embeddings: new Float32Array(count * this.embeddingSize), probabilities: new Float32Array(count * this.classCount) };
+    return {
+      embeddings: new Float32Array(count * this.embeddingSize),
+      probabilities: new Float32Array(count * this.classCount),
+    };
   }
 
   async dispose(): Promise<void> {

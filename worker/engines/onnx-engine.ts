@@ -3,10 +3,10 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { type BatchOutput, type InferenceEngine, checkBatch } from '../../shared/engine.ts';
-import { EngineUnavailableError, ResnetBatchError, describeError } from '../../shared/errors.ts';
 import { ONNX_NAMES } from '../../model/onnx/build-onnx-resnet.ts';
 import type { ResNetSpec } from '../../model/spec.ts';
+import { type BatchOutput, checkBatch, type InferenceEngine } from '../../shared/engine.ts';
+import { describeError, EngineUnavailableError, ResnetBatchError } from '../../shared/errors.ts';
 
 /**
  * ONNX Runtime engine (onnxruntime-node) running the graph that model/onnx/ generates from
@@ -42,7 +42,9 @@ const CUDA_INSTALL_HINT =
 export function onnxCudaProviderInstalled(): boolean {
   try {
     const packageRoot = dirname(require.resolve('onnxruntime-node/package.json'));
-    return existsSync(join(packageRoot, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
+    return existsSync(
+      join(packageRoot, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'),
+    );
   } catch {
     return false;
   }
@@ -64,9 +66,16 @@ export class OnnxEngine implements InferenceEngine {
   }
 
   /** Opens a session on the .onnx file at `modelPath`, generated for `spec`. */
-  static async open(flavour: OnnxFlavour, modelPath: string, spec: ResNetSpec, options: OnnxEngineOptions = {}): Promise<OnnxEngine> {
+  static async open(
+    flavour: OnnxFlavour,
+    modelPath: string,
+    spec: ResNetSpec,
+    options: OnnxEngineOptions = {},
+  ): Promise<OnnxEngine> {
     if (flavour === 'onnx-cuda' && !onnxCudaProviderInstalled()) {
-      throw new EngineUnavailableError(`engine onnx-cuda is not available: onnxruntime-node's CUDA provider is not installed; ${CUDA_INSTALL_HINT}`);
+      throw new EngineUnavailableError(
+        `engine onnx-cuda is not available: onnxruntime-node's CUDA provider is not installed; ${CUDA_INSTALL_HINT}`,
+      );
     }
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: flavour === 'onnx-cuda' ? ['cuda', 'cpu'] : ['cpu'],
@@ -78,8 +87,12 @@ export class OnnxEngine implements InferenceEngine {
     try {
       return new OnnxEngine(flavour, await ort.InferenceSession.create(modelPath, sessionOptions), spec);
     } catch (error) {
-      const hint = flavour === 'onnx-cuda' ? CUDA_INSTALL_HINT : `delete ${modelPath} to regenerate it, or use --engine tfjs-wasm`;
-      throw new EngineUnavailableError(`engine ${flavour}: ONNX Runtime could not open ${modelPath} (${describeError(error).split('\n')[0]}); ${hint}`, { cause: error });
+      const hint =
+        flavour === 'onnx-cuda' ? CUDA_INSTALL_HINT : `delete ${modelPath} to regenerate it, or use --engine tfjs-wasm`;
+      throw new EngineUnavailableError(
+        `engine ${flavour}: ONNX Runtime could not open ${modelPath} (${describeError(error).split('\n')[0]}); ${hint}`,
+        { cause: error },
+      );
     }
   }
 
@@ -91,7 +104,11 @@ export class OnnxEngine implements InferenceEngine {
     const outputs = await session.run({ [ONNX_NAMES.input]: input });
     const embedding = outputs[ONNX_NAMES.embedding];
     const probabilities = outputs[ONNX_NAMES.probabilities];
-    if (!embedding || !probabilities) throw new ResnetBatchError('MODEL', `the ONNX model did not return '${ONNX_NAMES.embedding}' and '${ONNX_NAMES.probabilities}'`);
+    if (!embedding || !probabilities)
+      throw new ResnetBatchError(
+        'MODEL',
+        `the ONNX model did not return '${ONNX_NAMES.embedding}' and '${ONNX_NAMES.probabilities}'`,
+      );
     return { embeddings: embedding.data as Float32Array, probabilities: probabilities.data as Float32Array };
   }
 

@@ -1,17 +1,17 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { ENGINES, type EngineChoice, type EngineName, type InferenceEngine, engineNamed } from '../../shared/engine.ts';
-import { EngineUnavailableError } from '../../shared/errors.ts';
-import type { Logger } from '../../shared/logger.ts';
 import { loadResNet } from '../../model/load-resnet.ts';
 import { resolveModelLocation } from '../../model/model-location.ts';
 import { loadOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
 import type { ReadModelFile } from '../../model/read-model-file.ts';
 import { resnet50 } from '../../model/spec.ts';
+import { ENGINES, type EngineChoice, type EngineName, engineNamed, type InferenceEngine } from '../../shared/engine.ts';
+import { EngineUnavailableError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logger.ts';
 import { DEFAULT_MODEL_REF } from '../../shared/model-ref.ts';
 import { NullEngine, nullLabels } from './null-engine.ts';
-import { OnnxEngine, onnxCudaProviderInstalled, type OnnxFlavour } from './onnx-engine.ts';
-import { TfjsEngine, activateTfjsBackend, type TfjsFlavour } from './tfjs-engine.ts';
+import { OnnxEngine, type OnnxFlavour, onnxCudaProviderInstalled } from './onnx-engine.ts';
+import { activateTfjsBackend, TfjsEngine, type TfjsFlavour } from './tfjs-engine.ts';
 
 /** What a worker knows about the model it loaded: written into every row and the manifest. */
 export interface LoadedModelInfo {
@@ -61,11 +61,20 @@ function gpuVisible(): boolean {
  * shared/engine.ts ENGINES (fastest first) whose check passes. tfjs-wasm always can.
  */
 const AVAILABILITY: Record<EngineName, (gpu: boolean) => string | null> = {
-  'tfjs-node-gpu': (gpu) => (isInstalled('@tensorflow/tfjs-node-gpu') && gpu ? '@tensorflow/tfjs-node-gpu is installed and a GPU is visible' : null),
-  'onnx-cuda': (gpu) => (onnxCudaProviderInstalled() && gpu ? "onnxruntime-node's CUDA provider is installed and a GPU is visible" : null),
-  'onnx-cpu': (gpu) => (isInstalled('onnxruntime-node') ? `onnxruntime-node is installed (CPU provider)${gpu ? '; a GPU is visible but no GPU engine is installed' : ''}` : null),
-  'tfjs-node': () => (isInstalled('@tensorflow/tfjs-node') ? '@tensorflow/tfjs-node is installed (libtensorflow on the CPU)' : null),
-  'tfjs-wasm': () => 'neither onnxruntime-node nor a libtensorflow package is installed; the wasm backend runs everywhere',
+  'tfjs-node-gpu': (gpu) =>
+    isInstalled('@tensorflow/tfjs-node-gpu') && gpu
+      ? '@tensorflow/tfjs-node-gpu is installed and a GPU is visible'
+      : null,
+  'onnx-cuda': (gpu) =>
+    onnxCudaProviderInstalled() && gpu ? "onnxruntime-node's CUDA provider is installed and a GPU is visible" : null,
+  'onnx-cpu': (gpu) =>
+    isInstalled('onnxruntime-node')
+      ? `onnxruntime-node is installed (CPU provider)${gpu ? '; a GPU is visible but no GPU engine is installed' : ''}`
+      : null,
+  'tfjs-node': () =>
+    isInstalled('@tensorflow/tfjs-node') ? '@tensorflow/tfjs-node is installed (libtensorflow on the CPU)' : null,
+  'tfjs-wasm': () =>
+    'neither onnxruntime-node nor a libtensorflow package is installed; the wasm backend runs everywhere',
 };
 
 /** `--engine auto`: the fastest engine this host can run, with the reason. */
@@ -81,7 +90,10 @@ export function pickEngine(): { flavour: EngineName; reason: string } {
 /** Chooses and starts the engine, then loads the model onto it. */
 export async function openEngine(options: OpenEngineOptions): Promise<Opened> {
   if (options.choice === NULL_ENGINE_CHOICE) return openNull(options);
-  const picked = options.choice === 'auto' ? pickEngine() : { flavour: engineNamed(options.choice), reason: 'asked for with --engine' };
+  const picked =
+    options.choice === 'auto'
+      ? pickEngine()
+      : { flavour: engineNamed(options.choice), reason: 'asked for with --engine' };
   options.logger?.info({ engine: picked.flavour, reason: picked.reason }, 'engine chosen');
   const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef);
   const opened =
@@ -94,8 +106,14 @@ export async function openEngine(options: OpenEngineOptions): Promise<Opened> {
 
 /** No weights are read: the model identity says so, and the labels are placeholders. */
 function openNull(options: OpenEngineOptions): Opened {
-  options.logger?.warn({ engine: NULL_ENGINE_CHOICE }, 'null engine: zeros without a model, for benchmarks and tests only');
-  return { engine: new NullEngine(), model: { uri: options.modelRef, id: 'null-engine', weightsSha256: 'none', labels: nullLabels() } };
+  options.logger?.warn(
+    { engine: NULL_ENGINE_CHOICE },
+    'null engine: zeros without a model, for benchmarks and tests only',
+  );
+  return {
+    engine: new NullEngine(),
+    model: { uri: options.modelRef, id: 'null-engine', weightsSha256: 'none', labels: nullLabels() },
+  };
 }
 
 async function openTfjs(flavour: TfjsFlavour, read: ReadModelFile, options: OpenEngineOptions): Promise<Opened> {
@@ -115,7 +133,15 @@ async function openTfjs(flavour: TfjsFlavour, read: ReadModelFile, options: Open
 /** Reads the weights, generates the ONNX graph or reuses the cached one, and opens a session on it. */
 async function openOnnx(flavour: OnnxFlavour, read: ReadModelFile, options: OpenEngineOptions): Promise<Opened> {
   const loaded = await loadOnnxResNet(resnet50, read);
-  options.logger?.info({ path: loaded.modelPath, sha256: loaded.onnxSha256, generated: loaded.generated }, loaded.generated ? 'ONNX graph generated and cached' : 'ONNX graph reused from the cache');
-  const engine = await OnnxEngine.open(flavour, loaded.modelPath, loaded.spec, { intraOpNumThreads: options.intraOpNumThreads });
-  return { engine, model: { uri: options.modelRef, id: loaded.modelId, weightsSha256: loaded.weightsSha256, labels: loaded.labels } };
+  options.logger?.info(
+    { path: loaded.modelPath, sha256: loaded.onnxSha256, generated: loaded.generated },
+    loaded.generated ? 'ONNX graph generated and cached' : 'ONNX graph reused from the cache',
+  );
+  const engine = await OnnxEngine.open(flavour, loaded.modelPath, loaded.spec, {
+    intraOpNumThreads: options.intraOpNumThreads,
+  });
+  return {
+    engine,
+    model: { uri: options.modelRef, id: loaded.modelId, weightsSha256: loaded.weightsSha256, labels: loaded.labels },
+  };
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { type BatchOutput, type InferenceEngine, checkBatch } from '../../shared/engine.ts';
-import { EngineUnavailableError, ResnetBatchError, describeError } from '../../shared/errors.ts';
+import { type BatchOutput, checkBatch, type InferenceEngine } from '../../shared/engine.ts';
+import { describeError, EngineUnavailableError, ResnetBatchError } from '../../shared/errors.ts';
 
 /**
  * TensorFlow.js engine. One engine per process: tfjs keeps one global backend, so the backend is
@@ -21,7 +21,8 @@ export type TfjsFlavour = 'tfjs-node-gpu' | 'tfjs-node' | 'tfjs-wasm';
 const installHint: Record<TfjsFlavour, string> = {
   'tfjs-node-gpu':
     'install it on a CUDA 11.2 / cuDNN 8.1 host with `npm install @tensorflow/tfjs-node-gpu` (its install script downloads libtensorflow), or use --engine onnx or tfjs-wasm',
-  'tfjs-node': 'install it with `npm install @tensorflow/tfjs-node` (its install script downloads libtensorflow), or use --engine tfjs-wasm',
+  'tfjs-node':
+    'install it with `npm install @tensorflow/tfjs-node` (its install script downloads libtensorflow), or use --engine tfjs-wasm',
   'tfjs-wasm': 'reinstall the project with `npm ci`; @tensorflow/tfjs-backend-wasm is a regular dependency',
 };
 
@@ -31,19 +32,30 @@ let activeFlavour: TfjsFlavour | undefined;
 export async function activateTfjsBackend(flavour: TfjsFlavour): Promise<void> {
   if (activeFlavour === flavour) return;
   if (activeFlavour !== undefined) {
-    throw new EngineUnavailableError(`tfjs backend ${activeFlavour} is already active in this process (asked for ${flavour}); start one process per engine`);
+    throw new EngineUnavailableError(
+      `tfjs backend ${activeFlavour} is already active in this process (asked for ${flavour}); start one process per engine`,
+    );
   }
   const packageName = flavour === 'tfjs-wasm' ? '@tensorflow/tfjs-backend-wasm' : `@tensorflow/${flavour}`;
   try {
     await import(packageName);
   } catch (error) {
-    throw new EngineUnavailableError(`engine ${flavour} is not available: ${packageName} could not be loaded (${firstLine(error)}); ${installHint[flavour]}`, { cause: error });
+    throw new EngineUnavailableError(
+      `engine ${flavour} is not available: ${packageName} could not be loaded (${firstLine(error)}); ${installHint[flavour]}`,
+      { cause: error },
+    );
   }
   const backendName = flavour === 'tfjs-wasm' ? 'wasm' : 'tensorflow';
   const ready = await tf.setBackend(backendName).catch((error: unknown) => {
-    throw new EngineUnavailableError(`engine ${flavour}: tfjs backend '${backendName}' failed to start (${firstLine(error)}); ${installHint[flavour]}`, { cause: error });
+    throw new EngineUnavailableError(
+      `engine ${flavour}: tfjs backend '${backendName}' failed to start (${firstLine(error)}); ${installHint[flavour]}`,
+      { cause: error },
+    );
   });
-  if (!ready) throw new EngineUnavailableError(`engine ${flavour}: tfjs backend '${backendName}' did not initialise; ${installHint[flavour]}`);
+  if (!ready)
+    throw new EngineUnavailableError(
+      `engine ${flavour}: tfjs backend '${backendName}' did not initialise; ${installHint[flavour]}`,
+    );
   await tf.ready();
   activeFlavour = flavour;
 }
@@ -72,7 +84,10 @@ export class TfjsEngine implements InferenceEngine {
     this.classCount = probabilityShape?.[1] ?? 0;
     this.inputSize = model.inputs[0]?.shape[1] ?? 0;
     if (!this.embeddingSize || !this.classCount || !this.inputSize) {
-      throw new ResnetBatchError('MODEL', `the tfjs model must have one [N,S,S,3] input and two outputs [N,D] and [N,C]; got inputs ${JSON.stringify(model.inputs.map((i) => i.shape))} and outputs ${JSON.stringify(model.outputs.map((o) => o.shape))}`);
+      throw new ResnetBatchError(
+        'MODEL',
+        `the tfjs model must have one [N,S,S,3] input and two outputs [N,D] and [N,C]; got inputs ${JSON.stringify(model.inputs.map((i) => i.shape))} and outputs ${JSON.stringify(model.outputs.map((o) => o.shape))}`,
+      );
     }
   }
 
@@ -85,8 +100,12 @@ export class TfjsEngine implements InferenceEngine {
       return model.predict(input, { batchSize: count }) as tf.Tensor[];
     });
     try {
-      if (!embeddings || !probabilities) throw new ResnetBatchError('MODEL', 'the model did not return [embedding, probabilities]');
-      const [embeddingData, probabilityData] = await Promise.all([embeddings.data<'float32'>(), probabilities.data<'float32'>()]);
+      if (!embeddings || !probabilities)
+        throw new ResnetBatchError('MODEL', 'the model did not return [embedding, probabilities]');
+      const [embeddingData, probabilityData] = await Promise.all([
+        embeddings.data<'float32'>(),
+        probabilities.data<'float32'>(),
+      ]);
       return { embeddings: embeddingData, probabilities: probabilityData };
     } finally {
       embeddings?.dispose();

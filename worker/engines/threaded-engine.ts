@@ -13,9 +13,15 @@ import type { LoadedModelInfo, OpenEngineOptions } from './open-engine.ts';
  * The cost is one copy of each batch's pixels into the thread (19 MB for 32 images, a few
  * milliseconds) and of its outputs back: the caller's arrays are never detached.
  */
-export async function openEngineInThread(options: OpenEngineOptions): Promise<{ engine: InferenceEngine; model: LoadedModelInfo }> {
+export async function openEngineInThread(
+  options: OpenEngineOptions,
+): Promise<{ engine: InferenceEngine; model: LoadedModelInfo }> {
   const { logger: _logger, ...threadOptions } = options;
-  const thread = new Worker(BOOTSTRAP, { eval: true, workerData: threadOptions, argv: [new URL('./engine-thread.ts', import.meta.url).href, import.meta.resolve('tsx/esm/api')] });
+  const thread = new Worker(BOOTSTRAP, {
+    eval: true,
+    workerData: threadOptions,
+    argv: [new URL('./engine-thread.ts', import.meta.url).href, import.meta.resolve('tsx/esm/api')],
+  });
   const engine = new ThreadedEngine(thread);
   const ready = await engine.request<Extract<EngineReply, { type: 'ready' }>>({ type: 'open' });
   engine.describe(ready);
@@ -44,7 +50,9 @@ export interface SerializedError {
   message: string;
 }
 
-export type EngineRequest = { id: number; type: 'infer'; pixels: Float32Array; count: number } | { id: number; type: 'dispose' };
+export type EngineRequest =
+  | { id: number; type: 'infer'; pixels: Float32Array; count: number }
+  | { id: number; type: 'dispose' };
 
 export type EngineReply =
   | { id: number; type: 'ready'; name: string; embeddingSize: number; classCount: number; model: LoadedModelInfo }
@@ -61,8 +69,19 @@ class ThreadedEngine implements InferenceEngine {
 
   constructor(private readonly thread: Worker) {
     thread.on('message', (reply: EngineReply) => this.settle(reply));
-    thread.on('error', (error) => this.failAll(new ResnetBatchError('ENGINE_THREAD', `the engine thread failed: ${error.message}`, { retryable: true, cause: error })));
-    thread.on('exit', (code) => this.failAll(new ResnetBatchError('ENGINE_THREAD', `the engine thread exited (code ${code})`, { retryable: true })));
+    thread.on('error', (error) =>
+      this.failAll(
+        new ResnetBatchError('ENGINE_THREAD', `the engine thread failed: ${error.message}`, {
+          retryable: true,
+          cause: error,
+        }),
+      ),
+    );
+    thread.on('exit', (code) =>
+      this.failAll(
+        new ResnetBatchError('ENGINE_THREAD', `the engine thread exited (code ${code})`, { retryable: true }),
+      ),
+    );
   }
 
   describe(ready: { name: string; embeddingSize: number; classCount: number }): void {
@@ -72,7 +91,9 @@ class ThreadedEngine implements InferenceEngine {
   }
 
   /** Sends one request ('open' only waits for the thread's ready message, id 0) and waits for its reply. */
-  request<R extends EngineReply>(request: { type: 'open' } | Omit<Extract<EngineRequest, { type: 'infer' }>, 'id'> | { type: 'dispose' }): Promise<R> {
+  request<R extends EngineReply>(
+    request: { type: 'open' } | Omit<Extract<EngineRequest, { type: 'infer' }>, 'id'> | { type: 'dispose' },
+  ): Promise<R> {
     const id = request.type === 'open' ? 0 : this.nextId++;
     const reply = new Promise<EngineReply>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
     if (request.type !== 'open') this.thread.postMessage({ ...request, id });
