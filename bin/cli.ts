@@ -1,14 +1,27 @@
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ENGINE_CHOICES, ENGINES, type EngineChoice } from '../shared/engine.ts';
+import type { RunCommandOptions } from '../ops/run-command.ts';
+import type { SubmitCommandOptions } from '../producer/submit-command.ts';
+import type { ScheduleAddOptions } from '../schedule/schedule-command.ts';
+import { ENGINE_CHOICES, ENGINES } from '../shared/engine.ts';
 import { describeError, ResnetBatchError } from '../shared/errors.ts';
+import type { ClassifyOptions } from '../worker/classify-command.ts';
+import type { WorkerCommandOptions } from '../worker/worker-command.ts';
 
 /**
- * The `resnet-batch` command line. Each command's work lives with its stage (worker/,
- * producer/); this file only parses flags and maps errors to exit codes: 0 success, 1 fatal
- * (bad configuration included, with one line saying what to fix), 2 partial (some images failed).
+ * The `resnet-batch` command line. Each command's work lives with its role (producer/, worker/,
+ * schedule/, ops/), loaded only when that command runs; this file parses flags, documents them
+ * with examples, and prints what a command throws in one format: `resnet-batch: CODE: message`.
+ * Exit codes: 0 success, 1 fatal (bad configuration included, with one line saying what to
+ * fix), 2 partial (some images or shards failed).
  */
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
 const program = new Command('resnet-batch')
   .description('Batch ResNet-50 inference: image URIs in, embeddings (.npy) and labels (Parquet) out')
+  .version(version, '-V, --version', 'print the version and exit')
   .showHelpAfterError()
   .configureOutput({ outputError: (text, write) => write(text) });
 
@@ -21,16 +34,32 @@ function positiveInt(value: string): number {
 
 function port(value: string): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535)
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) {
     throw new InvalidArgumentError(`expected a TCP port 0-65535, got '${value}'`);
+  }
   return parsed;
 }
+
+/** The `Examples:` block at the end of a command's --help. */
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((line) => `  $ ${line}`).join('\n')}\n`;
+}
+
+const INPUT = 's3://bucket/prefix, a local folder, or a .txt/.jsonl manifest of URIs';
+const OUTPUT = 'where results go: s3://bucket/prefix or a local folder';
 
 const engineOption = (): Option =>
   new Option(
     '--engine <engine>',
-    `inference engine (default ENGINE or auto); auto picks the fastest this host runs, in this order: ${ENGINES.map((engine) => `${engine.choice} (${engine.describe})`).join(', ')}`,
+    `inference engine (default ENGINE or auto); auto picks the fastest this host runs, in this order: ${ENGINES.map(
+      (engine) => `${engine.choice} (${engine.describe})`,
+    ).join(', ')}`,
   ).choices([...ENGINE_CHOICES]);
+const modelOption = (): Option =>
+  new Option('--model <uri>', 'model: a folder, file:// or s3:// URI (default MODEL_URI or the local cache)');
+const shardSizeOption = (): Option =>
+  new Option('--shard-size <k>', 'images per shard job').argParser(positiveInt).default(256);
+const jsonOption = (): Option => new Option('--json', 'machine-readable output on stdout').default(false);
 
 program
   .command('classify')
@@ -44,64 +73,64 @@ program
   .option('--top <k>', 'labels per image', positiveInt, 5)
   .option('--batch-size <n>', 'images per engine call', positiveInt, 32)
   .addOption(engineOption())
-  .option('--model <uri>', 'model location: a folder, file:// or s3:// URI (default: the local cache)')
-  .action(
-    async (
-      paths: string[],
-      options: { json: boolean; top: number; batchSize: number; engine?: EngineChoice; model?: string },
-    ) => {
-      const { classifyCommand } = await import('../worker/classify-command.ts');
-      process.exitCode = await classifyCommand(paths, options);
-    },
-  );
+  .addOption(modelOption())
+  .addHelpText(
+    'after',
+    examples('resnet-batch classify photos/cat.jpg', 'resnet-batch classify --json --top 1 ~/Pictures | jq .'),
+  )
+  .action(async (paths: string[], options: ClassifyOptions) => {
+    const { classifyCommand } = await import('../worker/classify-command.ts');
+    process.exitCode = await classifyCommand(paths, options);
+  });
 
 program
   .command('worker')
   .description('consume shard jobs from Redis until stopped (SIGTERM/SIGINT finish the current shard)')
   .addOption(engineOption())
   .option('--batch-size <n>', 'images per engine call (default BATCH_SIZE or 32)', positiveInt)
-  .option('--model <uri>', 'model location (default MODEL_URI or the local cache)')
+  .addOption(modelOption())
   .option('--metrics-port <port>', 'port of Prometheus /metrics (default METRICS_PORT or 9464; 0 turns it off)', port)
   .option(
     '--shards-in-flight <n>',
     'shards worked on at once, sharing the engine (default SHARDS_IN_FLIGHT or 2; 1 = a crash loses only its own shard)',
     positiveInt,
   )
-  .action(
-    async (options: {
-      engine?: EngineChoice;
-      batchSize?: number;
-      model?: string;
-      metricsPort?: number;
-      shardsInFlight?: number;
-    }) => {
-      const { workerCommand } = await import('../worker/worker-command.ts');
-      const { ScheduledRunConsumer } = await import('../schedule/scheduled-run-consumer.ts');
-      process.exitCode = await workerCommand(options, [(context) => new ScheduledRunConsumer(context)]);
-    },
-  );
+  .addHelpText(
+    'after',
+    examples(
+      'REDIS_URL=redis://redis:6379 resnet-batch worker',
+      'REDIS_URL=redis://redis:6379 resnet-batch worker --engine onnx --metrics-port 9465',
+    ),
+  )
+  .action(async (options: WorkerCommandOptions) => {
+    const { workerCommand } = await import('../worker/worker-command.ts');
+    const { ScheduledRunConsumer } = await import('../schedule/scheduled-run-consumer.ts');
+    process.exitCode = await workerCommand(options, [(context) => new ScheduledRunConsumer(context)]);
+  });
 
 program
   .command('submit')
-  .description('list an input, shard it and enqueue the shards; prints the run id')
-  .argument('<input>', 's3://bucket/prefix, a local folder, or a .txt/.jsonl manifest of URIs')
-  .requiredOption('--output <uri>', 'where results go: s3://bucket/prefix or a local folder')
+  .description('list an input, shard it and enqueue the shards; prints the run id on stdout')
+  .argument('<input>', INPUT)
+  .requiredOption('--output <uri>', OUTPUT)
   .option('--run <id>', 'run id (default: generated); resubmitting an id enqueues only what is missing')
-  .option('--shard-size <k>', 'images per shard job', positiveInt, 256)
-  .option('--model <uri>', 'model the workers must run (default MODEL_URI or the local cache)')
+  .addOption(shardSizeOption())
+  .addOption(modelOption())
   .option(
     '--since <run>',
     'process only images new or changed (another ETag) since this finished run; all of them when its model differs',
   )
-  .action(
-    async (
-      input: string,
-      options: { output: string; run?: string; shardSize: number; model?: string; since?: string },
-    ) => {
-      const { submitCommand } = await import('../producer/submit-command.ts');
-      process.exitCode = await submitCommand(input, options);
-    },
-  );
+  .addHelpText(
+    'after',
+    examples(
+      'RUN=$(resnet-batch submit s3://photos/2026/ --output s3://results/)',
+      'resnet-batch submit list.jsonl --output ./out --run catalogue-v2 --shard-size 64',
+    ),
+  )
+  .action(async (input: string, options: SubmitCommandOptions) => {
+    const { submitCommand } = await import('../producer/submit-command.ts');
+    process.exitCode = await submitCommand(input, options);
+  });
 
 const schedule = program
   .command('schedule')
@@ -114,31 +143,30 @@ schedule
     '<name>',
     'schedule name (1-48 of A-Z a-z 0-9 . _ -); runs are named <name>-YYYYMMDD-HHMMSS (UTC fire time)',
   )
-  .argument('<input>', 's3://bucket/prefix, a local folder, or a .txt/.jsonl manifest of URIs')
+  .argument('<input>', INPUT)
   .requiredOption(
     '--cron <expr>',
     'cron pattern: "min hour day month weekday" (e.g. "0 3 * * *"), 6 fields with leading seconds, or @daily etc.',
   )
   .option('--tz <zone>', 'IANA time zone of the pattern, e.g. Europe/Paris (default UTC)')
-  .requiredOption('--output <uri>', 'where results go: s3://bucket/prefix or a local folder')
+  .requiredOption('--output <uri>', OUTPUT)
   .option('--incremental', "process only images new or changed since the schedule's last finished run", false)
-  .option('--shard-size <k>', 'images per shard job', positiveInt, 256)
-  .option('--model <uri>', 'model the workers must run (default MODEL_URI or the local cache)')
-  .action(
-    async (
-      name: string,
-      input: string,
-      options: { cron: string; tz?: string; output: string; incremental: boolean; shardSize: number; model?: string },
-    ) => {
-      const { scheduleAddCommand } = await import('../schedule/schedule-command.ts');
-      process.exitCode = await scheduleAddCommand(name, input, options);
-    },
-  );
+  .addOption(shardSizeOption())
+  .addOption(modelOption())
+  .addHelpText(
+    'after',
+    examples('resnet-batch schedule add nightly s3://photos/ --output s3://results/ --cron "0 3 * * *" --incremental'),
+  )
+  .action(async (name: string, input: string, options: ScheduleAddOptions) => {
+    const { scheduleAddCommand } = await import('../schedule/schedule-command.ts');
+    process.exitCode = await scheduleAddCommand(name, input, options);
+  });
 
 schedule
   .command('ls')
   .description('list schedules: cron, next firing, last run, skipped firings')
-  .option('--json', 'machine-readable output', false)
+  .addOption(jsonOption())
+  .addHelpText('after', examples('resnet-batch schedule ls', 'resnet-batch schedule ls --json | jq ".[].name"'))
   .action(async (options: { json: boolean }) => {
     const { scheduleListCommand } = await import('../schedule/schedule-command.ts');
     process.exitCode = await scheduleListCommand(options);
@@ -148,6 +176,7 @@ schedule
   .command('rm')
   .description('remove a schedule (its runs and history stay)')
   .argument('<name>', 'schedule name')
+  .addHelpText('after', examples('resnet-batch schedule rm nightly'))
   .action(async (name: string) => {
     const { scheduleRemoveCommand } = await import('../schedule/schedule-command.ts');
     process.exitCode = await scheduleRemoveCommand(name);
@@ -155,9 +184,13 @@ schedule
 
 program
   .command('status')
-  .description('progress, throughput, ETA and failures of a run')
+  .description('progress, throughput, ETA and failures of a run; exit 0 when the run exists')
   .argument('<run>', 'run id')
-  .option('--json', 'machine-readable output', false)
+  .addOption(jsonOption())
+  .addHelpText(
+    'after',
+    examples('resnet-batch status 20261201-120000-a1b2c3', 'resnet-batch status "$RUN" --json | jq .images'),
+  )
   .action(async (run: string, options: { json: boolean }) => {
     const { statusCommand } = await import('../ops/status-command.ts');
     process.exitCode = await statusCommand(run, options);
@@ -167,6 +200,7 @@ program
   .command('retry')
   .description('enqueue the failed shards of a run again')
   .argument('<run>', 'run id')
+  .addHelpText('after', examples('resnet-batch retry "$RUN"'))
   .action(async (run: string) => {
     const { retryCommand } = await import('../ops/retry-command.ts');
     process.exitCode = await retryCommand(run);
@@ -174,34 +208,26 @@ program
 
 program
   .command('run')
-  .description(
-    'submit, start N local workers and wait: the one-command local job (starts its own Redis when REDIS_URL is unset)',
-  )
-  .argument('<input>', 's3://bucket/prefix, a local folder, or a .txt/.jsonl manifest of URIs')
-  .requiredOption('--output <uri>', 'where results go: s3://bucket/prefix or a local folder')
+  .description('submit, start N local workers and wait: the one-command local job (own Redis when REDIS_URL is unset)')
+  .argument('<input>', INPUT)
+  .requiredOption('--output <uri>', OUTPUT)
   .option('--run <id>', 'run id (default: generated)')
   .option('--workers <n>', 'local worker processes', positiveInt, 1)
-  .option('--shard-size <k>', 'images per shard job', positiveInt, 256)
+  .addOption(shardSizeOption())
   .option('--batch-size <n>', 'images per engine call', positiveInt)
   .addOption(engineOption())
-  .option('--model <uri>', 'model location (default MODEL_URI or the local cache)')
-  .action(
-    async (
-      input: string,
-      options: {
-        output: string;
-        run?: string;
-        workers: number;
-        shardSize: number;
-        batchSize?: number;
-        engine?: EngineChoice;
-        model?: string;
-      },
-    ) => {
-      const { runCommand } = await import('../ops/run-command.ts');
-      process.exitCode = await runCommand(input, options);
-    },
-  );
+  .addOption(modelOption())
+  .addHelpText(
+    'after',
+    examples(
+      'resnet-batch run ./photos --output ./results',
+      'resnet-batch run s3://photos/ --output s3://results/ --workers 2',
+    ),
+  )
+  .action(async (input: string, options: RunCommandOptions) => {
+    const { runCommand } = await import('../ops/run-command.ts');
+    process.exitCode = await runCommand(input, options);
+  });
 
 program
   .command('dashboard')
@@ -210,10 +236,17 @@ program
   )
   .option(
     '--host <address>',
-    'address to bind; any non-loopback address requires DASHBOARD_USER and DASHBOARD_PASSWORD',
+    'address to bind; a non-loopback address requires DASHBOARD_USER and DASHBOARD_PASSWORD',
     '127.0.0.1',
   )
   .option('--port <port>', 'TCP port', port, 3000)
+  .addHelpText(
+    'after',
+    examples(
+      'resnet-batch dashboard',
+      'DASHBOARD_USER=ops DASHBOARD_PASSWORD=... resnet-batch dashboard --host 0.0.0.0',
+    ),
+  )
   .action(async (options: { host: string; port: number }) => {
     const { dashboardCommand } = await import('../ops/dashboard/dashboard-command.ts');
     process.exitCode = await dashboardCommand(options);
@@ -224,6 +257,7 @@ program
   .description('write a self-contained HTML page about a run: totals, throughput, labels, errors, sample thumbnails')
   .argument('<run>', 'run id')
   .option('--out <file>', 'HTML file to write (default: report-<run>.html in the current folder)')
+  .addHelpText('after', examples('resnet-batch report "$RUN" --out report.html'))
   .action(async (run: string, options: { out?: string }) => {
     const { reportCommand } = await import('../ops/report/report-command.ts');
     process.exitCode = await reportCommand(run, options);

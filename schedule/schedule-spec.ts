@@ -3,6 +3,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors.ts';
 import { MAX_SHARD_SIZE } from '../shared/job-payload.ts';
+import { schemaProblems } from '../shared/schema-problems.ts';
 
 /**
  * What a schedule is: a name, when it fires (cron pattern and time zone, kept by BullMQ's job
@@ -51,9 +52,8 @@ export type ScheduleData = z.infer<typeof scheduleDataSchema>;
 export function parseScheduleData(data: unknown): ScheduleData {
   const parsed = scheduleDataSchema.safeParse(data);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(data)'}: ${issue.message}`);
   throw new ConfigError(
-    `fired schedule job data is invalid (expected resnet-batch schedule data v${SCHEDULE_DATA_VERSION}): ${problems.slice(0, 5).join('; ')}; re-add the schedule with resnet-batch schedule add`,
+    `fired schedule job data is invalid (expected resnet-batch schedule data v${SCHEDULE_DATA_VERSION}): ${schemaProblems(parsed.error)}; re-add the schedule with resnet-batch schedule add`,
   );
 }
 

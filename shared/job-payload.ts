@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ResnetBatchError } from './errors.ts';
+import { schemaProblems } from './schema-problems.ts';
 
 /**
  * The wire format of one BullMQ job: one shard of a run. The producer writes it, the worker reads
@@ -51,10 +52,7 @@ export type ImageRef = z.infer<typeof imageRef>;
 export function parseShardJob(data: unknown): ShardJob {
   const parsed = shardJobSchema.safeParse(data);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`);
-  throw new InvalidJobError(
-    `shard job payload is invalid (expected resnet-batch job v${JOB_PAYLOAD_VERSION}): ${problems.slice(0, 5).join('; ')}`,
-  );
+  throw new InvalidJobError(`shard job payload is invalid (expected resnet-batch job v${JOB_PAYLOAD_VERSION}): ${schemaProblems(parsed.error)}`);
 }
 
 /** A job whose payload fails the schema: never retried, recorded as a failed shard. */
@@ -92,10 +90,7 @@ export type FinalizeJob = z.infer<typeof finalizeJobSchema>;
 export function parseFinalizeJob(data: unknown): FinalizeJob {
   const parsed = finalizeJobSchema.safeParse(data);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`);
-  throw new InvalidJobError(
-    `finalize job payload is invalid (expected resnet-batch job v${JOB_PAYLOAD_VERSION}): ${problems.slice(0, 5).join('; ')}`,
-  );
+  throw new InvalidJobError(`finalize job payload is invalid (expected resnet-batch job v${JOB_PAYLOAD_VERSION}): ${schemaProblems(parsed.error)}`);
 }
 
 /** Job id of the run's finaliser for one generation of the run. */

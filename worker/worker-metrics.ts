@@ -57,41 +57,26 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerM
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
 
-  const images = new Counter({
-    name: 'resnet_batch_images_total',
-    help: 'Images processed, by status (ok or error)',
-    labelNames: ['status'],
-    registers,
-  });
-  const imageErrors = new Counter({
-    name: 'resnet_batch_image_errors_total',
-    help: 'Images that failed, by error code',
-    labelNames: ['code'],
-    registers,
-  });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers });
+  const images = counter('resnet_batch_images_total', 'Images processed, by status (ok or error)', ['status']);
+  const imageErrors = counter('resnet_batch_image_errors_total', 'Images that failed, by error code', ['code']);
   const batchDuration = new Histogram({
     name: 'resnet_batch_batch_duration_seconds',
     help: 'Seconds per engine call (one batch)',
     buckets: BATCH_BUCKETS,
     registers,
   });
-  const batchImages = new Counter({
-    name: 'resnet_batch_batch_images_total',
-    help: 'Images sent to the engine',
-    registers,
-  });
-  const stageSeconds = new Counter({
-    name: 'resnet_batch_stage_seconds_total',
-    help: 'Seconds by stage: fetch_decode (per image, overlaps infer), infer, write',
-    labelNames: ['stage'],
-    registers,
-  });
-  const shards = new Counter({
-    name: 'resnet_batch_shards_total',
-    help: 'Shard attempts that ended, by status and error code',
-    labelNames: ['status', 'code'],
-    registers,
-  });
+  const batchImages = counter('resnet_batch_batch_images_total', 'Images sent to the engine');
+  const stageSeconds = counter(
+    'resnet_batch_stage_seconds_total',
+    'Seconds by stage: fetch_decode (per image, overlaps infer), infer, write',
+    ['stage'],
+  );
+  const shards = counter('resnet_batch_shards_total', 'Shard attempts that ended, by status and error code', [
+    'status',
+    'code',
+  ]);
   const engineInfo = new Gauge({
     name: 'resnet_batch_engine_info',
     help: 'The inference engine this worker runs (value 1)',

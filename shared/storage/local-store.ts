@@ -40,14 +40,7 @@ export class LocalStore implements ObjectStore {
   }
 
   async stat(uri: string): Promise<ObjectInfo | null> {
-    const path = localPath(uri);
-    try {
-      const stats = await stat(path);
-      return stats.isFile() ? toInfo(path, stats) : null;
-    } catch (error) {
-      if (isMissing(error)) return null;
-      throw storageError('stat', uri, error);
-    }
+    return fileInfo(localPath(uri), 'stat', uri);
   }
 
   async read(uri: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
@@ -130,7 +123,7 @@ async function* walkDirectory(dir: string, prefixUri: string): AsyncGenerator<Ob
     if (entry.isDirectory()) {
       yield* walkDirectory(path, prefixUri);
     } else if (entry.isFile() || entry.isSymbolicLink()) {
-      const info = await fileInfo(path, prefixUri);
+      const info = await fileInfo(path, 'list', prefixUri);
       if (info !== null) yield info;
       else if (entry.name.includes('\uFFFD')) warnUnreadableName(dir, entry.name);
     }
@@ -150,13 +143,14 @@ function warnUnreadableName(dir: string, lossyName: string): void {
   );
 }
 
-async function fileInfo(path: string, prefixUri: string): Promise<ObjectInfo | null> {
+/** The file at `path` (links followed), or null when it is missing or not a regular file. */
+async function fileInfo(path: string, operation: string, uri: string): Promise<ObjectInfo | null> {
   try {
     const stats = await stat(path);
     return stats.isFile() ? toInfo(path, stats) : null;
   } catch (error) {
     if (isMissing(error)) return null;
-    throw storageError('list', prefixUri, error);
+    throw storageError(operation, uri, error);
   }
 }
 
