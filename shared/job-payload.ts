@@ -52,7 +52,9 @@ export type ImageRef = z.infer<typeof imageRef>;
 export function parseShardJob(data: unknown): ShardJob {
   const parsed = shardJobSchema.safeParse(data);
   if (parsed.success) return parsed.data;
-  throw new InvalidJobError(`shard job payload is invalid (expected resnet-batch job v${JOB_PAYLOAD_VERSION}): ${schemaProblems(parsed.error)}`);
+  throw new InvalidJobError(
+    `shard job payload is invalid (expected resnet-batch job v${JOB_PAYLOAD_VERSION}): ${schemaProblems(parsed.error)}`,
+  );
 }
 
 /** A job whose payload fails the schema: never retried, recorded as a failed shard. */
@@ -90,7 +92,9 @@ export type FinalizeJob = z.infer<typeof finalizeJobSchema>;
 export function parseFinalizeJob(data: unknown): FinalizeJob {
   const parsed = finalizeJobSchema.safeParse(data);
   if (parsed.success) return parsed.data;
-  throw new InvalidJobError(`finalize job payload is invalid (expected resnet-batch job v${JOB_PAYLOAD_VERSION}): ${schemaProblems(parsed.error)}`);
+  throw new InvalidJobError(
+    `finalize job payload is invalid (expected resnet-batch job v${JOB_PAYLOAD_VERSION}): ${schemaProblems(parsed.error)}`,
+  );
 }
 
 /** Job id of the run's finaliser for one generation of the run. */
