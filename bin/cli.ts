@@ -60,6 +60,11 @@ const modelOption = (): Option =>
 const shardSizeOption = (): Option =>
   new Option('--shard-size <k>', 'images per shard job').argParser(positiveInt).default(256);
 const jsonOption = (): Option => new Option('--json', 'machine-readable output on stdout').default(false);
+const normalizeOption = (): Option =>
+  new Option(
+    '--normalize',
+    'L2-normalise the vectors (for inner-product / cosine search, e.g. FAISS IndexFlatIP); default: raw pooled features',
+  );
 
 program
   .command('classify')
@@ -120,6 +125,7 @@ program
     '--since <run>',
     'process only images new or changed (another ETag) since this finished run; all of them when its model differs',
   )
+  .addOption(normalizeOption())
   .addHelpText(
     'after',
     examples(
@@ -152,6 +158,7 @@ schedule
   .requiredOption('--output <uri>', OUTPUT)
   .option('--incremental', "process only images new or changed since the schedule's last finished run", false)
   .addOption(shardSizeOption())
+  .addOption(normalizeOption())
   .addOption(modelOption())
   .addHelpText(
     'after',
@@ -214,6 +221,7 @@ program
   .option('--run <id>', 'run id (default: generated)')
   .option('--workers <n>', 'local worker processes', positiveInt, 1)
   .addOption(shardSizeOption())
+  .addOption(normalizeOption())
   .option('--batch-size <n>', 'images per engine call', positiveInt)
   .addOption(engineOption())
   .addOption(modelOption())

@@ -17,6 +17,8 @@ export interface RunCommandOptions {
   run?: string;
   workers: number;
   shardSize: number;
+  /** L2-normalise the vectors; default false. */
+  normalize?: boolean;
   batchSize?: number;
   /** Default ENGINE (shared/config.ts), else auto; passed to every local worker. */
   engine?: EngineChoice;
@@ -39,7 +41,14 @@ export async function runCommand(input: string, options: RunCommandOptions): Pro
   const redis = connectRedis(redisUrl, logger);
   try {
     const submitted = await submitRun(
-      { input, output: options.output, run: options.run, shardSize: options.shardSize, model: options.model },
+      {
+        input,
+        output: options.output,
+        run: options.run,
+        shardSize: options.shardSize,
+        model: options.model,
+        normalize: options.normalize,
+      },
       { config, redisUrl, logger },
     );
     process.stderr.write(

@@ -51,6 +51,8 @@ export interface SubmitOptions {
    * there are processed, unless the model differs from that run's (then all are). Default none.
    */
   since?: string;
+  /** L2-normalise the vectors (`--normalize`; RunManifest.embeddings.normalization). Default false. */
+  normalize?: boolean;
   /** Name of the schedule firing this run, recorded in the run record. Set by the schedule consumer. */
   schedule?: string;
 }
@@ -102,6 +104,7 @@ interface Plan {
   shardSize: number;
   requestedModel: string | undefined;
   since: string | undefined;
+  normalize: boolean;
   schedule: string | undefined;
   openStore: StoreOpener;
   listing: InputListing;
@@ -184,6 +187,7 @@ async function preflight(options: SubmitOptions, deps: SubmitDeps, whyRedis: str
     shardSize,
     requestedModel,
     since,
+    normalize: options.normalize ?? false,
     schedule: options.schedule,
     openStore,
     listing,
@@ -215,6 +219,8 @@ async function claimRun(
     model,
     inputRoots: plan.listing.inputRoots,
     shardSize: plan.shardSize,
+    normalize: plan.normalize,
+    carriedColumns: plan.listing.carriedColumns,
     ...(plan.since === undefined ? {} : { since: plan.since }),
     ...(plan.schedule === undefined ? {} : { schedule: plan.schedule }),
   };
@@ -232,12 +238,14 @@ function sameRun(record: RunRecord, plan: Plan): RunRecord {
     plan.requestedModel === undefined ? null : differs('model', record.model, plan.requestedModel),
     differs('input roots', record.inputRoots.join(', '), plan.listing.inputRoots.join(', ')),
     differs('shard size', String(record.shardSize), String(plan.shardSize)),
+    differs('--normalize', String(record.normalize), String(plan.normalize)),
+    differs('carried columns', JSON.stringify(record.carriedColumns), JSON.stringify(plan.listing.carriedColumns)),
     // Another base filters the listing differently, so shard i would hold other images.
     differs('--since', record.since ?? '(none)', plan.since ?? '(none)'),
   ].filter((difference) => difference !== null);
   if (differences.length > 0) {
     throw new ConfigError(
-      `run ${plan.run} already exists with another ${differences.join('; ')}; resubmit with the same input, output, model, --shard-size and --since, or choose a new --run`,
+      `run ${plan.run} already exists with another ${differences.join('; ')}; resubmit with the same input, output, model, --shard-size, --since and --normalize, or choose a new --run`,
     );
   }
   return record;
@@ -309,7 +317,13 @@ async function streamRun(
       queue,
       redis,
       registry,
-      run: { run: plan.run, output: plan.output, model, inputRoots: plan.listing.inputRoots },
+      run: {
+        run: plan.run,
+        output: plan.output,
+        model,
+        inputRoots: plan.listing.inputRoots,
+        normalize: plan.normalize,
+      },
       jobOptions: jobOptions(deps.config),
       onGroup: report,
     });

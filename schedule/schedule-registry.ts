@@ -36,6 +36,8 @@ export interface NewSchedule {
   incremental?: boolean;
   /** Images per shard of each run; default DEFAULT_SHARD_SIZE. */
   shardSize?: number;
+  /** L2-normalise the vectors of every run; default false. */
+  normalize?: boolean;
   /** Model reference; default MODEL_URI or the local cache, resolved now. */
   model?: string;
 }
@@ -112,6 +114,7 @@ export class ScheduleRegistry {
       output: checked.output,
       incremental: schedule.incremental ?? false,
       shardSize: checked.shardSize,
+      normalize: schedule.normalize ?? false,
       model: checked.model,
     };
     const replaced = (await this.queue.getJobScheduler(name)) !== undefined;

@@ -123,6 +123,7 @@ export class ScheduledRunConsumer {
           output: data.output,
           run,
           shardSize: data.shardSize,
+          normalize: data.normalize,
           model: data.model,
           schedule: data.name,
           ...(since === null ? {} : { since }),

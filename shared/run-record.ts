@@ -1,3 +1,5 @@
+import type { CarriedColumn } from './output/columns.ts';
+
 /**
  * What Redis keeps about a run, as the CLI and the manifest see it. shared/run-registry.ts reads
  * and writes it; this file holds the shapes only.
@@ -21,6 +23,10 @@ export interface RunRecord {
   inputRoots: string[];
   /** Images per shard (submit --shard-size). */
   shardSize: number;
+  /** L2-normalised vectors (`--normalize`). */
+  normalize: boolean;
+  /** Extra fields of the input's lines carried into every part, with their types (fixed at submit). */
+  carriedColumns: CarriedColumn[];
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ConfigError } from './errors.ts';
+import type { CarriedColumn } from './output/columns.ts';
 import type { RunRecord, RunState } from './run-record.ts';
 
 /**
@@ -70,6 +71,8 @@ export interface NewRun {
   inputRoots: string[];
   /** Images per shard: shard i holds the same images on a resubmission only with the same K. */
   shardSize: number;
+  normalize: boolean;
+  carriedColumns: CarriedColumn[];
   /** Base run of an incremental run (see RunRecord.since). */
   since?: string;
   /** Schedule that fired the run (see RunRecord.schedule). */
@@ -100,6 +103,8 @@ export class RunRegistry {
         model: spec.model,
         input_roots: JSON.stringify(spec.inputRoots),
         shard_size: String(spec.shardSize),
+        normalize: spec.normalize ? '1' : '0',
+        carried_columns: JSON.stringify(spec.carriedColumns),
         listing_done: '0',
         ...optionalFields(spec),
       })
@@ -127,6 +132,8 @@ export class RunRegistry {
       model: fields.model ?? '',
       inputRoots: JSON.parse(fields.input_roots ?? '[]') as string[],
       shardSize: count('shard_size'),
+      normalize: fields.normalize === '1',
+      carriedColumns: JSON.parse(fields.carried_columns ?? '[]') as CarriedColumn[],
       createdAt: fields.created_at,
       startedAt: fields.started_at ?? null,
       finishedAt: fields.finished_at ?? null,

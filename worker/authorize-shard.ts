@@ -9,7 +9,10 @@ import { isWithin, normalizeUri } from '../shared/storage/uri.ts';
  * bucket or a metadata endpoint. Output keys are built from the validated run id and shard index
  * only (shared/output/output-format.ts), so they cannot leave `<output>/<run>/`.
  */
-export function authorizeShard(job: ShardJob, run: { inputRoots: string[]; output: string; model: string }): void {
+export function authorizeShard(
+  job: ShardJob,
+  run: { inputRoots: string[]; output: string; model: string; normalize: boolean },
+): void {
   if (normalizeUri(job.output) !== normalizeUri(run.output)) {
     throw new InvalidJobError(
       `shard ${job.shard} of run ${job.run} writes to ${job.output}, but the run's output is ${run.output}; the job was not made by submit`,
@@ -18,6 +21,11 @@ export function authorizeShard(job: ShardJob, run: { inputRoots: string[]; outpu
   if (job.model !== run.model) {
     throw new InvalidJobError(
       `shard ${job.shard} of run ${job.run} asks for model ${job.model}, but the run's model is ${run.model}; the job was not made by submit`,
+    );
+  }
+  if (job.normalize !== run.normalize) {
+    throw new InvalidJobError(
+      `shard ${job.shard} of run ${job.run} asks for normalize=${job.normalize}, but the run was submitted with normalize=${run.normalize}; the job was not made by submit`,
     );
   }
   for (const image of job.images) {

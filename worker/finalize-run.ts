@@ -6,6 +6,8 @@ import type { ObjectStore } from '../shared/storage/object-store.ts';
 export interface ModelIdentity {
   id: string;
   weightsSha256: string;
+  /** Width of the vectors the model writes (2048 for ResNet-50). */
+  embeddingSize: number;
 }
 
 /**
@@ -37,6 +39,8 @@ function buildManifest(record: RunRecord, model: ModelIdentity, finishedAt: Date
     output: record.output,
     model: { id: model.id, weights_sha256: model.weightsSha256 },
     engines: record.engines,
+    embeddings: { dim: model.embeddingSize, dtype: 'float32', normalization: record.normalize ? 'l2' : 'none' },
+    carried_columns: record.carriedColumns,
     images: record.images,
     shards: {
       total: record.shards.total,

@@ -1,19 +1,21 @@
 import type { InferenceEngine } from '../shared/engine.ts';
 import type { ImageRef, ShardJob } from '../shared/job-payload.ts';
+import type { CarriedColumn } from '../shared/output/columns.ts';
 import {
   EMBEDDINGS_CONTENT_TYPE,
   embeddingsKey,
-  METADATA_CONTENT_TYPE,
-  type MetadataRow,
+  errorsKey,
   metadataKey,
+  PARQUET_CONTENT_TYPE,
 } from '../shared/output/output-format.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import type { DecodeOptions } from './decode-image.ts';
 import { fetchImage } from './fetch-image.ts';
 import { type ImageResult, type PipelineObserver, processImages } from './image-pipeline.ts';
+import { type FetchedFacts, type ShardParts, shardParts } from './shard-parts.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
 import { encodeNpy } from './write-embeddings.ts';
-import { encodeMetadataParquet } from './write-metadata.ts';
+import { encodeErrorsParquet, encodeMetadataParquet } from './write-parts.ts';
 
 export interface ShardContext {
   engine: InferenceEngine;
@@ -28,6 +30,8 @@ export interface ShardContext {
   onProgress?(fraction: number): Promise<void> | void;
   /** Where image results and stage timings are counted (the worker's /metrics). Default none. */
   metrics?: WorkerMetrics;
+  /** The run's carried columns (RunRecord.carriedColumns), in every part with the same types. */
+  carriedColumns: readonly CarriedColumn[];
 }
 
 export interface ShardOutcome {
@@ -35,6 +39,7 @@ export interface ShardOutcome {
   error: number;
   embeddingsUri: string;
   metadataUri: string;
+  errorsUri: string;
   /** Where the shard's time went, in seconds; kept in the job's return value for `npm run bench`. */
   timings: ShardTimings;
 }
@@ -44,7 +49,7 @@ export interface ShardTimings {
   infer: number;
   /** Engine idle between its calls, the first one included: waiting for fetch and decode. */
   engineWait: number;
-  /** Writing the .npy and the Parquet file. */
+  /** Writing the .npy and the two Parquet parts. */
   write: number;
   /** The whole of processShard. */
   total: number;
@@ -52,13 +57,12 @@ export interface ShardTimings {
 
 /**
  * One shard, start to finish: fetch, decode and infer every image (overlapped, see
- * image-pipeline.ts), then write the .npy and, after it, the Parquet metadata. Keys depend only on
- * run and shard, so a retry overwrites the same two objects; because the metadata goes last, a
- * present metadata file always has its embeddings beside it.
+ * image-pipeline.ts), then write its three parts (writeShardParts). Keys depend only on run and
+ * shard, so a retry overwrites the same objects.
  */
 export async function processShard(job: ShardJob, context: ShardContext): Promise<ShardOutcome> {
-  const fetchedSizes = new Map<ImageRef, number>();
-  const tasks = fetchTasks(job, context, fetchedSizes);
+  const fetched = new Map<ImageRef, FetchedFacts>();
+  const tasks = fetchTasks(job, context, fetched);
   const started = performance.now();
   const timings: ShardTimings = { infer: 0, engineWait: 0, write: 0, total: 0 };
   const observer: PipelineObserver = {
@@ -85,89 +89,51 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
     if (results.length % context.batchSize === 0) await context.onProgress?.(results.length / job.images.length);
   }
 
-  const processedAt = new Date();
-  const okResults = results.filter((result) => result.status === 'ok');
-  const width = context.engine.embeddingSize;
-  const matrix = new Float32Array(okResults.length * width);
-  okResults.forEach((result, row) => {
-    matrix.set(result.embedding, row * width);
+  const parts = shardParts(results, fetched, {
+    modelId: context.modelId,
+    engineName: context.engine.name,
+    width: context.engine.embeddingSize,
+    normalize: job.normalize,
+    processedAt: new Date(),
   });
-
-  let nextRow = 0;
-  const rows = results.map(
-    (result): MetadataRow =>
-      toRow(result, result.status === 'ok' ? nextRow++ : null, context, processedAt, fetchedSizes.get(result.key)),
-  );
-
-  const embeddingsUri = embeddingsKey(job.output, job.run, job.shard);
-  const metadataUri = metadataKey(job.output, job.run, job.shard);
-  const outputStore = context.storeFor(job.output);
   const writeStarted = performance.now();
-  await outputStore.write(embeddingsUri, encodeNpy(matrix, okResults.length, width), {
-    contentType: EMBEDDINGS_CONTENT_TYPE,
-  });
-  await outputStore.write(metadataUri, await encodeMetadataParquet(rows), { contentType: METADATA_CONTENT_TYPE });
+  const written = await writeShardParts(context.storeFor(job.output), job, parts, context.carriedColumns);
   timings.write = (performance.now() - writeStarted) / 1000;
   context.metrics?.recordWrite(timings.write);
   await context.onProgress?.(1);
   timings.total = (performance.now() - started) / 1000;
-  return { ok: okResults.length, error: results.length - okResults.length, embeddingsUri, metadataUri, timings };
+  return { ok: parts.metadata.length, error: parts.errors.length, ...written, timings };
 }
 
 /**
- * The fetch of each image, recording how many bytes it got. A manifest line need not give a size
- * (the job then says -1, see shared/job-payload.ts), and size_bytes must be a real size: the
- * fetched length is the truth; an image that could not be read at all (NOT_FOUND) and had no
- * listed size gets 0.
+ * Writes the shard's parts in commit order: the .npy, then the metadata part (so a reader never
+ * sees metadata without its vectors), then the errors part, the commit marker, last.
  */
-function fetchTasks(job: ShardJob, context: ShardContext, fetchedSizes: Map<ImageRef, number>) {
+async function writeShardParts(
+  store: ObjectStore,
+  job: ShardJob,
+  parts: ShardParts,
+  carried: readonly CarriedColumn[],
+): Promise<Pick<ShardOutcome, 'embeddingsUri' | 'metadataUri' | 'errorsUri'>> {
+  const embeddingsUri = embeddingsKey(job.output, job.run, job.shard);
+  const metadataUri = metadataKey(job.output, job.run, job.shard);
+  const errorsUri = errorsKey(job.output, job.run, job.shard);
+  const npy = encodeNpy(parts.vectors, parts.metadata.length, parts.width);
+  await store.write(embeddingsUri, npy, { contentType: EMBEDDINGS_CONTENT_TYPE });
+  await store.write(metadataUri, encodeMetadataParquet(parts.metadata, carried), { contentType: PARQUET_CONTENT_TYPE });
+  const marker = encodeErrorsParquet(parts.errors, carried, { shard: job.shard, ok: parts.metadata.length });
+  await store.write(errorsUri, marker, { contentType: PARQUET_CONTENT_TYPE });
+  return { embeddingsUri, metadataUri, errorsUri };
+}
+
+/** The fetch of each image, recording what it read (see shard-parts.ts for how rows use it). */
+function fetchTasks(job: ShardJob, context: ShardContext, fetched: Map<ImageRef, FetchedFacts>) {
   return job.images.map((image) => ({
     key: image,
     fetch: async () => {
       const bytes = await fetchImage(context.storeFor(image.uri), image, context.maxImageBytes);
-      fetchedSizes.set(image, bytes.length);
+      fetched.set(image, { size: bytes.length });
       return bytes;
     },
   }));
-}
-
-function toRow(
-  result: ImageResult<ImageRef>,
-  embeddingRow: number | null,
-  context: ShardContext,
-  processedAt: Date,
-  fetchedSize: number | undefined,
-): MetadataRow {
-  const common = {
-    uri: result.key.uri,
-    etag: result.key.etag,
-    sizeBytes: fetchedSize ?? Math.max(result.key.size, 0),
-    model: context.modelId,
-    engine: context.engine.name,
-    processedAt,
-  };
-  if (result.status === 'error') {
-    return {
-      ...common,
-      width: null,
-      height: null,
-      status: 'error',
-      error: `${result.code}: ${result.error}`,
-      embeddingRow: null,
-      topLabels: null,
-      topIndices: null,
-      topScores: null,
-    };
-  }
-  return {
-    ...common,
-    width: result.width,
-    height: result.height,
-    status: 'ok',
-    error: null,
-    embeddingRow,
-    topLabels: result.top.map((entry) => entry.label),
-    topIndices: result.top.map((entry) => entry.index),
-    topScores: result.top.map((entry) => entry.score),
-  };
 }

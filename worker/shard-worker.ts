@@ -28,7 +28,7 @@ export interface ShardWorkerOptions {
   config: PipelineConfig;
   engine: InferenceEngine;
   labels: readonly string[];
-  model: ModelIdentity & { uri: string };
+  model: Omit<ModelIdentity, 'embeddingSize'> & { uri: string };
   storeFor(uri: string): ObjectStore;
   logger: Logger;
   /** Counts images, timings and shard outcomes for /metrics. Default none. */
@@ -160,6 +160,7 @@ export class ShardWorker {
       decode: { maxPixels: this.options.config.MAX_IMAGE_PIXELS },
       onProgress: (fraction) => job.updateProgress(Math.round(fraction * 100)),
       metrics: this.options.metrics,
+      carriedColumns: record.carriedColumns,
     });
     const { runComplete } = await this.registry.completeShard(
       shard.run,
@@ -177,7 +178,10 @@ export class ShardWorker {
 
   private async finalize(job: Job): Promise<unknown> {
     const { run } = parseFinalizeJob(job.data);
-    const manifest = await finalizeRun(run, this.registry, this.options.storeFor, this.options.model);
+    const manifest = await finalizeRun(run, this.registry, this.options.storeFor, {
+      ...this.options.model,
+      embeddingSize: this.options.engine.embeddingSize,
+    });
     this.options.logger.info(
       { run, images: manifest?.images, shards: manifest?.shards },
       'run finished; manifest written',

@@ -1,10 +1,9 @@
 import { ObjectNotFoundError } from '../../shared/errors.ts';
 import { manifestKey, type RunManifest } from '../../shared/output/output-format.ts';
-import { listMetadataParts } from '../../shared/output/read-parts.ts';
 import type { RunRecord } from '../../shared/run-record.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { makeThumbnails } from './make-thumbnails.ts';
-import { readMetadataPart } from './read-metadata.ts';
+import { readReportRows } from './read-metadata.ts';
 import type { ReportData, ReportTotals } from './report-data.ts';
 import { RunTally } from './run-tally.ts';
 import { throughputBuckets } from './throughput-buckets.ts';
@@ -32,13 +31,13 @@ export async function collectReport(record: RunRecord, options: CollectOptions):
   const samplesPerClass = options.samplesPerClass ?? 6;
   const tally = new RunTally(samplesPerClass);
   const store = options.openStore(record.output);
-  let parts: string[];
+  const shards = new Set<number>();
   let manifest: RunManifest | null;
   try {
     manifest = await readManifest(store, record.output, record.run);
-    parts = (await listMetadataParts(store, record.output, record.run)).map((part) => part.uri);
-    for (const part of parts) {
-      for await (const row of readMetadataPart(store, part)) tally.add(row);
+    for await (const row of readReportRows(store, record.output, record.run)) {
+      tally.add(row);
+      shards.add(row.shard);
     }
   } finally {
     await store.close();
@@ -59,7 +58,7 @@ export async function collectReport(record: RunRecord, options: CollectOptions):
     generatedAt: (options.now ?? new Date()).toISOString(),
     totals: manifest ? totalsFromManifest(manifest, record) : totalsFromRecord(record),
     rowsRead: tally.rows,
-    partsRead: parts.length,
+    partsRead: shards.size,
     throughput: throughputBuckets(tally.perSecond),
     labels,
     errors: tally.errors(),

@@ -1,6 +1,6 @@
 import type { ErrorCount, LabelCount } from './report-data.ts';
 
-/** The columns of one metadata row the report needs (see shared/output/output-format.ts). */
+/** What the report needs of one row of a run, ok or failed (see shared/output/columns.ts). */
 export interface ReportRow {
   uri: string;
   status: 'ok' | 'error';
@@ -11,6 +11,8 @@ export interface ReportRow {
   score: number | null;
   /** When the row's shard finished, ms since the epoch. */
   processedAtMs: number;
+  /** The shard the row was written by. */
+  shard: number;
 }
 
 /** A candidate thumbnail: one of a class's most confident images. */

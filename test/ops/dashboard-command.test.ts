@@ -85,6 +85,8 @@ describe('dashboard', () => {
       model: 'default',
       inputRoots: ['s3://bucket/images/'],
       shardSize: 256,
+      normalize: false,
+      carriedColumns: [],
     });
     await registry.finishListing('nightly-001', { images: 600, skipped: 0, shards: 3 });
     await registry.markStarted('nightly-001');

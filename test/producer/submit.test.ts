@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { type SubmitDeps, type SubmitProgress, submitRun } from '../../producer/submit.ts';
 import { configFromEnv, SHARD_QUEUE_NAME } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
-import { FINALIZE_JOB_NAME, parseShardJob, shardJobId } from '../../shared/job-payload.ts';
+import { FINALIZE_JOB_NAME, JOB_PAYLOAD_VERSION, parseShardJob, shardJobId } from '../../shared/job-payload.ts';
 import { RunRegistry } from '../../shared/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
@@ -168,7 +168,7 @@ describe('submitting a run', () => {
     const jobs = await queuedJobs(deps.prefix);
     assert.deepEqual(
       jobs.map((job) => [job.id, job.name, job.data]),
-      [['run-f__manifest-g0', FINALIZE_JOB_NAME, { v: 1, run: 'run-f', generation: 0 }]],
+      [['run-f__manifest-g0', FINALIZE_JOB_NAME, { v: JOB_PAYLOAD_VERSION, run: 'run-f', generation: 0 }]],
     );
   });
 

@@ -58,6 +58,7 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }, incrementa
     name: 'nightly',
     input: pathToFileURL(input).href,
     output: pathToFileURL(join(dir, 'out')).href,
+    normalize: false,
     incremental,
     shardSize: 2,
     model: MODEL,
