@@ -65,7 +65,7 @@ export class CarriedColumnsBuilder {
         }
         if (this.kinds.size >= MAX_CARRIED_FIELDS) {
           throw new ConfigError(
-            `${where}: field '${name}' would be the ${MAX_CARRIED_FIELDS + 1}th distinct field of the input; a run carries at most ${MAX_CARRIED_FIELDS}, so drop fields from the manifest`,
+            `${where}: field '${name}' is one more than the ${MAX_CARRIED_FIELDS} distinct fields a run carries; drop fields from the manifest`,
           );
         }
         seen = new Set();

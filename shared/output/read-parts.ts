@@ -1,4 +1,4 @@
-import { type Schema, type Table, tableFromIPC } from 'apache-arrow';
+import { type Schema, tableFromIPC } from 'apache-arrow';
 import { readParquet, readSchema } from 'parquet-wasm';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { relativeKeyWithin } from '../storage/uri.ts';
@@ -7,8 +7,8 @@ import { type PartKind, partFolder, partKey, shardOfPartName } from './output-fo
 /**
  * The one reader of a run's output parts (the layout of output-format.ts), for everything that
  * reads results back: incremental runs (producer/previous-results.ts) and the run report
- * (ops/report/). Parts are listed under their folder and read one shard at a time, decoding only
- * the columns asked for, so memory is one shard however large the run.
+ * (ops/report/). Parts are listed under their folder and read a few shards at a time, keeping
+ * only the columns asked for, so memory is a few shards however large the run.
  *
  * Both layouts are read: format 2 (metadata/ holds the images that succeeded, errors/ the inputs
  * that failed) and format 1 (metadata/ held every input, with a `status` column and a nullable
@@ -61,12 +61,6 @@ export function listMetadataParts(store: ObjectStore, output: string, run: strin
   return listParts(store, output, run, 'metadata');
 }
 
-/** One Parquet part as an Arrow table of the given columns (snake_case names of columns.ts). */
-export async function readPartColumns(store: ObjectStore, uri: string, columns: readonly string[]): Promise<Table> {
-  const bytes = await store.read(uri, { maxBytes: MAX_PART_BYTES });
-  return tableFromIPC(readParquet(bytes, { columns: [...columns] }).intoIPCStream());
-}
-
 /**
  * Every shard that has a metadata part, with its rows in either layout: `okColumns` of the
  * images that succeeded and `errorColumns` of the inputs that failed. Shards are read one at a
@@ -97,27 +91,34 @@ async function readOneShard(
   const bytes = await store.read(part.uri, { maxBytes: MAX_PART_BYTES });
   if (hasColumn(tableFromIPC(readSchema(bytes).intoIPCStream()).schema, 'status')) {
     // Format 1: one part, every input, with `status`.
-    const rows = rowsOf(readParquet(bytes, { columns: [...new Set([...columns.ok, ...columns.error, 'status'])] }));
+    const rows = rowsOf(bytes, ['status', ...columns.ok, ...columns.error]);
     return {
       shard: part.shard,
-      ok: rows.filter((row) => row.status === 'ok'),
-      errors: rows.filter((row) => row.status !== 'ok'),
+      ok: rows.filter((row) => row.status === 'ok').map((row) => pick(row, columns.ok)),
+      errors: rows.filter((row) => row.status !== 'ok').map((row) => pick(row, columns.error)),
     };
   }
-  const ok = rowsOf(readParquet(bytes, { columns: [...columns.ok] }));
+  const ok = rowsOf(bytes, columns.ok);
   const errorsUri = partKey(output, run, 'errors', part.shard);
   const errorBytes =
     (await store.stat(errorsUri)) === null ? null : await store.read(errorsUri, { maxBytes: MAX_PART_BYTES });
-  const errors = errorBytes === null ? [] : rowsOf(readParquet(errorBytes, { columns: [...columns.error] }));
-  return { shard: part.shard, ok, errors };
+  return { shard: part.shard, ok, errors: errorBytes === null ? [] : rowsOf(errorBytes, columns.error) };
 }
 
 function hasColumn(schema: Schema, name: string): boolean {
   return schema.fields.some((field) => field.name === name);
 }
 
-function rowsOf(table: ReturnType<typeof readParquet>): PartRow[] {
-  return tableFromIPC(table.intoIPCStream())
+/**
+ * The rows of a part with only `columns`. parquet-wasm 0.8's readParquet decodes every column
+ * whatever its `columns` option says, so the projection is applied here, row by row.
+ */
+function rowsOf(bytes: Uint8Array, columns: readonly string[]): PartRow[] {
+  return tableFromIPC(readParquet(bytes).intoIPCStream())
     .toArray()
-    .map((row) => row.toJSON() as PartRow);
+    .map((row) => pick(row.toJSON() as PartRow, columns));
+}
+
+function pick(row: PartRow, columns: readonly string[]): PartRow {
+  return Object.fromEntries(columns.map((column) => [column, row[column]]));
 }
