@@ -3,6 +3,7 @@ import type { CarriedColumn, CarriedFields } from '../shared/output/columns.ts';
 import type { ObjectInfo, ObjectStore } from '../shared/storage/object-store.ts';
 import { isWithin, normalizeUri } from '../shared/storage/uri.ts';
 import { CarriedColumnsBuilder, carriedFields, type RawFields } from './carried-fields.ts';
+import { DuplicateUris } from './duplicate-uris.ts';
 import { InputRootsBuilder } from './input-roots.ts';
 import { type ManifestFormat, manifestFormat, parseManifestLine } from './manifest-entry.ts';
 import { DEFAULT_MAX_LINE_BYTES, manifestLines } from './manifest-lines.ts';
@@ -29,8 +30,12 @@ export interface InputDescription {
 }
 
 export interface SkippedInput {
-  /** 'invalid-entry': a manifest line that names no usable URI; 'outside-roots': see input-roots.ts. */
-  reason: 'invalid-entry' | 'outside-roots';
+  /**
+   * 'invalid-entry': a manifest line that names no usable URI; 'outside-roots': see
+   * input-roots.ts; 'unreadable': an entry the store cannot list (a link that loops);
+   * 'duplicate': an input the manifest already named (duplicate-uris.ts).
+   */
+  reason: 'invalid-entry' | 'outside-roots' | 'unreadable' | 'duplicate';
   /** The URI, or the manifest URI with ':<line>' for an invalid entry. */
   where: string;
   detail: string;
@@ -86,15 +91,17 @@ export async function describeInput(input: string, openStore: StoreOpener): Prom
 /**
  * Describes the input, derives its roots and checks that it lists at least one candidate, all
  * before anything is enqueued. The first page is read here and handed back inside `pages`, so a
- * prefix is listed only once; a manifest is read twice (once for its roots and carried columns).
+ * prefix is listed only once; a manifest is read twice (once for its roots, carried columns and
+ * repeated inputs, manifestFacts).
  */
 export async function openListing(input: string, options: ListOptions): Promise<InputListing> {
   const description = await describeInput(input, options.openStore);
-  const { roots: inputRoots, carriedColumns } =
+  const facts: ManifestFacts =
     description.kind === 'prefix'
-      ? { roots: [description.uri], carriedColumns: [] }
+      ? { roots: [description.uri], carriedColumns: [], duplicates: null }
       : await manifestFacts(description, options);
-  const iterator = listDescribed(description, inputRoots, carriedColumns, options)[Symbol.asyncIterator]();
+  const { roots: inputRoots, carriedColumns } = facts;
+  const iterator = listDescribed(description, facts, options)[Symbol.asyncIterator]();
   let first: IteratorResult<ListedImage[]>;
   try {
     first = await iterator.next();
@@ -117,12 +124,11 @@ export async function openListing(input: string, options: ListOptions): Promise<
 
 async function* listDescribed(
   input: InputDescription,
-  roots: string[],
-  carriedColumns: readonly CarriedColumn[],
+  facts: ManifestFacts,
   options: ListOptions,
 ): AsyncGenerator<ListedImage[]> {
-  const source =
-    input.kind === 'prefix' ? listPrefix(input.uri, options) : listManifest(input, carriedColumns, options);
+  const roots = facts.roots;
+  const source = input.kind === 'prefix' ? listPrefix(input.uri, options) : listManifest(input, facts, options);
   for await (const page of source) {
     // S3 prefixes are raw strings (s3://b/img also lists img2/...) and S3 keys may hold '..'
     // segments; the worker refuses both, so they are skipped here with a reason.
@@ -138,7 +144,10 @@ async function* listDescribed(
 async function* listPrefix(uri: string, options: ListOptions): AsyncGenerator<ObjectInfo[]> {
   const store = options.openStore(uri);
   try {
-    yield* store.list(uri, { pageSize: options.pageSize ?? 1000 });
+    yield* store.list(uri, {
+      pageSize: options.pageSize ?? 1000,
+      onSkip: (skipped) => options.onSkip?.({ reason: 'unreadable', where: skipped.uri, detail: skipped.reason }),
+    });
   } finally {
     await store.close();
   }
@@ -146,7 +155,7 @@ async function* listPrefix(uri: string, options: ListOptions): AsyncGenerator<Ob
 
 async function* listManifest(
   input: InputDescription,
-  carriedColumns: readonly CarriedColumn[],
+  facts: ManifestFacts,
   options: ListOptions,
 ): AsyncGenerator<ListedImage[]> {
   const pageSize = options.pageSize ?? 1000;
@@ -156,7 +165,15 @@ async function* listManifest(
       options.onSkip?.(entry);
       continue;
     }
-    const fields = carriedFields(entry.fields, carriedColumns);
+    if (facts.duplicates?.isRepeat(entry.info.uri)) {
+      options.onSkip?.({
+        reason: 'duplicate',
+        where: entry.where,
+        detail: `${entry.info.uri} is named earlier in the manifest`,
+      });
+      continue;
+    }
+    const fields = carriedFields(entry.fields, facts.carriedColumns);
     page.push(fields === undefined ? entry.info : { ...entry.info, fields });
     if (page.length >= pageSize) {
       yield page;
@@ -196,22 +213,30 @@ async function* manifestEntries(
   }
 }
 
+/** What the pass over a manifest learns before anything is enqueued. */
+interface ManifestFacts {
+  roots: string[];
+  carriedColumns: CarriedColumn[];
+  /** Inputs the manifest names more than once (null for a prefix, which cannot). */
+  duplicates: DuplicateUris | null;
+}
+
 /**
- * One silent pass over the manifest, before anything is enqueued: its roots and the run's carried
- * columns. Throws ConfigError when it names no usable entry or a field cannot be carried.
+ * One silent pass over the manifest, before anything is enqueued: its roots, the run's carried
+ * columns and its repeated inputs. Throws ConfigError when it names no usable entry or a field
+ * cannot be carried.
  */
-async function manifestFacts(
-  input: InputDescription,
-  options: ListOptions,
-): Promise<{ roots: string[]; carriedColumns: CarriedColumn[] }> {
+async function manifestFacts(input: InputDescription, options: ListOptions): Promise<ManifestFacts> {
   const roots = new InputRootsBuilder();
   const columns = new CarriedColumnsBuilder();
+  const duplicates = new DuplicateUris();
   let entries = 0;
   try {
     for await (const entry of manifestEntries(input, options)) {
       if ('detail' in entry) continue;
       roots.add(entry.info.uri);
       columns.add(entry.fields, entry.where);
+      duplicates.add(entry.info.uri);
       entries += 1;
     }
   } catch (error) {
@@ -223,5 +248,6 @@ async function manifestFacts(
       `manifest ${input.uri} names no usable image URI; expected one URI per line (.txt) or {"uri": ...} objects (.jsonl)`,
     );
   }
-  return { roots: roots.roots(), carriedColumns: columns.columns() };
+  duplicates.finish();
+  return { roots: roots.roots(), carriedColumns: columns.columns(), duplicates };
 }

@@ -20,7 +20,7 @@ import { type InputListing, openListing, type StoreOpener } from './list-inputs.
 import { checkRunId, newRunId } from './run-id.ts';
 import { selectImages } from './select-images.ts';
 import { checkShardSize, shardListing } from './shard-listing.ts';
-import { type SkipCounts, SkipTally } from './skip-tally.ts';
+import { noSkips, type SkipCounts, SkipTally } from './skip-tally.ts';
 
 /**
  * `submit`: check everything, create (or find) the run record, then stream
@@ -262,7 +262,7 @@ function finishedResult(record: RunRecord): SubmitResult {
     shards: record.shards.total,
     images: record.images.total,
     skipped: record.images.skipped,
-    skippedBy: { 'not-an-image': 0, 'invalid-entry': 0, 'outside-roots': 0, unchanged: 0 },
+    skippedBy: noSkips(),
     enqueued: 0,
     resubmitted: true,
     complete: true,

@@ -37,7 +37,10 @@ export class ImageError extends ResnetBatchError {
 }
 
 export type ImageErrorCode =
-  | 'NOT_FOUND' // the object was listed but is gone
+  | 'NOT_FOUND' // the object was listed but is gone, or its bucket does not exist
+  | 'NOT_A_FILE' // a FIFO, socket, device or directory named like an image
+  | 'FORBIDDEN' // the store refused to read it (permissions, bucket policy)
+  | 'TIMEOUT' // the read did not finish within FETCH_TIMEOUT_MS
   | 'EMPTY' // zero bytes
   | 'TOO_LARGE' // over the byte limit
   | 'TOO_MANY_PIXELS' // over the pixel limit (decompression bomb guard)
@@ -86,5 +89,22 @@ export class ObjectTooLargeError extends ResnetBatchError {
         retryable: false,
       },
     );
+  }
+}
+
+/** The URI names something that is not one plain file (a FIFO, a socket, a device, a directory). */
+export class NotAFileError extends ResnetBatchError {
+  constructor(uri: string, kind: string) {
+    super('NOT_A_FILE', `${uri} is a ${kind}, not a regular file; only plain files are read`, { retryable: false });
+  }
+}
+
+/**
+ * A conditional write found the object it must not replace (a commit marker, a run definition):
+ * someone else committed first. Never retried as is; the caller reads what is there instead.
+ */
+export class PreconditionFailedError extends ResnetBatchError {
+  constructor(uri: string) {
+    super('PRECONDITION_FAILED', `${uri} already exists; a conditional write never replaces it`, { retryable: false });
   }
 }

@@ -8,8 +8,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ObjectTooLargeError, StorageError } from '../errors.ts';
-import type { ObjectInfo, ObjectStore } from './object-store.ts';
+import { ObjectTooLargeError, PreconditionFailedError, StorageError } from '../errors.ts';
+import type { ListOptions, ObjectInfo, ObjectRead, ObjectStore, WriteOptions } from './object-store.ts';
 import { leaseS3Client } from './s3-client.ts';
 import { toStorageError } from './s3-errors.ts';
 import { formatS3Uri, parseS3Uri, type S3Location, s3UriSyntax } from './s3-uri.ts';
@@ -65,7 +65,7 @@ export class S3Store implements ObjectStore {
     this.queueSize = options.queueSize ?? 4;
   }
 
-  async *list(prefixUri: string, options: { pageSize?: number } = {}): AsyncIterable<ObjectInfo[]> {
+  async *list(prefixUri: string, options: ListOptions = {}): AsyncIterable<ObjectInfo[]> {
     const { bucket, key } = s3Location(prefixUri);
     if (key !== '' && !key.endsWith('/')) {
       const exact = await this.stat(prefixUri);
@@ -105,7 +105,11 @@ export class S3Store implements ObjectStore {
   }
 
   async read(uri: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
-    const body = await this.get(uri, options.maxBytes);
+    return (await this.readObject(uri, options)).body;
+  }
+
+  async readObject(uri: string, options: { maxBytes?: number } = {}): Promise<ObjectRead> {
+    const { body, info } = await this.get(uri, options.maxBytes);
     const chunks: Buffer[] = [];
     let total = 0;
     try {
@@ -120,14 +124,14 @@ export class S3Store implements ObjectStore {
     } catch (error) {
       throw this.error('read', uri, error);
     }
-    return Buffer.concat(chunks, total);
+    return { body: Buffer.concat(chunks, total), info: { ...info, size: total } };
   }
 
   async readStream(uri: string): Promise<Readable> {
-    return this.get(uri, undefined);
+    return (await this.get(uri, undefined)).body;
   }
 
-  async write(uri: string, body: Buffer | Uint8Array | string, options: { contentType?: string } = {}): Promise<void> {
+  async write(uri: string, body: Buffer | Uint8Array | string, options: WriteOptions = {}): Promise<void> {
     const { bucket, key } = s3Location(uri);
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const params = {
@@ -135,9 +139,13 @@ export class S3Store implements ObjectStore {
       Key: key,
       Body: bytes,
       ...(options.contentType === undefined ? {} : { ContentType: options.contentType }),
+      ...(options.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
     };
     try {
-      if (bytes.byteLength < this.threshold) {
+      // A create-only write is always one PutObject: the objects written that way (commit
+      // markers, run definitions) are small, and a conditional multipart completion is not
+      // supported by every S3-compatible server.
+      if (bytes.byteLength < this.threshold || options.ifNoneMatch !== undefined) {
         await this.client.send(new PutObjectCommand(params));
       } else {
         await new Upload({
@@ -149,6 +157,7 @@ export class S3Store implements ObjectStore {
         }).done();
       }
     } catch (error) {
+      if (options.ifNoneMatch !== undefined && isPreconditionFailure(error)) throw new PreconditionFailedError(uri);
       throw this.error('write', uri, error);
     }
   }
@@ -161,7 +170,7 @@ export class S3Store implements ObjectStore {
   }
 
   /** GetObject with the size check done on the response headers, before any body bytes are read. */
-  private async get(uri: string, maxBytes: number | undefined): Promise<Readable> {
+  private async get(uri: string, maxBytes: number | undefined): Promise<{ body: Readable; info: ObjectInfo }> {
     const { bucket, key } = s3Location(uri);
     let response: GetObjectCommandOutput;
     try {
@@ -181,7 +190,7 @@ export class S3Store implements ObjectStore {
       body.destroy();
       throw new ObjectTooLargeError(uri, size, maxBytes);
     }
-    return body;
+    return { body, info: { uri: formatS3Uri({ bucket, key }), size: size ?? 0, etag: unquote(response.ETag) } };
   }
 
   private error(operation: string, uri: string, error: unknown) {
@@ -197,6 +206,13 @@ function s3Location(uri: string): S3Location {
       retryable: false,
     });
   }
+}
+
+/** 412 Precondition Failed (AWS: PreconditionFailed; some servers answer 409 ConditionalRequestConflict). */
+function isPreconditionFailure(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const name = error instanceof Error ? error.name : '';
+  return status === 412 || name === 'PreconditionFailed' || name === 'ConditionalRequestConflict';
 }
 
 function unquote(etag: string | undefined): string {
