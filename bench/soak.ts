@@ -156,6 +156,7 @@ async function soakInProcess(dir: string, names: string[], started: number): Pro
         batchSize: 8,
         maxImageBytes: 64 * 1024 * 1024,
         carriedColumns: [],
+        fetchTimeoutMs: 60_000,
       });
       samples.push({
         seconds: round((performance.now() - started) / 1000),

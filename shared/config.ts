@@ -47,6 +47,12 @@ const configSchema = z.object({
     .min(1)
     .default(64 * 1024 * 1024),
   /**
+   * FETCH_TIMEOUT_MS: longest wait for one image's bytes, in ms, after which the image is a
+   * TIMEOUT error row instead of a shard that hangs (a stuck NFS mount, a server that stalls
+   * mid-body). Default 120000. S3 requests also have their own timeouts (S3_REQUEST_TIMEOUT_MS).
+   */
+  FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
+  /**
    * MAX_IMAGE_PIXELS: width x height above which an image is refused before decoding
    * (decompression bombs). Default 100,000,000 (a 10000x10000 image, about 300 MB decoded).
    */

@@ -43,4 +43,6 @@ export interface RunRecord {
   since?: string | null;
   /** Name of the schedule that fired this run; null (or absent) for a run submitted by hand. */
   schedule?: string | null;
+  /** Why the finaliser failed for good (its attempts spent); null while it has not, or after `retry`. */
+  finalizeError: string | null;
 }

@@ -13,6 +13,9 @@ import type { RunRecord, RunState } from './run-record.ts';
  * - `P:run:R:done`     set of shard indices that completed (each counted once)
  * - `P:run:R:failed`   set of shard indices that failed for good (until `retry`)
  * - `P:run:R:engines`  set of engine names that wrote results
+ * - `P:run:R:digests`  hash shard index -> digest of the inputs it was enqueued with
+ *                      (shared/shard-digest.ts), set once; a listing that would put other inputs
+ *                      in a shard is refused, and a job naming other inputs is not authorised
  * - `P:runs`           sorted set of run ids by creation time
  *
  * Each state change is one Lua script, so that two workers finishing the last two shards at the
@@ -90,6 +93,31 @@ export class RunRegistry {
     return [base, `${base}:done`, `${base}:failed`, `${base}:engines`];
   }
 
+  private digestsKey(run: string): string {
+    return `${this.prefix}:run:${run}:digests`;
+  }
+
+  /**
+   * Records the digest of the inputs of shard `shard` unless one is recorded already, and
+   * returns the recorded one: a caller whose digest differs has another listing than the run's.
+   */
+  async recordShardDigest(run: string, shard: number, digest: string): Promise<string> {
+    const key = this.digestsKey(run);
+    const [, recorded] =
+      (await this.redis.multi().hsetnx(key, String(shard), digest).hget(key, String(shard)).exec()) ?? [];
+    return String(recorded?.[1] ?? digest);
+  }
+
+  /** The digest shard `shard` was enqueued with, or null when the registry has none. */
+  async shardDigest(run: string, shard: number): Promise<string | null> {
+    return this.redis.hget(this.digestsKey(run), String(shard));
+  }
+
+  /** The finaliser failed for good: the run stays unfinished, and status and `run` say why. */
+  async recordFinalizeFailure(run: string, reason: string): Promise<void> {
+    await this.redis.hset(this.keys(run)[0], 'finalize_error', reason.slice(0, 2000));
+  }
+
   /** Creates the record unless it exists. Returns false (and changes nothing) when it did. */
   async create(spec: NewRun, now = new Date()): Promise<boolean> {
     const [hash] = this.keys(spec.run);
@@ -153,6 +181,7 @@ export class RunRegistry {
       engines: engineNames.sort(),
       since: fields.since ?? null,
       schedule: fields.schedule ?? null,
+      finalizeError: fields.finalize_error ?? null,
     };
   }
 
@@ -217,7 +246,11 @@ export class RunRegistry {
   }
 
   async markFinished(run: string, now = new Date()): Promise<void> {
-    await this.redis.hset(this.keys(run)[0], 'finished_at', now.toISOString());
+    await this.redis
+      .multi()
+      .hset(this.keys(run)[0], 'finished_at', now.toISOString())
+      .hdel(this.keys(run)[0], 'finalize_error')
+      .exec();
   }
 
   /** Takes the failed shards out of the failed set for a retry and reopens the run. */

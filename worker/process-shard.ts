@@ -1,21 +1,21 @@
 import type { InferenceEngine } from '../shared/engine.ts';
 import type { ImageRef, ShardJob } from '../shared/job-payload.ts';
 import type { CarriedColumn } from '../shared/output/columns.ts';
-import {
-  EMBEDDINGS_CONTENT_TYPE,
-  embeddingsKey,
-  errorsKey,
-  metadataKey,
-  PARQUET_CONTENT_TYPE,
-} from '../shared/output/output-format.ts';
+import { shardDigest } from '../shared/shard-digest.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import type { DecodeOptions } from './decode-image.ts';
 import { fetchImage } from './fetch-image.ts';
 import { type ImageResult, type PipelineObserver, processImages } from './image-pipeline.ts';
-import { type FetchedFacts, type ShardParts, shardParts } from './shard-parts.ts';
+import {
+  type CommittedShard,
+  ConflictingCommitError,
+  commitShard,
+  LockLostError,
+  readCommitted,
+  type ShardLease,
+} from './shard-commit.ts';
+import { type FetchedFacts, shardParts } from './shard-parts.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
-import { encodeNpy } from './write-embeddings.ts';
-import { encodeErrorsParquet, encodeMetadataParquet } from './write-parts.ts';
 
 export interface ShardContext {
   engine: InferenceEngine;
@@ -25,6 +25,8 @@ export interface ShardContext {
   storeFor(uri: string): ObjectStore;
   batchSize: number;
   maxImageBytes: number;
+  /** Longest wait for one image's bytes, in ms; past it the image is a TIMEOUT row (FETCH_TIMEOUT_MS). */
+  fetchTimeoutMs: number;
   decode?: DecodeOptions;
   /** Called after each batch with the share of the shard's images done, 0..1. */
   onProgress?(fraction: number): Promise<void> | void;
@@ -32,14 +34,18 @@ export interface ShardContext {
   metrics?: WorkerMetrics;
   /** The run's carried columns (RunRecord.carriedColumns), in every part with the same types. */
   carriedColumns: readonly CarriedColumn[];
+  /** This worker's hold on the shard (shard-commit.ts); default: held for ever (tests, bench). */
+  lease?: ShardLease;
 }
+
+/** A lease that is never lost, for callers outside the queue (bench/soak.ts, tests). */
+const HELD: ShardLease = { signal: new AbortController().signal, confirm: async () => undefined };
 
 export interface ShardOutcome {
   ok: number;
   error: number;
-  embeddingsUri: string;
-  metadataUri: string;
-  errorsUri: string;
+  /** True when the shard was found committed on storage and nothing was processed. */
+  alreadyCommitted: boolean;
   /** Where the shard's time went, in seconds; kept in the job's return value for `npm run bench`. */
   timings: ShardTimings;
 }
@@ -56,15 +62,21 @@ export interface ShardTimings {
 }
 
 /**
- * One shard, start to finish: fetch, decode and infer every image (overlapped, see
- * image-pipeline.ts), then write its three parts (writeShardParts). Keys depend only on run and
- * shard, so a retry overwrites the same objects.
+ * One shard, start to finish: unless it is already committed on storage, fetch, decode and infer
+ * every image (overlapped, see image-pipeline.ts), then commit its three parts (shard-commit.ts).
+ * Keys depend only on run and shard; the lease is checked between batches and before each write,
+ * so a worker that lost the shard stops and writes nothing more.
  */
 export async function processShard(job: ShardJob, context: ShardContext): Promise<ShardOutcome> {
-  const fetched = new Map<ImageRef, FetchedFacts>();
-  const tasks = fetchTasks(job, context, fetched);
+  const lease = context.lease ?? HELD;
+  const store = context.storeFor(job.output);
   const started = performance.now();
   const timings: ShardTimings = { infer: 0, engineWait: 0, write: 0, total: 0 };
+  const inputsDigest = shardDigest(job.images);
+  const committed = await readCommitted(store, job);
+  if (committed !== null) return finished(checkSameInputs(job, committed, inputsDigest), true, timings, started);
+
+  const fetched = new Map<ImageRef, FetchedFacts>();
   const observer: PipelineObserver = {
     onPrepared: (seconds) => context.metrics?.onPrepared(seconds),
     onBatch: (batch) => {
@@ -76,7 +88,7 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
   const results: ImageResult<ImageRef>[] = [];
   // One batch read ahead per shard: a worker runs two shards at once (worker-command.ts
   // shardsInFlight), so the engine still finds a batch ready, and memory holds two, not four.
-  for await (const result of processImages(tasks, {
+  for await (const result of processImages(fetchTasks(job, context, fetched), {
     engine: context.engine,
     labels: context.labels,
     batchSize: context.batchSize,
@@ -84,6 +96,7 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
     decode: context.decode,
     observer,
   })) {
+    if (lease.signal.aborted) throw new LockLostError(`shard ${job.shard} of run ${job.run}`);
     results.push(result);
     context.metrics?.recordImage(result);
     if (results.length % context.batchSize === 0) await context.onProgress?.(results.length / job.images.length);
@@ -97,33 +110,29 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
     processedAt: new Date(),
   });
   const writeStarted = performance.now();
-  const written = await writeShardParts(context.storeFor(job.output), job, parts, context.carriedColumns);
+  const outcome = await commitShard(store, job, parts, context.carriedColumns, lease, inputsDigest);
   timings.write = (performance.now() - writeStarted) / 1000;
   context.metrics?.recordWrite(timings.write);
   await context.onProgress?.(1);
-  timings.total = (performance.now() - started) / 1000;
-  return { ok: parts.metadata.length, error: parts.errors.length, ...written, timings };
+  return finished(outcome, false, timings, started);
 }
 
-/**
- * Writes the shard's parts in commit order: the .npy, then the metadata part (so a reader never
- * sees metadata without its vectors), then the errors part, the commit marker, last.
- */
-async function writeShardParts(
-  store: ObjectStore,
-  job: ShardJob,
-  parts: ShardParts,
-  carried: readonly CarriedColumn[],
-): Promise<Pick<ShardOutcome, 'embeddingsUri' | 'metadataUri' | 'errorsUri'>> {
-  const embeddingsUri = embeddingsKey(job.output, job.run, job.shard);
-  const metadataUri = metadataKey(job.output, job.run, job.shard);
-  const errorsUri = errorsKey(job.output, job.run, job.shard);
-  const npy = encodeNpy(parts.vectors, parts.metadata.length, parts.width);
-  await store.write(embeddingsUri, npy, { contentType: EMBEDDINGS_CONTENT_TYPE });
-  await store.write(metadataUri, encodeMetadataParquet(parts.metadata, carried), { contentType: PARQUET_CONTENT_TYPE });
-  const marker = encodeErrorsParquet(parts.errors, carried, { shard: job.shard, ok: parts.metadata.length });
-  await store.write(errorsUri, marker, { contentType: PARQUET_CONTENT_TYPE });
-  return { embeddingsUri, metadataUri, errorsUri };
+function finished(
+  committed: CommittedShard,
+  alreadyCommitted: boolean,
+  timings: ShardTimings,
+  started: number,
+): ShardOutcome {
+  timings.total = (performance.now() - started) / 1000;
+  return { ok: committed.ok, error: committed.error, alreadyCommitted, timings };
+}
+
+/** A shard committed before this attempt counts only if it was committed for the same inputs. */
+function checkSameInputs(job: ShardJob, committed: CommittedShard, inputsDigest: string): CommittedShard {
+  if (committed.inputsDigest !== inputsDigest) {
+    throw new ConflictingCommitError(job, committed);
+  }
+  return committed;
 }
 
 /** The fetch of each image, recording what it read (see shard-parts.ts for how rows use it). */
@@ -131,9 +140,9 @@ function fetchTasks(job: ShardJob, context: ShardContext, fetched: Map<ImageRef,
   return job.images.map((image) => ({
     key: image,
     fetch: async () => {
-      const bytes = await fetchImage(context.storeFor(image.uri), image, context.maxImageBytes);
-      fetched.set(image, { size: bytes.length });
-      return bytes;
+      const read = await fetchImage(context.storeFor(image.uri), image, context.maxImageBytes, context.fetchTimeoutMs);
+      fetched.set(image, { size: read.body.length, etag: read.info.etag });
+      return read.body;
     },
   }));
 }

@@ -15,9 +15,11 @@ export interface ShardParts {
   errors: ErrorRow[];
 }
 
-/** What the shard knows about an image beyond its result: the bytes it read. */
+/** What the shard knows about an image beyond its result: the object its bytes came from. */
 export interface FetchedFacts {
   size: number;
+  /** ETag returned with the bytes read (the row's etag: what was processed, not what was listed). */
+  etag: string;
 }
 
 export interface PartsContext {
@@ -41,7 +43,8 @@ export function shardParts(
   });
   const common = (image: ImageRef) => ({
     uri: image.uri,
-    etag: image.etag,
+    // The object may have changed between listing and fetch: the row describes the bytes read.
+    etag: fetched.get(image)?.etag ?? image.etag,
     // A manifest line need not give a size (-1): the bytes read are the truth; an input that
     // could not be read at all and had no listed size gets 0.
     sizeBytes: fetched.get(image)?.size ?? Math.max(image.size, 0),

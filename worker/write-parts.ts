@@ -72,7 +72,7 @@ export function encodeMetadataParquet(rows: readonly MetadataRow[], carried: rea
 export function encodeErrorsParquet(
   rows: readonly ErrorRow[],
   carried: readonly CarriedColumn[],
-  commit: { shard: number; ok: number },
+  commit: { shard: number; ok: number; inputsDigest?: string },
 ): Buffer {
   rows.forEach((row, index) => {
     checkSize(row, index);
@@ -86,6 +86,9 @@ export function encodeErrorsParquet(
     [PART_METADATA_KEYS.shard, String(commit.shard)],
     [PART_METADATA_KEYS.ok, String(commit.ok)],
     [PART_METADATA_KEYS.error, String(rows.length)],
+    ...(commit.inputsDigest === undefined
+      ? []
+      : [[PART_METADATA_KEYS.inputsDigest, commit.inputsDigest] as [string, string]]),
   ]);
   return encodeParquet(ERROR_COLUMNS, rows, carried, extra);
 }

@@ -59,6 +59,8 @@ export const PART_METADATA_KEYS = {
   shard: 'resnet_batch.shard',
   ok: 'resnet_batch.ok',
   error: 'resnet_batch.error',
+  /** shared/shard-digest.ts of the inputs the shard was committed for. */
+  inputsDigest: 'resnet_batch.inputs_sha256',
 } as const;
 
 /** How the vectors of a run are scaled: as pooled (`none`) or to unit length (`l2`, `--normalize`). */

@@ -2,7 +2,7 @@ import { type Schema, tableFromIPC } from 'apache-arrow';
 import { readParquet, readSchema } from 'parquet-wasm';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { relativeKeyWithin } from '../storage/uri.ts';
-import { type PartKind, partFolder, partKey, shardOfPartName } from './output-format.ts';
+import { PART_METADATA_KEYS, type PartKind, partFolder, partKey, shardOfPartName } from './output-format.ts';
 
 /**
  * The one reader of a run's output parts (the layout of output-format.ts), for everything that
@@ -121,4 +121,58 @@ function rowsOf(bytes: Uint8Array, columns: readonly string[]): PartRow[] {
 
 function pick(row: PartRow, columns: readonly string[]): PartRow {
   return Object.fromEntries(columns.map((column) => [column, row[column]]));
+}
+
+/** A shard's commit marker (its errors part): the shard is complete, with these counts. */
+export interface CommitMarker {
+  shard: number;
+  ok: number;
+  error: number;
+  /** shared/shard-digest.ts of the inputs it was committed for ('' for a format-1 run). */
+  inputsDigest: string;
+}
+
+/** The commit marker of one shard, or null when the shard is not committed. */
+export async function readCommitMarker(
+  store: ObjectStore,
+  output: string,
+  run: string,
+  shard: number,
+): Promise<CommitMarker | null> {
+  const uri = partKey(output, run, 'errors', shard);
+  if ((await store.stat(uri)) === null) return null;
+  return markerOf(shard, await store.read(uri, { maxBytes: MAX_PART_BYTES }));
+}
+
+/** Every commit marker of a run, in shard order, `inFlight` read at once. */
+export async function* readCommitMarkers(
+  store: ObjectStore,
+  output: string,
+  run: string,
+  inFlight = 8,
+): AsyncGenerator<CommitMarker> {
+  const parts = await listParts(store, output, run, 'errors');
+  for (let start = 0; start < parts.length; start += inFlight) {
+    const batch = parts.slice(start, start + inFlight);
+    yield* await Promise.all(
+      batch.map(async (part) => markerOf(part.shard, await store.read(part.uri, { maxBytes: MAX_PART_BYTES }))),
+    );
+  }
+}
+
+/** The counts a marker's key-value metadata records (worker/write-parts.ts encodeErrorsParquet). */
+function markerOf(shard: number, bytes: Uint8Array): CommitMarker {
+  const metadata = tableFromIPC(readSchema(bytes).intoIPCStream()).schema.metadata;
+  const count = (key: string): number => {
+    const value = Number(metadata.get(key));
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new Error(`commit marker of shard ${shard} has no valid '${key}' (got ${metadata.get(key)})`);
+    return value;
+  };
+  return {
+    shard,
+    ok: count(PART_METADATA_KEYS.ok),
+    error: count(PART_METADATA_KEYS.error),
+    inputsDigest: metadata.get(PART_METADATA_KEYS.inputsDigest) ?? '',
+  };
 }

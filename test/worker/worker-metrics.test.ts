@@ -100,6 +100,7 @@ describe('worker metrics', () => {
         storeFor: (uri) => openStore(uri),
         batchSize: 2,
         carriedColumns: [],
+        fetchTimeoutMs: 60_000,
         maxImageBytes: 1 << 26,
         metrics,
       });
