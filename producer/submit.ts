@@ -10,10 +10,12 @@ import { resolveModelUri } from '../shared/model-ref.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
+import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { openStore as openAnyStore } from '../shared/storage/open-store.ts';
 import { normalizeUri } from '../shared/storage/uri.ts';
 import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
 import { checkOutputWritable } from './check-output.ts';
+import { type ClaimedRun, claimRun } from './claim-run.ts';
 import { enqueueShards } from './enqueue-shards.ts';
 import { checkBaseRun, filterUnchanged, type IncrementalBase, loadIncrementalBase } from './incremental-filter.ts';
 import { type InputListing, openListing, type StoreOpener } from './list-inputs.ts';
@@ -119,16 +121,33 @@ export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promi
     tally,
   );
   const redis = connectRedis(plan.redisUrl, deps.logger);
+  const outputStore = plan.openStore(plan.output);
   try {
     const registry = new RunRegistry(redis, deps.config.QUEUE_PREFIX);
     const base = plan.since === undefined ? null : await checkBaseRun(registry, plan.since, deps.config.QUEUE_PREFIX);
-    const { record, model } = await claimRun(registry, plan, deps);
-    if (record?.finishedAt) return finishedResult(record);
+    const claimed = await claimRun(registry, outputStore, {
+      definition: {
+        run: plan.run,
+        input: plan.input,
+        output: plan.output,
+        model: plan.requestedModel,
+        shard_size: plan.shardSize,
+        normalize: plan.normalize,
+        since: plan.since ?? null,
+        input_roots: plan.listing.inputRoots,
+        carried_columns: plan.listing.carriedColumns,
+      },
+      defaultModel: resolveModelUri(undefined, deps.config),
+      ...(plan.schedule === undefined ? {} : { schedule: plan.schedule }),
+      now: deps.now?.() ?? new Date(),
+    });
+    if (claimed.record?.finishedAt) return finishedResult(claimed.record);
     const incremental =
-      base === null ? null : await loadIncrementalBase(base, model, registry, plan.openStore, deps.logger);
-    return await streamRun(plan, model, record !== null, { redis, registry, deps, tally, incremental });
+      base === null ? null : await loadIncrementalBase(base, claimed.model, registry, plan.openStore, deps.logger);
+    return await streamRun(plan, claimed, { redis, registry, deps, tally, incremental, outputStore });
   } finally {
     await plan.listing.close();
+    await outputStore.close();
     await redis.quit().catch(() => redis.disconnect());
   }
 }
@@ -164,7 +183,7 @@ async function preflight(options: SubmitOptions, deps: SubmitDeps, whyRedis: str
   const output = normalizeUri(options.output);
   const requestedModel = options.model === undefined ? undefined : resolveModelUri(options.model, deps.config);
   const since = options.since === undefined ? undefined : checkRunId(options.since);
-  const redisUrl = await reachableRedisUrl(deps.redisUrl ?? deps.config.REDIS_URL, whyRedis);
+  const redisUrl = await reachableRedisUrl(deps.redisUrl ?? deps.config.REDIS_URL, whyRedis, { noEviction: true });
   const openStore = deps.openStore ?? ((uri: string) => openAnyStore(uri));
   const listing = await openListing(options.input, {
     openStore,
@@ -203,59 +222,6 @@ async function isFinishedRun(redisUrl: string, prefix: string, run: string): Pro
   }
 }
 
-/** Creates the run record, or checks that an existing one is the same run. */
-async function claimRun(
-  registry: RunRegistry,
-  plan: Plan,
-  deps: SubmitDeps,
-): Promise<{ record: RunRecord | null; model: string }> {
-  const existing = await registry.get(plan.run);
-  if (existing !== null) return { record: sameRun(existing, plan), model: existing.model };
-  const model = plan.requestedModel ?? resolveModelUri(undefined, deps.config);
-  const spec = {
-    run: plan.run,
-    input: plan.input,
-    output: plan.output,
-    model,
-    inputRoots: plan.listing.inputRoots,
-    shardSize: plan.shardSize,
-    normalize: plan.normalize,
-    carriedColumns: plan.listing.carriedColumns,
-    ...(plan.since === undefined ? {} : { since: plan.since }),
-    ...(plan.schedule === undefined ? {} : { schedule: plan.schedule }),
-  };
-  if (await registry.create(spec, deps.now?.())) return { record: null, model };
-  // Another submit created it between get and create: the same comparison applies.
-  const raced = await registry.get(plan.run);
-  if (raced === null) throw new ConfigError(`run ${plan.run} vanished while being created; submit again`);
-  return { record: sameRun(raced, plan), model: raced.model };
-}
-
-function sameRun(record: RunRecord, plan: Plan): RunRecord {
-  const differences = [
-    differs('input', record.input, plan.input),
-    differs('output', record.output, plan.output),
-    plan.requestedModel === undefined ? null : differs('model', record.model, plan.requestedModel),
-    differs('input roots', record.inputRoots.join(', '), plan.listing.inputRoots.join(', ')),
-    differs('shard size', String(record.shardSize), String(plan.shardSize)),
-    differs('--normalize', String(record.normalize), String(plan.normalize)),
-    differs('carried columns', JSON.stringify(record.carriedColumns), JSON.stringify(plan.listing.carriedColumns)),
-    // Another base filters the listing differently, so shard i would hold other images.
-    differs('--since', record.since ?? '(none)', plan.since ?? '(none)'),
-  ].filter((difference) => difference !== null);
-  if (differences.length > 0) {
-    throw new ConfigError(
-      `run ${plan.run} already exists with another ${differences.join('; ')}; resubmit with the same input, output, model, --shard-size, --since and --normalize, or choose a new --run`,
-    );
-  }
-  return record;
-}
-
-function differs(name: string, recorded: string, requested: string): string | null {
-  const trim = (uri: string) => uri.replace(/\/+$/, '');
-  return trim(recorded) === trim(requested) ? null : `${name} (recorded ${recorded}, got ${requested})`;
-}
-
 function finishedResult(record: RunRecord): SubmitResult {
   return {
     run: record.run,
@@ -277,15 +243,14 @@ interface StreamContext {
   tally: SkipTally;
   /** Set for an incremental run: the base whose unchanged images are skipped. */
   incremental: IncrementalBase | null;
+  /** The store of the run's output, where committed shards are looked up on a resubmission. */
+  outputStore: ObjectStore;
 }
 
-async function streamRun(
-  plan: Plan,
-  model: string,
-  resubmitted: boolean,
-  context: StreamContext,
-): Promise<SubmitResult> {
+async function streamRun(plan: Plan, claimed: ClaimedRun, context: StreamContext): Promise<SubmitResult> {
   const { redis, registry, deps, tally, incremental } = context;
+  const model = claimed.model;
+  const resubmitted = claimed.mayHaveCommittedShards;
   // Traces start at the producer when a collector is configured, so a shard's trace covers enqueue to write.
   const tracing = await startTracing(deps.config, 'resnet-batch-producer');
   const queue = new Queue(SHARD_QUEUE_NAME, {
@@ -326,6 +291,7 @@ async function streamRun(
       },
       jobOptions: jobOptions(deps.config),
       onGroup: report,
+      ...(claimed.mayHaveCommittedShards ? { committedIn: context.outputStore } : {}),
     });
     tally.summarize();
     const complete = await registry.finishListing(plan.run, {

@@ -85,7 +85,12 @@ export async function commitShard(
     await store.write(uri, body, { contentType });
   };
   const committed: CommittedShard = { ok: parts.metadata.length, error: parts.errors.length, inputsDigest };
-  const marker = encodeErrorsParquet(parts.errors, carried, { shard: job.shard, ok: committed.ok, inputsDigest });
+  const marker = encodeErrorsParquet(parts.errors, carried, {
+    shard: job.shard,
+    ok: committed.ok,
+    inputsDigest,
+    engine: parts.engineName,
+  });
   try {
     await ownWrite(
       embeddingsKey(job.output, job.run, job.shard),

@@ -11,6 +11,8 @@ export interface ShardParts {
   /** `okCount * width` floats, row-major. */
   vectors: Float32Array;
   width: number;
+  /** The engine that computed them, recorded in the commit marker. */
+  engineName: string;
   metadata: MetadataRow[];
   errors: ErrorRow[];
 }
@@ -66,7 +68,7 @@ export function shardParts(
   const errors = results.flatMap((result): ErrorRow[] =>
     result.status === 'error' ? [{ ...common(result.key), error: `${result.code}: ${result.error}` }] : [],
   );
-  return { vectors, width: context.width, metadata, errors };
+  return { vectors, width: context.width, engineName: context.engineName, metadata, errors };
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   shardJobId,
 } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
-import { connectRedis, warnOnEvictionPolicy } from '../shared/redis-connection.ts';
+import { connectRedis, requireNoEviction } from '../shared/redis-connection.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { finalizeRun, type ModelIdentity } from './finalize-run.ts';
@@ -107,7 +107,12 @@ export class ShardWorker {
 
   /** Starts consuming. Resolves when the worker is closed. */
   async run(): Promise<void> {
-    await warnOnEvictionPolicy(this.connection, this.options.logger);
+    try {
+      await requireNoEviction(this.connection, this.options.logger);
+    } catch (error) {
+      await this.close(true);
+      throw error;
+    }
     await this.events.waitUntilReady();
     this.options.logger.info({ engine: this.options.engine.name, model: this.options.model.id }, 'worker ready');
     await this.worker.run();

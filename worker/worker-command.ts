@@ -113,13 +113,18 @@ export async function workerCommand(
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 
-  await worker.run();
-  await Promise.all([
-    engine.dispose(),
-    observability.close(),
-    tracing?.shutdown(),
-    ...companions.map((companion) => companion.close()),
-  ]);
+  try {
+    await worker.run();
+  } finally {
+    // Also when run() refuses to start (an evicting Redis): every handle is released, so the
+    // process exits with the error instead of hanging on open connections.
+    await Promise.all([
+      engine.dispose(),
+      observability.close(),
+      tracing?.shutdown(),
+      ...companions.map((companion) => companion.close()),
+    ]);
+  }
   logger.info('worker stopped');
   return 0;
 }

@@ -72,7 +72,7 @@ export function encodeMetadataParquet(rows: readonly MetadataRow[], carried: rea
 export function encodeErrorsParquet(
   rows: readonly ErrorRow[],
   carried: readonly CarriedColumn[],
-  commit: { shard: number; ok: number; inputsDigest?: string },
+  commit: { shard: number; ok: number; inputsDigest?: string; engine?: string },
 ): Buffer {
   rows.forEach((row, index) => {
     checkSize(row, index);

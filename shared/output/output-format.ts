@@ -61,6 +61,8 @@ export const PART_METADATA_KEYS = {
   error: 'resnet_batch.error',
   /** shared/shard-digest.ts of the inputs the shard was committed for. */
   inputsDigest: 'resnet_batch.inputs_sha256',
+  /** The engine that processed the shard (InferenceEngine.name). */
+  engine: 'resnet_batch.engine',
 } as const;
 
 /** How the vectors of a run are scaled: as pooled (`none`) or to unit length (`l2`, `--normalize`). */

@@ -128,8 +128,10 @@ export interface CommitMarker {
   shard: number;
   ok: number;
   error: number;
-  /** shared/shard-digest.ts of the inputs it was committed for ('' for a format-1 run). */
+  /** shared/shard-digest.ts of the inputs it was committed for. */
   inputsDigest: string;
+  /** The engine that processed it. */
+  engine: string;
 }
 
 /** The commit marker of one shard, or null when the shard is not committed. */
@@ -174,5 +176,6 @@ function markerOf(shard: number, bytes: Uint8Array): CommitMarker {
     ok: count(PART_METADATA_KEYS.ok),
     error: count(PART_METADATA_KEYS.error),
     inputsDigest: metadata.get(PART_METADATA_KEYS.inputsDigest) ?? '',
+    engine: metadata.get(PART_METADATA_KEYS.engine) ?? 'unknown',
   };
 }

@@ -252,7 +252,9 @@ describe('refusing bad configuration before anything is enqueued', () => {
     await submitRun({ input, output: join(dir, 'out'), run: 'run-x', shardSize: 100, model: MODEL }, deps);
     await assert.rejects(
       submitRun({ input, output: join(dir, 'other-out'), run: 'run-x', shardSize: 100, model: MODEL }, deps),
-      (error: unknown) => error instanceof ConfigError && /already exists with another output/.test(error.message),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        /run run-x is already defined in Redis, and this submit differs in --output \(recorded/.test(error.message),
     );
     assert.equal((await queuedJobs(deps.prefix)).length, 1);
   });
@@ -262,7 +264,7 @@ describe('refusing bad configuration before anything is enqueued', () => {
     await submitRun({ input, output: join(dir, 'out'), run: 'run-k', shardSize: 100, model: MODEL }, deps);
     await assert.rejects(
       submitRun({ input, output: join(dir, 'out'), run: 'run-k', shardSize: 2, model: MODEL }, deps),
-      (error: unknown) => error instanceof ConfigError && /shard size \(recorded 100, got 2\)/.test(error.message),
+      (error: unknown) => error instanceof ConfigError && /--shard-size \(recorded 100, now 2\)/.test(error.message),
     );
     assert.equal((await queuedJobs(deps.prefix)).length, 1);
   });
