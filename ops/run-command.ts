@@ -113,6 +113,12 @@ async function waitForRun(registry: RunRegistry, run: string, workers: ChildProc
         lastLine = Date.now();
       }
       if (record.state === 'done') return record;
+      if (record.finalizeError !== null) {
+        throw new ResnetBatchError(
+          'FINALIZE_FAILED',
+          `every shard of run ${run} is accounted for, but writing its manifest failed for good: ${record.finalizeError}; fix the cause, then resnet-batch retry ${run} (with REDIS_URL set) or run this command again`,
+        );
+      }
       if (workers.every((worker) => worker.exitCode !== null)) {
         throw new ResnetBatchError(
           'WORKERS_EXITED',

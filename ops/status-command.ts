@@ -45,6 +45,7 @@ export function statusJson(record: RunRecord, progress: RunProgress, queue: Reco
       failed_shards: record.shards.failedShards,
     },
     listing_done: record.listingDone,
+    finalize_error: record.finalizeError,
     engines: record.engines,
     images_per_second: Number(progress.imagesPerSecond.toFixed(3)),
     eta_seconds: progress.etaSeconds === null ? null : Math.round(progress.etaSeconds),
@@ -66,6 +67,9 @@ function statusText(record: RunRecord, progress: RunProgress): string {
     `shards    ${record.shards.done}/${record.shards.total} done, ${record.shards.failed} failed${record.shards.failed ? ` (${record.shards.failedShards.join(', ')}; resnet-batch retry ${record.run})` : ''}`,
     `speed     ${progress.imagesPerSecond.toFixed(2)} img/s, ETA ${eta}`,
     `engines   ${record.engines.join(', ') || '-'}`,
+    ...(record.finalizeError === null
+      ? []
+      : [`finalising failed: ${record.finalizeError}; fix the cause, then resnet-batch retry ${record.run}`]),
   ];
   return `${lines.join('\n')}\n`;
 }

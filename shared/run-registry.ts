@@ -253,12 +253,23 @@ export class RunRegistry {
       .exec();
   }
 
-  /** Takes the failed shards out of the failed set for a retry and reopens the run. */
-  async reopenFailed(run: string): Promise<number[]> {
+  /**
+   * Reopens the run for `retry`: takes the failed shards out of the failed set and clears a
+   * finaliser failure, bumps the generation (so the finaliser gets a fresh job id) and clears
+   * finished_at. A run with nothing failed is left exactly as it is. Returns what was reopened.
+   */
+  async reopenFailed(run: string): Promise<{ shards: number[]; finalizer: boolean }> {
     const [hash, , failed] = this.keys(run);
     const shards = (await this.redis.smembers(failed)).map(Number).sort((a, b) => a - b);
-    await this.redis.multi().del(failed).hdel(hash, 'finished_at').hincrby(hash, 'generation', 1).exec();
-    return shards;
+    const finalizer = (await this.redis.hexists(hash, 'finalize_error')) === 1;
+    if (shards.length === 0 && !finalizer) return { shards, finalizer };
+    await this.redis
+      .multi()
+      .del(failed)
+      .hdel(hash, 'finished_at', 'finalize_error')
+      .hincrby(hash, 'generation', 1)
+      .exec();
+    return { shards, finalizer };
   }
 
   /** Bumped by each retry, so the finaliser job of a reopened run gets a fresh id. */
