@@ -90,7 +90,12 @@ export async function workerCommand(
     throw error;
   });
   observability.metrics?.setEngine(engine.name);
-  await warmUpEngine(engine, batchSize);
+  await warmUpEngine(engine, batchSize).catch(async (error: unknown) => {
+    // Bounded: an engine thread that died with the batch would never answer the dispose.
+    const disposed = Promise.race([engine.dispose(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    await Promise.all([disposed.catch(() => undefined), observability.close(), tracing?.shutdown()]);
+    throw error;
+  });
   observability.health?.markReady();
   logger.info({ engine: engine.name, batchSize }, 'engine warmed up with one batch; /readyz answers 200');
   const worker = new ShardWorker({
