@@ -12,6 +12,7 @@ import type { NULL_ENGINE_CHOICE } from './engines/open-engine.ts';
 import { openEngineInThread } from './engines/threaded-engine.ts';
 import { ShardWorker } from './shard-worker.ts';
 import { threadCounts } from './thread-counts.ts';
+import { createWorkerHealth, type WorkerHealth, warmUpEngine } from './worker-health.ts';
 import { createWorkerMetrics, type MetricsServer, startMetricsServer, type WorkerMetrics } from './worker-metrics.ts';
 
 export interface WorkerCommandOptions {
@@ -70,23 +71,36 @@ export async function workerCommand(
   }
 
   const tracing = await startTracing(config, 'resnet-batch-worker');
-  const { engine, model } = await openEngineInThread({
-    choice: options.engine ?? config.ENGINE,
-    modelRef: resolveModelUri(options.model, config),
-    logger,
-    intraOpNumThreads: threads.intraOpNumThreads,
-  });
+  // Before the model loads, so that /healthz answers (and /readyz says 503) while it does.
   const observability = await startObservability(
     options.metricsPort ?? config.METRICS_PORT,
     redisUrl,
     config.QUEUE_PREFIX,
     logger,
   );
+  if (observability.server) logger.info({ port: observability.server.port }, 'metrics, /healthz and /readyz');
+  const batchSize = options.batchSize ?? config.BATCH_SIZE;
+  const { engine, model } = await openEngineInThread({
+    choice: options.engine ?? config.ENGINE,
+    modelRef: resolveModelUri(options.model, config),
+    logger,
+    intraOpNumThreads: threads.intraOpNumThreads,
+  }).catch(async (error: unknown) => {
+    await Promise.all([observability.close(), tracing?.shutdown()]); // an open server would keep the process up
+    throw error;
+  });
   observability.metrics?.setEngine(engine.name);
-  if (observability.server) logger.info({ port: observability.server.port }, 'metrics on /metrics');
+  await warmUpEngine(engine, batchSize).catch(async (error: unknown) => {
+    // Bounded: an engine thread that died with the batch would never answer the dispose.
+    const disposed = Promise.race([engine.dispose(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    await Promise.all([disposed.catch(() => undefined), observability.close(), tracing?.shutdown()]);
+    throw error;
+  });
+  observability.health?.markReady();
+  logger.info({ engine: engine.name, batchSize }, 'engine warmed up with one batch; /readyz answers 200');
   const worker = new ShardWorker({
     redisUrl,
-    config: { ...config, BATCH_SIZE: options.batchSize ?? config.BATCH_SIZE },
+    config: { ...config, BATCH_SIZE: batchSize },
     engine,
     labels: model.labels,
     model,
@@ -107,6 +121,7 @@ export async function workerCommand(
       return;
     }
     stopping = true;
+    observability.health?.markStopping();
     logger.info({ signal }, 'stopping: finishing the current shard, taking no new ones');
     void worker.close();
   };
@@ -131,12 +146,14 @@ export async function workerCommand(
 
 interface Observability {
   metrics?: WorkerMetrics;
+  health?: WorkerHealth;
   server?: MetricsServer;
   close(): Promise<void>;
 }
 
 /**
- * The /metrics server and the queue it reads depth from; nothing at all when the port is 0.
+ * The /metrics, /healthz and /readyz server (worker-health.ts) and the queue it reads depth from,
+ * whose connection also answers the health PING; nothing at all when the port is 0.
  * A port already taken (several local workers, `run --workers N`, on one default port) costs the
  * metrics of this worker only, with a warning: a worker never dies for want of its metrics.
  */
@@ -159,9 +176,10 @@ async function startObservability(
   };
   queue.on('error', () => undefined);
   const metrics = createWorkerMetrics({ queue });
+  const health = createWorkerHealth({ ping: () => connection.ping() });
   try {
-    const server = await startMetricsServer(metrics.registry, { port });
-    return { metrics, server, close: async () => void (await Promise.all([server.close(), closeQueue()])) };
+    const server = await startMetricsServer(metrics.registry, { port }, health.routes);
+    return { metrics, health, server, close: async () => void (await Promise.all([server.close(), closeQueue()])) };
   } catch (error) {
     await closeQueue();
     logger.warn(
