@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { RunCommandOptions } from '../ops/run-command.ts';
+import type { VerifyOptions } from '../ops/verify/verify-command.ts';
 import type { SubmitCommandOptions } from '../producer/submit-command.ts';
 import type { ScheduleAddOptions } from '../schedule/schedule-command.ts';
 import { ENGINE_CHOICES, ENGINES } from '../shared/engine.ts';
@@ -211,6 +212,26 @@ program
   .action(async (run: string) => {
     const { retryCommand } = await import('../ops/retry-command.ts');
     process.exitCode = await retryCommand(run);
+  });
+
+program
+  .command('verify')
+  .description(
+    "re-read a run's input and output and report every input missing, duplicated or mismatched (exit 0 clean, 2 not)",
+  )
+  .argument('<run>', 'run id')
+  .option('--output <uri>', "verify from storage alone: the run's output root (its <run>/_run.json), without Redis")
+  .addOption(jsonOption())
+  .addHelpText(
+    'after',
+    examples(
+      'resnet-batch verify "$RUN"',
+      'resnet-batch verify catalogue-v2 --output s3://results/ --json | jq .problems',
+    ),
+  )
+  .action(async (run: string, options: VerifyOptions) => {
+    const { verifyCommand } = await import('../ops/verify/verify-command.ts');
+    process.exitCode = await verifyCommand(run, options);
   });
 
 program

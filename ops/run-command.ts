@@ -139,7 +139,7 @@ function printSummary(record: RunRecord): void {
     : '';
   process.stderr.write(
     `done: ${record.images.ok} ok, ${record.images.error} error, ${record.images.skipped} skipped in ${progress.elapsedSeconds.toFixed(1)} s (${progress.imagesPerSecond.toFixed(2)} img/s)${failed}\n` +
-      `output: ${record.output.replace(/\/+$/, '')}/${record.run}/ (embeddings/*.npy, metadata/*.parquet, _manifest.json)\n`,
+      `output: ${record.output.replace(/\/+$/, '')}/${record.run}/ (embeddings/*.npy, metadata/*.parquet, errors/*.parquet, _manifest.json)\n`,
   );
   process.stdout.write(`${record.run}\n`);
 }

@@ -1,6 +1,11 @@
 import { ConfigError, describeError, ObjectNotFoundError, PreconditionFailedError } from '../shared/errors.ts';
 import { OUTPUT_FORMAT_VERSION } from '../shared/output/output-format.ts';
-import { definitionDifferences, type RunDefinition, runDefinitionKey } from '../shared/output/run-definition.ts';
+import {
+  definitionDifferences,
+  definitionOfRecord,
+  type RunDefinition,
+  runDefinitionKey,
+} from '../shared/output/run-definition.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import type { NewRun, RunRegistry } from '../shared/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
@@ -68,7 +73,8 @@ function refuseIfDifferent(run: string, where: string, recorded: RunDefinition, 
   );
 }
 
-async function readDefinition(store: ObjectStore, output: string, run: string): Promise<RunDefinition | null> {
+/** The run's `_run.json`, or null when its output has none. */
+export async function readDefinition(store: ObjectStore, output: string, run: string): Promise<RunDefinition | null> {
   const uri = runDefinitionKey(output, run);
   let bytes: Buffer;
   try {
@@ -110,22 +116,6 @@ async function writeDefinition(store: ObjectStore, definition: RunDefinition): P
         definition,
       );
   }
-}
-
-function definitionOfRecord(record: RunRecord): RunDefinition {
-  return {
-    format_version: OUTPUT_FORMAT_VERSION,
-    run: record.run,
-    input: record.input,
-    output: record.output,
-    model: record.model,
-    shard_size: record.shardSize,
-    normalize: record.normalize,
-    since: record.since ?? null,
-    input_roots: record.inputRoots,
-    carried_columns: record.carriedColumns,
-    created_at: record.createdAt,
-  };
 }
 
 function newRun(definition: RunDefinition, schedule: string | undefined): NewRun {

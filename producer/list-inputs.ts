@@ -77,7 +77,10 @@ export async function describeInput(input: string, openStore: StoreOpener): Prom
   try {
     const info = await store.stat(uri);
     if (info !== null) return format === null ? { uri, kind: 'prefix' } : { uri, kind: 'manifest', format };
-    for await (const page of store.list(uri, { pageSize: 1 })) if (page.length > 0) return { uri, kind: 'prefix' };
+    // Only whether anything is there: entries the listing skips are reported by the listing itself.
+    for await (const page of store.list(uri, { pageSize: 1, onSkip: () => undefined })) {
+      if (page.length > 0) return { uri, kind: 'prefix' };
+    }
   } catch (error) {
     throw new ConfigError(`cannot list input ${uri}: ${describeError(error)}`, { cause: error });
   } finally {

@@ -101,7 +101,9 @@ export type PipelineConfig = z.infer<typeof configSchema>;
 
 /** Validates the environment; every problem is named with its variable and how to fix it. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineConfig {
-  const parsed = configSchema.safeParse(env);
+  // A variable set to the empty string (`REDIS_URL= resnet-batch run ...`) means unset.
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = configSchema.safeParse(set);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0]);

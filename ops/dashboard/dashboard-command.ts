@@ -11,7 +11,7 @@ import { ConfigError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { connectRedis, reachableRedisUrl } from '../../shared/redis-connection.ts';
 import { RunRegistry } from '../../shared/run-registry.ts';
-import { basicAuth, type DashboardCredentials, dashboardCredentials } from './dashboard-auth.ts';
+import { basicAuth, type DashboardCredentials, dashboardCredentials, guardWrites } from './dashboard-auth.ts';
 import { listRuns, renderRunsPage } from './runs-page.ts';
 
 export interface DashboardOptions {
@@ -63,6 +63,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 
   const app = new Hono();
   if (options.credentials) app.use('*', basicAuth(options.credentials));
+  app.use('*', guardWrites(options.credentials));
   app.get('/', (c) => c.redirect('/runs'));
   app.get('/runs.json', async (c) => c.json(await listRuns(registry)));
   app.get('/runs', async (c) => c.html(renderRunsPage(await listRuns(registry), QUEUES_PATH)));

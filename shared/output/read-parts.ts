@@ -81,6 +81,36 @@ export async function* readShardRows(
   }
 }
 
+/** One shard's rows (either format), or null when it has no metadata part. */
+export async function readShard(
+  store: ObjectStore,
+  output: string,
+  run: string,
+  shard: number,
+  columns: { ok: readonly string[]; error: readonly string[] },
+): Promise<ShardRows | null> {
+  const uri = partKey(output, run, 'metadata', shard);
+  if ((await store.stat(uri)) === null) return null;
+  return readOneShard(store, output, run, { shard, uri }, columns);
+}
+
+/** The number of vectors in a shard's .npy (its header's first dimension), or null when there is none. */
+export async function vectorCount(
+  store: ObjectStore,
+  output: string,
+  run: string,
+  shard: number,
+): Promise<number | null> {
+  const uri = partKey(output, run, 'embeddings', shard);
+  if ((await store.stat(uri)) === null) return null;
+  const bytes = await store.read(uri, { maxBytes: MAX_PART_BYTES });
+  const header = bytes.subarray(10, 10 + bytes.readUInt16LE(8)).toString('latin1');
+  const rows = /'shape': \((\d+),/.exec(header)?.[1];
+  if (rows === undefined)
+    throw new Error(`${uri} is not a 2-D .npy file (header ${JSON.stringify(header.slice(0, 80))})`);
+  return Number(rows);
+}
+
 async function readOneShard(
   store: ObjectStore,
   output: string,

@@ -1,3 +1,4 @@
+import type { RunRecord } from '../run-record.ts';
 import { joinUri } from '../storage/uri.ts';
 import type { CarriedColumn } from './columns.ts';
 
@@ -55,4 +56,21 @@ export function definitionDifferences(recorded: RunDefinition, requested: RunDef
   return DEFINING.filter(([field]) => trim(recorded[field]) !== trim(requested[field])).map(
     ([field, flag]) => `${flag} (recorded ${JSON.stringify(recorded[field])}, now ${JSON.stringify(requested[field])})`,
   );
+}
+
+/** The definition a run record in Redis holds (the same fields, Redis's names). */
+export function definitionOfRecord(record: RunRecord): RunDefinition {
+  return {
+    format_version: 2,
+    run: record.run,
+    input: record.input,
+    output: record.output,
+    model: record.model,
+    shard_size: record.shardSize,
+    normalize: record.normalize,
+    since: record.since ?? null,
+    input_roots: record.inputRoots,
+    carried_columns: record.carriedColumns,
+    created_at: record.createdAt,
+  };
 }

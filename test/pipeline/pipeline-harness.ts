@@ -222,6 +222,7 @@ export function completeRunKeys(shards: number): string[] {
   return [
     '.write-check',
     '_manifest.json',
+    '_run.json',
     ...parts.map((part) => `embeddings/${part}.npy`),
     ...parts.map((part) => `errors/${part}.parquet`),
     ...parts.map((part) => `metadata/${part}.parquet`),
