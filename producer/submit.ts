@@ -2,7 +2,6 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type PipelineConfig, SHARD_QUEUE_NAME } from '../shared/config.ts';
 import { enqueueFinalizer } from '../shared/enqueue-finalizer.ts';
-import { ConfigError } from '../shared/errors.ts';
 import { jobOptions } from '../shared/job-options.ts';
 import { DEFAULT_SHARD_SIZE } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';

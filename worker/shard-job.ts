@@ -63,7 +63,7 @@ export async function runShardJob(
   if (await deps.registry.isShardDone(shard.run, shard.shard)) return { skipped: 'already done' };
 
   await deps.registry.markStarted(shard.run);
-  const outcome = await processShard(shard, shardContext(job, shard, record, lease, deps));
+  const outcome = await processShard(shard, shardContext(job, record, lease, deps));
   // Counting is exactly-once by itself (RunRegistry.completeShard), so a worker that lost the lock
   // after its commit may still count the shard: the counts come from the commit on storage.
   const { runComplete } = await deps.registry.completeShard(shard.run, shard.shard, outcome, deps.engine.name);
@@ -81,7 +81,7 @@ export async function runShardJob(
   return outcome;
 }
 
-function shardContext(job: Job, shard: ShardJob, record: RunRecord, lease: ShardLease, deps: ShardJobDeps) {
+function shardContext(job: Job, record: RunRecord, lease: ShardLease, deps: ShardJobDeps) {
   return {
     engine: deps.engine,
     labels: deps.labels,

@@ -1,6 +1,6 @@
 import type { Dirent, Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { formatFileUri } from './file-uri.ts';
 import { errorCode, isMissing, storageError } from './local-errors.ts';
 import type { ListOptions, ObjectInfo } from './object-store.ts';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parquetReadObjects } from 'hyparquet';
 import { parse as parseNpy } from 'npyjs';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
-import { type ReadRow, type RunOutput, runCli, shardQueue } from '../pipeline/pipeline-harness.ts';
+import { type RunOutput, runCli, shardQueue } from '../pipeline/pipeline-harness.ts';
 
 /**
  * What the crash, restart and poison-shard tests share, on top of test/pipeline/pipeline-harness.ts:
