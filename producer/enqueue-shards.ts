@@ -37,6 +37,16 @@ export interface EnqueueTarget {
   groupSize?: number;
   /** The run's output store, when shards may already be committed there (see above). Default none. */
   committedIn?: ObjectStore;
+  /**
+   * The run's number of shards when an earlier submit finished listing it: a listing with a
+   * shard past it, or fewer shards, changed the input and is refused. Default unknown.
+   */
+  knownShards?: number;
+  /**
+   * Only compare the listing with the run's recorded shards, writing and enqueueing nothing (a
+   * finished run's resubmission: its output and record stay as they are). Default false.
+   */
+  checkOnly?: boolean;
   onGroup?: (progress: EnqueueProgress) => void;
 }
 
@@ -62,11 +72,20 @@ export async function enqueueShards(shards: AsyncIterable<Shard>, target: Enqueu
     if (group.length >= groupSize) await flush();
   }
   if (group.length > 0) await flush();
+  if (target.knownShards !== undefined && progress.shards !== target.knownShards) {
+    throw inputChanged(
+      target.run.run,
+      progress.shards,
+      `the listing has ${progress.shards} shards, the run ${target.knownShards}`,
+    );
+  }
   return progress;
 }
 
 async function addGroup(group: Shard[], target: EnqueueTarget): Promise<number> {
-  const present = await Promise.all(group.map((shard) => isPresent(shard, target)));
+  const present = await Promise.all(
+    group.map((shard) => (target.checkOnly ? checkRecorded(shard, target) : isPresent(shard, target))),
+  );
   const missing = group.filter((_, i) => !present[i]);
   if (missing.length === 0) return 0;
   await target.queue.addBulk(
@@ -82,9 +101,19 @@ async function addGroup(group: Shard[], target: EnqueueTarget): Promise<number> 
   return missing.length;
 }
 
+/** checkOnly: refuses a shard whose inputs differ from the run's, changes nothing. */
+async function checkRecorded(shard: Shard, target: EnqueueTarget): Promise<true> {
+  const { run } = target.run;
+  if (target.knownShards !== undefined && shard.index >= target.knownShards) throw inputChanged(run, shard.index);
+  const recorded = await target.registry.shardDigest(run, shard.index);
+  if (recorded !== null && recorded !== shardDigest(shard.images)) throw inputChanged(run, shard.index);
+  return true;
+}
+
 /** Whether the shard needs no new job; refuses a shard whose inputs differ from the run's. */
 async function isPresent(shard: Shard, target: EnqueueTarget): Promise<boolean> {
   const { run } = target.run;
+  if (target.knownShards !== undefined && shard.index >= target.knownShards) throw inputChanged(run, shard.index);
   const digest = shardDigest(shard.images);
   if ((await target.registry.recordShardDigest(run, shard.index, digest)) !== digest)
     throw inputChanged(run, shard.index);
@@ -100,8 +129,9 @@ async function isPresent(shard: Shard, target: EnqueueTarget): Promise<boolean> 
   return (await target.redis.exists(target.queue.toKey(shardJobId(run, shard.index)))) === 1;
 }
 
-function inputChanged(run: string, shard: number): ConfigError {
+function inputChanged(run: string, shard: number, detail?: string): ConfigError {
+  const what = detail ?? `shard ${shard} of this listing holds other images than the run's shard ${shard}`;
   return new ConfigError(
-    `the input of run ${run} changed since the run was defined: shard ${shard} of this listing holds other images than the run's shard ${shard} (an input was added, removed or changed); a run processes one input for good: start a new run with another --run, or, once ${run} has finished, one that processes only what changed with --since ${run}`,
+    `the input of run ${run} changed since the run was defined: ${what} (an input was added, removed or changed); a run processes one input for good: start a new run with another --run, or, once ${run} has finished, one that processes only what changed with --since ${run}`,
   );
 }

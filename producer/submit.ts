@@ -140,7 +140,6 @@ export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promi
       ...(plan.schedule === undefined ? {} : { schedule: plan.schedule }),
       now: deps.now?.() ?? new Date(),
     });
-    if (claimed.record?.finishedAt) return finishedResult(claimed.record);
     const incremental =
       base === null ? null : await loadIncrementalBase(base, claimed.model, registry, plan.openStore, deps.logger);
     return await streamRun(plan, claimed, { redis, registry, deps, tally, incremental, outputStore });
@@ -248,6 +247,7 @@ interface StreamContext {
 
 async function streamRun(plan: Plan, claimed: ClaimedRun, context: StreamContext): Promise<SubmitResult> {
   const { redis, registry, deps, tally, incremental } = context;
+  const finished = claimed.record?.finishedAt ? claimed.record : null;
   const model = claimed.model;
   const resubmitted = claimed.mayHaveCommittedShards;
   // Traces start at the producer when a collector is configured, so a shard's trace covers enqueue to write.
@@ -291,7 +291,11 @@ async function streamRun(plan: Plan, claimed: ClaimedRun, context: StreamContext
       jobOptions: jobOptions(deps.config),
       onGroup: report,
       ...(claimed.mayHaveCommittedShards ? { committedIn: context.outputStore } : {}),
+      ...(claimed.record?.listingDone ? { knownShards: claimed.record.shards.total } : {}),
+      // A finished run's resubmission only checks that the input is still the run's.
+      checkOnly: finished !== null,
     });
+    if (finished !== null) return finishedResult(finished);
     tally.summarize();
     const complete = await registry.finishListing(plan.run, {
       images: totals.images,

@@ -147,6 +147,12 @@ export class ShardWorker {
     } catch (error) {
       if (job.name !== FINALIZE_JOB_NAME)
         this.options.metrics?.recordShard('error', error instanceof ResnetBatchError ? error.code : 'UNEXPECTED');
+      if (error instanceof LockLostError) {
+        this.options.logger.warn(
+          { job: job.id, err: error.message },
+          'shard abandoned: the lock was lost, nothing more of it is written',
+        );
+      }
       throw toBullmqError(error);
     }
   }
