@@ -112,7 +112,12 @@ try {
     },
     jobOptions: jobOptions(config),
   });
-  await registry.finishListing(RUN, { images: shardCount * imagesPerShard, skipped: 0, shards: shardCount });
+  await registry.finishListing(RUN, {
+    images: shardCount * imagesPerShard,
+    skipped: 0,
+    unchanged: 0,
+    shards: shardCount,
+  });
   const memoryAfter = await usedMemory(redis);
   const enqueueStatsAfter = await commandStats(redis);
   const jobKey = queue.toKey(`${RUN}__000000`);

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { RunCommandOptions } from '../ops/run-command.ts';
+import type { RunsOptions } from '../ops/runs-command.ts';
+import type { StatusOptions } from '../ops/status-command.ts';
 import type { VerifyOptions } from '../ops/verify/verify-command.ts';
 import type { SubmitCommandOptions } from '../producer/submit-command.ts';
 import type { ScheduleAddOptions } from '../schedule/schedule-command.ts';
@@ -192,16 +194,47 @@ schedule
 
 program
   .command('status')
-  .description('progress, throughput, ETA and failures of a run; exit 0 when the run exists')
+  .description(
+    'progress, throughput, ETA, workers and failures of a run; exit 0 when the run exists, 1 when not (see --wait)',
+  )
   .argument('<run>', 'run id')
+  .addOption(jsonOption())
+  .option(
+    '--wait',
+    'block until the run ends (a live line on a terminal), then exit 0 if every input has a row, 2 if shards or finalising failed',
+    false,
+  )
+  .addOption(
+    new Option('--timeout <seconds>', 'with --wait: give up after this long, exit 124 (the run goes on)').argParser(
+      positiveInt,
+    ),
+  )
+  .addHelpText(
+    'after',
+    examples(
+      'resnet-batch status 20261201-120000-a1b2c3',
+      'resnet-batch status "$RUN" --json | jq .images',
+      'resnet-batch status "$RUN" --wait --timeout 3600 && echo "every input has a row"',
+    ),
+  )
+  .action(async (run: string, options: StatusOptions) => {
+    if (options.timeout !== undefined && !options.wait) throw new InvalidArgumentError('--timeout needs --wait');
+    const { statusCommand } = await import('../ops/status-command.ts');
+    process.exitCode = await statusCommand(run, options);
+  });
+
+program
+  .command('runs')
+  .description('list runs, newest first: id, state, images ok and error of total, started, finished')
+  .option('--limit <n>', 'at most this many runs', positiveInt, 50)
   .addOption(jsonOption())
   .addHelpText(
     'after',
-    examples('resnet-batch status 20261201-120000-a1b2c3', 'resnet-batch status "$RUN" --json | jq .images'),
+    examples('resnet-batch runs', 'resnet-batch runs --json | jq -r \'.[] | select(.state != "done") | .run\''),
   )
-  .action(async (run: string, options: { json: boolean }) => {
-    const { statusCommand } = await import('../ops/status-command.ts');
-    process.exitCode = await statusCommand(run, options);
+  .action(async (options: RunsOptions) => {
+    const { runsCommand } = await import('../ops/runs-command.ts');
+    process.exitCode = await runsCommand(options);
   });
 
 program

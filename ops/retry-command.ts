@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { configFromEnv, SHARD_QUEUE_NAME } from '../shared/config.ts';
 import { enqueueFinalizer } from '../shared/enqueue-finalizer.ts';
-import { shardJobId } from '../shared/job-payload.ts';
+import { finalizeJobId, shardJobId } from '../shared/job-payload.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 
@@ -20,6 +20,7 @@ export async function retryCommand(run: string): Promise<number> {
   try {
     const registry = new RunRegistry(redis, config.QUEUE_PREFIX);
     const record = await registry.require(run);
+    const failedGeneration = await registry.generation(run);
     const reopened = await registry.reopenFailed(run);
     if (reopened.shards.length === 0 && !reopened.finalizer) {
       process.stderr.write(`run ${run}: nothing to retry (${record.state}, no failed shard, finaliser not failed)\n`);
@@ -35,6 +36,9 @@ export async function retryCommand(run: string): Promise<number> {
     }
     // Only a run with no failed shard left is finalised now; otherwise its last shard does it.
     if (reopened.shards.length === 0) await enqueueFinalizer(queue, registry, run, config);
+    // The finaliser that failed for good is replaced by the next generation's: left in the queue it
+    // would keep the failed-jobs count (and any alert on it) up after the run has finished.
+    if (reopened.finalizer) await removeFailedJob(queue, finalizeJobId(run, failedGeneration));
     const lost = reopened.shards.length - retried;
     process.stderr.write(
       `run ${run}: ${retried} failed shard(s) enqueued again${lost > 0 ? `; ${lost} had no failed job left to retry` : ''}${reopened.finalizer ? '; the finaliser enqueued again' : ''}\n`,
@@ -44,4 +48,9 @@ export async function retryCommand(run: string): Promise<number> {
     await queue.close();
     redis.disconnect();
   }
+}
+
+async function removeFailedJob(queue: Queue, jobId: string): Promise<void> {
+  const job = await queue.getJob(jobId);
+  if (job && (await job.getState()) === 'failed') await job.remove();
 }

@@ -7,10 +7,11 @@ import type { EngineChoice } from '../shared/engine.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
 import { connectRedis } from '../shared/redis-connection.ts';
+import { RunActivity } from '../shared/run-activity.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import { type EmbeddedRedis, startEmbeddedRedis } from './embedded-redis.ts';
-import { runProgress } from './run-progress.ts';
+import { formatDuration, readRunProgress, runProgress } from './run-progress.ts';
 
 export interface RunCommandOptions {
   output: string;
@@ -55,7 +56,12 @@ export async function runCommand(input: string, options: RunCommandOptions): Pro
       `run ${submitted.run}: ${submitted.images} images in ${submitted.shards} shards (${submitted.skipped} skipped), ${options.workers} worker(s)\n`,
     );
     for (let index = 0; index < options.workers; index += 1) workers.push(startWorker(redisUrl, options));
-    const record = await waitForRun(new RunRegistry(redis, config.QUEUE_PREFIX), submitted.run, workers);
+    const record = await waitForRun(
+      new RunRegistry(redis, config.QUEUE_PREFIX),
+      new RunActivity(redis, config.QUEUE_PREFIX),
+      submitted.run,
+      workers,
+    );
     printSummary(record);
     return record.shards.failed === 0 ? 0 : 2;
   } finally {
@@ -82,7 +88,12 @@ function startWorker(redisUrl: string, options: RunCommandOptions): ChildProcess
   return spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-async function waitForRun(registry: RunRegistry, run: string, workers: ChildProcess[]): Promise<RunRecord> {
+async function waitForRun(
+  registry: RunRegistry,
+  activity: RunActivity,
+  run: string,
+  workers: ChildProcess[],
+): Promise<RunRecord> {
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar(
         {
@@ -101,14 +112,16 @@ async function waitForRun(registry: RunRegistry, run: string, workers: ChildProc
           'RUN_MISSING',
           `run ${run} disappeared from Redis; was the server restarted without persistence?`,
         );
-      const progress = runProgress(record);
+      const progress = await readRunProgress(activity, record);
+      const speed = (progress.recentImagesPerSecond || progress.imagesPerSecond).toFixed(1);
+      const eta = progress.etaSeconds === null ? '-' : formatDuration(progress.etaSeconds);
       if (bar) {
-        if (!bar.isActive) bar.start(record.images.total, 0, { speed: '0', errors: 0 });
+        if (!bar.isActive) bar.start(record.images.total, 0, { speed: '0', errors: 0, eta: '-' });
         bar.setTotal(record.images.total);
-        bar.update(progress.processed, { speed: progress.imagesPerSecond.toFixed(1), errors: record.images.error });
+        bar.update(progress.processed, { speed, errors: record.images.error, eta });
       } else if (Date.now() - lastLine > 5000) {
         process.stderr.write(
-          `progress: ${progress.processed}/${record.images.total} images, ${record.shards.done + record.shards.failed}/${record.shards.total} shards, ${progress.imagesPerSecond.toFixed(2)} img/s\n`,
+          `progress: ${progress.processed}/${record.images.total} images, ${record.shards.done + record.shards.failed}/${record.shards.total} shards, ${speed} img/s, ETA ${eta}\n`,
         );
         lastLine = Date.now();
       }

@@ -300,6 +300,7 @@ async function streamRun(plan: Plan, claimed: ClaimedRun, context: StreamContext
     const complete = await registry.finishListing(plan.run, {
       images: totals.images,
       skipped: tally.total,
+      unchanged: tally.counts().unchanged,
       shards: totals.shards,
     });
     if (complete) await enqueueFinalizer(queue, registry, plan.run, deps.config);

@@ -32,7 +32,11 @@ export interface RunRecord {
   finishedAt: string | null;
   /** True once the producer has enqueued every shard; totals are final from then on. */
   listingDone: boolean;
-  images: { total: number; ok: number; error: number; skipped: number };
+  /**
+   * Images enqueued (total), with a row (ok, error), and left out at submit (skipped): of those,
+   * `unchanged` since the base run of an incremental run, the rest not images or unreadable.
+   */
+  images: { total: number; ok: number; error: number; skipped: number; unchanged: number };
   shards: { total: number; done: number; failed: number; failedShards: number[] };
   /** Engines that produced this run's results (normally one). */
   engines: string[];

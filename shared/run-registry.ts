@@ -56,9 +56,9 @@ const failShardScript = `${completionCheck}
 if inRun(ARGV[1]) and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then redis.call('SADD', KEYS[3], ARGV[1]) end
 return complete()`;
 
-// KEYS: hash, done, failed. ARGV: images_total, images_skipped, shards_total.
+// KEYS: hash, done, failed. ARGV: images_total, images_skipped, shards_total, images_unchanged.
 const finishListingScript = `${completionCheck}
-redis.call('HSET', KEYS[1], 'listing_done', '1', 'images_total', ARGV[1], 'images_skipped', ARGV[2], 'shards_total', ARGV[3])
+redis.call('HSET', KEYS[1], 'listing_done', '1', 'images_total', ARGV[1], 'images_skipped', ARGV[2], 'shards_total', ARGV[3], 'images_unchanged', ARGV[4])
 for _, key in ipairs({KEYS[2], KEYS[3]}) do
   for _, shard in ipairs(redis.call('SMEMBERS', key)) do
     if tonumber(shard) >= tonumber(ARGV[3]) then redis.call('SREM', key, shard) end
@@ -171,6 +171,7 @@ export class RunRegistry {
         ok: count('images_ok'),
         error: count('images_error'),
         skipped: count('images_skipped'),
+        unchanged: count('images_unchanged'),
       },
       shards: {
         total: count('shards_total'),
@@ -228,8 +229,15 @@ export class RunRegistry {
     return (await this.redis.eval(failShardScript, 3, hash, done, failed, shard)) === 1;
   }
 
-  /** Called by the producer once every shard is enqueued. Returns whether the run is already complete. */
-  async finishListing(run: string, totals: { images: number; skipped: number; shards: number }): Promise<boolean> {
+  /**
+   * Called by the producer once every shard is enqueued, with the images enqueued, all left out
+   * and, of those, the ones unchanged since the base of an incremental run. Returns whether the
+   * run is already complete.
+   */
+  async finishListing(
+    run: string,
+    totals: { images: number; skipped: number; unchanged: number; shards: number },
+  ): Promise<boolean> {
     const [hash, done, failed] = this.keys(run);
     return (
       (await this.redis.eval(
@@ -241,6 +249,7 @@ export class RunRegistry {
         totals.images,
         totals.skipped,
         totals.shards,
+        totals.unchanged,
       )) === 1
     );
   }

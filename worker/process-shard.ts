@@ -28,8 +28,8 @@ export interface ShardContext {
   /** Longest wait for one image's bytes, in ms; past it the image is a TIMEOUT row (FETCH_TIMEOUT_MS). */
   fetchTimeoutMs: number;
   decode?: DecodeOptions;
-  /** Called after each batch with the share of the shard's images done, 0..1. */
-  onProgress?(fraction: number): Promise<void> | void;
+  /** Called after each batch with the number of the shard's images done so far, and of all. */
+  onProgress?(done: number, total: number): Promise<void> | void;
   /** Where image results and stage timings are counted (the worker's /metrics). Default none. */
   metrics?: WorkerMetrics;
   /** The run's carried columns (RunRecord.carriedColumns), in every part with the same types. */
@@ -99,7 +99,7 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
     if (lease.signal.aborted) throw new LockLostError(`shard ${job.shard} of run ${job.run}`);
     results.push(result);
     context.metrics?.recordImage(result);
-    if (results.length % context.batchSize === 0) await context.onProgress?.(results.length / job.images.length);
+    if (results.length % context.batchSize === 0) await context.onProgress?.(results.length, job.images.length);
   }
 
   const parts = shardParts(results, fetched, {
@@ -113,7 +113,7 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
   const outcome = await commitShard(store, job, parts, context.carriedColumns, lease, inputsDigest);
   timings.write = (performance.now() - writeStarted) / 1000;
   context.metrics?.recordWrite(timings.write);
-  await context.onProgress?.(1);
+  await context.onProgress?.(job.images.length, job.images.length);
   return finished(outcome, false, timings, started);
 }
 

@@ -5,6 +5,7 @@ import { enqueueFinalizer } from '../shared/enqueue-finalizer.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
 import { InvalidJobError, parseShardJob, type ShardJob, shardJobId } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { RunActivity } from '../shared/run-activity.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import type { RunRegistry } from '../shared/run-registry.ts';
 import { shardDigest } from '../shared/shard-digest.ts';
@@ -18,6 +19,8 @@ import type { WorkerMetrics } from './worker-metrics.ts';
 export interface ShardJobDeps {
   config: PipelineConfig;
   registry: RunRegistry;
+  /** Where each batch is reported, for progress between shard completions. */
+  activity: RunActivity;
   /** The shard queue, to enqueue the run's finaliser when this shard completes the run. */
   queue: Queue;
   engine: InferenceEngine;
@@ -63,10 +66,11 @@ export async function runShardJob(
   if (await deps.registry.isShardDone(shard.run, shard.shard)) return { skipped: 'already done' };
 
   await deps.registry.markStarted(shard.run);
-  const outcome = await processShard(shard, shardContext(job, record, lease, deps));
+  const outcome = await processShard(shard, shardContext(job, shard.shard, record, lease, deps));
   // Counting is exactly-once by itself (RunRegistry.completeShard), so a worker that lost the lock
   // after its commit may still count the shard: the counts come from the commit on storage.
   const { runComplete } = await deps.registry.completeShard(shard.run, shard.shard, outcome, deps.engine.name);
+  await deps.activity.endShard(shard.run, shard.shard);
   deps.logger.info(
     {
       run: shard.run,
@@ -81,7 +85,7 @@ export async function runShardJob(
   return outcome;
 }
 
-function shardContext(job: Job, record: RunRecord, lease: ShardLease, deps: ShardJobDeps) {
+function shardContext(job: Job, shardIndex: number, record: RunRecord, lease: ShardLease, deps: ShardJobDeps) {
   return {
     engine: deps.engine,
     labels: deps.labels,
@@ -91,10 +95,20 @@ function shardContext(job: Job, record: RunRecord, lease: ShardLease, deps: Shar
     maxImageBytes: deps.config.MAX_IMAGE_BYTES,
     fetchTimeoutMs: deps.config.FETCH_TIMEOUT_MS,
     decode: { maxPixels: deps.config.MAX_IMAGE_PIXELS },
-    onProgress: (fraction: number) => job.updateProgress(Math.round(fraction * 100)),
+    onProgress: progressReporter(job, record.run, shardIndex, deps.activity),
     metrics: deps.metrics,
     carriedColumns: record.carriedColumns,
     lease,
+  };
+}
+
+/** Reports each batch: the job's progress for bull-board, and the run's activity for `status` and `run`. */
+function progressReporter(job: Job, run: string, shard: number, activity: RunActivity) {
+  let reported = 0;
+  return async (done: number, total: number): Promise<void> => {
+    await job.updateProgress(Math.round((done / total) * 100));
+    if (done > reported) await activity.recordBatch(run, shard, done, done - reported);
+    reported = done;
   };
 }
 

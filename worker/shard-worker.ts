@@ -16,6 +16,7 @@ import {
 } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
 import { connectRedis, requireNoEviction } from '../shared/redis-connection.ts';
+import { RunActivity } from '../shared/run-activity.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { finalizeRun, type ModelIdentity } from './finalize-run.ts';
@@ -60,6 +61,7 @@ export class ShardWorker {
    * counts it as shared), so close() must, or the process cannot exit after SIGTERM. */
   private readonly connections: Redis[] = [];
   private readonly registry: RunRegistry;
+  private readonly activity: RunActivity;
   private readonly queue: Queue;
   private readonly events: QueueEvents;
   private readonly worker: Worker;
@@ -73,6 +75,7 @@ export class ShardWorker {
     };
     this.connection = connect();
     this.registry = new RunRegistry(this.connection, config.QUEUE_PREFIX);
+    this.activity = new RunActivity(this.connection, config.QUEUE_PREFIX);
     this.queue = new Queue(SHARD_QUEUE_NAME, {
       connection: connect(),
       prefix: config.QUEUE_PREFIX,
@@ -134,6 +137,7 @@ export class ShardWorker {
       const outcome = await runShardJob(job, this.lease(job, token, signal), {
         config: this.options.config,
         registry: this.registry,
+        activity: this.activity,
         queue: this.queue,
         engine: this.options.engine,
         labels: this.options.labels,
@@ -208,6 +212,7 @@ export class ShardWorker {
       }
       if (jobId !== shardJobId(shard.run, shard.shard)) return;
       const complete = await this.registry.failShard(shard.run, shard.shard);
+      await this.activity.endShard(shard.run, shard.shard);
       this.options.logger.error({ run: shard.run, shard: shard.shard, reason }, 'shard failed for good');
       if (complete) await enqueueFinalizer(this.queue, this.registry, shard.run, this.options.config);
     } catch (error) {

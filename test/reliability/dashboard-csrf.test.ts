@@ -5,7 +5,6 @@
 // cross-site or non-JSON ones are refused even with them. Real HTTP on loopback, a real Redis.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type Dashboard, startDashboard } from '../../ops/dashboard/dashboard-command.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';

@@ -47,6 +47,7 @@ describe('a finaliser that cannot write the manifest, with workers on a shared R
   let env: Record<string, string>;
   let run: string;
   let statusText: string;
+  let waitedWhileFailed: Awaited<ReturnType<typeof runCli>>;
   let retried: Awaited<ReturnType<typeof runCli>>;
 
   before(async () => {
@@ -66,6 +67,7 @@ describe('a finaliser that cannot write the manifest, with workers on a shared R
       client.disconnect();
     }
     statusText = (await runCli(['status', run], env)).stdout;
+    waitedWhileFailed = await runCli(['status', run, '--wait', '--json'], env);
     await rm(blocker, { recursive: true });
     retried = await runCli(['retry', run], env);
     await waitForRunDone(redis.url, env.QUEUE_PREFIX ?? '', run, 120_000);
@@ -81,12 +83,19 @@ describe('a finaliser that cannot write the manifest, with workers on a shared R
     assert.match(statusText, /finalising failed: .*_manifest\.json.*; fix the cause, then resnet-batch retry/);
   });
 
-  test('retry enqueues the finaliser again, and the run finishes with its manifest', async () => {
+  test('status --wait ends at once with exit 2 and the reason while finalising has failed', () => {
+    assert.equal(waitedWhileFailed.code, 2, waitedWhileFailed.stderr);
+    assert.match(JSON.parse(waitedWhileFailed.stdout).finalize_error, /_manifest\.json/);
+  });
+
+  test('retry enqueues the finaliser again, and the run finishes with its manifest and no failed job left', async () => {
     assert.equal(retried.code, 0, retried.stderr);
     assert.match(retried.stderr, /the finaliser enqueued again/);
     assert.ok((await stat(join(dir, 'out', run, '_manifest.json'))).isFile());
     const status = await statusJson(run, env);
     assert.equal(status.state, 'done');
+    assert.equal(status.queue.failed, 0, 'the finaliser that failed for good was replaced, not left behind');
+    assert.equal((await runCli(['status', run, '--wait'], env)).code, 0);
   });
 });
 

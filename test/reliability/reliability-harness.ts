@@ -196,6 +196,9 @@ export interface StatusJson {
   state: string;
   images: { total: number; ok: number; error: number; skipped: number };
   shards: { total: number; done: number; failed: number; failed_shards: number[] };
+  queue: { waiting: number; active: number; delayed: number; failed: number };
+  workers: number | null;
+  finalize_error: string | null;
 }
 
 /** The JSON log lines a process printed (non-JSON lines are skipped). */
