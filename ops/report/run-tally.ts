@@ -33,9 +33,17 @@ export class RunTally {
   private readonly labelCounts = new Map<string, number>();
   private readonly labelSamples = new Map<string, SampleCandidate[]>();
   private readonly errorCounts = new Map<string, ErrorCount>();
+  /** The first error rows, in the order read (shard order), for the failed-files table. */
+  readonly firstErrorRows: ReportRow[] = [];
 
-  /** @param samplesPerLabel most confident images kept per label, the thumbnail candidates. */
-  constructor(private readonly samplesPerLabel: number) {}
+  /**
+   * @param samplesPerLabel most confident images kept per label, the thumbnail candidates.
+   * @param errorRowsKept error rows kept whole, for the failed-files table.
+   */
+  constructor(
+    private readonly samplesPerLabel: number,
+    private readonly errorRowsKept = 100,
+  ) {}
 
   add(row: ReportRow): void {
     this.rows += 1;
@@ -43,6 +51,7 @@ export class RunTally {
     this.perSecond.set(second, (this.perSecond.get(second) ?? 0) + 1);
     if (row.status === 'error') {
       this.addError(row.error ?? 'UNKNOWN: no error message');
+      if (this.firstErrorRows.length < this.errorRowsKept) this.firstErrorRows.push(row);
       return;
     }
     if (row.label === null) return;
@@ -56,6 +65,13 @@ export class RunTally {
       .map(([label, count]) => ({ label, count }))
       .sort((a, b) => b.count - a.count || a.label.localeCompare(b.label))
       .slice(0, limit);
+  }
+
+  /** Error rows counted, all codes. */
+  get errorRows(): number {
+    let total = 0;
+    for (const entry of this.errorCounts.values()) total += entry.count;
+    return total;
   }
 
   /** Error codes, most frequent first. */

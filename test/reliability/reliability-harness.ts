@@ -194,7 +194,7 @@ export async function statusJson(run: string, env: Record<string, string>): Prom
 
 export interface StatusJson {
   state: string;
-  images: { total: number; ok: number; error: number; skipped: number };
+  images: { total: number; ok: number; error: number; skipped: number; unchanged: number; processed: number };
   shards: { total: number; done: number; failed: number; failed_shards: number[] };
   queue: { waiting: number; active: number; delayed: number; failed: number };
   workers: number | null;
