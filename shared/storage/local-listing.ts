@@ -1,6 +1,6 @@
 import type { Dirent, Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { formatFileUri } from './file-uri.ts';
 import { errorCode, isMissing, storageError } from './local-errors.ts';
 import type { ListOptions, ObjectInfo } from './object-store.ts';
@@ -82,7 +82,7 @@ async function listedFile(path: string, onSkip: SkipReporter): Promise<ObjectInf
     // path we build does not exist and no URI can name the file.
     onSkip({
       uri,
-      reason: 'its name is not valid UTF-8, so no URI can name it; rename it to UTF-8 (e.g. convmv -f latin1 -t utf8)',
+      reason: `its name is not valid UTF-8 (it reads as '${basename(path)}'), so no URI can name it; rename it to UTF-8 (e.g. convmv -f latin1 -t utf8)`,
     });
     return null;
   }
