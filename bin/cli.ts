@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { RunCommandOptions } from '../ops/run-command.ts';
 import type { SubmitCommandOptions } from '../producer/submit-command.ts';
 import type { ScheduleAddOptions } from '../schedule/schedule-command.ts';
 import { ENGINE_CHOICES, ENGINES } from '../shared/engine.ts';
 import { describeError, ResnetBatchError } from '../shared/errors.ts';
+import { PROJECT_ROOT } from '../shared/source-location.ts';
 import type { ClassifyOptions } from '../worker/classify-command.ts';
 import type { WorkerCommandOptions } from '../worker/worker-command.ts';
 
@@ -15,7 +17,7 @@ import type { WorkerCommandOptions } from '../worker/worker-command.ts';
  * Exit codes: 0 success, 1 fatal (bad configuration included, with one line saying what to
  * fix), 2 partial (some images or shards failed).
  */
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+const { version } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
   version: string;
 };
 

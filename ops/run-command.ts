@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { submitRun } from '../producer/submit.ts';
 import { configFromEnv } from '../shared/config.ts';
@@ -9,6 +8,7 @@ import { createLogger } from '../shared/logger.ts';
 import { connectRedis } from '../shared/redis-connection.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
+import { CLI_LAUNCHER } from '../shared/source-location.ts';
 import { type EmbeddedRedis, startEmbeddedRedis } from './embedded-redis.ts';
 import { runProgress } from './run-progress.ts';
 
@@ -24,8 +24,6 @@ export interface RunCommandOptions {
   engine?: EngineChoice;
   model?: string;
 }
-
-const cliEntry = fileURLToPath(new URL('../bin/resnet-batch.js', import.meta.url));
 
 /**
  * `resnet-batch run`: submit, N local worker processes and the wait, in one command. Without
@@ -66,7 +64,7 @@ export async function runCommand(input: string, options: RunCommandOptions): Pro
 }
 
 function startWorker(redisUrl: string, options: RunCommandOptions): ChildProcess {
-  const args = [cliEntry, 'worker'];
+  const args = [CLI_LAUNCHER, 'worker'];
   if (options.engine) args.push('--engine', options.engine);
   if (options.batchSize) args.push('--batch-size', String(options.batchSize));
   if (options.model) args.push('--model', options.model);
