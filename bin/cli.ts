@@ -235,8 +235,16 @@ program
     ),
   )
   .action(async (input: string, options: RunCommandOptions) => {
-    const { runCommand } = await import('../ops/run-command.ts');
-    process.exitCode = await runCommand(input, options);
+    const [{ runCommand }, { startWorker }] = await Promise.all([
+      import('../ops/run-command.ts'),
+      import('../worker/worker-service.ts'),
+    ]);
+    // The first worker runs inside `run` (one Node start, not two). Unlike `resnet-batch worker`
+    // it takes no fired schedules: it lives only as long as this run.
+    const { engine, batchSize, model } = options;
+    process.exitCode = await runCommand(input, options, (context) =>
+      startWorker({ engine, batchSize, model, metricsPort: context.config.METRICS_PORT }, context),
+    );
   });
 
 program

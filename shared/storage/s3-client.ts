@@ -1,4 +1,5 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from './aws-sdk.ts';
 import type { S3Config } from './storage-config.ts';
 
 /**
@@ -58,6 +59,7 @@ export function createS3Client(config: S3Config, tuning: Partial<S3ClientTuning>
   silenceNodeVersionNotice();
   const t = { ...defaultS3ClientTuning, ...tuning };
   const agent = { keepAlive: true, maxSockets: t.maxSockets };
+  const { S3Client } = s3Sdk();
   return new S3Client({
     region: config.region,
     forcePathStyle: config.forcePathStyle,

@@ -17,10 +17,11 @@ import type { LoadedModelInfo, OpenEngineOptions } from './open-engine.ts';
 export async function openEngineInThread(
   options: OpenEngineOptions,
 ): Promise<{ engine: InferenceEngine; model: LoadedModelInfo }> {
-  const { logger: _logger, ...threadOptions } = options;
+  const { logger, ...threadOptions } = options;
   const thread = new Worker(BOOTSTRAP, {
     eval: true,
-    workerData: threadOptions,
+    // The thread logs through a logger of its own, at this one's level.
+    workerData: { ...threadOptions, logLevel: logger?.level } satisfies ThreadOptions,
     argv: [new URL(`./engine-thread${MODULE_EXTENSION}`, import.meta.url).href, import.meta.resolve('tsx/esm/api')],
   });
   const engine = new ThreadedEngine(thread);
@@ -44,6 +45,9 @@ import(entry).catch(async (error) => {
   await import(entry + '?tsx'); // a new URL: the failed import above stays cached under the old one
 });
 `;
+
+/** What the engine thread gets (engine-thread.ts): the options but the logger, and its level. */
+export type ThreadOptions = Omit<OpenEngineOptions, 'logger'> & { logLevel?: string };
 
 export interface SerializedError {
   name: string;
