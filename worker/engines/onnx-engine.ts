@@ -5,6 +5,7 @@ import type { ResNetSpec } from '../../model/spec.ts';
 import { type BatchOutput, checkBatch, type InferenceEngine } from '../../shared/engine.ts';
 import { describeError, EngineUnavailableError, ResnetBatchError } from '../../shared/errors.ts';
 import { CUDA_INSTALL_HINT, onnxCudaProviderInstalled } from './onnx-cuda-provider.ts';
+import { openOptimizedCpuSession } from './onnx-session-cache.ts';
 
 /**
  * ONNX Runtime engine (onnxruntime-node) running the graph that model/onnx/ generates from
@@ -68,7 +69,11 @@ export class OnnxEngine implements InferenceEngine {
       graphOptimizationLevel: 'all',
     };
     try {
-      return new OnnxEngine(flavour, await ort.InferenceSession.create(modelPath, sessionOptions), spec);
+      const session =
+        flavour === 'onnx-cpu'
+          ? await openOptimizedCpuSession(ort, modelPath, sessionOptions)
+          : await ort.InferenceSession.create(modelPath, sessionOptions);
+      return new OnnxEngine(flavour, session, spec);
     } catch (error) {
       const hint =
         flavour === 'onnx-cuda' ? CUDA_INSTALL_HINT : `delete ${modelPath} to regenerate it, or use --engine tfjs-wasm`;
