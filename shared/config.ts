@@ -1,10 +1,7 @@
 import { z } from 'zod';
 import { ENGINE_CHOICES } from './engine.ts';
 import { ConfigError } from './errors.ts';
-
-/** LOG_FORMAT's values (see the field below; shared/logger.ts applies it). */
-export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
+import { LOG_FORMATS } from './log-format.ts';
 
 /**
  * Pipeline configuration from the environment, validated once at start. Command-line flags

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
 import { type DestinationStream, destination, type Logger, pino } from 'pino';
 import type { PrettyOptions } from 'pino-pretty';
-import { LOG_FORMATS, type LogFormat } from './config.ts';
+import { LOG_FORMATS, type LogFormat } from './log-format.ts';
 
 /**
  * One structured logger for every process (producer, worker, run), always on stderr so that

@@ -22,7 +22,7 @@ import { cacheRoot } from '../model-cache.ts';
 import type { ReadModelFile } from '../read-model-file.ts';
 import type { ResNetSpec } from '../spec.ts';
 import { checkBatchNormEpsilon, float32Weights, readModelJson, readRawWeights, shardPaths } from '../weights-file.ts';
-import { buildOnnxResNet, type NamedWeights } from './build-onnx-resnet.ts';
+import type { NamedWeights } from './build-onnx-resnet.ts';
 import { onnxModelPath, readCachedOnnxDigest, writeCachedOnnx } from './onnx-model-cache.ts';
 
 export interface LoadedOnnxResNet {
@@ -82,6 +82,8 @@ export async function loadOnnxResNet(
   const cached = await readCachedOnnxDigest(modelPath);
   if (cached) return { ...loaded, onnxSha256: cached, generated: false };
   checkBatchNormEpsilon(weights.modelJson, spec, layout.modelJson);
+  // Loaded only to generate (protobufjs and the ONNX schema: ~50 ms a warm start does not need).
+  const { buildOnnxResNet } = await import('./build-onnx-resnet.ts');
   const { bytes } = buildOnnxResNet(spec, float32Weights(weights, layout.modelJson));
   return { ...loaded, onnxSha256: await writeCachedOnnx(modelPath, bytes), generated: true };
 }
