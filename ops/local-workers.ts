@@ -151,6 +151,7 @@ export class LocalWorkers {
   }
 }
 
-function redisUnreachableMs(config: PipelineConfig): number {
+/** How long `run` and its workers keep reconnecting to an unreachable Redis: REDIS_UNREACHABLE_MS when set, else RUN_WORKER_REDIS_UNREACHABLE_MS. */
+export function redisUnreachableMs(config: PipelineConfig): number {
   return process.env.REDIS_UNREACHABLE_MS === undefined ? RUN_WORKER_REDIS_UNREACHABLE_MS : config.REDIS_UNREACHABLE_MS;
 }

@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../shared/logger.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import type { RunRegistry } from '../shared/run-registry.ts';
 import { startEmbeddedRedis } from './embedded-redis.ts';
-import { LocalWorkers, type StartInProcessWorker } from './local-workers.ts';
+import { LocalWorkers, redisUnreachableMs, type StartInProcessWorker } from './local-workers.ts';
 import { runProgress } from './run-progress.ts';
 import { RunInterrupted, RunStop } from './run-stop.ts';
 
@@ -79,9 +79,11 @@ export async function runCommand(
     await workers.shutdown(!run.finished && stop.signal === undefined);
     await (await embedded?.catch(() => undefined))?.stop();
     stop.dispose();
-    // Work abandoned mid-way (a listing, a connection still reconnecting) may hold the process
-    // open: once the workers and Redis have stopped, nothing else is worth waiting for.
-    if (stop.signal) setTimeout(() => process.exit(stop.exitCode()), 1_000).unref();
+    // A run that did not finish (a signal, an error) may leave work abandoned mid-way holding the
+    // process open (a listing, a connection still reconnecting to a Redis that is gone): once the
+    // workers and Redis have stopped, nothing else is worth waiting for. process.exit() takes the
+    // code bin/cli.ts sets meanwhile (128 + signal, or 1 after printing the error).
+    if (!run.finished) setTimeout(() => process.exit(), 1_000).unref();
   }
 }
 
@@ -105,7 +107,19 @@ async function submitAndWait(
     import('../shared/run-registry.ts'),
     import('../shared/redis-connection.ts'),
   ]);
-  const redis = connectRedis(url, logger);
+  // Like its workers, `run` gives up on a Redis gone for longer than the limit, with that reason.
+  let lost: Error | undefined;
+  const redis = connectRedis(
+    url,
+    logger,
+    {},
+    {
+      afterMs: redisUnreachableMs(config),
+      onGiveUp: (error) => {
+        lost = error;
+      },
+    },
+  );
   try {
     const submitted = await stop.race(
       submitRun(
@@ -125,6 +139,8 @@ async function submitAndWait(
       `run ${submitted.run}: ${submitted.images} images in ${submitted.shards} shards (${submitted.skipped} skipped), ${options.workers} worker(s)\n`,
     );
     return await waitForRun(new RunRegistry(redis, config.QUEUE_PREFIX), submitted.run, context.workers, stop);
+  } catch (error) {
+    throw lost ?? error;
   } finally {
     redis.disconnect();
   }
