@@ -61,6 +61,7 @@ export async function runCommand(
   const embedded = config.REDIS_URL ? undefined : startEmbeddedRedis();
   redis.follow(embedded ? embedded.then((server) => server.url) : Promise.resolve(config.REDIS_URL ?? ''));
   const run: { id?: string; finished?: boolean } = {};
+  let interrupted: RunInterrupted | undefined;
   try {
     const url = await stop.race(redis.promise);
     workers.spawnChildren(options.workers - (startInProcessWorker ? 1 : 0), url, config);
@@ -70,8 +71,7 @@ export async function runCommand(
     return record.shards.failed === 0 ? 0 : 2;
   } catch (error) {
     if (!(error instanceof RunInterrupted)) throw error;
-    const unfinished = run.id ? `: run ${run.id} did not finish (the shards finished so far are written)` : '';
-    process.stderr.write(`${error.message}${unfinished}\n`);
+    interrupted = error;
     return stop.exitCode();
   } finally {
     // Done: the workers are idle and stop at once. Failed: what they do is moot. Signalled: they
@@ -79,6 +79,10 @@ export async function runCommand(
     await workers.shutdown(!run.finished && stop.signal === undefined);
     await (await embedded?.catch(() => undefined))?.stop();
     stop.dispose();
+    if (interrupted) {
+      const unfinished = run.id ? `: run ${run.id} did not finish (the shards finished so far are written)` : '';
+      process.stderr.write(`${interrupted.message}${unfinished}\n`);
+    }
     // A run that did not finish (a signal, an error) may leave work abandoned mid-way holding the
     // process open (a listing, a connection still reconnecting to a Redis that is gone): once the
     // workers and Redis have stopped, nothing else is worth waiting for. process.exit() takes the
@@ -175,7 +179,7 @@ async function waitForRun(
   const waitStart = Date.now();
   try {
     for (;;) {
-      const record = await registry.get(run);
+      const record = await stop.race(registry.get(run));
       if (!record)
         throw new ResnetBatchError(
           'RUN_MISSING',
