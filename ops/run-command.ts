@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { newRunId } from '../producer/run-id.ts';
 import { configFromEnv, type PipelineConfig } from '../shared/config.ts';
 import type { EngineChoice } from '../shared/engine.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
@@ -91,7 +92,7 @@ export async function runCommand(
   }
 }
 
-/** Submits the run, then waits for it to finish; `run.id` is set once it is submitted. */
+/** Submits the run, then waits for it to finish; `run.id` is set before the submit starts. */
 async function submitAndWait(
   input: string,
   options: RunCommandOptions,
@@ -105,6 +106,9 @@ async function submitAndWait(
   },
 ): Promise<RunRecord> {
   const { config, logger, url, stop } = context;
+  // Named here rather than by submit, so that a stop during a long listing (while the first
+  // shards are already being processed) can still say which run did not finish.
+  context.run.id = options.run ?? newRunId();
   // Loaded here, not at the top: the worker above starts loading the model meanwhile.
   const [{ submitRun }, { RunRegistry }, { connectRedis }] = await Promise.all([
     import('../producer/submit.ts'),
@@ -130,7 +134,7 @@ async function submitAndWait(
         {
           input,
           output: options.output,
-          run: options.run,
+          run: context.run.id,
           shardSize: options.shardSize,
           model: options.model,
           normalize: options.normalize,
@@ -138,7 +142,6 @@ async function submitAndWait(
         { config, redisUrl: url, logger },
       ),
     );
-    context.run.id = submitted.run;
     process.stderr.write(
       `run ${submitted.run}: ${submitted.images} images in ${submitted.shards} shards (${submitted.skipped} skipped), ${options.workers} worker(s)\n`,
     );
