@@ -66,6 +66,21 @@ export function renderTable(results: BenchResults): string {
   lines.push(
     `| Producer, ${memory.objects.toLocaleString('en')} URIs: peak RSS / at 10% / at 100% | ${fixed(memory.peakRssMb, 0)} / ${fixed(memory.rssAt10PercentMb, 0)} / ${fixed(memory.rssAt100PercentMb, 0)} MB in ${fixed(memory.seconds, 0)} s |`,
   );
+  const { startup } = measures;
+  lines.push('', '| Start-up, one image (median of the wall times) | Median | Runs |', '|---|---:|---|');
+  for (const [label, measure] of [
+    ['`classify`, spawn to exit', startup.classifyOneImage],
+    ['`run`, own Redis, spawn to exit', startup.runOneImage],
+    ['`run` from the TypeScript sources (tsx), spawn to exit', startup.runOneImageFromSources],
+    ['`worker`, spawn to "worker ready"', startup.workerReady],
+  ] as const) {
+    lines.push(
+      `| ${label} | ${fixed(measure.medianSeconds, 2)} s | ${measure.seconds.map((value) => fixed(value, 2)).join(', ')} |`,
+    );
+  }
+  lines.push(
+    `| \`run\`: compiled / from the sources | ${fixed(startup.runOneImage.medianSeconds / startup.runOneImageFromSources.medianSeconds, 2)}x | |`,
+  );
   lines.push('', '| Target | Measured | Result |', '|---|---:|---|');
   for (const target of results.targets)
     lines.push(`| ${target.target} | ${fixed(target.measured, 2)} | ${target.pass ? 'pass' : '**FAIL**'} |`);

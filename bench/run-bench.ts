@@ -1,4 +1,4 @@
-// `npm run bench`: the issue-5 benchmark, everything in one run on this machine (see BENCHMARKS.md
+// `npm run bench`: the issue-5 benchmark and issue 12's start-up, everything in one run on this machine (see BENCHMARKS.md
 // for what each number means). Writes bench/results.json and refreshes the table in BENCHMARKS.md.
 //
 //   npm run bench
@@ -8,6 +8,7 @@
 // BENCH_SHARD_SIZE: images per shard of the end-to-end runs (default 64: six shards, so that
 //   shard boundaries and the second shard in flight are part of what is measured).
 // BENCH_PRODUCER_OBJECTS: synthetic URIs the producer enqueues (default 1,000,000).
+// BENCH_STARTUP_REPEATS: timed repeats of each start-up command (default 7; the median is kept).
 // About 5 minutes on 2 cores; run it on a quiet machine (the load average is recorded).
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -21,6 +22,7 @@ import { measureDecode } from './decode-throughput.ts';
 import { runEndToEnd } from './end-to-end.ts';
 import { type EnginePlan, measureEngine } from './engine-throughput.ts';
 import { measureProducerMemory } from './producer-memory-run.ts';
+import { measureStartup } from './startup.ts';
 import { type BenchMeasures, evaluateTargets, type TargetResult } from './targets.ts';
 
 export interface BenchResults {
@@ -76,6 +78,9 @@ async function main(): Promise<void> {
   const services = await startBenchServices(images);
   let measures: BenchMeasures;
   try {
+    // First, while nothing of the bench runs yet: whole commands, spawned as a user runs them.
+    log('start-up: classify, run and worker on one image');
+    const startup = await measureStartup(services.redisUrl, intFromEnv('BENCH_STARTUP_REPEATS', 7));
     // Engines last-to-first, so onnx-cpu is measured right before the onnx end-to-end run its
     // efficiency is compared with (the machine's load drifts over minutes).
     const engines = [];
@@ -106,6 +111,7 @@ async function main(): Promise<void> {
       endToEnd: { onnx, null: nullRun, onnxTwoWorkers },
       onnxEngineAfterEndToEnd: after.rates[0]?.imagesPerSecond ?? NaN,
       producerMemory,
+      startup,
     };
   } finally {
     await services.stop();

@@ -2,6 +2,7 @@ import type { DecodeRate } from './decode-throughput.ts';
 import type { EndToEndResult } from './end-to-end.ts';
 import type { EngineRate } from './engine-throughput.ts';
 import type { ProducerMemory } from './producer-memory-run.ts';
+import type { StartupResult } from './startup.ts';
 
 /** Everything one `npm run bench` measured (bench/results.json). */
 export interface BenchMeasures {
@@ -11,6 +12,8 @@ export interface BenchMeasures {
   /** onnx-cpu engine only at the end-to-end batch size, measured again right after the onnx end-to-end run. */
   onnxEngineAfterEndToEnd: number;
   producerMemory: ProducerMemory;
+  /** Issue 12: wall seconds of whole commands on one image (bench/startup.ts). */
+  startup: StartupResult;
 }
 
 export interface TargetResult {
@@ -23,6 +26,8 @@ export interface TargetResult {
 
 /** Worker RSS limit of the issue's targets, MB. */
 export const WORKER_RSS_LIMIT_MB = 1536;
+/** Issue 12's start-up bound, seconds of wall time (median), for `classify` and `run` of one image. */
+export const STARTUP_LIMIT_SECONDS = 2;
 /** Producer memory counts as flat when its RSS at the end of the listing is at most this multiple of its RSS at 10% (ten times the images). */
 export const PRODUCER_FLAT_GROWTH = 1.25;
 
@@ -40,7 +45,7 @@ export function evaluateTargets(measures: BenchMeasures, batchSize: number): Tar
   // The engine-only rate measured just before and just after the end-to-end run, so that the
   // neighbours' load, which drifts over minutes on a shared machine, weighs on both sides alike.
   const onnxAround = (onnx + measures.onnxEngineAfterEndToEnd) / 2;
-  const { endToEnd, producerMemory } = measures;
+  const { endToEnd, producerMemory, startup } = measures;
   const workerRss = Math.max(...endToEnd.onnx.workerPeakRssMb);
   const results: Array<Omit<TargetResult, 'pass'> & { ok: (value: number) => boolean }> = [
     {
@@ -72,6 +77,18 @@ export function evaluateTargets(measures: BenchMeasures, batchSize: number): Tar
       target: `producer RSS at 100% of ${producerMemory.objects} URIs <= ${PRODUCER_FLAT_GROWTH}x its RSS at 10%`,
       measured: producerMemory.growth,
       ok: (value) => value <= PRODUCER_FLAT_GROWTH,
+    },
+    {
+      name: 'run of one image',
+      target: `run of one image < ${STARTUP_LIMIT_SECONDS} s (median wall time, own Redis, from spawn to exit)`,
+      measured: startup.runOneImage.medianSeconds,
+      ok: (value) => value < STARTUP_LIMIT_SECONDS,
+    },
+    {
+      name: 'classify of one image',
+      target: `classify of one image < ${STARTUP_LIMIT_SECONDS} s (median wall time, from spawn to exit)`,
+      measured: startup.classifyOneImage.medianSeconds,
+      ok: (value) => value < STARTUP_LIMIT_SECONDS,
     },
   ];
   return results.map(({ ok, ...result }) => ({

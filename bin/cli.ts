@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { RunCommandOptions } from '../ops/run-command.ts';
 import type { RunsOptions } from '../ops/runs-command.ts';
@@ -8,6 +9,7 @@ import type { SubmitCommandOptions } from '../producer/submit-command.ts';
 import type { ScheduleAddOptions } from '../schedule/schedule-command.ts';
 import { ENGINE_CHOICES, ENGINES } from '../shared/engine.ts';
 import { describeError, ResnetBatchError } from '../shared/errors.ts';
+import { PROJECT_ROOT } from '../shared/source-location.ts';
 import type { ClassifyOptions } from '../worker/classify-command.ts';
 import type { WorkerCommandOptions } from '../worker/worker-command.ts';
 
@@ -18,7 +20,7 @@ import type { WorkerCommandOptions } from '../worker/worker-command.ts';
  * Exit codes: 0 success, 1 fatal (bad configuration included, with one line saying what to
  * fix), 2 partial (some images or shards failed).
  */
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+const { version } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
   version: string;
 };
 
@@ -287,8 +289,16 @@ program
     ),
   )
   .action(async (input: string, options: RunCommandOptions) => {
-    const { runCommand } = await import('../ops/run-command.ts');
-    process.exitCode = await runCommand(input, options);
+    const [{ runCommand }, { startWorker }] = await Promise.all([
+      import('../ops/run-command.ts'),
+      import('../worker/worker-service.ts'),
+    ]);
+    // The first worker runs inside `run` (one Node start, not two). Unlike `resnet-batch worker`
+    // it takes no fired schedules: it lives only as long as this run.
+    const { engine, batchSize, model } = options;
+    process.exitCode = await runCommand(input, options, (context) =>
+      startWorker({ engine, batchSize, model, metricsPort: context.config.METRICS_PORT }, context),
+    );
   });
 
 program

@@ -1,17 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
-import { submitRun } from '../producer/submit.ts';
-import { configFromEnv } from '../shared/config.ts';
+import { newRunId } from '../producer/run-id.ts';
+import { configFromEnv, type PipelineConfig } from '../shared/config.ts';
 import type { EngineChoice } from '../shared/engine.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
-import { createLogger } from '../shared/logger.ts';
-import { connectRedis } from '../shared/redis-connection.ts';
-import { RunActivity } from '../shared/run-activity.ts';
+import { createLogger, type Logger } from '../shared/logger.ts';
+import type { RunActivity } from '../shared/run-activity.ts';
 import type { RunRecord } from '../shared/run-record.ts';
-import { RunRegistry } from '../shared/run-registry.ts';
-import { type EmbeddedRedis, startEmbeddedRedis } from './embedded-redis.ts';
+import type { RunRegistry } from '../shared/run-registry.ts';
+import { startEmbeddedRedis } from './embedded-redis.ts';
+import { LocalWorkers, redisUnreachableMs, type StartInProcessWorker } from './local-workers.ts';
 import { formatDuration, readRunProgress, runProgress } from './run-progress.ts';
+import { RunInterrupted, RunStop } from './run-stop.ts';
 
 export interface RunCommandOptions {
   output: string;
@@ -26,93 +25,177 @@ export interface RunCommandOptions {
   model?: string;
 }
 
-const cliEntry = fileURLToPath(new URL('../bin/resnet-batch.js', import.meta.url));
-
 /**
- * `resnet-batch run`: submit, N local worker processes and the wait, in one command. Without
- * REDIS_URL it brings its own redis-server (ops/embedded-redis.ts). Exit 0 when every input
- * image has a row (ok or error), 2 when some shards failed for good, 1 on a fatal error.
+ * `resnet-batch run`: submit, local workers and the wait, in one command. Without REDIS_URL it
+ * brings its own redis-server (ops/embedded-redis.ts). The first worker runs in this process
+ * when bin/cli.ts passes `startInProcessWorker`, the others as child processes
+ * (ops/local-workers.ts); it starts loading the model while Redis starts and the input is listed.
+ *
+ * Exit 0 when every input image has a row (ok or error), 2 when some shards failed for good, 1 on
+ * a fatal error (thrown), 128 + the signal's number when a signal stopped it (130 for Ctrl-C, 143
+ * for SIGTERM, 129 for SIGHUP; ops/run-stop.ts). However it ends, no worker and no redis-server
+ * of its own is left behind, and nothing of them on disk.
  */
-export async function runCommand(input: string, options: RunCommandOptions): Promise<number> {
+export async function runCommand(
+  input: string,
+  options: RunCommandOptions,
+  startInProcessWorker?: StartInProcessWorker,
+): Promise<number> {
   const config = configFromEnv();
   const logger = createLogger('run');
-  const embedded: EmbeddedRedis | undefined = config.REDIS_URL ? undefined : await startEmbeddedRedis();
-  const redisUrl = config.REDIS_URL ?? embedded?.url ?? '';
-  const workers: ChildProcess[] = [];
-  const redis = connectRedis(redisUrl, logger);
+  const workers = new LocalWorkers(options, createLogger('worker', process.env.LOG_LEVEL ?? 'warn'));
+  const stop = new RunStop({
+    graceful: (signal) => {
+      const again = signal === 'SIGINT' ? 'Ctrl-C' : 'a second signal';
+      process.stderr.write(
+        `\n${signal}: stopping; the workers finish their current shards (${again} again: at once)\n`,
+      );
+      workers.stop(false);
+    },
+    force: (reason) => {
+      process.stderr.write(`${reason}: giving the current shards back and stopping now\n`);
+      workers.stop(true);
+    },
+  });
+  // The model starts loading first (on its own thread); Redis and the listing meanwhile.
+  const redis = deferred<string>();
+  if (startInProcessWorker) workers.startInProcess(startInProcessWorker, config, redis.promise);
+  const embedded = config.REDIS_URL ? undefined : startEmbeddedRedis();
+  redis.follow(embedded ? embedded.then((server) => server.url) : Promise.resolve(config.REDIS_URL ?? ''));
+  const run: { id?: string; finished?: boolean } = {};
+  let interrupted: RunInterrupted | undefined;
   try {
-    const submitted = await submitRun(
-      {
-        input,
-        output: options.output,
-        run: options.run,
-        shardSize: options.shardSize,
-        model: options.model,
-        normalize: options.normalize,
+    const url = await stop.race(redis.promise);
+    workers.spawnChildren(options.workers - (startInProcessWorker ? 1 : 0), url, config);
+    const record = await submitAndWait(input, options, { config, logger, url, workers, stop, run });
+    run.finished = true;
+    printSummary(record);
+    return record.shards.failed === 0 ? 0 : 2;
+  } catch (error) {
+    if (!(error instanceof RunInterrupted)) throw error;
+    interrupted = error;
+    return stop.exitCode();
+  } finally {
+    // Done: the workers are idle and stop at once. Failed: what they do is moot. Signalled: they
+    // were asked already (finish, or give back after the grace period).
+    await workers.shutdown(!run.finished && stop.signal === undefined);
+    await (await embedded?.catch(() => undefined))?.stop();
+    stop.dispose();
+    if (interrupted) {
+      const unfinished = run.id ? `: run ${run.id} did not finish (the shards finished so far are written)` : '';
+      process.stderr.write(`${interrupted.message}${unfinished}\n`);
+    }
+    // A run that did not finish (a signal, an error) may leave work abandoned mid-way holding the
+    // process open (a listing, a connection still reconnecting to a Redis that is gone): once the
+    // workers and Redis have stopped, nothing else is worth waiting for. process.exit() takes the
+    // code bin/cli.ts sets meanwhile (128 + signal, or 1 after printing the error).
+    if (!run.finished) setTimeout(() => process.exit(), 1_000).unref();
+  }
+}
+
+/** Submits the run, then waits for it to finish; `run.id` is set before the submit starts. */
+async function submitAndWait(
+  input: string,
+  options: RunCommandOptions,
+  context: {
+    config: PipelineConfig;
+    logger: Logger;
+    url: string;
+    workers: LocalWorkers;
+    stop: RunStop;
+    run: { id?: string };
+  },
+): Promise<RunRecord> {
+  const { config, logger, url, stop } = context;
+  // Named here rather than by submit, so that a stop during a long listing (while the first
+  // shards are already being processed) can still say which run did not finish.
+  context.run.id = options.run ?? newRunId();
+  // Loaded here, not at the top: the worker above starts loading the model meanwhile.
+  const [{ submitRun }, { RunRegistry }, { RunActivity }, { connectRedis }] = await Promise.all([
+    import('../producer/submit.ts'),
+    import('../shared/run-registry.ts'),
+    import('../shared/run-activity.ts'),
+    import('../shared/redis-connection.ts'),
+  ]);
+  // Like its workers, `run` gives up on a Redis gone for longer than the limit, with that reason.
+  let lost: Error | undefined;
+  const redis = connectRedis(
+    url,
+    logger,
+    {},
+    {
+      afterMs: redisUnreachableMs(config),
+      onGiveUp: (error) => {
+        lost = error;
       },
-      { config, redisUrl, logger },
+    },
+  );
+  try {
+    const submitted = await stop.race(
+      submitRun(
+        {
+          input,
+          output: options.output,
+          run: context.run.id,
+          shardSize: options.shardSize,
+          model: options.model,
+          normalize: options.normalize,
+        },
+        { config, redisUrl: url, logger },
+      ),
     );
     process.stderr.write(
       `run ${submitted.run}: ${submitted.images} images in ${submitted.shards} shards (${submitted.skipped} skipped), ${options.workers} worker(s)\n`,
     );
-    for (let index = 0; index < options.workers; index += 1) workers.push(startWorker(redisUrl, options));
-    const record = await waitForRun(
-      new RunRegistry(redis, config.QUEUE_PREFIX),
-      new RunActivity(redis, config.QUEUE_PREFIX),
+    return await waitForRun(
+      { registry: new RunRegistry(redis, config.QUEUE_PREFIX), activity: new RunActivity(redis, config.QUEUE_PREFIX) },
       submitted.run,
-      workers,
+      context.workers,
+      stop,
     );
-    printSummary(record);
-    return record.shards.failed === 0 ? 0 : 2;
+  } catch (error) {
+    throw lost ?? error;
   } finally {
-    await stopWorkers(workers);
     redis.disconnect();
-    await embedded?.stop();
   }
 }
 
-function startWorker(redisUrl: string, options: RunCommandOptions): ChildProcess {
-  const args = [cliEntry, 'worker'];
-  if (options.engine) args.push('--engine', options.engine);
-  if (options.batchSize) args.push('--batch-size', String(options.batchSize));
-  if (options.model) args.push('--model', options.model);
-  // Workers log JSON to stderr; only warnings and errors reach the terminal unless LOG_LEVEL says otherwise.
-  // Local workers share one host: metrics stay off unless METRICS_PORT asks for them (then the
-  // first worker serves it and the others warn that the port is taken).
-  const env = {
-    ...process.env,
-    REDIS_URL: redisUrl,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    METRICS_PORT: process.env.METRICS_PORT ?? '0',
-  };
-  return spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+/** A promise settled later by another one (`follow`); never left rejected unhandled. */
+function deferred<T>(): { promise: Promise<T>; follow(source: Promise<T>): void } {
+  let follow: (source: Promise<T>) => void = () => undefined;
+  const promise = new Promise<T>((resolve, reject) => {
+    follow = (source) => void source.then(resolve, reject);
+  });
+  promise.catch(() => undefined);
+  return { promise, follow };
 }
 
 async function waitForRun(
-  registry: RunRegistry,
-  activity: RunActivity,
+  { registry, activity }: { registry: RunRegistry; activity: RunActivity },
   run: string,
-  workers: ChildProcess[],
+  workers: LocalWorkers,
+  stop: RunStop,
 ): Promise<RunRecord> {
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar(
         {
-          format: ' {bar} {value}/{total} images | {speed} img/s | ETA {eta_formatted} | {errors} errors',
+          format: ' {bar} {value}/{total} images | {speed} img/s | ETA {eta} | {errors} errors',
           stream: process.stderr,
         },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
   let lastLine = 0;
+  const waitStart = Date.now();
   try {
     for (;;) {
-      const record = await registry.get(run);
+      const record = await stop.race(registry.get(run));
       if (!record)
         throw new ResnetBatchError(
           'RUN_MISSING',
           `run ${run} disappeared from Redis; was the server restarted without persistence?`,
         );
-      const progress = await readRunProgress(activity, record);
+      const progress = await stop.race(readRunProgress(activity, record));
       const speed = (progress.recentImagesPerSecond || progress.imagesPerSecond).toFixed(1);
       const eta = progress.etaSeconds === null ? '-' : formatDuration(progress.etaSeconds);
       if (bar) {
@@ -132,13 +215,10 @@ async function waitForRun(
           `every shard of run ${run} is accounted for, but writing its manifest failed for good: ${record.finalizeError}; fix the cause, then resnet-batch retry ${run} (with REDIS_URL set) or run this command again`,
         );
       }
-      if (workers.every((worker) => worker.exitCode !== null)) {
-        throw new ResnetBatchError(
-          'WORKERS_EXITED',
-          `every worker exited before run ${run} finished (exit codes ${workers.map((w) => w.exitCode).join(', ')}); their errors are above`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      const gone = workers.gone(run);
+      if (gone) throw gone;
+      // Often at first, so that a short run ends as soon as it is done; then at a calmer pace.
+      await stop.race(sleep(Date.now() - waitStart < 10_000 ? 100 : 500));
     }
   } finally {
     bar?.stop();
@@ -157,15 +237,6 @@ function printSummary(record: RunRecord): void {
   process.stdout.write(`${record.run}\n`);
 }
 
-async function stopWorkers(workers: ChildProcess[]): Promise<void> {
-  await Promise.all(
-    workers.map(async (worker) => {
-      if (worker.exitCode !== null || worker.signalCode !== null) return;
-      const exited = new Promise((resolve) => worker.once('exit', resolve));
-      worker.kill('SIGTERM');
-      const timer = setTimeout(() => worker.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
-    }),
-  );
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ENGINE_CHOICES } from './engine.ts';
 import { ConfigError } from './errors.ts';
+import { LOG_FORMATS } from './log-format.ts';
 
 /**
  * Pipeline configuration from the environment, validated once at start. Command-line flags
@@ -28,6 +29,22 @@ const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9{}._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 { } . _ -')
     .default('resnet-batch'),
+  /**
+   * REDIS_UNREACHABLE_MS: how long, in ms, a worker keeps reconnecting to a Redis that does not
+   * answer before it exits (code 1, one line saying so). Default 300000 (5 minutes): longer than a
+   * Redis restart or a managed failover (seconds to a minute or two), short enough that a
+   * supervisor (Kubernetes, compose, systemd) sees a crash loop instead of a worker that looks
+   * healthy and does nothing. 0 never gives up (the behaviour before issue 12). `resnet-batch run`
+   * gives its own workers 15000 unless this is set: their Redis is the one it started, and when
+   * that is gone the run is over. Raise it for Redis maintenance windows longer than 5 minutes.
+   */
+  REDIS_UNREACHABLE_MS: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
+  /**
+   * LOG_FORMAT: 'auto' (default) writes readable lines when stderr is a terminal and JSON lines
+   * otherwise; 'json' always JSON (a terminal you pipe through jq, a collector reading a pty);
+   * 'pretty' always readable lines. Logs go to stderr either way (shared/logger.ts).
+   */
+  LOG_FORMAT: z.enum(LOG_FORMATS).default('auto'),
   /** JOB_ATTEMPTS: attempts per shard before it is marked failed (storage or Redis outages). Default 5. */
   JOB_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   /** JOB_BACKOFF_MS: first retry delay in ms; doubles each attempt (exponential). Default 2000. */

@@ -1,7 +1,18 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { redactUrl } from './config.ts';
-import { ConfigError, describeError } from './errors.ts';
+import { ConfigError, describeError, ResnetBatchError } from './errors.ts';
 import type { Logger } from './logger.ts';
+
+/**
+ * When to stop reconnecting to a Redis that does not answer: after `afterMs` (REDIS_UNREACHABLE_MS,
+ * shared/config.ts; 0 = never) of failed reconnects in a row, the connection stops retrying and
+ * `onGiveUp` gets a REDIS_UNREACHABLE error saying so, once per connection. The caller decides what
+ * that means (a worker exits non-zero, so that its supervisor restarts it and the outage shows).
+ */
+export interface RedisGiveUp {
+  afterMs: number;
+  onGiveUp(error: ResnetBatchError): void;
+}
 
 /**
  * Opens an ioredis connection for BullMQ and the run registry. rediss:// turns on TLS and a
@@ -9,19 +20,38 @@ import type { Logger } from './logger.ts';
  *
  * `maxRetriesPerRequest: null` is what BullMQ requires of a worker's connection: commands wait
  * through a Redis outage instead of failing, and the retry strategy below reconnects with a
- * capped exponential backoff forever, logging each attempt, so an outage longer than any retry
- * budget makes workers wait, not exit.
+ * capped exponential backoff, logging each attempt, so an outage makes workers wait, not fail
+ * their shards; for ever unless `giveUp` sets a limit.
  */
-export function connectRedis(url: string, logger?: Logger, overrides: RedisOptions = {}): Redis {
+export function connectRedis(url: string, logger?: Logger, overrides: RedisOptions = {}, giveUp?: RedisGiveUp): Redis {
+  /** Start of the current run of failed reconnects; undefined while connected. */
+  let downSince: number | undefined;
+  const limit = giveUp && giveUp.afterMs > 0 ? giveUp.afterMs : Number.POSITIVE_INFINITY;
   const redis = new Redis(url, {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     retryStrategy: (attempt) => {
-      const delay = Math.min(200 * 2 ** Math.min(attempt, 10), 10_000);
+      downSince ??= Date.now();
+      const down = Date.now() - downSince;
+      if (giveUp && down >= limit) {
+        giveUp.onGiveUp(
+          new ResnetBatchError(
+            'REDIS_UNREACHABLE',
+            `Redis at ${redactUrl(url)} has not answered for ${Math.round(down / 1000)} s (limit REDIS_UNREACHABLE_MS=${limit}); expected it back within the limit. Check that the server runs and REDIS_URL points at it, or raise REDIS_UNREACHABLE_MS (0 waits for ever)`,
+            { retryable: true },
+          ),
+        );
+        return null;
+      }
+      // The last attempt falls on the limit, so giving up does not wait a whole backoff longer.
+      const delay = Math.max(1, Math.min(200 * 2 ** Math.min(attempt, 10), 10_000, limit - down));
       logger?.warn({ attempt, delayMs: delay, redis: redactUrl(url) }, 'redis unreachable; reconnecting');
       return delay;
     },
     ...overrides,
+  });
+  redis.on('ready', () => {
+    downSince = undefined;
   });
   redis.on('error', (error) => logger?.debug({ err: describeError(error) }, 'redis connection error'));
   return redis;

@@ -15,7 +15,7 @@ import {
   shardJobId,
 } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
-import { connectRedis, requireNoEviction } from '../shared/redis-connection.ts';
+import { connectRedis, type RedisGiveUp, requireNoEviction } from '../shared/redis-connection.ts';
 import { RunActivity } from '../shared/run-activity.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
@@ -43,6 +43,10 @@ export interface ShardWorkerOptions {
    * poison shard can take a neighbour towards its stalled limit too (RELIABILITY.md).
    */
   concurrency?: number;
+  /** When to give up on an unreachable Redis (shared/redis-connection.ts); default never. */
+  redisGiveUp?: RedisGiveUp;
+  /** Called once the worker takes shards, right after it logs "worker ready". */
+  onReady?: () => void;
 }
 
 /**
@@ -65,11 +69,12 @@ export class ShardWorker {
   private readonly queue: Queue;
   private readonly events: QueueEvents;
   private readonly worker: Worker;
+  private abandoned = false;
 
   constructor(private readonly options: ShardWorkerOptions) {
     const { config, logger } = options;
     const connect = (): Redis => {
-      const connection = connectRedis(options.redisUrl, logger);
+      const connection = connectRedis(options.redisUrl, logger, {}, options.redisGiveUp);
       this.connections.push(connection);
       return connection;
     };
@@ -93,7 +98,12 @@ export class ShardWorker {
       autorun: false,
       telemetry: options.telemetry,
     });
-    this.worker.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+    this.worker.on('error', (error) => {
+      if (!this.abandoned) logger.warn({ err: error.message }, 'queue error');
+    });
+    // Without a listener BullMQ prints these raw on stderr; the connections log the outage already.
+    this.queue.on('error', (error) => logger.debug({ err: error.message }, 'queue error'));
+    this.events.on('error', (error) => logger.debug({ err: error.message }, 'queue events error'));
     // A lock that could not be renewed may already be another worker's: stop that shard at once
     // (its processor sees the abort between batches and before every write) instead of finishing
     // work that would be thrown away, or worse, written over the new owner's.
@@ -118,6 +128,7 @@ export class ShardWorker {
     }
     await this.events.waitUntilReady();
     this.options.logger.info({ engine: this.options.engine.name, model: this.options.model.id }, 'worker ready');
+    this.options.onReady?.();
     await this.worker.run();
   }
 
@@ -129,6 +140,19 @@ export class ShardWorker {
     await this.worker.close(force);
     await Promise.all([this.events.close(), this.queue.close()]);
     for (const connection of this.connections) connection.disconnect();
+  }
+
+  /**
+   * Gives the shards in progress back without waiting for them: every connection is dropped at
+   * once, so their locks are no longer renewed and expire (SHARD_LOCK_MS), and a worker's stalled
+   * check puts them back in the queue. The shard code still running finds Redis closed and fails;
+   * nothing it could still write counts. For a worker that must go now (a second signal, its
+   * parent gone): BullMQ's close(true) after a close() waits for the shard like the first.
+   */
+  abandon(): void {
+    this.abandoned = true;
+    for (const connection of this.connections) connection.disconnect();
+    void this.worker.close(true).catch(() => undefined);
   }
 
   private async process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {

@@ -1,14 +1,7 @@
 import { Readable } from 'node:stream';
-import {
-  GetObjectCommand,
-  type GetObjectCommandOutput,
-  HeadObjectCommand,
-  PutObjectCommand,
-  paginateListObjectsV2,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { ObjectTooLargeError, PreconditionFailedError, StorageError } from '../errors.ts';
+import { s3Sdk, s3Uploads } from './aws-sdk.ts';
 import type { ListOptions, ObjectInfo, ObjectRead, ObjectStore, WriteOptions } from './object-store.ts';
 import { leaseS3Client } from './s3-client.ts';
 import { toStorageError } from './s3-errors.ts';
@@ -72,7 +65,7 @@ export class S3Store implements ObjectStore {
       if (exact !== null) yield [exact];
     }
     const folder = key === '' || key.endsWith('/') ? key : `${key}/`;
-    const pages = paginateListObjectsV2(
+    const pages = s3Sdk().paginateListObjectsV2(
       { client: this.client, pageSize: Math.min(options.pageSize ?? 1000, 1000) },
       { Bucket: bucket, Prefix: folder },
     );
@@ -95,7 +88,7 @@ export class S3Store implements ObjectStore {
   async stat(uri: string): Promise<ObjectInfo | null> {
     const { bucket, key } = s3Location(uri);
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const head = await this.client.send(new (s3Sdk().HeadObjectCommand)({ Bucket: bucket, Key: key }));
       return { uri: formatS3Uri({ bucket, key }), size: head.ContentLength ?? 0, etag: unquote(head.ETag) };
     } catch (error) {
       const mapped = this.error('stat', uri, error);
@@ -146,9 +139,9 @@ export class S3Store implements ObjectStore {
       // markers, run definitions) are small, and a conditional multipart completion is not
       // supported by every S3-compatible server.
       if (bytes.byteLength < this.threshold || options.ifNoneMatch !== undefined) {
-        await this.client.send(new PutObjectCommand(params));
+        await this.client.send(new (s3Sdk().PutObjectCommand)(params));
       } else {
-        await new Upload({
+        await new (s3Uploads().Upload)({
           client: this.client,
           params,
           partSize: this.partSize,
@@ -174,7 +167,7 @@ export class S3Store implements ObjectStore {
     const { bucket, key } = s3Location(uri);
     let response: GetObjectCommandOutput;
     try {
-      response = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      response = await this.client.send(new (s3Sdk().GetObjectCommand)({ Bucket: bucket, Key: key }));
     } catch (error) {
       throw this.error('read', uri, error);
     }

@@ -1,17 +1,15 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { loadResNet } from '../../model/load-resnet.ts';
-import { resolveModelLocation } from '../../model/model-location.ts';
-import { loadOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
-import type { ReadModelFile } from '../../model/read-model-file.ts';
+import { type ModelLocation, resolveModelLocation } from '../../model/model-location.ts';
 import { resnet50 } from '../../model/spec.ts';
 import { ENGINES, type EngineChoice, type EngineName, engineNamed, type InferenceEngine } from '../../shared/engine.ts';
 import { EngineUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { DEFAULT_MODEL_REF } from '../../shared/model-ref.ts';
 import { NullEngine, nullLabels } from './null-engine.ts';
-import { OnnxEngine, type OnnxFlavour, onnxCudaProviderInstalled } from './onnx-engine.ts';
-import { activateTfjsBackend, TfjsEngine, type TfjsFlavour } from './tfjs-engine.ts';
+import { onnxCudaProviderInstalled } from './onnx-cuda-provider.ts';
+import type { OnnxFlavour } from './onnx-engine.ts';
+import type { TfjsFlavour } from './tfjs-engine.ts';
 
 /** What a worker knows about the model it loaded: written into every row and the manifest. */
 export interface LoadedModelInfo {
@@ -87,7 +85,11 @@ export function pickEngine(): { flavour: EngineName; reason: string } {
   return { flavour: 'tfjs-wasm', reason: AVAILABILITY['tfjs-wasm'](gpu) ?? '' };
 }
 
-/** Chooses and starts the engine, then loads the model onto it. */
+/**
+ * Chooses and starts the engine, then loads the model onto it. Each engine's code (and its
+ * runtime: TensorFlow.js, ONNX Runtime) is imported only once it is chosen: TensorFlow.js alone
+ * takes about a second to load and prints a banner, which the ONNX engines must not pay for.
+ */
 export async function openEngine(options: OpenEngineOptions): Promise<Opened> {
   if (options.choice === NULL_ENGINE_CHOICE) return openNull(options);
   const picked =
@@ -98,8 +100,8 @@ export async function openEngine(options: OpenEngineOptions): Promise<Opened> {
   const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef);
   const opened =
     picked.flavour === 'onnx-cpu' || picked.flavour === 'onnx-cuda'
-      ? await openOnnx(picked.flavour, location.read, options)
-      : await openTfjs(picked.flavour, location.read, options);
+      ? await openOnnx(picked.flavour, location, options)
+      : await openTfjs(picked.flavour, location, options);
   options.logger?.info({ model: opened.model.id, from: location.uri }, 'model loaded');
   return opened;
 }
@@ -116,14 +118,18 @@ function openNull(options: OpenEngineOptions): Opened {
   };
 }
 
-async function openTfjs(flavour: TfjsFlavour, read: ReadModelFile, options: OpenEngineOptions): Promise<Opened> {
+async function openTfjs(flavour: TfjsFlavour, location: ModelLocation, options: OpenEngineOptions): Promise<Opened> {
   if (flavour !== 'tfjs-wasm' && !isInstalled(`@tensorflow/${flavour}`)) {
     throw new EngineUnavailableError(
       `engine ${flavour} is not installed; install it with \`npm install @tensorflow/${flavour}\` (its install script downloads libtensorflow${flavour === 'tfjs-node-gpu' ? ' and needs CUDA 11.2 / cuDNN 8.1' : ''}), or use --engine onnx or tfjs-wasm`,
     );
   }
+  const [{ activateTfjsBackend, TfjsEngine }, { loadResNet }] = await Promise.all([
+    import('./tfjs-engine.ts'),
+    import('../../model/load-resnet.ts'),
+  ]);
   await activateTfjsBackend(flavour);
-  const loaded = await loadResNet(resnet50, read);
+  const loaded = await loadResNet(resnet50, location.read);
   return {
     engine: new TfjsEngine(flavour, loaded.model),
     model: { uri: options.modelRef, id: loaded.modelId, weightsSha256: loaded.weightsSha256, labels: loaded.labels },
@@ -131,8 +137,12 @@ async function openTfjs(flavour: TfjsFlavour, read: ReadModelFile, options: Open
 }
 
 /** Reads the weights, generates the ONNX graph or reuses the cached one, and opens a session on it. */
-async function openOnnx(flavour: OnnxFlavour, read: ReadModelFile, options: OpenEngineOptions): Promise<Opened> {
-  const loaded = await loadOnnxResNet(resnet50, read);
+async function openOnnx(flavour: OnnxFlavour, location: ModelLocation, options: OpenEngineOptions): Promise<Opened> {
+  const [{ OnnxEngine }, { loadOnnxResNet }] = await Promise.all([
+    import('./onnx-engine.ts'),
+    import('../../model/onnx/load-onnx-resnet.ts'),
+  ]);
+  const loaded = await loadOnnxResNet(resnet50, location.read, { localDir: location.localDir });
   options.logger?.info(
     { path: loaded.modelPath, sha256: loaded.onnxSha256, generated: loaded.generated },
     loaded.generated ? 'ONNX graph generated and cached' : 'ONNX graph reused from the cache',
