@@ -15,13 +15,16 @@ import { artifactCacheDir } from '../../model/model-cache.ts';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const photo = fileURLToPath(new URL('../fixtures/images/coffee.png', import.meta.url));
 const NO_CAPABILITIES = ['--bounding-set=-all', '--inh-caps=-all'];
+let workDir: string;
 
 /** `resnet-batch classify --engine onnx <photo>` without capabilities, with `env`. */
 function classifyUnprivileged(env: Record<string, string>) {
   return spawnSync(
     'setpriv',
     [...NO_CAPABILITIES, process.execPath, join(root, 'bin/resnet-batch.js'), 'classify', '--engine', 'onnx', photo],
-    { env: { PATH: process.env.PATH, HOME: '/tmp', ...env }, encoding: 'utf8' },
+    // cwd: a folder of the test's own, since ONNX Runtime leaves a telemetry file (':memory:.ses') in the
+    // working folder when it cannot keep its device id under HOME.
+    { env: { PATH: process.env.PATH, HOME: '/tmp', ...env }, encoding: 'utf8', cwd: workDir },
   );
 }
 
@@ -42,11 +45,13 @@ describe('model cache written at build time, read by an unprivileged worker', ()
     assert.equal(spawnSync('setpriv', ['--version']).status, 0, 'setpriv (util-linux) is installed');
     // The weights as fetch-model leaves them, in a root-owned cache others may read (mkdtemp is 0700).
     cache = await mkdtemp(join(tmpdir(), 'resnet-batch-image-cache-'));
+    workDir = await mkdtemp(join(tmpdir(), 'resnet-batch-unprivileged-cwd-'));
     await cp(artifactCacheDir(), artifactCacheDir({ RESNET_BATCH_CACHE: cache }), { recursive: true });
     handOver(cache);
   });
   after(async () => {
     await rm(cache, { recursive: true, force: true });
+    await rm(workDir, { recursive: true, force: true });
   });
 
   test('without a prepared graph or a writable runtime cache, the worker says which folder to make writable', async () => {
