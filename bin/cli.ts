@@ -5,6 +5,7 @@ import type { SubmitCommandOptions } from '../producer/submit-command.ts';
 import type { ScheduleAddOptions } from '../schedule/schedule-command.ts';
 import { ENGINE_CHOICES, ENGINES } from '../shared/engine.ts';
 import { describeError, ResnetBatchError } from '../shared/errors.ts';
+import { PRECISIONS } from '../shared/precision.ts';
 import type { ClassifyOptions } from '../worker/classify-command.ts';
 import type { WorkerCommandOptions } from '../worker/worker-command.ts';
 
@@ -57,6 +58,11 @@ const engineOption = (): Option =>
   ).choices([...ENGINE_CHOICES]);
 const modelOption = (): Option =>
   new Option('--model <uri>', 'model: a folder, file:// or s3:// URI (default MODEL_URI or the local cache)');
+const precisionOption = (): Option =>
+  new Option(
+    '--precision <precision>',
+    'model precision (default PRECISION or fp32): int8 runs about 3x faster on CPUs with AVX-512 VNNI, on the onnx engine, with labels and embeddings close to fp32 (resnet-batch evaluate measures how close on your images)',
+  ).choices([...PRECISIONS]);
 const shardSizeOption = (): Option =>
   new Option('--shard-size <k>', 'images per shard job').argParser(positiveInt).default(256);
 const jsonOption = (): Option => new Option('--json', 'machine-readable output on stdout').default(false);
@@ -74,9 +80,14 @@ program
   .option('--batch-size <n>', 'images per engine call', positiveInt, 32)
   .addOption(engineOption())
   .addOption(modelOption())
+  .addOption(precisionOption())
   .addHelpText(
     'after',
-    examples('resnet-batch classify photos/cat.jpg', 'resnet-batch classify --json --top 1 ~/Pictures | jq .'),
+    examples(
+      'resnet-batch classify photos/cat.jpg',
+      'resnet-batch classify --json --top 1 ~/Pictures | jq .',
+      'resnet-batch classify --precision int8 photos/',
+    ),
   )
   .action(async (paths: string[], options: ClassifyOptions) => {
     const { classifyCommand } = await import('../worker/classify-command.ts');
@@ -89,6 +100,7 @@ program
   .addOption(engineOption())
   .option('--batch-size <n>', 'images per engine call (default BATCH_SIZE or 32)', positiveInt)
   .addOption(modelOption())
+  .addOption(precisionOption())
   .option('--metrics-port <port>', 'port of Prometheus /metrics (default METRICS_PORT or 9464; 0 turns it off)', port)
   .option(
     '--shards-in-flight <n>',
@@ -100,6 +112,7 @@ program
     examples(
       'REDIS_URL=redis://redis:6379 resnet-batch worker',
       'REDIS_URL=redis://redis:6379 resnet-batch worker --engine onnx --metrics-port 9465',
+      'REDIS_URL=redis://redis:6379 resnet-batch worker --precision int8   # takes the shards of int8 runs',
     ),
   )
   .action(async (options: WorkerCommandOptions) => {
@@ -116,6 +129,7 @@ program
   .option('--run <id>', 'run id (default: generated); resubmitting an id enqueues only what is missing')
   .addOption(shardSizeOption())
   .addOption(modelOption())
+  .addOption(precisionOption())
   .option(
     '--since <run>',
     'process only images new or changed (another ETag) since this finished run; all of them when its model differs',
@@ -125,6 +139,7 @@ program
     examples(
       'RUN=$(resnet-batch submit s3://photos/2026/ --output s3://results/)',
       'resnet-batch submit list.jsonl --output ./out --run catalogue-v2 --shard-size 64',
+      'resnet-batch submit s3://photos/ --output s3://results/ --precision int8   # workers started with --precision int8',
     ),
   )
   .action(async (input: string, options: SubmitCommandOptions) => {
@@ -153,6 +168,7 @@ schedule
   .option('--incremental', "process only images new or changed since the schedule's last finished run", false)
   .addOption(shardSizeOption())
   .addOption(modelOption())
+  .addOption(precisionOption())
   .addHelpText(
     'after',
     examples('resnet-batch schedule add nightly s3://photos/ --output s3://results/ --cron "0 3 * * *" --incremental'),
@@ -217,10 +233,12 @@ program
   .option('--batch-size <n>', 'images per engine call', positiveInt)
   .addOption(engineOption())
   .addOption(modelOption())
+  .addOption(precisionOption())
   .addHelpText(
     'after',
     examples(
       'resnet-batch run ./photos --output ./results',
+      'resnet-batch run ./photos --output ./results --precision int8',
       'resnet-batch run s3://photos/ --output s3://results/ --workers 2',
     ),
   )

@@ -6,6 +6,7 @@ import { configFromEnv } from '../shared/config.ts';
 import type { EngineChoice } from '../shared/engine.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
+import type { Precision } from '../shared/precision.ts';
 import { connectRedis } from '../shared/redis-connection.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
@@ -21,6 +22,8 @@ export interface RunCommandOptions {
   /** Default ENGINE (shared/config.ts), else auto; passed to every local worker. */
   engine?: EngineChoice;
   model?: string;
+  /** Precision of the run and its local workers; default PRECISION (fp32). */
+  precision?: Precision;
 }
 
 const cliEntry = fileURLToPath(new URL('../bin/resnet-batch.js', import.meta.url));
@@ -39,13 +42,23 @@ export async function runCommand(input: string, options: RunCommandOptions): Pro
   const redis = connectRedis(redisUrl, logger);
   try {
     const submitted = await submitRun(
-      { input, output: options.output, run: options.run, shardSize: options.shardSize, model: options.model },
+      {
+        input,
+        output: options.output,
+        run: options.run,
+        shardSize: options.shardSize,
+        model: options.model,
+        precision: options.precision,
+      },
       { config, redisUrl, logger },
     );
     process.stderr.write(
       `run ${submitted.run}: ${submitted.images} images in ${submitted.shards} shards (${submitted.skipped} skipped), ${options.workers} worker(s)\n`,
     );
-    for (let index = 0; index < options.workers; index += 1) workers.push(startWorker(redisUrl, options));
+    // The workers run the precision the run was recorded with (a resubmitted run keeps its own).
+    const precision = (await new RunRegistry(redis, config.QUEUE_PREFIX).require(submitted.run)).precision;
+    for (let index = 0; index < options.workers; index += 1)
+      workers.push(startWorker(redisUrl, { ...options, precision }));
     const record = await waitForRun(new RunRegistry(redis, config.QUEUE_PREFIX), submitted.run, workers);
     printSummary(record);
     return record.shards.failed === 0 ? 0 : 2;
@@ -61,6 +74,7 @@ function startWorker(redisUrl: string, options: RunCommandOptions): ChildProcess
   if (options.engine) args.push('--engine', options.engine);
   if (options.batchSize) args.push('--batch-size', String(options.batchSize));
   if (options.model) args.push('--model', options.model);
+  if (options.precision) args.push('--precision', options.precision);
   // Workers log JSON to stderr; only warnings and errors reach the terminal unless LOG_LEVEL says otherwise.
   // Local workers share one host: metrics stay off unless METRICS_PORT asks for them (then the
   // first worker serves it and the others warn that the port is taken).

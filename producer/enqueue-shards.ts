@@ -21,7 +21,7 @@ export interface EnqueueTarget {
   redis: Redis;
   registry: RunRegistry;
   /** The payload fields every shard of the run shares. */
-  run: Pick<ShardJob, 'run' | 'output' | 'model' | 'inputRoots'>;
+  run: Pick<ShardJob, 'run' | 'output' | 'model' | 'precision' | 'inputRoots'>;
   jobOptions: JobsOptions;
   /** Shards per addBulk (default 16: 4096 images, ~0.5 MB of payload per round trip). */
   groupSize?: number;

@@ -7,6 +7,7 @@ import { jobOptions } from '../shared/job-options.ts';
 import { DEFAULT_SHARD_SIZE } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
 import { resolveModelUri } from '../shared/model-ref.ts';
+import type { Precision } from '../shared/precision.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
@@ -46,6 +47,8 @@ export interface SubmitOptions {
   shardSize?: number;
   /** Model URI the workers load; default MODEL_URI, else the local cache (see shared/model-ref.ts). */
   model?: string;
+  /** Precision the workers run the model at (shared/precision.ts); default PRECISION (fp32). */
+  precision?: Precision;
   /**
    * Finished run to compare against: only images that are new, changed (another ETag) or not ok
    * there are processed, unless the model differs from that run's (then all are). Default none.
@@ -101,6 +104,7 @@ interface Plan {
   output: string;
   shardSize: number;
   requestedModel: string | undefined;
+  requestedPrecision: Precision | undefined;
   since: string | undefined;
   schedule: string | undefined;
   openStore: StoreOpener;
@@ -119,11 +123,13 @@ export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promi
   try {
     const registry = new RunRegistry(redis, deps.config.QUEUE_PREFIX);
     const base = plan.since === undefined ? null : await checkBaseRun(registry, plan.since, deps.config.QUEUE_PREFIX);
-    const { record, model } = await claimRun(registry, plan, deps);
+    const { record, model, precision } = await claimRun(registry, plan, deps);
     if (record?.finishedAt) return finishedResult(record);
     const incremental =
-      base === null ? null : await loadIncrementalBase(base, model, registry, plan.openStore, deps.logger);
-    return await streamRun(plan, model, record !== null, { redis, registry, deps, tally, incremental });
+      base === null
+        ? null
+        : await loadIncrementalBase(base, { model, precision }, registry, plan.openStore, deps.logger);
+    return await streamRun(plan, { model, precision }, record !== null, { redis, registry, deps, tally, incremental });
   } finally {
     await plan.listing.close();
     await redis.quit().catch(() => redis.disconnect());
@@ -138,7 +144,7 @@ export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promi
 export async function checkSubmission(
   options: SubmitOptions & { run: string },
   deps: SubmitDeps,
-): Promise<{ input: string; output: string; model: string; shardSize: number }> {
+): Promise<{ input: string; output: string; model: string; precision: Precision; shardSize: number }> {
   const plan = await preflight(
     options,
     deps,
@@ -150,6 +156,7 @@ export async function checkSubmission(
     input: plan.input,
     output: plan.output,
     model: plan.requestedModel ?? resolveModelUri(undefined, deps.config),
+    precision: plan.requestedPrecision ?? deps.config.PRECISION,
     shardSize: plan.shardSize,
   };
 }
@@ -183,6 +190,7 @@ async function preflight(options: SubmitOptions, deps: SubmitDeps, whyRedis: str
     output,
     shardSize,
     requestedModel,
+    requestedPrecision: options.precision,
     since,
     schedule: options.schedule,
     openStore,
@@ -204,25 +212,31 @@ async function claimRun(
   registry: RunRegistry,
   plan: Plan,
   deps: SubmitDeps,
-): Promise<{ record: RunRecord | null; model: string }> {
+): Promise<{ record: RunRecord | null; model: string; precision: Precision }> {
   const existing = await registry.get(plan.run);
-  if (existing !== null) return { record: sameRun(existing, plan), model: existing.model };
+  if (existing !== null) return { record: sameRun(existing, plan), ...modelOf(existing) };
   const model = plan.requestedModel ?? resolveModelUri(undefined, deps.config);
+  const precision = plan.requestedPrecision ?? deps.config.PRECISION;
   const spec = {
     run: plan.run,
     input: plan.input,
     output: plan.output,
     model,
+    precision,
     inputRoots: plan.listing.inputRoots,
     shardSize: plan.shardSize,
     ...(plan.since === undefined ? {} : { since: plan.since }),
     ...(plan.schedule === undefined ? {} : { schedule: plan.schedule }),
   };
-  if (await registry.create(spec, deps.now?.())) return { record: null, model };
+  if (await registry.create(spec, deps.now?.())) return { record: null, model, precision };
   // Another submit created it between get and create: the same comparison applies.
   const raced = await registry.get(plan.run);
   if (raced === null) throw new ConfigError(`run ${plan.run} vanished while being created; submit again`);
-  return { record: sameRun(raced, plan), model: raced.model };
+  return { record: sameRun(raced, plan), ...modelOf(raced) };
+}
+
+function modelOf(record: RunRecord): { model: string; precision: Precision } {
+  return { model: record.model, precision: record.precision };
 }
 
 function sameRun(record: RunRecord, plan: Plan): RunRecord {
@@ -230,6 +244,7 @@ function sameRun(record: RunRecord, plan: Plan): RunRecord {
     differs('input', record.input, plan.input),
     differs('output', record.output, plan.output),
     plan.requestedModel === undefined ? null : differs('model', record.model, plan.requestedModel),
+    plan.requestedPrecision === undefined ? null : differs('precision', record.precision, plan.requestedPrecision),
     differs('input roots', record.inputRoots.join(', '), plan.listing.inputRoots.join(', ')),
     differs('shard size', String(record.shardSize), String(plan.shardSize)),
     // Another base filters the listing differently, so shard i would hold other images.
@@ -273,7 +288,7 @@ interface StreamContext {
 
 async function streamRun(
   plan: Plan,
-  model: string,
+  { model, precision }: { model: string; precision: Precision },
   resubmitted: boolean,
   context: StreamContext,
 ): Promise<SubmitResult> {
@@ -309,7 +324,14 @@ async function streamRun(
       queue,
       redis,
       registry,
-      run: { run: plan.run, output: plan.output, model, inputRoots: plan.listing.inputRoots },
+      run: {
+        run: plan.run,
+        output: plan.output,
+        model,
+        // Only int8 is written: an fp32 job stays the payload it always was (shared/job-payload.ts).
+        ...(precision === 'fp32' ? {} : { precision }),
+        inputRoots: plan.listing.inputRoots,
+      },
       jobOptions: jobOptions(deps.config),
       onGroup: report,
     });

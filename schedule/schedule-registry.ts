@@ -6,6 +6,7 @@ import type { PipelineConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { DEFAULT_SHARD_SIZE } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { Precision } from '../shared/precision.ts';
 import { ScheduleHistory, type ScheduleState } from './schedule-history.ts';
 import {
   checkCron,
@@ -38,6 +39,8 @@ export interface NewSchedule {
   shardSize?: number;
   /** Model reference; default MODEL_URI or the local cache, resolved now. */
   model?: string;
+  /** Precision of the runs; default PRECISION (fp32), resolved now. */
+  precision?: Precision;
 }
 
 export interface ScheduleListing {
@@ -97,6 +100,7 @@ export class ScheduleRegistry {
         run: `${name}-schedule-check`,
         shardSize: schedule.shardSize ?? DEFAULT_SHARD_SIZE,
         ...(schedule.model === undefined ? {} : { model: schedule.model }),
+        ...(schedule.precision === undefined ? {} : { precision: schedule.precision }),
       },
       {
         config: this.deps.config,
@@ -113,6 +117,7 @@ export class ScheduleRegistry {
       incremental: schedule.incremental ?? false,
       shardSize: checked.shardSize,
       model: checked.model,
+      ...(checked.precision === 'fp32' ? {} : { precision: checked.precision }),
     };
     const replaced = (await this.queue.getJobScheduler(name)) !== undefined;
     const first = await this.queue.upsertJobScheduler(

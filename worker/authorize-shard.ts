@@ -1,5 +1,6 @@
 import type { ShardJob } from '../shared/job-payload.ts';
-import { InvalidJobError } from '../shared/job-payload.ts';
+import { InvalidJobError, shardPrecision } from '../shared/job-payload.ts';
+import type { Precision } from '../shared/precision.ts';
 import { isWithin, normalizeUri } from '../shared/storage/uri.ts';
 
 /**
@@ -9,7 +10,10 @@ import { isWithin, normalizeUri } from '../shared/storage/uri.ts';
  * bucket or a metadata endpoint. Output keys are built from the validated run id and shard index
  * only (shared/output/output-format.ts), so they cannot leave `<output>/<run>/`.
  */
-export function authorizeShard(job: ShardJob, run: { inputRoots: string[]; output: string; model: string }): void {
+export function authorizeShard(
+  job: ShardJob,
+  run: { inputRoots: string[]; output: string; model: string; precision: Precision },
+): void {
   if (normalizeUri(job.output) !== normalizeUri(run.output)) {
     throw new InvalidJobError(
       `shard ${job.shard} of run ${job.run} writes to ${job.output}, but the run's output is ${run.output}; the job was not made by submit`,
@@ -18,6 +22,11 @@ export function authorizeShard(job: ShardJob, run: { inputRoots: string[]; outpu
   if (job.model !== run.model) {
     throw new InvalidJobError(
       `shard ${job.shard} of run ${job.run} asks for model ${job.model}, but the run's model is ${run.model}; the job was not made by submit`,
+    );
+  }
+  if (shardPrecision(job) !== run.precision) {
+    throw new InvalidJobError(
+      `shard ${job.shard} of run ${job.run} asks for precision ${shardPrecision(job)}, but the run's precision is ${run.precision}; the job was not made by submit`,
     );
   }
   for (const image of job.images) {

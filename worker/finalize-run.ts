@@ -36,6 +36,7 @@ function buildManifest(record: RunRecord, model: ModelIdentity, finishedAt: Date
     input: record.input,
     output: record.output,
     model: { id: model.id, weights_sha256: model.weightsSha256 },
+    precision: record.precision,
     engines: record.engines,
     images: record.images,
     shards: {

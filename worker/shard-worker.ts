@@ -13,8 +13,10 @@ import {
   SHARD_JOB_NAME,
   type ShardJob,
   shardJobId,
+  shardPrecision,
 } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { Precision } from '../shared/precision.ts';
 import { connectRedis, warnOnEvictionPolicy } from '../shared/redis-connection.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
@@ -28,7 +30,7 @@ export interface ShardWorkerOptions {
   config: PipelineConfig;
   engine: InferenceEngine;
   labels: readonly string[];
-  model: ModelIdentity & { uri: string };
+  model: ModelIdentity & { uri: string; precision: Precision };
   storeFor(uri: string): ObjectStore;
   logger: Logger;
   /** Counts images, timings and shard outcomes for /metrics. Default none. */
@@ -140,13 +142,7 @@ export class ShardWorker {
         `run ${shard.run} is not registered under prefix ${this.options.config.QUEUE_PREFIX}; submit it with resnet-batch submit`,
       );
     authorizeShard(shard, record);
-    if (shard.model !== this.options.model.uri) {
-      throw new ResnetBatchError(
-        'MODEL_MISMATCH',
-        `shard ${shard.shard} of run ${shard.run} needs model ${shard.model}, but this worker loaded ${this.options.model.uri}; start workers with --model ${shard.model}`,
-        { retryable: true },
-      );
-    }
+    this.checkModel(`shard ${shard.shard} of run ${shard.run}`, shard.model, shardPrecision(shard));
     if (await this.registry.isShardDone(shard.run, shard.shard)) return { skipped: 'already done' };
 
     await this.registry.markStarted(shard.run);
@@ -175,8 +171,26 @@ export class ShardWorker {
     return outcome;
   }
 
+  /**
+   * A worker runs one model at one precision, loaded at start; work for another is given back
+   * (retryable) for a worker that has it, rather than loading a second engine next to the first:
+   * a run's rows never mix models or precisions, and memory stays that of one model.
+   */
+  private checkModel(what: string, model: string, precision: Precision): void {
+    const loaded = this.options.model;
+    if (model === loaded.uri && precision === loaded.precision) return;
+    throw new ResnetBatchError(
+      'MODEL_MISMATCH',
+      `${what} needs model ${model} at ${precision}, but this worker loaded ${loaded.uri} at ${loaded.precision}; start workers with --model ${model} --precision ${precision}`,
+      { retryable: true },
+    );
+  }
+
   private async finalize(job: Job): Promise<unknown> {
     const { run } = parseFinalizeJob(job.data);
+    // The manifest names the finalising worker's model: only a worker of the run's model may write it.
+    const record = await this.registry.get(run);
+    if (record) this.checkModel(`the manifest of run ${run}`, record.model, record.precision);
     const manifest = await finalizeRun(run, this.registry, this.options.storeFor, this.options.model);
     this.options.logger.info(
       { run, images: manifest?.images, shards: manifest?.shards },

@@ -5,6 +5,7 @@ import type { EngineChoice } from '../shared/engine.ts';
 import { describeError } from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { resolveModelUri } from '../shared/model-ref.ts';
+import type { Precision } from '../shared/precision.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import { openStore } from '../shared/storage/open-store.ts';
 import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
@@ -21,6 +22,8 @@ export interface WorkerCommandOptions {
   model?: string;
   /** Port of /metrics; overrides METRICS_PORT (default 9464); 0 turns it off. */
   metricsPort?: number;
+  /** Precision of the model this worker runs (`--precision`); default PRECISION (fp32). It takes shards of runs of that precision only. */
+  precision?: Precision;
   /** Shards this process works on at once (`--shards-in-flight`); default SHARDS_IN_FLIGHT (shared/config.ts). */
   shardsInFlight?: number;
 }
@@ -73,6 +76,7 @@ export async function workerCommand(
   const { engine, model } = await openEngineInThread({
     choice: options.engine ?? config.ENGINE,
     modelRef: resolveModelUri(options.model, config),
+    precision: options.precision ?? config.PRECISION,
     logger,
     intraOpNumThreads: threads.intraOpNumThreads,
   });

