@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { CalibrateOptions } from '../ops/int8/calibrate-command.ts';
+import type { EvaluateOptions } from '../ops/int8/evaluate-command.ts';
 import type { RunCommandOptions } from '../ops/run-command.ts';
 import type { SubmitCommandOptions } from '../producer/submit-command.ts';
 import type { ScheduleAddOptions } from '../schedule/schedule-command.ts';
@@ -245,6 +247,56 @@ program
   .action(async (input: string, options: RunCommandOptions) => {
     const { runCommand } = await import('../ops/run-command.ts');
     process.exitCode = await runCommand(input, options);
+  });
+
+program
+  .command('calibrate')
+  .description(
+    'make the int8 model from your own images and write a model folder that --model <uri> --precision int8 runs',
+  )
+  .argument('<input>', `calibration images: ${INPUT} (the first --images of them, in key order)`)
+  .requiredOption('--output <model-uri>', 'model folder to write: a local folder, file:// or s3:// prefix')
+  .option(
+    '--images <n>',
+    'calibration images; 32-64 varied ones are enough (about 1 s each on 2 cores)',
+    positiveInt,
+    64,
+  )
+  .addOption(modelOption())
+  .addOption(jsonOption())
+  .addHelpText(
+    'after',
+    examples(
+      'resnet-batch calibrate ./sample-photos --output ./models/resnet50-mine',
+      'resnet-batch calibrate s3://photos/sample/ --images 64 --output s3://models/resnet50-mine/ --json',
+      'resnet-batch run s3://photos/ --output s3://results/ --model s3://models/resnet50-mine/ --precision int8',
+    ),
+  )
+  .action(async (input: string, options: CalibrateOptions) => {
+    const { calibrateCommand } = await import('../ops/int8/calibrate-command.ts');
+    process.exitCode = await calibrateCommand(input, options);
+  });
+
+program
+  .command('evaluate')
+  .description('run fp32 and int8 on the same images: top-1 agreement, fp32 top-1 within int8 top-5, embedding cosine')
+  .argument('<input>', `images to compare on: ${INPUT} (the first --images of them, in key order)`)
+  .addOption(
+    new Option('--precision <precision>', 'the precision compared with fp32').choices(['int8']).default('int8'),
+  )
+  .option('--images <n>', 'images to compare', positiveInt, 200)
+  .addOption(modelOption())
+  .addOption(jsonOption())
+  .addHelpText(
+    'after',
+    examples(
+      'resnet-batch evaluate ./holdout-photos',
+      'resnet-batch evaluate s3://photos/sample/ --model s3://models/resnet50-mine/ --json | jq .top1Agreement',
+    ),
+  )
+  .action(async (input: string, options: EvaluateOptions) => {
+    const { evaluateCommand } = await import('../ops/int8/evaluate-command.ts');
+    process.exitCode = await evaluateCommand(input, options);
   });
 
 program
