@@ -136,7 +136,8 @@ describe('the int8 ResNet-50 graph', () => {
     await session.release();
     assert.equal(outputs.embedding?.type, 'float32');
     assert.deepEqual(outputs.embedding?.dims, [1, 2048]);
-    const sum = (outputs.probabilities?.data as Float32Array).reduce((total, value) => total + value, 0);
+    const probabilities = outputs.probabilities!.data as Float32Array;
+    const sum = probabilities.reduce((total, value) => total + value, 0);
     assert.ok(Math.abs(sum - 1) < 1e-4, `sum ${sum}`);
   });
 });
