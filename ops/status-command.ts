@@ -32,6 +32,7 @@ export function statusJson(record: RunRecord, progress: RunProgress, queue: Reco
     input: record.input,
     output: record.output,
     model: record.model,
+    precision: record.precision,
     images: {
       total: record.images.total,
       ok: record.images.ok,
@@ -65,7 +66,7 @@ function statusText(record: RunRecord, progress: RunProgress): string {
     `images    ${progress.processed}/${total} processed: ${record.images.ok} ok, ${record.images.error} error, ${record.images.skipped} skipped (not images)`,
     `shards    ${record.shards.done}/${record.shards.total} done, ${record.shards.failed} failed${record.shards.failed ? ` (${record.shards.failedShards.join(', ')}; resnet-batch retry ${record.run})` : ''}`,
     `speed     ${progress.imagesPerSecond.toFixed(2)} img/s, ETA ${eta}`,
-    `engines   ${record.engines.join(', ') || '-'}`,
+    `engines   ${record.engines.join(', ') || '-'} (${record.precision})`,
   ];
   return `${lines.join('\n')}\n`;
 }

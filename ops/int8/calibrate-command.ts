@@ -27,7 +27,7 @@ import type { ReadModelFile } from '../../model/read-model-file.ts';
 import { artifactShardPaths } from '../../model/remote-model-cache.ts';
 import { resnet50 } from '../../model/spec.ts';
 import { configFromEnv } from '../../shared/config.ts';
-import { resolveModelUri } from '../../shared/model-ref.ts';
+import { DEFAULT_MODEL_REF, resolveModelUri } from '../../shared/model-ref.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { joinUri, normalizeUri } from '../../shared/storage/uri.ts';
@@ -125,5 +125,5 @@ async function put(store: ObjectStore, root: string, path: string, body: Uint8Ar
 
 function modelUriOf(flag: string | undefined, config: ReturnType<typeof configFromEnv>): string | undefined {
   const ref = resolveModelUri(flag, config);
-  return ref === 'default' ? undefined : ref;
+  return ref === DEFAULT_MODEL_REF ? undefined : ref;
 }
