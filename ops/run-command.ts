@@ -10,6 +10,7 @@ import type { Precision } from '../shared/precision.ts';
 import { connectRedis } from '../shared/redis-connection.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
+import { prepareModel } from '../worker/engines/open-engine.ts';
 import { type EmbeddedRedis, startEmbeddedRedis } from './embedded-redis.ts';
 import { runProgress } from './run-progress.ts';
 
@@ -55,8 +56,13 @@ export async function runCommand(input: string, options: RunCommandOptions): Pro
     process.stderr.write(
       `run ${submitted.run}: ${submitted.images} images in ${submitted.shards} shards (${submitted.skipped} skipped), ${options.workers} worker(s)\n`,
     );
-    // The workers run the precision the run was recorded with (a resubmitted run keeps its own).
-    const precision = (await new RunRegistry(redis, config.QUEUE_PREFIX).require(submitted.run)).precision;
+    // The workers run the model and precision the run was recorded with (a resubmitted run keeps its own).
+    const { precision, model } = await new RunRegistry(redis, config.QUEUE_PREFIX).require(submitted.run);
+    await prepareModel({
+      modelRef: model,
+      precision,
+      onProgress: (message) => process.stderr.write(`resnet-batch: ${message}\n`),
+    });
     for (let index = 0; index < options.workers; index += 1)
       workers.push(startWorker(redisUrl, { ...options, precision }));
     const record = await waitForRun(new RunRegistry(redis, config.QUEUE_PREFIX), submitted.run, workers);

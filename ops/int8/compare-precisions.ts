@@ -16,7 +16,10 @@ export interface CompareOptions {
   batchSize?: number;
   /** Threads per engine; default every core. */
   intraOpNumThreads?: number;
+  /** Lines about a first-use build of the int8 graph. */
   onProgress?(message: string): void;
+  /** Called after each batch with the images compared so far. */
+  onBatch?(done: number, total: number): void;
 }
 
 export interface Comparison {
@@ -54,7 +57,7 @@ export async function comparePrecisions(pixels: readonly Float32Array[], options
       const reference = await fp32.engine.infer(input, batch.length);
       const quantized = await other.engine.infer(input, batch.length);
       for (let row = 0; row < batch.length; row += 1) perImage.push(compareImage(reference, quantized, row, sizes));
-      options.onProgress?.(`compared ${perImage.length}/${pixels.length} images`);
+      options.onBatch?.(perImage.length, pixels.length);
     }
     return { summary: summarize(perImage), perImage, models: { fp32: fp32.model.id, other: other.model.id } };
   } finally {

@@ -50,7 +50,9 @@ export async function evaluateCommand(input: string, options: EvaluateOptions): 
   const comparison = await comparePrecisions(pixels, {
     modelRef: resolveModelUri(options.model, config),
     precision,
-    onProgress: process.stderr.isTTY ? say : undefined,
+    onProgress: say,
+    // A line per batch for a person watching; a script's stderr gets the first-use build lines only.
+    onBatch: process.stderr.isTTY ? (done, total) => say(`compared ${done}/${total} images`) : undefined,
   });
   const result = { input, precision, models: comparison.models, undecodable, ...comparison.summary };
   process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : table(result));
