@@ -25,8 +25,8 @@ export interface Int8Measures {
   buildSeconds: { fp32Graph: number; int8Graph: number };
   /** Engine only, int8 / fp32 timed in alternation at the end-to-end batch size. */
   speed: Int8SpeedRatio;
-  /** End to end, one onnx worker at int8, run right after the fp32 one. */
-  endToEnd: EndToEndResult;
+  /** End to end, one onnx worker at int8, run just before and just after the fp32 one. */
+  endToEnd: [EndToEndResult, EndToEndResult];
   /** On the held-out photos, or why there are none. */
   accuracy: { summary: AgreementSummary; photos: number } | { unavailable: string };
 }
@@ -68,8 +68,9 @@ function int8Targets(measures: BenchMeasures, batchSize: number): Target[] {
     },
     {
       name: 'int8 end to end',
-      target: 'int8 end to end, one worker >= 2.2x fp32 end to end, one worker',
-      measured: int8.endToEnd.imagesPerSecond / endToEnd.onnx.imagesPerSecond,
+      target: 'int8 end to end, one worker (mean of just before and just after) >= 2.2x fp32 end to end, one worker',
+      measured:
+        (int8.endToEnd[0].imagesPerSecond + int8.endToEnd[1].imagesPerSecond) / 2 / endToEnd.onnx.imagesPerSecond,
       ok: (value) => value >= 2.2,
     },
     {
