@@ -87,7 +87,7 @@ export function renderTable(results: BenchResults): string {
   );
   lines.push(
     `| Worker CPU per image, onnx int8 (before / after) | ${fixed(cpuMs(int8.endToEnd[0]))} / ${fixed(cpuMs(int8.endToEnd[1]))} ms |`,
-    `| int8 engine / fp32 engine per round (alternating) | ${int8.speed.roundRatios.map((ratio) => fixed(ratio, 2)).join(', ')} |`,
+    `| int8 engine / fp32 engine per round (alternating); of all rounds' totals | ${int8.speed.roundRatios.map((ratio) => fixed(ratio, 2)).join(', ')}; ${fixed(int8.speed.totalRatio, 2)} |`,
   );
   if ('summary' in int8.accuracy) {
     const { summary, photos } = int8.accuracy;

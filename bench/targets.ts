@@ -62,7 +62,7 @@ function int8Targets(measures: BenchMeasures, batchSize: number): Target[] {
   return [
     {
       name: 'int8 engine speed',
-      target: `int8 engine only >= 3x fp32 engine only at batch ${batchSize} (alternating, one process)`,
+      target: `int8 engine only >= 3x fp32 engine only at batch ${batchSize} (alternating in one process, median of ${int8.speed.rounds} rounds)`,
       measured: int8.speed.ratio,
       ok: (value) => value >= 3,
     },

@@ -258,7 +258,7 @@ program
   .requiredOption('--output <model-uri>', 'model folder to write: a local folder, file:// or s3:// prefix')
   .option(
     '--images <n>',
-    'calibration images; 32-64 varied ones are enough (about 1 s each on 2 cores)',
+    'calibration images; 32-64 varied ones are enough (about 0.3 s each on 2 cores)',
     positiveInt,
     64,
   )

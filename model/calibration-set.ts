@@ -20,7 +20,7 @@ import sharp from 'sharp';
 /** Bump when the recipe below changes: the digest, hence the cached int8 graph, changes with it. */
 export const CALIBRATION_SET_VERSION = 1;
 
-/** Images in the default set. 64: issue 13 found 32-64 varied images enough; more costs ~0.2 s each. */
+/** Images in the default set. 64: issue 13 found 32-64 varied images enough; more costs ~0.3 s each on 2 cores. */
 export const DEFAULT_CALIBRATION_IMAGES = 64;
 
 const SOURCE_FOLDER = fileURLToPath(new URL('../test/fixtures/images/', import.meta.url));

@@ -4,7 +4,7 @@
  *   1. the local cache (onnx-model-cache.ts int8ModelPath), under the identity digest;
  *   2. the model folder's own int8/ files, made by `resnet-batch calibrate` (int8-artifact.ts);
  *   3. a build from the default calibration set (model/calibration-set.ts), on first use on this
- *      host: about a minute on 2 cores, reported through onProgress, cached for every later start.
+ *      host: 20-30 s on 2 cores, reported through onProgress, cached for every later start.
  * Written atomically (a temporary file renamed), so a build stopped half-way leaves no graph behind.
  */
 import { ModelError } from '../../shared/errors.ts';
@@ -53,7 +53,7 @@ export async function loadInt8ResNet(
   const loaded = { ...fp32, modelId: int8ModelId(fp32.modelId, digest), int8Digest: digest, calibrationSource: source };
   const cached = await readCachedOnnxDigest(modelPath);
   if (cached) return { ...loaded, modelPath, onnxSha256: cached, generated: false };
-  options.onProgress?.('building the int8 model for this host (first use; about a minute on 2 cores)');
+  options.onProgress?.('building the int8 model for this host (first use; 20-30 s on 2 cores)');
   const { images } = await defaultCalibrationSet();
   const built = await buildInt8ResNet({
     fp32Path: fp32.modelPath,

@@ -39,7 +39,7 @@ export interface CalibrateOptions {
   output: string;
   /**
    * Calibration images: the first N of the input in key order. Default 64 (issue 13: 32-64 varied
-   * images were enough; variety matters more than count). More costs about 1 s each on 2 cores.
+   * images were enough; variety matters more than count). Each costs about 0.3 s on 2 cores.
    */
   images?: number;
   /** Weights to calibrate; default MODEL_URI or the local cache. */

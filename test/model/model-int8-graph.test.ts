@@ -3,7 +3,7 @@
 // every residual Add fused into their int8 kernels. ORT loads and runs a graph whose QDQ patterns
 // it did not fuse (half of it then runs in fp32), so fusion is counted, not assumed: an ORT
 // upgrade that stops fusing fails here. The first test in a fresh cache builds the int8 graph
-// from the default calibration set (~1 minute on 2 cores); later tests and files reuse it.
+// from the default calibration set (20-30 s on 2 cores); later tests and files reuse it.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -201,7 +201,7 @@ async function openOnnx(flavour: OnnxFlavour, read: ReadModelFile, options: Open
 
 /**
  * Builds what a model needs on this host before any engine opens it: the int8 graph on first use
- * (a minute, with `onProgress` lines). `run` calls it once before starting its workers, so that N
+ * (20-30 s on 2 cores, with `onProgress` lines). `run` calls it once before starting its workers, so that N
  * local workers do not each build the same graph at once, and the person at the terminal sees the
  * progress. Nothing to do for fp32 here: its graph takes seconds and is generated on open.
  */
@@ -215,7 +215,7 @@ export async function prepareModel(options: {
   await loadInt8(location.read, { choice: 'onnx', modelRef: options.modelRef, onProgress: options.onProgress });
 }
 
-/** The int8 graph, built on this host's first use from the default calibration set (a minute, with progress lines). */
+/** The int8 graph, built on this host's first use from the default calibration set (20-30 s, with progress lines). */
 function loadInt8(read: ReadModelFile, options: OpenEngineOptions): Promise<LoadedOnnxResNet> {
   return loadInt8ResNet(resnet50, read, {
     decode: async (bytes) => (await decodeImage(bytes)).pixels,
