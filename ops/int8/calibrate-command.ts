@@ -52,11 +52,12 @@ export async function calibrateCommand(input: string, options: CalibrateOptions)
   const started = performance.now();
   const config = configFromEnv();
   const say = (message: string): void => void process.stderr.write(`resnet-batch: ${message}\n`);
-  const location = resolveModelLocation(modelUriOf(options.model, config));
-  const fp32 = await loadOnnxResNet(resnet50, location.read);
   const count = options.images ?? DEFAULT_CALIBRATION_IMAGES;
   say(`reading up to ${count} images from ${input}`);
+  // The input first: a wrong URI is reported before seconds of model loading.
   const sample = await sampleImages(input, { count, maxBytes: config.MAX_IMAGE_BYTES });
+  const location = resolveModelLocation(modelUriOf(options.model, config));
+  const fp32 = await loadOnnxResNet(resnet50, location.read);
   const source = normalizeUri(input);
   const built = await buildInt8ResNet({
     fp32Path: fp32.modelPath,

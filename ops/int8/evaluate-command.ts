@@ -9,6 +9,7 @@
  * for the user to judge); anything fatal is thrown (bin/cli.ts prints it, exit 1).
  */
 import { configFromEnv } from '../../shared/config.ts';
+import { ConfigError } from '../../shared/errors.ts';
 import { resolveModelUri } from '../../shared/model-ref.ts';
 import type { Precision } from '../../shared/precision.ts';
 import { decodeImage } from '../../worker/decode-image.ts';
@@ -43,8 +44,9 @@ export async function evaluateCommand(input: string, options: EvaluateOptions): 
   }
   const undecodable = sample.length - pixels.length;
   if (pixels.length === 0) {
-    say(`none of the ${sample.length} images from ${input} could be decoded`);
-    return 1;
+    throw new ConfigError(
+      `none of the ${sample.length} images read from ${input} could be decoded; point evaluate at a folder or prefix of JPEG, PNG or WebP images`,
+    );
   }
   const precision = options.precision ?? 'int8';
   const comparison = await comparePrecisions(pixels, {
