@@ -6,23 +6,20 @@
  * ops in ORT's optimized graph.
  *
  * U8S8, the combination VNNI kernels run fast (issue 13: int8 activations ran no faster than fp32):
- * - weights: int8, symmetric (zero point 0), one scale per output channel: max|w| / 127;
- * - activations: uint8, one scale per tensor, from calibration (activation-ranges.ts): a ReLU
- *   output gets zero point 0 and scale a / 255, so the quantize step itself clamps negatives and
- *   the Relu node is dropped (ORT fuses Conv+Relu only this way); a signed tensor (the input, a
- *   block's last conv and its projection shortcut, which feed the Add before its ReLU) gets zero
- *   point 128 and scale a / 127;
- * - biases: int32 with scale = input scale x weight scale per channel, zero point 0: ORT drops the
- *   bias' DequantizeLinear only when it has exactly that form;
- * - MaxPool: the same scale and zero point on both sides (the same initializers), so ORT runs it on
- *   uint8 and removes the pair;
- * - from GlobalAveragePool on (embedding, classifier, softmax) nothing changes: fp32, at no cost,
- *   so the embedding stays fp32.
- * - the image: the model input is pixels minus the ImageNet means, which no per-tensor uint8 scale
- *   holds exactly (a step of ~1.08 would add about +-0.5 grey level of noise, and issue 13 measured
- *   +-1 grey level alone to flip 6% of top-1 labels). So the graph pads, adds the means back and
- *   quantizes with scale 1, zero point 0, which is exact for 8-bit pixels; the first conv's bias
- *   absorbs the means (quantize-weights.ts biasForInputMean) and its padding moves into the Pad.
+ * - weights: int8, symmetric, one scale per output channel (quantize-weights.ts);
+ * - activations: uint8, one scale per tensor, calibrated (calibrate.ts). A ReLU output gets zero
+ *   point 0 and scale max / 255, so the quantize step itself clamps negatives and the Relu node is
+ *   dropped (the one way ORT fuses Conv + Relu); a tensor with both signs (a block's last conv and
+ *   its projection shortcut, which meet in the Add) gets scale (max - min) / 255 and the zero point
+ *   that puts 0 on an integer, each end the percentile of its own tail;
+ * - biases: int32 with scale = input scale x weight scale per channel, zero point 0, the only form
+ *   ORT folds into QLinearConv;
+ * - MaxPool: the same scale and zero point on both sides (the same initializers), so ORT pools uint8;
+ * - GlobalAveragePool onward (embedding, classifier, softmax) stays fp32, at no cost;
+ * - the image: pixels minus the ImageNet means fit no uint8 scale exactly (a step of ~1.08 is about
+ *   +-0.5 grey level of noise, and issue 13 saw +-1 grey level flip 6% of top-1 labels), so the graph
+ *   pads, adds the means back and quantizes with scale 1, zero point 0, exact for 8-bit pixels; the
+ *   first conv's bias absorbs the means and its padding moves into the Pad.
  * Every consumer gets its own DequantizeLinear: ORT fuses a node unit only when its DQ nodes feed
  * it alone.
  */
