@@ -96,6 +96,21 @@ export function renderTable(results: BenchResults): string {
       `| int8 vs fp32 embedding cosine: mean / 5th percentile / minimum | ${fixed(summary.cosineMean, 4)} / ${fixed(summary.cosineP5, 4)} / ${fixed(summary.cosineMin, 4)} |`,
     );
   } else lines.push(`| int8 accuracy | not measured: ${int8.accuracy.unavailable} |`);
+  const { startup } = measures;
+  lines.push('', '| Start-up, one image (median of the wall times) | Median | Runs |', '|---|---:|---|');
+  for (const [label, measure] of [
+    ['`classify`, spawn to exit', startup.classifyOneImage],
+    ['`run`, own Redis, spawn to exit', startup.runOneImage],
+    ['`run` from the TypeScript sources (tsx), spawn to exit', startup.runOneImageFromSources],
+    ['`worker`, spawn to "worker ready"', startup.workerReady],
+  ] as const) {
+    lines.push(
+      `| ${label} | ${fixed(measure.medianSeconds, 2)} s | ${measure.seconds.map((value) => fixed(value, 2)).join(', ')} |`,
+    );
+  }
+  lines.push(
+    `| \`run\`: compiled / from the sources | ${fixed(startup.runOneImage.medianSeconds / startup.runOneImageFromSources.medianSeconds, 2)}x | |`,
+  );
   lines.push('', '| Target | Measured | Result |', '|---|---:|---|');
   for (const target of results.targets)
     lines.push(

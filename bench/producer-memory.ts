@@ -58,6 +58,7 @@ try {
       output: 's3://bench-bucket/out',
       model: 'file:///models/resnet50',
       inputRoots: ['s3://bench-bucket/photos/'],
+      normalize: false,
     },
     jobOptions: jobOptions(config),
     onGroup: (progress) => {

@@ -7,7 +7,10 @@
 //      K-image shard (no inference: Redis does not see it), and INFO commandstats deltas / N give
 //      the Redis commands per shard.
 //
-//   node --import tsx bench/redis-bytes-per-shard.ts [shards=1000] [imagesPerShard=256] [batchSize=32]
+//   node --import tsx bench/redis-bytes-per-shard.ts [shards=1000] [imagesPerShard=256] [batchSize=32] [captionBytes=0]
+//
+// captionBytes > 0 gives every image a carried `caption` field of that many bytes (the extra
+// fields of a .jsonl manifest line travel in the shard job, see producer/carried-fields.ts).
 //
 // Starts its own redis-server (so that nothing else moves used_memory) unless REDIS_URL is set.
 // A few seconds for the defaults.
@@ -24,6 +27,7 @@ import { startRedis } from '../test/harness/redis-server.ts';
 const shardCount = Number(process.argv[2] ?? 1000);
 const imagesPerShard = Number(process.argv[3] ?? 256);
 const batchSize = Number(process.argv[4] ?? 32);
+const captionBytes = Number(process.argv[5] ?? 0);
 const RUN = 'bench-run';
 
 async function* shards(): AsyncGenerator<Shard> {
@@ -35,10 +39,19 @@ async function* shards(): AsyncGenerator<Shard> {
         uri: `s3://bucket/images/${String(n).padStart(6, '0')}.jpg`,
         size: 100_000 + (n % 50_000),
         etag: `"${(n * 2654435761).toString(16).padStart(32, '0').slice(-32)}"`,
+        ...(captionBytes > 0 ? { fields: { caption: caption(n) } } : {}),
       };
     });
     yield { index, images };
   }
+}
+
+/** Caption-like text of exactly captionBytes bytes, different per image (no shared strings in Redis). */
+function caption(n: number): string {
+  const words = ['a', 'photo', 'of', 'the', 'red', 'cat', 'on', 'wooden', 'table', 'near', 'window', `#${n}`];
+  let text = '';
+  for (let i = n; text.length < captionBytes; i += 7) text += `${words[i % words.length]} `;
+  return text.slice(0, captionBytes);
 }
 
 async function usedMemory(redis: Redis): Promise<number> {
@@ -80,6 +93,8 @@ try {
     model: 'default',
     inputRoots: ['s3://bucket/images/'],
     shardSize: imagesPerShard,
+    normalize: false,
+    carriedColumns: captionBytes > 0 ? [{ name: 'caption', type: 'string' }] : [],
   });
   await queue.waitUntilReady();
   const memoryBefore = await usedMemory(redis);
@@ -88,17 +103,30 @@ try {
     queue,
     redis,
     registry,
-    run: { run: RUN, output: 's3://bucket/out/', model: 'default', inputRoots: ['s3://bucket/images/'] },
+    run: {
+      run: RUN,
+      output: 's3://bucket/out/',
+      model: 'default',
+      inputRoots: ['s3://bucket/images/'],
+      normalize: false,
+    },
     jobOptions: jobOptions(config),
   });
-  await registry.finishListing(RUN, { images: shardCount * imagesPerShard, skipped: 0, shards: shardCount });
+  await registry.finishListing(RUN, {
+    images: shardCount * imagesPerShard,
+    skipped: 0,
+    unchanged: 0,
+    shards: shardCount,
+  });
   const memoryAfter = await usedMemory(redis);
   const enqueueStatsAfter = await commandStats(redis);
   const jobKey = queue.toKey(`${RUN}__000000`);
   const jobBytes = Number(await redis.call('MEMORY', 'USAGE', jobKey, 'SAMPLES', '0'));
   const payloadBytes = (await redis.hget(jobKey, 'data'))?.length ?? 0;
 
-  console.log(`shards: ${shardCount} x ${imagesPerShard} images (${config.QUEUE_PREFIX})`);
+  console.log(
+    `shards: ${shardCount} x ${imagesPerShard} images${captionBytes > 0 ? `, a ${captionBytes}-byte caption each` : ''} (${config.QUEUE_PREFIX})`,
+  );
   console.log(
     `used_memory delta: ${memoryAfter - memoryBefore} bytes = ${Math.round((memoryAfter - memoryBefore) / shardCount)} bytes per queued shard (${((memoryAfter - memoryBefore) / shardCount / imagesPerShard).toFixed(1)} per image)`,
   );

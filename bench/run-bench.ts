@@ -1,4 +1,4 @@
-// `npm run bench`: the issue-5 benchmark, everything in one run on this machine (see BENCHMARKS.md
+// `npm run bench`: the issue-5 benchmark, issue 12's start-up and issue 13's int8 measures, everything in one run on this machine (see BENCHMARKS.md
 // for what each number means). Writes bench/results.json and refreshes the table in BENCHMARKS.md.
 //
 //   npm run bench
@@ -8,9 +8,10 @@
 // BENCH_SHARD_SIZE: images per shard of the end-to-end runs (default 64: six shards, so that
 //   shard boundaries and the second shard in flight are part of what is measured).
 // BENCH_PRODUCER_OBJECTS: synthetic URIs the producer enqueues (default 1,000,000).
-// About 9 minutes on 2 cores (the int8 measures of issue 13 add ~4, and the first run fetches
-// ~270 MB of Debian packages for the held-out photos, bench/holdout-images.ts); run it on a quiet
-// machine (the load average is recorded).
+// BENCH_STARTUP_REPEATS: timed repeats of each start-up command (default 7; the median is kept).
+// About 14 minutes on 2 cores (the start-up measures of issue 12 add ~5, the int8 measures of
+// issue 13 ~4, and the first run fetches ~270 MB of Debian packages for the held-out photos,
+// bench/holdout-images.ts); run it on a quiet machine (the load average is recorded).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,7 @@ import { holdoutImages } from './holdout-images.ts';
 import { measureInt8Ratio } from './int8-speed.ts';
 import { largePhotos, measureLargePhotoDecode } from './large-photo-decode.ts';
 import { measureProducerMemory } from './producer-memory-run.ts';
+import { measureStartup } from './startup.ts';
 import { type BenchMeasures, evaluateTargets, type Int8Measures, type TargetResult } from './targets.ts';
 
 export interface BenchResults {
@@ -92,6 +94,9 @@ async function main(): Promise<void> {
   const services = await startBenchServices(images);
   let measures: BenchMeasures;
   try {
+    // First, while nothing of the bench runs yet: whole commands, spawned as a user runs them.
+    log('start-up: classify, run and worker on one image');
+    const startup = await measureStartup(services.redisUrl, intFromEnv('BENCH_STARTUP_REPEATS', 7));
     // Engines last-to-first, so onnx-cpu is measured right before the onnx end-to-end run its
     // efficiency is compared with (the machine's load drifts over minutes).
     const engines = [];
@@ -138,6 +143,7 @@ async function main(): Promise<void> {
         endToEnd: [int8Before, int8After],
         accuracy: { unavailable: 'not measured yet' },
       },
+      startup,
     };
   } finally {
     await services.stop();

@@ -139,13 +139,14 @@ async function soakInProcess(dir: string, names: string[], started: number): Pro
         })),
       );
       const job = {
-        v: 1 as const,
+        v: 2 as const,
         run: 'soak',
         shard,
         output: pathToFileURL(join(dir, 'out')).href,
         model: model.uri,
         inputRoots: [inputRoot],
         images: refs,
+        normalize: false,
       };
       await processShard(job, {
         engine,
@@ -154,6 +155,8 @@ async function soakInProcess(dir: string, names: string[], started: number): Pro
         storeFor: (uri) => openStore(uri),
         batchSize: 8,
         maxImageBytes: 64 * 1024 * 1024,
+        carriedColumns: [],
+        fetchTimeoutMs: 60_000,
       });
       samples.push({
         seconds: round((performance.now() - started) / 1000),

@@ -5,6 +5,7 @@ import type { EngineRate } from './engine-throughput.ts';
 import type { Int8SpeedRatio } from './int8-speed.ts';
 import type { LargePhotoDecode } from './large-photo-decode.ts';
 import type { ProducerMemory } from './producer-memory-run.ts';
+import type { StartupResult } from './startup.ts';
 
 /** Everything one `npm run bench` measured (bench/results.json). */
 export interface BenchMeasures {
@@ -17,6 +18,8 @@ export interface BenchMeasures {
   /** Decode only on 12-megapixel JPEGs (issue 13). */
   largePhotoDecode: LargePhotoDecode;
   int8: Int8Measures;
+  /** Issue 12: wall seconds of whole commands on one image (bench/startup.ts). */
+  startup: StartupResult;
 }
 
 /** Issue 13: the int8 model's speed and its agreement with fp32. */
@@ -41,6 +44,8 @@ export interface TargetResult {
 
 /** Worker RSS limit of the issue's targets, MB. */
 export const WORKER_RSS_LIMIT_MB = 1536;
+/** Issue 12's start-up bound, seconds of wall time (median), for `classify` and `run` of one image. */
+export const STARTUP_LIMIT_SECONDS = 2;
 /** Producer memory counts as flat when its RSS at the end of the listing is at most this multiple of its RSS at 10% (ten times the images). */
 export const PRODUCER_FLAT_GROWTH = 1.25;
 
@@ -112,7 +117,7 @@ export function evaluateTargets(measures: BenchMeasures, batchSize: number): Tar
   // The engine-only rate measured just before and just after the end-to-end run, so that the
   // neighbours' load, which drifts over minutes on a shared machine, weighs on both sides alike.
   const onnxAround = (onnx + measures.onnxEngineAfterEndToEnd) / 2;
-  const { endToEnd, producerMemory } = measures;
+  const { endToEnd, producerMemory, startup } = measures;
   const workerRss = Math.max(...endToEnd.onnx.workerPeakRssMb);
   const results: Target[] = [
     {
@@ -144,6 +149,18 @@ export function evaluateTargets(measures: BenchMeasures, batchSize: number): Tar
       target: `producer RSS at 100% of ${producerMemory.objects} URIs <= ${PRODUCER_FLAT_GROWTH}x its RSS at 10%`,
       measured: producerMemory.growth,
       ok: (value) => value <= PRODUCER_FLAT_GROWTH,
+    },
+    {
+      name: 'run of one image',
+      target: `run of one image < ${STARTUP_LIMIT_SECONDS} s (median wall time, own Redis, from spawn to exit)`,
+      measured: startup.runOneImage.medianSeconds,
+      ok: (value) => value < STARTUP_LIMIT_SECONDS,
+    },
+    {
+      name: 'classify of one image',
+      target: `classify of one image < ${STARTUP_LIMIT_SECONDS} s (median wall time, from spawn to exit)`,
+      measured: startup.classifyOneImage.medianSeconds,
+      ok: (value) => value < STARTUP_LIMIT_SECONDS,
     },
   ];
   results.push(...int8Targets(measures, batchSize));

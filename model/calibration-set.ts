@@ -14,8 +14,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import sharp from 'sharp';
+import { PROJECT_ROOT } from '../shared/source-location.ts';
 
 /** Bump when the recipe below changes: the digest, hence the cached int8 graph, changes with it. */
 export const CALIBRATION_SET_VERSION = 1;
@@ -23,7 +24,8 @@ export const CALIBRATION_SET_VERSION = 1;
 /** Images in the default set. 64: issue 13 found 32-64 varied images enough; more costs ~0.3 s each on 2 cores. */
 export const DEFAULT_CALIBRATION_IMAGES = 64;
 
-const SOURCE_FOLDER = fileURLToPath(new URL('../test/fixtures/images/', import.meta.url));
+// From the project root, not from this module: the compiled copy runs from dist/model/.
+const SOURCE_FOLDER = join(PROJECT_ROOT, 'test', 'fixtures', 'images');
 const SOURCES = ['chelsea.png', 'coffee.png', 'rocket.jpg', 'astronaut.png', 'horse.png'] as const;
 
 export interface CalibrationSet {
@@ -47,7 +49,7 @@ export async function defaultCalibrationSet(count = DEFAULT_CALIBRATION_IMAGES):
 }
 
 async function readSources(): Promise<Buffer[]> {
-  return Promise.all(SOURCES.map((name) => readFile(`${SOURCE_FOLDER}${name}`)));
+  return Promise.all(SOURCES.map((name) => readFile(join(SOURCE_FOLDER, name))));
 }
 
 function digestOf(sources: readonly Buffer[], count: number): string {

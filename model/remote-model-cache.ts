@@ -5,8 +5,8 @@ import { describeError, ModelError } from '../shared/errors.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { joinUri } from '../shared/storage/uri.ts';
 import { ARTIFACT_LAYOUT } from './artifact.ts';
-import { cacheRoot, isArtifactComplete } from './model-cache.ts';
-import { INT8_LAYOUT } from './onnx/int8-artifact.ts';
+import { isArtifactComplete, runtimeCacheRoot } from './model-cache.ts';
+import { INT8_LAYOUT } from './onnx/int8-layout.ts';
 import { checkRelativePath, type ReadModelFile, readModelFileFromDir, resolveArtifactPath } from './read-model-file.ts';
 
 /**
@@ -48,7 +48,8 @@ async function populateCache(modelUri: string, store: ObjectStore, env: NodeJS.P
       );
     digest.update(`\n${file}\t${info.size}\t${info.etag}`);
   }
-  const dir = join(cacheRoot(env), 'remote', digest.digest('hex'));
+  // The runtime cache: a model from s3:// arrives after the install, when the cache root may be read-only.
+  const dir = join(runtimeCacheRoot(env), 'remote', digest.digest('hex'));
   if (await isArtifactComplete(dir)) return dir;
 
   await mkdir(dirname(dir), { recursive: true });

@@ -1,24 +1,25 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
-import { submitRun } from '../producer/submit.ts';
-import { configFromEnv } from '../shared/config.ts';
+import { newRunId } from '../producer/run-id.ts';
+import { configFromEnv, type PipelineConfig } from '../shared/config.ts';
 import type { EngineChoice } from '../shared/engine.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
-import { createLogger } from '../shared/logger.ts';
+import { createLogger, type Logger } from '../shared/logger.ts';
 import type { Precision } from '../shared/precision.ts';
-import { connectRedis } from '../shared/redis-connection.ts';
+import type { RunActivity } from '../shared/run-activity.ts';
 import type { RunRecord } from '../shared/run-record.ts';
-import { RunRegistry } from '../shared/run-registry.ts';
-import { prepareModel } from '../worker/engines/open-engine.ts';
-import { type EmbeddedRedis, startEmbeddedRedis } from './embedded-redis.ts';
-import { runProgress } from './run-progress.ts';
+import type { RunRegistry } from '../shared/run-registry.ts';
+import { startEmbeddedRedis } from './embedded-redis.ts';
+import { LocalWorkers, redisUnreachableMs, type StartInProcessWorker } from './local-workers.ts';
+import { formatDuration, readRunProgress, runProgress } from './run-progress.ts';
+import { RunInterrupted, RunStop } from './run-stop.ts';
 
 export interface RunCommandOptions {
   output: string;
   run?: string;
   workers: number;
   shardSize: number;
+  /** L2-normalise the vectors; default false. */
+  normalize?: boolean;
   batchSize?: number;
   /** Default ENGINE (shared/config.ts), else auto; passed to every local worker. */
   engine?: EngineChoice;
@@ -27,110 +28,230 @@ export interface RunCommandOptions {
   precision?: Precision;
 }
 
-const cliEntry = fileURLToPath(new URL('../bin/resnet-batch.js', import.meta.url));
-
 /**
- * `resnet-batch run`: submit, N local worker processes and the wait, in one command. Without
- * REDIS_URL it brings its own redis-server (ops/embedded-redis.ts). Exit 0 when every input
- * image has a row (ok or error), 2 when some shards failed for good, 1 on a fatal error.
+ * `resnet-batch run`: submit, local workers and the wait, in one command. Without REDIS_URL it
+ * brings its own redis-server (ops/embedded-redis.ts). The first worker runs in this process
+ * when bin/cli.ts passes `startInProcessWorker`, the others as child processes
+ * (ops/local-workers.ts); it starts loading the model while Redis starts and the input is listed.
+ * An int8 run first builds its graph once, here, on first use (prepareInt8Model).
+ *
+ * Exit 0 when every input image has a row (ok or error), 2 when some shards failed for good, 1 on
+ * a fatal error (thrown), 128 + the signal's number when a signal stopped it (130 for Ctrl-C, 143
+ * for SIGTERM, 129 for SIGHUP; ops/run-stop.ts). However it ends, no worker and no redis-server
+ * of its own is left behind, and nothing of them on disk.
  */
-export async function runCommand(input: string, options: RunCommandOptions): Promise<number> {
+export async function runCommand(
+  input: string,
+  options: RunCommandOptions,
+  startInProcessWorker?: StartInProcessWorker,
+): Promise<number> {
   const config = configFromEnv();
   const logger = createLogger('run');
-  const embedded: EmbeddedRedis | undefined = config.REDIS_URL ? undefined : await startEmbeddedRedis();
-  const redisUrl = config.REDIS_URL ?? embedded?.url ?? '';
-  const workers: ChildProcess[] = [];
-  const redis = connectRedis(redisUrl, logger);
+  // The run and its workers have one precision: submitted explicitly, a resubmission of a run
+  // recorded at another precision is refused up front (claim-run.ts) rather than left to workers
+  // that would refuse its shards.
+  const precision = options.precision ?? config.PRECISION;
+  const workers = new LocalWorkers({ ...options, precision }, createLogger('worker', process.env.LOG_LEVEL ?? 'warn'));
+  const stop = new RunStop({
+    graceful: (signal) => {
+      const again = signal === 'SIGINT' ? 'Ctrl-C' : 'a second signal';
+      process.stderr.write(
+        `\n${signal}: stopping; the workers finish their current shards (${again} again: at once)\n`,
+      );
+      workers.stop(false);
+    },
+    force: (reason) => {
+      process.stderr.write(`${reason}: giving the current shards back and stopping now\n`);
+      workers.stop(true);
+    },
+  });
+  // The model starts loading first (on its own thread); Redis and the listing meanwhile. An int8
+  // graph not built on this host yet is built first, once, while Redis starts.
+  const redis = deferred<string>();
+  const preparing = precision === 'int8' ? prepareInt8Model(options.model, config) : undefined;
+  if (startInProcessWorker && !preparing) workers.startInProcess(startInProcessWorker, config, redis.promise);
+  const embedded = config.REDIS_URL ? undefined : startEmbeddedRedis();
+  redis.follow(embedded ? embedded.then((server) => server.url) : Promise.resolve(config.REDIS_URL ?? ''));
+  const run: { id?: string; finished?: boolean } = {};
+  let interrupted: RunInterrupted | undefined;
   try {
-    const submitted = await submitRun(
-      {
-        input,
-        output: options.output,
-        run: options.run,
-        shardSize: options.shardSize,
-        model: options.model,
-        precision: options.precision,
+    if (preparing) {
+      await stop.race(preparing);
+      if (startInProcessWorker) workers.startInProcess(startInProcessWorker, config, redis.promise);
+    }
+    const url = await stop.race(redis.promise);
+    workers.spawnChildren(options.workers - (startInProcessWorker ? 1 : 0), url, config);
+    const record = await submitAndWait(input, { ...options, precision }, { config, logger, url, workers, stop, run });
+    run.finished = true;
+    printSummary(record);
+    return record.shards.failed === 0 ? 0 : 2;
+  } catch (error) {
+    if (!(error instanceof RunInterrupted)) throw error;
+    interrupted = error;
+    return stop.exitCode();
+  } finally {
+    // Done: the workers are idle and stop at once. Failed: what they do is moot. Signalled: they
+    // were asked already (finish, or give back after the grace period).
+    await workers.shutdown(!run.finished && stop.signal === undefined);
+    await (await embedded?.catch(() => undefined))?.stop();
+    stop.dispose();
+    if (interrupted) {
+      const unfinished = run.id ? `: run ${run.id} did not finish (the shards finished so far are written)` : '';
+      process.stderr.write(`${interrupted.message}${unfinished}\n`);
+    }
+    // A run that did not finish (a signal, an error) may leave work abandoned mid-way holding the
+    // process open (a listing, a connection still reconnecting to a Redis that is gone): once the
+    // workers and Redis have stopped, nothing else is worth waiting for. process.exit() takes the
+    // code bin/cli.ts sets meanwhile (128 + signal, or 1 after printing the error).
+    if (!run.finished) setTimeout(() => process.exit(), 1_000).unref();
+  }
+}
+
+/** Submits the run, then waits for it to finish; `run.id` is set before the submit starts. */
+async function submitAndWait(
+  input: string,
+  options: RunCommandOptions,
+  context: {
+    config: PipelineConfig;
+    logger: Logger;
+    url: string;
+    workers: LocalWorkers;
+    stop: RunStop;
+    run: { id?: string };
+  },
+): Promise<RunRecord> {
+  const { config, logger, url, stop } = context;
+  // Named here rather than by submit, so that a stop during a long listing (while the first
+  // shards are already being processed) can still say which run did not finish.
+  context.run.id = options.run ?? newRunId();
+  // Loaded here, not at the top: the worker above starts loading the model meanwhile.
+  const [{ submitRun }, { RunRegistry }, { RunActivity }, { connectRedis }] = await Promise.all([
+    import('../producer/submit.ts'),
+    import('../shared/run-registry.ts'),
+    import('../shared/run-activity.ts'),
+    import('../shared/redis-connection.ts'),
+  ]);
+  // Like its workers, `run` gives up on a Redis gone for longer than the limit, with that reason.
+  let lost: Error | undefined;
+  const redis = connectRedis(
+    url,
+    logger,
+    {},
+    {
+      afterMs: redisUnreachableMs(config),
+      onGiveUp: (error) => {
+        lost = error;
       },
-      { config, redisUrl, logger },
+    },
+  );
+  try {
+    const submitted = await stop.race(
+      submitRun(
+        {
+          input,
+          output: options.output,
+          run: context.run.id,
+          shardSize: options.shardSize,
+          model: options.model,
+          precision: options.precision,
+          normalize: options.normalize,
+        },
+        { config, redisUrl: url, logger },
+      ),
     );
     process.stderr.write(
       `run ${submitted.run}: ${submitted.images} images in ${submitted.shards} shards (${submitted.skipped} skipped), ${options.workers} worker(s)\n`,
     );
-    // The workers run the model and precision the run was recorded with (a resubmitted run keeps its own).
-    const { precision, model } = await new RunRegistry(redis, config.QUEUE_PREFIX).require(submitted.run);
-    await prepareModel({
-      modelRef: model,
-      precision,
-      onProgress: (message) => process.stderr.write(`resnet-batch: ${message}\n`),
-    });
-    for (let index = 0; index < options.workers; index += 1)
-      workers.push(startWorker(redisUrl, { ...options, precision }));
-    const record = await waitForRun(new RunRegistry(redis, config.QUEUE_PREFIX), submitted.run, workers);
-    printSummary(record);
-    return record.shards.failed === 0 ? 0 : 2;
+    return await waitForRun(
+      { registry: new RunRegistry(redis, config.QUEUE_PREFIX), activity: new RunActivity(redis, config.QUEUE_PREFIX) },
+      submitted.run,
+      context.workers,
+      stop,
+    );
+  } catch (error) {
+    throw lost ?? error;
   } finally {
-    await stopWorkers(workers);
     redis.disconnect();
-    await embedded?.stop();
   }
 }
 
-function startWorker(redisUrl: string, options: RunCommandOptions): ChildProcess {
-  const args = [cliEntry, 'worker'];
-  if (options.engine) args.push('--engine', options.engine);
-  if (options.batchSize) args.push('--batch-size', String(options.batchSize));
-  if (options.model) args.push('--model', options.model);
-  if (options.precision) args.push('--precision', options.precision);
-  // Workers log JSON to stderr; only warnings and errors reach the terminal unless LOG_LEVEL says otherwise.
-  // Local workers share one host: metrics stay off unless METRICS_PORT asks for them (then the
-  // first worker serves it and the others warn that the port is taken).
-  const env = {
-    ...process.env,
-    REDIS_URL: redisUrl,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    METRICS_PORT: process.env.METRICS_PORT ?? '0',
-  };
-  return spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+/**
+ * Builds the int8 graph of the run's model on this host's first use (20-30 s on 2 cores), with
+ * progress lines on the terminal, before any local worker opens it: N workers would otherwise each
+ * build the same graph at once, with their lines hidden at LOG_LEVEL warn. Imported only for int8:
+ * the fp32 path loads nothing of it.
+ */
+async function prepareInt8Model(model: string | undefined, config: PipelineConfig): Promise<void> {
+  const [{ prepareModel }, { resolveModelUri }] = await Promise.all([
+    import('../worker/engines/open-engine.ts'),
+    import('../shared/model-ref.ts'),
+  ]);
+  await prepareModel({
+    modelRef: resolveModelUri(model, config),
+    precision: 'int8',
+    onProgress: (message) => process.stderr.write(`resnet-batch: ${message}\n`),
+  });
 }
 
-async function waitForRun(registry: RunRegistry, run: string, workers: ChildProcess[]): Promise<RunRecord> {
+/** A promise settled later by another one (`follow`); never left rejected unhandled. */
+function deferred<T>(): { promise: Promise<T>; follow(source: Promise<T>): void } {
+  let follow: (source: Promise<T>) => void = () => undefined;
+  const promise = new Promise<T>((resolve, reject) => {
+    follow = (source) => void source.then(resolve, reject);
+  });
+  promise.catch(() => undefined);
+  return { promise, follow };
+}
+
+async function waitForRun(
+  { registry, activity }: { registry: RunRegistry; activity: RunActivity },
+  run: string,
+  workers: LocalWorkers,
+  stop: RunStop,
+): Promise<RunRecord> {
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar(
         {
-          format: ' {bar} {value}/{total} images | {speed} img/s | ETA {eta_formatted} | {errors} errors',
+          format: ' {bar} {value}/{total} images | {speed} img/s | ETA {eta} | {errors} errors',
           stream: process.stderr,
         },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
   let lastLine = 0;
+  const waitStart = Date.now();
   try {
     for (;;) {
-      const record = await registry.get(run);
+      const record = await stop.race(registry.get(run));
       if (!record)
         throw new ResnetBatchError(
           'RUN_MISSING',
           `run ${run} disappeared from Redis; was the server restarted without persistence?`,
         );
-      const progress = runProgress(record);
+      const progress = await stop.race(readRunProgress(activity, record));
+      const speed = (progress.recentImagesPerSecond || progress.imagesPerSecond).toFixed(1);
+      const eta = progress.etaSeconds === null ? '-' : formatDuration(progress.etaSeconds);
       if (bar) {
-        if (!bar.isActive) bar.start(record.images.total, 0, { speed: '0', errors: 0 });
+        if (!bar.isActive) bar.start(record.images.total, 0, { speed: '0', errors: 0, eta: '-' });
         bar.setTotal(record.images.total);
-        bar.update(progress.processed, { speed: progress.imagesPerSecond.toFixed(1), errors: record.images.error });
+        bar.update(progress.processed, { speed, errors: record.images.error, eta });
       } else if (Date.now() - lastLine > 5000) {
         process.stderr.write(
-          `progress: ${progress.processed}/${record.images.total} images, ${record.shards.done + record.shards.failed}/${record.shards.total} shards, ${progress.imagesPerSecond.toFixed(2)} img/s\n`,
+          `progress: ${progress.processed}/${record.images.total} images, ${record.shards.done + record.shards.failed}/${record.shards.total} shards, ${speed} img/s, ETA ${eta}\n`,
         );
         lastLine = Date.now();
       }
       if (record.state === 'done') return record;
-      if (workers.every((worker) => worker.exitCode !== null)) {
+      if (record.finalizeError !== null) {
         throw new ResnetBatchError(
-          'WORKERS_EXITED',
-          `every worker exited before run ${run} finished (exit codes ${workers.map((w) => w.exitCode).join(', ')}); their errors are above`,
+          'FINALIZE_FAILED',
+          `every shard of run ${run} is accounted for, but writing its manifest failed for good: ${record.finalizeError}; fix the cause, then resnet-batch retry ${run} (with REDIS_URL set) or run this command again`,
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      const gone = workers.gone(run);
+      if (gone) throw gone;
+      // Often at first, so that a short run ends as soon as it is done; then at a calmer pace.
+      await stop.race(sleep(Date.now() - waitStart < 10_000 ? 100 : 500));
     }
   } finally {
     bar?.stop();
@@ -144,20 +265,11 @@ function printSummary(record: RunRecord): void {
     : '';
   process.stderr.write(
     `done: ${record.images.ok} ok, ${record.images.error} error, ${record.images.skipped} skipped in ${progress.elapsedSeconds.toFixed(1)} s (${progress.imagesPerSecond.toFixed(2)} img/s)${failed}\n` +
-      `output: ${record.output.replace(/\/+$/, '')}/${record.run}/ (embeddings/*.npy, metadata/*.parquet, _manifest.json)\n`,
+      `output: ${record.output.replace(/\/+$/, '')}/${record.run}/ (embeddings/*.npy, metadata/*.parquet, errors/*.parquet, _manifest.json)\n`,
   );
   process.stdout.write(`${record.run}\n`);
 }
 
-async function stopWorkers(workers: ChildProcess[]): Promise<void> {
-  await Promise.all(
-    workers.map(async (worker) => {
-      if (worker.exitCode !== null || worker.signalCode !== null) return;
-      const exited = new Promise((resolve) => worker.once('exit', resolve));
-      worker.kill('SIGTERM');
-      const timer = setTimeout(() => worker.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
-    }),
-  );
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,23 +1,68 @@
+import type { RunActivity } from '../shared/run-activity.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 
-/** Derived progress figures of a run, shared by `status` and the live view of `run`. */
+/** Derived progress figures of a run, shared by `status`, `runs`, the dashboard and the live view of `run`. */
 export interface RunProgress {
+  /** Images with a row, plus those of shards still in flight (a worker reports each batch). */
   processed: number;
-  /** Images per second since the first shard started (until the run finished). */
+  /** Mean images per second since the first shard started (until the run finished). */
   imagesPerSecond: number;
-  /** Seconds left at the current rate; null while unknown (nothing processed yet, or listing not done). */
+  /** Images per second over the last minute; 0 when nothing was processed in it. */
+  recentImagesPerSecond: number;
+  /** Seconds left at the recent rate (the mean when the last minute saw nothing); null while unknown. */
   etaSeconds: number | null;
   elapsedSeconds: number;
 }
 
-export function runProgress(record: RunRecord, now = new Date()): RunProgress {
-  const processed = record.images.ok + record.images.error;
+/** What workers reported between shard completions (shared/run-activity.ts). */
+export interface ActivitySnapshot {
+  inFlight: number;
+  recentImagesPerSecond: number;
+}
+
+const NO_ACTIVITY: ActivitySnapshot = { inFlight: 0, recentImagesPerSecond: 0 };
+
+export function runProgress(
+  record: RunRecord,
+  activity: ActivitySnapshot = NO_ACTIVITY,
+  now = new Date(),
+): RunProgress {
+  const finished = record.finishedAt !== null;
+  const counted = record.images.ok + record.images.error;
+  // Before listing is done the total grows, so in-flight images are not capped by it.
+  const ceiling = record.listingDone ? record.images.total : Number.POSITIVE_INFINITY;
+  const processed = finished ? counted : Math.min(ceiling, counted + activity.inFlight);
   const start = record.startedAt ? Date.parse(record.startedAt) : null;
   const end = record.finishedAt ? Date.parse(record.finishedAt) : now.getTime();
   const elapsedSeconds = start === null ? 0 : Math.max(0, (end - start) / 1000);
   const imagesPerSecond = elapsedSeconds > 0 ? processed / elapsedSeconds : 0;
+  const recentImagesPerSecond = finished ? 0 : activity.recentImagesPerSecond;
+  const rate = recentImagesPerSecond > 0 ? recentImagesPerSecond : imagesPerSecond;
   const remaining = Math.max(0, record.images.total - processed);
-  const etaSeconds =
-    record.state === 'done' ? 0 : record.listingDone && imagesPerSecond > 0 ? remaining / imagesPerSecond : null;
-  return { processed, imagesPerSecond, etaSeconds, elapsedSeconds };
+  const etaSeconds = finished ? 0 : record.listingDone && rate > 0 ? remaining / rate : null;
+  return { processed, imagesPerSecond, recentImagesPerSecond, etaSeconds, elapsedSeconds };
+}
+
+/** The run's progress with what its workers reported since their last completed shard. */
+export async function readRunProgress(activity: RunActivity, record: RunRecord): Promise<RunProgress> {
+  if (record.finishedAt !== null) return runProgress(record);
+  return runProgress(record, await activity.read(record.run));
+}
+
+/** Seconds as h:mm:ss (or m:ss under an hour), for ETAs and durations on a terminal. */
+export function formatDuration(seconds: number): string {
+  const whole = Math.max(0, Math.round(seconds));
+  const hours = Math.floor(whole / 3600);
+  const minutes = Math.floor((whole % 3600) / 60);
+  const secs = String(whole % 60).padStart(2, '0');
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${secs}` : `${minutes}:${secs}`;
+}
+
+/** The state, with what needs a person: failed shards, a failed finaliser. */
+export function stateWithFailures(record: RunRecord): string {
+  const failures = [
+    ...(record.shards.failed > 0 ? [`${record.shards.failed} shard(s) failed`] : []),
+    ...(record.finalizeError !== null ? ['finalising failed'] : []),
+  ];
+  return failures.length > 0 ? `${record.state}, ${failures.join(', ')}` : record.state;
 }

@@ -100,11 +100,11 @@ function sameModel(a: Pick<RunRecord, 'model' | 'precision'>, b: Pick<RunRecord,
 }
 
 /** Yields each page without its unchanged images (empty pages are dropped) and reports those. */
-export async function* filterUnchanged(
-  pages: AsyncIterable<ObjectInfo[]>,
+export async function* filterUnchanged<T extends ObjectInfo>(
+  pages: AsyncIterable<T[]>,
   pairs: UriEtagSet | null,
-  onUnchanged: (info: ObjectInfo) => void,
-): AsyncGenerator<ObjectInfo[]> {
+  onUnchanged: (info: T) => void,
+): AsyncGenerator<T[]> {
   for await (const page of pages) {
     if (pairs === null) {
       yield page;

@@ -1,6 +1,9 @@
 import { ConfigError, describeError } from '../shared/errors.ts';
+import type { CarriedColumn, CarriedFields } from '../shared/output/columns.ts';
 import type { ObjectInfo, ObjectStore } from '../shared/storage/object-store.ts';
 import { isWithin, normalizeUri } from '../shared/storage/uri.ts';
+import { CarriedColumnsBuilder, carriedFields, type RawFields } from './carried-fields.ts';
+import { DuplicateUris } from './duplicate-uris.ts';
 import { InputRootsBuilder } from './input-roots.ts';
 import { type ManifestFormat, manifestFormat, parseManifestLine } from './manifest-entry.ts';
 import { DEFAULT_MAX_LINE_BYTES, manifestLines } from './manifest-lines.ts';
@@ -27,8 +30,12 @@ export interface InputDescription {
 }
 
 export interface SkippedInput {
-  /** 'invalid-entry': a manifest line that names no usable URI; 'outside-roots': see input-roots.ts. */
-  reason: 'invalid-entry' | 'outside-roots';
+  /**
+   * 'invalid-entry': a manifest line that names no usable URI; 'outside-roots': see
+   * input-roots.ts; 'unreadable': an entry the store cannot list (a link that loops);
+   * 'duplicate': an input the manifest already named (duplicate-uris.ts).
+   */
+  reason: 'invalid-entry' | 'outside-roots' | 'unreadable' | 'duplicate';
   /** The URI, or the manifest URI with ':<line>' for an invalid entry. */
   where: string;
   detail: string;
@@ -44,11 +51,20 @@ export interface ListOptions {
   onSkip?: (skipped: SkippedInput) => void;
 }
 
-/** What submit needs before it creates the run: where the images are, and the roots they lie under. */
+/** A listed candidate: the object, and the fields its manifest line carries (carried-fields.ts). */
+export interface ListedImage extends ObjectInfo {
+  fields?: CarriedFields;
+}
+
+/**
+ * What submit needs before it creates the run: where the images are, the roots they lie under,
+ * and the columns their lines carry into the output.
+ */
 export interface InputListing {
   input: InputDescription;
   inputRoots: string[];
-  pages: AsyncIterable<ObjectInfo[]>;
+  carriedColumns: CarriedColumn[];
+  pages: AsyncIterable<ListedImage[]>;
   /** Ends the listing early and releases its store; call it when `pages` will not be read to the end. */
   close(): Promise<void>;
 }
@@ -61,7 +77,10 @@ export async function describeInput(input: string, openStore: StoreOpener): Prom
   try {
     const info = await store.stat(uri);
     if (info !== null) return format === null ? { uri, kind: 'prefix' } : { uri, kind: 'manifest', format };
-    for await (const page of store.list(uri, { pageSize: 1 })) if (page.length > 0) return { uri, kind: 'prefix' };
+    // Only whether anything is there: entries the listing skips are reported by the listing itself.
+    for await (const page of store.list(uri, { pageSize: 1, onSkip: () => undefined })) {
+      if (page.length > 0) return { uri, kind: 'prefix' };
+    }
   } catch (error) {
     throw new ConfigError(`cannot list input ${uri}: ${describeError(error)}`, { cause: error });
   } finally {
@@ -75,13 +94,18 @@ export async function describeInput(input: string, openStore: StoreOpener): Prom
 /**
  * Describes the input, derives its roots and checks that it lists at least one candidate, all
  * before anything is enqueued. The first page is read here and handed back inside `pages`, so a
- * prefix is listed only once; a manifest is read twice (once for its roots, see input-roots.ts).
+ * prefix is listed only once; a manifest is read twice (once for its roots, carried columns and
+ * repeated inputs, manifestFacts).
  */
 export async function openListing(input: string, options: ListOptions): Promise<InputListing> {
   const description = await describeInput(input, options.openStore);
-  const inputRoots = description.kind === 'prefix' ? [description.uri] : await manifestRoots(description, options);
-  const iterator = listDescribed(description, inputRoots, options)[Symbol.asyncIterator]();
-  let first: IteratorResult<ObjectInfo[]>;
+  const facts: ManifestFacts =
+    description.kind === 'prefix'
+      ? { roots: [description.uri], carriedColumns: [], duplicates: null }
+      : await manifestFacts(description, options);
+  const { roots: inputRoots, carriedColumns } = facts;
+  const iterator = listDescribed(description, facts, options)[Symbol.asyncIterator]();
+  let first: IteratorResult<ListedImage[]>;
   try {
     first = await iterator.next();
   } catch (error) {
@@ -91,22 +115,23 @@ export async function openListing(input: string, options: ListOptions): Promise<
     throw new ConfigError(`input ${description.uri} holds no files to process; check the prefix, folder or manifest`);
   }
   const firstPage = first.value;
-  async function* pages(): AsyncGenerator<ObjectInfo[]> {
+  async function* pages(): AsyncGenerator<ListedImage[]> {
     yield firstPage;
     for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield next.value;
   }
   const close = async (): Promise<void> => {
     await iterator.return?.(undefined);
   };
-  return { input: description, inputRoots, pages: pages(), close };
+  return { input: description, inputRoots, carriedColumns, pages: pages(), close };
 }
 
 async function* listDescribed(
   input: InputDescription,
-  roots: string[],
+  facts: ManifestFacts,
   options: ListOptions,
-): AsyncGenerator<ObjectInfo[]> {
-  const source = input.kind === 'prefix' ? listPrefix(input.uri, options) : listManifest(input, options);
+): AsyncGenerator<ListedImage[]> {
+  const roots = facts.roots;
+  const source = input.kind === 'prefix' ? listPrefix(input.uri, options) : listManifest(input, facts, options);
   for await (const page of source) {
     // S3 prefixes are raw strings (s3://b/img also lists img2/...) and S3 keys may hold '..'
     // segments; the worker refuses both, so they are skipped here with a reason.
@@ -122,21 +147,37 @@ async function* listDescribed(
 async function* listPrefix(uri: string, options: ListOptions): AsyncGenerator<ObjectInfo[]> {
   const store = options.openStore(uri);
   try {
-    yield* store.list(uri, { pageSize: options.pageSize ?? 1000 });
+    yield* store.list(uri, {
+      pageSize: options.pageSize ?? 1000,
+      onSkip: (skipped) => options.onSkip?.({ reason: 'unreadable', where: skipped.uri, detail: skipped.reason }),
+    });
   } finally {
     await store.close();
   }
 }
 
-async function* listManifest(input: InputDescription, options: ListOptions): AsyncGenerator<ObjectInfo[]> {
+async function* listManifest(
+  input: InputDescription,
+  facts: ManifestFacts,
+  options: ListOptions,
+): AsyncGenerator<ListedImage[]> {
   const pageSize = options.pageSize ?? 1000;
-  let page: ObjectInfo[] = [];
+  let page: ListedImage[] = [];
   for await (const entry of manifestEntries(input, options)) {
     if ('detail' in entry) {
       options.onSkip?.(entry);
       continue;
     }
-    page.push(entry);
+    if (facts.duplicates?.isRepeat(entry.info.uri)) {
+      options.onSkip?.({
+        reason: 'duplicate',
+        where: entry.where,
+        detail: `${entry.info.uri} is named earlier in the manifest`,
+      });
+      continue;
+    }
+    const fields = carriedFields(entry.fields, facts.carriedColumns);
+    page.push(fields === undefined ? entry.info : { ...entry.info, fields });
     if (page.length >= pageSize) {
       yield page;
       page = [];
@@ -148,7 +189,7 @@ async function* listManifest(input: InputDescription, options: ListOptions): Asy
 async function* manifestEntries(
   input: InputDescription,
   options: ListOptions,
-): AsyncGenerator<ObjectInfo | SkippedInput> {
+): AsyncGenerator<{ info: ObjectInfo; fields: RawFields; where: string } | SkippedInput> {
   const store = options.openStore(input.uri);
   try {
     const stream = await store.readStream(input.uri);
@@ -164,7 +205,7 @@ async function* manifestEntries(
           continue;
         }
         const parsed = parseManifestLine(line.text, input.format ?? 'txt', input.uri);
-        if (parsed.kind === 'entry') yield parsed.info;
+        if (parsed.kind === 'entry') yield { info: parsed.info, fields: parsed.fields, where };
         else if (parsed.kind === 'invalid') yield { reason: 'invalid-entry', where, detail: parsed.reason };
       }
     } finally {
@@ -175,23 +216,41 @@ async function* manifestEntries(
   }
 }
 
-/** One silent pass over the manifest; throws ConfigError when it names no usable entry. */
-async function manifestRoots(input: InputDescription, options: ListOptions): Promise<string[]> {
-  const builder = new InputRootsBuilder();
+/** What the pass over a manifest learns before anything is enqueued. */
+interface ManifestFacts {
+  roots: string[];
+  carriedColumns: CarriedColumn[];
+  /** Inputs the manifest names more than once (null for a prefix, which cannot). */
+  duplicates: DuplicateUris | null;
+}
+
+/**
+ * One silent pass over the manifest, before anything is enqueued: its roots, the run's carried
+ * columns and its repeated inputs. Throws ConfigError when it names no usable entry or a field
+ * cannot be carried.
+ */
+async function manifestFacts(input: InputDescription, options: ListOptions): Promise<ManifestFacts> {
+  const roots = new InputRootsBuilder();
+  const columns = new CarriedColumnsBuilder();
+  const duplicates = new DuplicateUris();
   let entries = 0;
   try {
     for await (const entry of manifestEntries(input, options)) {
       if ('detail' in entry) continue;
-      builder.add(entry.uri);
+      roots.add(entry.info.uri);
+      columns.add(entry.fields, entry.where);
+      duplicates.add(entry.info.uri);
       entries += 1;
     }
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(`cannot read manifest ${input.uri}: ${describeError(error)}`, { cause: error });
   }
-  if (entries === 0)
+  if (entries === 0) {
     throw new ConfigError(
       `manifest ${input.uri} names no usable image URI; expected one URI per line (.txt) or {"uri": ...} objects (.jsonl)`,
     );
-  return builder.roots();
+  }
+  duplicates.finish();
+  return { roots: roots.roots(), carriedColumns: columns.columns(), duplicates };
 }

@@ -1,13 +1,15 @@
 import { describeError } from '../shared/errors.ts';
 import type { ObjectInfo } from '../shared/storage/object-store.ts';
 import { resolveReference } from '../shared/storage/uri.ts';
+import { lineFieldsProblem, type RawFields } from './carried-fields.ts';
 
 /**
  * One manifest line turned into the image it names. Two formats, chosen by the manifest's
  * extension:
  *   .txt    one URI or path per line; blank lines and lines starting with '#' are skipped.
- *   .jsonl  one JSON object per line: {"uri": "...", "size": 123, "etag": "..."}; "size" and
- *           "etag" are optional, blank lines are skipped.
+ *   .jsonl  one JSON object per line: {"uri": "...", "size": 123, "etag": "...", ...}; "size"
+ *           and "etag" are optional, blank lines are skipped, and every other field is carried
+ *           into the image's output rows (carried-fields.ts).
  * Entries without a size get size -1 and etag '': the producer does not stat them (a manifest of a
  * million S3 objects would cost a million HEAD requests before the first shard); the worker learns
  * the size when it fetches the image.
@@ -18,7 +20,10 @@ import { resolveReference } from '../shared/storage/uri.ts';
  */
 export type ManifestFormat = 'txt' | 'jsonl';
 
-export type ParsedEntry = { kind: 'entry'; info: ObjectInfo } | { kind: 'blank' } | { kind: 'invalid'; reason: string };
+export type ParsedEntry =
+  | { kind: 'entry'; info: ObjectInfo; fields: RawFields }
+  | { kind: 'blank' }
+  | { kind: 'invalid'; reason: string };
 
 /** The schema's limits (shared/job-payload.ts): longer URIs or ETags would make the job invalid. */
 const MAX_URI_LENGTH = 4096;
@@ -34,7 +39,7 @@ export function manifestFormat(uri: string): ManifestFormat | null {
 export function parseManifestLine(text: string, format: ManifestFormat, manifestUri: string): ParsedEntry {
   const trimmed = text.trim();
   if (trimmed === '' || (format === 'txt' && trimmed.startsWith('#'))) return { kind: 'blank' };
-  if (format === 'txt') return resolveEntry(trimmed, -1, '', manifestUri);
+  if (format === 'txt') return resolveEntry(trimmed, -1, '', {}, manifestUri);
   let value: unknown;
   try {
     value = JSON.parse(trimmed);
@@ -43,16 +48,30 @@ export function parseManifestLine(text: string, format: ManifestFormat, manifest
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return { kind: 'invalid', reason: 'not a JSON object' };
-  const { uri, size, etag } = value as Record<string, unknown>;
+  const { uri, size, etag, ...fields } = value as Record<string, unknown>;
   if (typeof uri !== 'string' || uri.trim() === '') return { kind: 'invalid', reason: 'no "uri" string field' };
   if (size !== undefined && !(Number.isSafeInteger(size) && (size as number) >= 0))
     return { kind: 'invalid', reason: `"size" must be a whole number of bytes (got ${JSON.stringify(size)})` };
   if (etag !== undefined && !(typeof etag === 'string' && etag.length <= MAX_ETAG_LENGTH))
     return { kind: 'invalid', reason: `"etag" must be a string of at most ${MAX_ETAG_LENGTH} characters` };
-  return resolveEntry(uri.trim(), (size as number | undefined) ?? -1, (etag as string | undefined) ?? '', manifestUri);
+  const fieldsProblem = lineFieldsProblem(fields);
+  if (fieldsProblem !== null) return { kind: 'invalid', reason: fieldsProblem };
+  return resolveEntry(
+    uri.trim(),
+    (size as number | undefined) ?? -1,
+    (etag as string | undefined) ?? '',
+    fields,
+    manifestUri,
+  );
 }
 
-function resolveEntry(reference: string, size: number, etag: string, manifestUri: string): ParsedEntry {
+function resolveEntry(
+  reference: string,
+  size: number,
+  etag: string,
+  fields: RawFields,
+  manifestUri: string,
+): ParsedEntry {
   let uri: string;
   try {
     uri = resolveReference(reference, manifestUri);
@@ -61,5 +80,5 @@ function resolveEntry(reference: string, size: number, etag: string, manifestUri
   }
   if (uri.length > MAX_URI_LENGTH)
     return { kind: 'invalid', reason: `URI is longer than ${MAX_URI_LENGTH} characters` };
-  return { kind: 'entry', info: { uri, size, etag } };
+  return { kind: 'entry', info: { uri, size, etag }, fields };
 }

@@ -9,11 +9,11 @@ import type { ObjectInfo } from '../shared/storage/object-store.ts';
  *
  * Yields each page's decodable objects (empty pages are dropped) and reports the others.
  */
-export async function* selectImages(
-  pages: AsyncIterable<ObjectInfo[]>,
-  onSkip: (info: ObjectInfo) => void = () => undefined,
+export async function* selectImages<T extends ObjectInfo>(
+  pages: AsyncIterable<T[]>,
+  onSkip: (info: T) => void = () => undefined,
   isDecodable: (uri: string) => boolean = decodableNameTest(),
-): AsyncGenerator<ObjectInfo[]> {
+): AsyncGenerator<T[]> {
   for await (const page of pages) {
     const kept = page.filter((info) => {
       if (isDecodable(info.uri)) return true;

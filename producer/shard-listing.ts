@@ -1,6 +1,6 @@
 import { ConfigError } from '../shared/errors.ts';
 import { DEFAULT_SHARD_SIZE, type ImageRef, MAX_SHARD_SIZE } from '../shared/job-payload.ts';
-import type { ObjectInfo } from '../shared/storage/object-store.ts';
+import type { ListedImage } from './list-inputs.ts';
 
 /**
  * Stage 3 of submit: group the selected images into shards of `shardSize`, numbered 0..n-1 in
@@ -26,7 +26,7 @@ export function checkShardSize(size: number): number {
 }
 
 export async function* shardListing(
-  pages: AsyncIterable<ObjectInfo[]>,
+  pages: AsyncIterable<ListedImage[]>,
   shardSize: number = DEFAULT_SHARD_SIZE,
 ): AsyncGenerator<Shard> {
   checkShardSize(shardSize);
@@ -35,7 +35,7 @@ export async function* shardListing(
   for await (const page of pages) {
     for (const info of page) {
       // Copy only the payload's fields: stores may attach more to ObjectInfo.
-      images.push({ uri: info.uri, size: info.size, etag: info.etag });
+      images.push({ uri: info.uri, size: info.size, etag: info.etag, ...(info.fields ? { fields: info.fields } : {}) });
       if (images.length === shardSize) {
         yield { index, images };
         index += 1;

@@ -8,15 +8,24 @@ import type { Logger } from '../shared/logger.ts';
  *   outside-roots  an object outside the run's input roots (list-inputs.ts)
  *   unchanged      same URI and ETag as an ok row of the base run of an incremental run
  *                  (incremental-filter.ts); logged at debug only
+ *   unreadable     a listed entry that cannot be read (a link that loops, a folder it may not
+ *                  read, a name that is not UTF-8; warning with the reason)
+ *   duplicate      the same input named again in a manifest (another spelling of one path,
+ *                  duplicate-uris.ts); warning with the line
  */
-export type SkipReason = 'not-an-image' | 'invalid-entry' | 'outside-roots' | 'unchanged';
+export type SkipReason = 'not-an-image' | 'invalid-entry' | 'outside-roots' | 'unchanged' | 'unreadable' | 'duplicate';
+
+/** Every count at 0. */
+export function noSkips(): SkipCounts {
+  return { 'not-an-image': 0, 'invalid-entry': 0, 'outside-roots': 0, unchanged: 0, unreadable: 0, duplicate: 0 };
+}
 export type SkipCounts = Record<SkipReason, number>;
 
 /** Warnings printed per reason before the rest are only counted. */
 export const WARNINGS_PER_REASON = 20;
 
 export class SkipTally {
-  private readonly byReason: SkipCounts = { 'not-an-image': 0, 'invalid-entry': 0, 'outside-roots': 0, unchanged: 0 };
+  private readonly byReason: SkipCounts = noSkips();
 
   constructor(private readonly logger?: Logger) {}
 

@@ -26,6 +26,8 @@ export interface SubmitCommandOptions {
   precision?: Precision;
   /** Finished run to compare against: only new or changed images are processed. Default none. */
   since?: string;
+  /** L2-normalise the vectors; default false (raw pooled features). */
+  normalize?: boolean;
 }
 
 /** Interval of plain progress lines when stderr is not a terminal, in ms. */

@@ -2,7 +2,6 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type PipelineConfig, SHARD_QUEUE_NAME } from '../shared/config.ts';
 import { enqueueFinalizer } from '../shared/enqueue-finalizer.ts';
-import { ConfigError } from '../shared/errors.ts';
 import { jobOptions } from '../shared/job-options.ts';
 import { DEFAULT_SHARD_SIZE } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -11,17 +10,19 @@ import type { Precision } from '../shared/precision.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
+import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { openStore as openAnyStore } from '../shared/storage/open-store.ts';
 import { normalizeUri } from '../shared/storage/uri.ts';
 import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
 import { checkOutputWritable } from './check-output.ts';
+import { type ClaimedRun, claimRun } from './claim-run.ts';
 import { enqueueShards } from './enqueue-shards.ts';
 import { checkBaseRun, filterUnchanged, type IncrementalBase, loadIncrementalBase } from './incremental-filter.ts';
 import { type InputListing, openListing, type StoreOpener } from './list-inputs.ts';
 import { checkRunId, newRunId } from './run-id.ts';
 import { selectImages } from './select-images.ts';
 import { checkShardSize, shardListing } from './shard-listing.ts';
-import { type SkipCounts, SkipTally } from './skip-tally.ts';
+import { noSkips, type SkipCounts, SkipTally } from './skip-tally.ts';
 
 /**
  * `submit`: check everything, create (or find) the run record, then stream
@@ -32,7 +33,7 @@ import { type SkipCounts, SkipTally } from './skip-tally.ts';
  * Submitting a run id again with the same input and output is a resubmission: the listing is
  * redone (shard i holds the same images as long as the input is unchanged) and only shards that
  * are neither done nor already queued are added; a finished run is left alone entirely. The same
- * id with another input, output, model or --since is refused.
+ * id with another input, output, model, precision or --since is refused (producer/claim-run.ts).
  *
  * With `since`, images unchanged since that finished run are skipped (incremental-filter.ts).
  */
@@ -54,6 +55,8 @@ export interface SubmitOptions {
    * there are processed, unless the model differs from that run's (then all are). Default none.
    */
   since?: string;
+  /** L2-normalise the vectors (`--normalize`; RunManifest.embeddings.normalization). Default false. */
+  normalize?: boolean;
   /** Name of the schedule firing this run, recorded in the run record. Set by the schedule consumer. */
   schedule?: string;
 }
@@ -106,6 +109,7 @@ interface Plan {
   requestedModel: string | undefined;
   requestedPrecision: Precision | undefined;
   since: string | undefined;
+  normalize: boolean;
   schedule: string | undefined;
   openStore: StoreOpener;
   listing: InputListing;
@@ -120,18 +124,42 @@ export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promi
     tally,
   );
   const redis = connectRedis(plan.redisUrl, deps.logger);
+  const outputStore = plan.openStore(plan.output);
   try {
     const registry = new RunRegistry(redis, deps.config.QUEUE_PREFIX);
     const base = plan.since === undefined ? null : await checkBaseRun(registry, plan.since, deps.config.QUEUE_PREFIX);
-    const { record, model, precision } = await claimRun(registry, plan, deps);
-    if (record?.finishedAt) return finishedResult(record);
+    const claimed = await claimRun(registry, outputStore, {
+      definition: {
+        run: plan.run,
+        input: plan.input,
+        output: plan.output,
+        model: plan.requestedModel,
+        precision: plan.requestedPrecision,
+        shard_size: plan.shardSize,
+        normalize: plan.normalize,
+        since: plan.since ?? null,
+        input_roots: plan.listing.inputRoots,
+        carried_columns: plan.listing.carriedColumns,
+      },
+      defaultModel: resolveModelUri(undefined, deps.config),
+      defaultPrecision: deps.config.PRECISION,
+      ...(plan.schedule === undefined ? {} : { schedule: plan.schedule }),
+      now: deps.now?.() ?? new Date(),
+    });
     const incremental =
       base === null
         ? null
-        : await loadIncrementalBase(base, { model, precision }, registry, plan.openStore, deps.logger);
-    return await streamRun(plan, { model, precision }, record !== null, { redis, registry, deps, tally, incremental });
+        : await loadIncrementalBase(
+            base,
+            { model: claimed.model, precision: claimed.precision },
+            registry,
+            plan.openStore,
+            deps.logger,
+          );
+    return await streamRun(plan, claimed, { redis, registry, deps, tally, incremental, outputStore });
   } finally {
     await plan.listing.close();
+    await outputStore.close();
     await redis.quit().catch(() => redis.disconnect());
   }
 }
@@ -168,7 +196,7 @@ async function preflight(options: SubmitOptions, deps: SubmitDeps, whyRedis: str
   const output = normalizeUri(options.output);
   const requestedModel = options.model === undefined ? undefined : resolveModelUri(options.model, deps.config);
   const since = options.since === undefined ? undefined : checkRunId(options.since);
-  const redisUrl = await reachableRedisUrl(deps.redisUrl ?? deps.config.REDIS_URL, whyRedis);
+  const redisUrl = await reachableRedisUrl(deps.redisUrl ?? deps.config.REDIS_URL, whyRedis, { noEviction: true });
   const openStore = deps.openStore ?? ((uri: string) => openAnyStore(uri));
   const listing = await openListing(options.input, {
     openStore,
@@ -192,6 +220,7 @@ async function preflight(options: SubmitOptions, deps: SubmitDeps, whyRedis: str
     requestedModel,
     requestedPrecision: options.precision,
     since,
+    normalize: options.normalize ?? false,
     schedule: options.schedule,
     openStore,
     listing,
@@ -207,69 +236,13 @@ async function isFinishedRun(redisUrl: string, prefix: string, run: string): Pro
   }
 }
 
-/** Creates the run record, or checks that an existing one is the same run. */
-async function claimRun(
-  registry: RunRegistry,
-  plan: Plan,
-  deps: SubmitDeps,
-): Promise<{ record: RunRecord | null; model: string; precision: Precision }> {
-  const existing = await registry.get(plan.run);
-  if (existing !== null) return { record: sameRun(existing, plan), ...modelOf(existing) };
-  const model = plan.requestedModel ?? resolveModelUri(undefined, deps.config);
-  const precision = plan.requestedPrecision ?? deps.config.PRECISION;
-  const spec = {
-    run: plan.run,
-    input: plan.input,
-    output: plan.output,
-    model,
-    precision,
-    inputRoots: plan.listing.inputRoots,
-    shardSize: plan.shardSize,
-    ...(plan.since === undefined ? {} : { since: plan.since }),
-    ...(plan.schedule === undefined ? {} : { schedule: plan.schedule }),
-  };
-  if (await registry.create(spec, deps.now?.())) return { record: null, model, precision };
-  // Another submit created it between get and create: the same comparison applies.
-  const raced = await registry.get(plan.run);
-  if (raced === null) throw new ConfigError(`run ${plan.run} vanished while being created; submit again`);
-  return { record: sameRun(raced, plan), ...modelOf(raced) };
-}
-
-function modelOf(record: RunRecord): { model: string; precision: Precision } {
-  return { model: record.model, precision: record.precision };
-}
-
-function sameRun(record: RunRecord, plan: Plan): RunRecord {
-  const differences = [
-    differs('input', record.input, plan.input),
-    differs('output', record.output, plan.output),
-    plan.requestedModel === undefined ? null : differs('model', record.model, plan.requestedModel),
-    plan.requestedPrecision === undefined ? null : differs('precision', record.precision, plan.requestedPrecision),
-    differs('input roots', record.inputRoots.join(', '), plan.listing.inputRoots.join(', ')),
-    differs('shard size', String(record.shardSize), String(plan.shardSize)),
-    // Another base filters the listing differently, so shard i would hold other images.
-    differs('--since', record.since ?? '(none)', plan.since ?? '(none)'),
-  ].filter((difference) => difference !== null);
-  if (differences.length > 0) {
-    throw new ConfigError(
-      `run ${plan.run} already exists with another ${differences.join('; ')}; resubmit with the same input, output, model, --shard-size and --since, or choose a new --run`,
-    );
-  }
-  return record;
-}
-
-function differs(name: string, recorded: string, requested: string): string | null {
-  const trim = (uri: string) => uri.replace(/\/+$/, '');
-  return trim(recorded) === trim(requested) ? null : `${name} (recorded ${recorded}, got ${requested})`;
-}
-
 function finishedResult(record: RunRecord): SubmitResult {
   return {
     run: record.run,
     shards: record.shards.total,
     images: record.images.total,
     skipped: record.images.skipped,
-    skippedBy: { 'not-an-image': 0, 'invalid-entry': 0, 'outside-roots': 0, unchanged: 0 },
+    skippedBy: noSkips(),
     enqueued: 0,
     resubmitted: true,
     complete: true,
@@ -284,15 +257,15 @@ interface StreamContext {
   tally: SkipTally;
   /** Set for an incremental run: the base whose unchanged images are skipped. */
   incremental: IncrementalBase | null;
+  /** The store of the run's output, where committed shards are looked up on a resubmission. */
+  outputStore: ObjectStore;
 }
 
-async function streamRun(
-  plan: Plan,
-  { model, precision }: { model: string; precision: Precision },
-  resubmitted: boolean,
-  context: StreamContext,
-): Promise<SubmitResult> {
+async function streamRun(plan: Plan, claimed: ClaimedRun, context: StreamContext): Promise<SubmitResult> {
   const { redis, registry, deps, tally, incremental } = context;
+  const finished = claimed.record?.finishedAt ? claimed.record : null;
+  const model = claimed.model;
+  const resubmitted = claimed.mayHaveCommittedShards;
   // Traces start at the producer when a collector is configured, so a shard's trace covers enqueue to write.
   const tracing = await startTracing(deps.config, 'resnet-batch-producer');
   const queue = new Queue(SHARD_QUEUE_NAME, {
@@ -328,17 +301,24 @@ async function streamRun(
         run: plan.run,
         output: plan.output,
         model,
-        // Only int8 is written: an fp32 job stays the payload it always was (shared/job-payload.ts).
-        ...(precision === 'fp32' ? {} : { precision }),
         inputRoots: plan.listing.inputRoots,
+        normalize: plan.normalize,
+        // Only int8 is written: an fp32 job stays the payload it always was (shared/job-payload.ts).
+        ...(claimed.precision === 'fp32' ? {} : { precision: claimed.precision }),
       },
       jobOptions: jobOptions(deps.config),
       onGroup: report,
+      ...(claimed.mayHaveCommittedShards ? { committedIn: context.outputStore } : {}),
+      ...(claimed.record?.listingDone ? { knownShards: claimed.record.shards.total } : {}),
+      // A finished run's resubmission only checks that the input is still the run's.
+      checkOnly: finished !== null,
     });
+    if (finished !== null) return finishedResult(finished);
     tally.summarize();
     const complete = await registry.finishListing(plan.run, {
       images: totals.images,
       skipped: tally.total,
+      unchanged: tally.counts().unchanged,
       shards: totals.shards,
     });
     if (complete) await enqueueFinalizer(queue, registry, plan.run, deps.config);

@@ -22,6 +22,8 @@ export interface ScheduleAddOptions {
   incremental?: boolean;
   /** Images per shard; default 256. */
   shardSize?: number;
+  /** L2-normalise the vectors of every run; default false. */
+  normalize?: boolean;
   /** Model URI; default MODEL_URI or the local cache. */
   model?: string;
   /** Precision of the runs; default PRECISION or fp32. Workers of that precision run them. */

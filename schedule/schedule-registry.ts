@@ -37,6 +37,8 @@ export interface NewSchedule {
   incremental?: boolean;
   /** Images per shard of each run; default DEFAULT_SHARD_SIZE. */
   shardSize?: number;
+  /** L2-normalise the vectors of every run; default false. */
+  normalize?: boolean;
   /** Model reference; default MODEL_URI or the local cache, resolved now. */
   model?: string;
   /** Precision of the runs; default PRECISION (fp32), resolved now. */
@@ -116,6 +118,7 @@ export class ScheduleRegistry {
       output: checked.output,
       incremental: schedule.incremental ?? false,
       shardSize: checked.shardSize,
+      normalize: schedule.normalize ?? false,
       model: checked.model,
       ...(checked.precision === 'fp32' ? {} : { precision: checked.precision }),
     };

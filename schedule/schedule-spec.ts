@@ -42,6 +42,8 @@ export const scheduleDataSchema = z
     /** Only images new or changed since the schedule's last finished run (incremental-filter.ts). */
     incremental: z.boolean(),
     shardSize: z.number().int().min(1).max(MAX_SHARD_SIZE),
+    /** L2-normalised vectors (`--normalize`); schedules added before the flag existed read as false. */
+    normalize: z.boolean().default(false),
     /** Model reference (shared/model-ref.ts), resolved at add time so every firing runs the same model. */
     model: z.string().min(1).max(4096),
     /**

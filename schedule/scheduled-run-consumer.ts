@@ -124,6 +124,7 @@ export class ScheduledRunConsumer {
           output: data.output,
           run,
           shardSize: data.shardSize,
+          normalize: data.normalize,
           model: data.model,
           precision: data.precision ?? DEFAULT_PRECISION,
           schedule: data.name,

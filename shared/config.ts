@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ENGINE_CHOICES } from './engine.ts';
 import { ConfigError } from './errors.ts';
+import { LOG_FORMATS } from './log-format.ts';
 import { DEFAULT_PRECISION, PRECISIONS } from './precision.ts';
 
 /**
@@ -29,6 +30,22 @@ const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9{}._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 { } . _ -')
     .default('resnet-batch'),
+  /**
+   * REDIS_UNREACHABLE_MS: how long, in ms, a worker keeps reconnecting to a Redis that does not
+   * answer before it exits (code 1, one line saying so). Default 300000 (5 minutes): longer than a
+   * Redis restart or a managed failover (seconds to a minute or two), short enough that a
+   * supervisor (Kubernetes, compose, systemd) sees a crash loop instead of a worker that looks
+   * healthy and does nothing. 0 never gives up (the behaviour before issue 12). `resnet-batch run`
+   * gives its own workers 15000 unless this is set: their Redis is the one it started, and when
+   * that is gone the run is over. Raise it for Redis maintenance windows longer than 5 minutes.
+   */
+  REDIS_UNREACHABLE_MS: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
+  /**
+   * LOG_FORMAT: 'auto' (default) writes readable lines when stderr is a terminal and JSON lines
+   * otherwise; 'json' always JSON (a terminal you pipe through jq, a collector reading a pty);
+   * 'pretty' always readable lines. Logs go to stderr either way (shared/logger.ts).
+   */
+  LOG_FORMAT: z.enum(LOG_FORMATS).default('auto'),
   /** JOB_ATTEMPTS: attempts per shard before it is marked failed (storage or Redis outages). Default 5. */
   JOB_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   /** JOB_BACKOFF_MS: first retry delay in ms; doubles each attempt (exponential). Default 2000. */
@@ -47,6 +64,12 @@ const configSchema = z.object({
     .int()
     .min(1)
     .default(64 * 1024 * 1024),
+  /**
+   * FETCH_TIMEOUT_MS: longest wait for one image's bytes, in ms, after which the image is a
+   * TIMEOUT error row instead of a shard that hangs (a stuck NFS mount, a server that stalls
+   * mid-body). Default 120000. S3 requests also have their own timeouts (S3_REQUEST_TIMEOUT_MS).
+   */
+  FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
   /**
    * MAX_IMAGE_PIXELS: width x height above which an image is refused before decoding
    * (decompression bombs). Default 100,000,000 (a 10000x10000 image, about 300 MB decoded).
@@ -102,7 +125,9 @@ export type PipelineConfig = z.infer<typeof configSchema>;
 
 /** Validates the environment; every problem is named with its variable and how to fix it. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineConfig {
-  const parsed = configSchema.safeParse(env);
+  // A variable set to the empty string (`REDIS_URL= resnet-batch run ...`) means unset.
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = configSchema.safeParse(set);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0]);

@@ -19,5 +19,13 @@ export async function enqueueFinalizer(
 ): Promise<void> {
   const generation = await registry.generation(run);
   const data: FinalizeJob = { v: JOB_PAYLOAD_VERSION, run, generation };
-  await queue.add(FINALIZE_JOB_NAME, data, { ...jobOptions(config), jobId: finalizeJobId(run, generation) });
+  const jobId = finalizeJobId(run, generation);
+  // A job under this id that failed as INVALID_JOB was added by someone else before the run was
+  // complete (a forged finaliser): it must not block the real one, which BullMQ would ignore as a
+  // duplicate id. A finaliser of ours that failed for good stays until `retry`.
+  const existing = await queue.getJob(jobId);
+  if (existing && (await existing.getState()) === 'failed' && /^INVALID_JOB\b/.test(existing.failedReason ?? '')) {
+    await existing.remove();
+  }
+  await queue.add(FINALIZE_JOB_NAME, data, { ...jobOptions(config), jobId });
 }

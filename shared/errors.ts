@@ -36,13 +36,20 @@ export class ImageError extends ResnetBatchError {
   }
 }
 
-export type ImageErrorCode =
-  | 'NOT_FOUND' // the object was listed but is gone
-  | 'EMPTY' // zero bytes
-  | 'TOO_LARGE' // over the byte limit
-  | 'TOO_MANY_PIXELS' // over the pixel limit (decompression bomb guard)
-  | 'UNSUPPORTED_FORMAT' // not an image sharp decodes, or a refused one (SVG)
-  | 'DECODE_FAILED'; // a known format whose bytes are broken (truncated, bad CRC)
+/** The codes of an image's own failures: each becomes an error row, never a failed shard. */
+export const IMAGE_ERROR_CODES = [
+  'NOT_FOUND', // the object was listed but is gone, or its bucket does not exist
+  'NOT_A_FILE', // a FIFO, socket, device or directory named like an image
+  'FORBIDDEN', // the store refused to read it (permissions, bucket policy)
+  'TIMEOUT', // the read did not finish within FETCH_TIMEOUT_MS
+  'EMPTY', // zero bytes
+  'TOO_LARGE', // over the byte limit
+  'TOO_MANY_PIXELS', // over the pixel limit (decompression bomb guard)
+  'UNSUPPORTED_FORMAT', // not an image sharp decodes, or a refused one (SVG)
+  'DECODE_FAILED', // a known format whose bytes are broken (truncated, bad CRC)
+] as const;
+
+export type ImageErrorCode = (typeof IMAGE_ERROR_CODES)[number]; // a known format whose bytes are broken (truncated, bad CRC)
 
 /** The model artifact is missing, corrupt or does not match the spec. */
 export class ModelError extends ResnetBatchError {
@@ -60,8 +67,19 @@ export class EngineUnavailableError extends ResnetBatchError {
 
 /** Object storage failed in a way that may pass (network, 5xx, throttling): the shard attempt fails and is retried. */
 export class StorageError extends ResnetBatchError {
-  constructor(message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  /**
+   * What is wrong, when it is about where the object lives rather than the store being down:
+   * reading one image from a bucket that does not exist, or that this worker may not read, makes
+   * that image an error row (worker/fetch-image.ts), not a failed shard.
+   */
+  readonly kind: 'bucket-missing' | 'access-denied' | undefined;
+
+  constructor(
+    message: string,
+    options: { retryable?: boolean; cause?: unknown; kind?: 'bucket-missing' | 'access-denied' } = {},
+  ) {
     super('STORAGE', message, { retryable: options.retryable ?? true, cause: options.cause });
+    this.kind = options.kind;
   }
 }
 
@@ -86,5 +104,22 @@ export class ObjectTooLargeError extends ResnetBatchError {
         retryable: false,
       },
     );
+  }
+}
+
+/** The URI names something that is not one plain file (a FIFO, a socket, a device, a directory). */
+export class NotAFileError extends ResnetBatchError {
+  constructor(uri: string, kind: string) {
+    super('NOT_A_FILE', `${uri} is a ${kind}, not a regular file; only plain files are read`, { retryable: false });
+  }
+}
+
+/**
+ * A conditional write found the object it must not replace (a commit marker, a run definition):
+ * someone else committed first. Never retried as is; the caller reads what is there instead.
+ */
+export class PreconditionFailedError extends ResnetBatchError {
+  constructor(uri: string) {
+    super('PRECONDITION_FAILED', `${uri} already exists; a conditional write never replaces it`, { retryable: false });
   }
 }

@@ -9,9 +9,10 @@ import { schemaProblems } from './schema-problems.ts';
  * job. Payloads carry URIs and listing facts (size, ETag), never image bytes.
  *
  * Versioned: `v` changes whenever a field changes meaning, and a worker refuses versions it does
- * not know (the job fails without retries and the run records the shard as failed).
+ * not know (the job fails without retries and the run records the shard as failed). v2 added the
+ * carried fields of each image and `normalize`.
  */
-export const JOB_PAYLOAD_VERSION = 1;
+export const JOB_PAYLOAD_VERSION = 2;
 
 /** Run ids appear in Redis keys, job ids and output keys, so they stay in a safe alphabet. */
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -19,6 +20,13 @@ export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Default and upper bound of images per shard (see `submit --shard-size`). */
 export const DEFAULT_SHARD_SIZE = 256;
 export const MAX_SHARD_SIZE = 10_000;
+
+/** Most carried fields one image may have (see `fields` below). */
+export const MAX_CARRIED_FIELDS = 32;
+/** Longest carried string value, in characters (a caption, a JSON text). */
+export const MAX_CARRIED_VALUE_CHARS = 8192;
+
+const carriedValue = z.union([z.string().max(MAX_CARRIED_VALUE_CHARS), z.number(), z.boolean(), z.null()]);
 
 const imageRef = z
   .object({
@@ -28,6 +36,15 @@ const imageRef = z
     size: z.number().int().min(-1),
     /** ETag from the listing ('' when unknown); written into the metadata for incremental runs. */
     etag: z.string().max(256),
+    /**
+     * Fields of the input line carried into the image's row (a caption, a label, an id), by
+     * column name; absent when the input carries none. Their types are the run's (RunRecord
+     * carriedColumns), fixed at submit.
+     */
+    fields: z
+      .record(z.string().min(1).max(128), carriedValue)
+      .refine((fields) => Object.keys(fields).length <= MAX_CARRIED_FIELDS, `at most ${MAX_CARRIED_FIELDS} fields`)
+      .optional(),
   })
   .strict();
 
@@ -49,6 +66,8 @@ export const shardJobSchema = z
     /** URIs the run may read: every image URI must lie under one of them. */
     inputRoots: z.array(z.string().min(1).max(4096)).min(1).max(64),
     images: z.array(imageRef).min(1).max(MAX_SHARD_SIZE),
+    /** L2-normalise the vectors (`--normalize`), as the run was submitted. */
+    normalize: z.boolean(),
   })
   .strict();
 

@@ -1,3 +1,5 @@
+import type { CarriedColumn } from './output/columns.ts';
+
 /**
  * What Redis keeps about a run, as the CLI and the manifest see it. shared/run-registry.ts reads
  * and writes it; this file holds the shapes only.
@@ -25,12 +27,20 @@ export interface RunRecord {
   inputRoots: string[];
   /** Images per shard (submit --shard-size). */
   shardSize: number;
+  /** L2-normalised vectors (`--normalize`). */
+  normalize: boolean;
+  /** Extra fields of the input's lines carried into every part, with their types (fixed at submit). */
+  carriedColumns: CarriedColumn[];
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
   /** True once the producer has enqueued every shard; totals are final from then on. */
   listingDone: boolean;
-  images: { total: number; ok: number; error: number; skipped: number };
+  /**
+   * Images enqueued (total), with a row (ok, error), and left out at submit (skipped): of those,
+   * `unchanged` since the base run of an incremental run, the rest not images or unreadable.
+   */
+  images: { total: number; ok: number; error: number; skipped: number; unchanged: number };
   shards: { total: number; done: number; failed: number; failedShards: number[] };
   /** Engines that produced this run's results (normally one). */
   engines: string[];
@@ -41,4 +51,6 @@ export interface RunRecord {
   since?: string | null;
   /** Name of the schedule that fired this run; null (or absent) for a run submitted by hand. */
   schedule?: string | null;
+  /** Why the finaliser failed for good (its attempts spent); null while it has not, or after `retry`. */
+  finalizeError: string | null;
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ConfigError } from './errors.ts';
+import type { CarriedColumn } from './output/columns.ts';
 import { DEFAULT_PRECISION, type Precision } from './precision.ts';
 import type { RunRecord, RunState } from './run-record.ts';
 
@@ -13,6 +14,9 @@ import type { RunRecord, RunState } from './run-record.ts';
  * - `P:run:R:done`     set of shard indices that completed (each counted once)
  * - `P:run:R:failed`   set of shard indices that failed for good (until `retry`)
  * - `P:run:R:engines`  set of engine names that wrote results
+ * - `P:run:R:digests`  hash shard index -> digest of the inputs it was enqueued with
+ *                      (shared/shard-digest.ts), set once; a listing that would put other inputs
+ *                      in a shard is refused, and a job naming other inputs is not authorised
  * - `P:runs`           sorted set of run ids by creation time
  *
  * Each state change is one Lua script, so that two workers finishing the last two shards at the
@@ -53,9 +57,9 @@ const failShardScript = `${completionCheck}
 if inRun(ARGV[1]) and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then redis.call('SADD', KEYS[3], ARGV[1]) end
 return complete()`;
 
-// KEYS: hash, done, failed. ARGV: images_total, images_skipped, shards_total.
+// KEYS: hash, done, failed. ARGV: images_total, images_skipped, shards_total, images_unchanged.
 const finishListingScript = `${completionCheck}
-redis.call('HSET', KEYS[1], 'listing_done', '1', 'images_total', ARGV[1], 'images_skipped', ARGV[2], 'shards_total', ARGV[3])
+redis.call('HSET', KEYS[1], 'listing_done', '1', 'images_total', ARGV[1], 'images_skipped', ARGV[2], 'shards_total', ARGV[3], 'images_unchanged', ARGV[4])
 for _, key in ipairs({KEYS[2], KEYS[3]}) do
   for _, shard in ipairs(redis.call('SMEMBERS', key)) do
     if tonumber(shard) >= tonumber(ARGV[3]) then redis.call('SREM', key, shard) end
@@ -71,6 +75,8 @@ export interface NewRun {
   inputRoots: string[];
   /** Images per shard: shard i holds the same images on a resubmission only with the same K. */
   shardSize: number;
+  normalize: boolean;
+  carriedColumns: CarriedColumn[];
   /** Base run of an incremental run (see RunRecord.since). */
   since?: string;
   /** Schedule that fired the run (see RunRecord.schedule). */
@@ -90,6 +96,31 @@ export class RunRegistry {
     return [base, `${base}:done`, `${base}:failed`, `${base}:engines`];
   }
 
+  private digestsKey(run: string): string {
+    return `${this.prefix}:run:${run}:digests`;
+  }
+
+  /**
+   * Records the digest of the inputs of shard `shard` unless one is recorded already, and
+   * returns the recorded one: a caller whose digest differs has another listing than the run's.
+   */
+  async recordShardDigest(run: string, shard: number, digest: string): Promise<string> {
+    const key = this.digestsKey(run);
+    const [, recorded] =
+      (await this.redis.multi().hsetnx(key, String(shard), digest).hget(key, String(shard)).exec()) ?? [];
+    return String(recorded?.[1] ?? digest);
+  }
+
+  /** The digest shard `shard` was enqueued with, or null when the registry has none. */
+  async shardDigest(run: string, shard: number): Promise<string | null> {
+    return this.redis.hget(this.digestsKey(run), String(shard));
+  }
+
+  /** The finaliser failed for good: the run stays unfinished, and status and `run` say why. */
+  async recordFinalizeFailure(run: string, reason: string): Promise<void> {
+    await this.redis.hset(this.keys(run)[0], 'finalize_error', reason.slice(0, 2000));
+  }
+
   /** Creates the record unless it exists. Returns false (and changes nothing) when it did. */
   async create(spec: NewRun, now = new Date()): Promise<boolean> {
     const [hash] = this.keys(spec.run);
@@ -103,6 +134,8 @@ export class RunRegistry {
         model: spec.model,
         input_roots: JSON.stringify(spec.inputRoots),
         shard_size: String(spec.shardSize),
+        normalize: spec.normalize ? '1' : '0',
+        carried_columns: JSON.stringify(spec.carriedColumns),
         listing_done: '0',
         ...optionalFields(spec),
       })
@@ -131,6 +164,8 @@ export class RunRegistry {
       precision: (fields.precision as Precision | undefined) ?? DEFAULT_PRECISION,
       inputRoots: JSON.parse(fields.input_roots ?? '[]') as string[],
       shardSize: count('shard_size'),
+      normalize: fields.normalize === '1',
+      carriedColumns: JSON.parse(fields.carried_columns ?? '[]') as CarriedColumn[],
       createdAt: fields.created_at,
       startedAt: fields.started_at ?? null,
       finishedAt: fields.finished_at ?? null,
@@ -140,6 +175,7 @@ export class RunRegistry {
         ok: count('images_ok'),
         error: count('images_error'),
         skipped: count('images_skipped'),
+        unchanged: count('images_unchanged'),
       },
       shards: {
         total: count('shards_total'),
@@ -150,6 +186,7 @@ export class RunRegistry {
       engines: engineNames.sort(),
       since: fields.since ?? null,
       schedule: fields.schedule ?? null,
+      finalizeError: fields.finalize_error ?? null,
     };
   }
 
@@ -196,8 +233,15 @@ export class RunRegistry {
     return (await this.redis.eval(failShardScript, 3, hash, done, failed, shard)) === 1;
   }
 
-  /** Called by the producer once every shard is enqueued. Returns whether the run is already complete. */
-  async finishListing(run: string, totals: { images: number; skipped: number; shards: number }): Promise<boolean> {
+  /**
+   * Called by the producer once every shard is enqueued, with the images enqueued, all left out
+   * and, of those, the ones unchanged since the base of an incremental run. Returns whether the
+   * run is already complete.
+   */
+  async finishListing(
+    run: string,
+    totals: { images: number; skipped: number; unchanged: number; shards: number },
+  ): Promise<boolean> {
     const [hash, done, failed] = this.keys(run);
     return (
       (await this.redis.eval(
@@ -209,20 +253,36 @@ export class RunRegistry {
         totals.images,
         totals.skipped,
         totals.shards,
+        totals.unchanged,
       )) === 1
     );
   }
 
   async markFinished(run: string, now = new Date()): Promise<void> {
-    await this.redis.hset(this.keys(run)[0], 'finished_at', now.toISOString());
+    await this.redis
+      .multi()
+      .hset(this.keys(run)[0], 'finished_at', now.toISOString())
+      .hdel(this.keys(run)[0], 'finalize_error')
+      .exec();
   }
 
-  /** Takes the failed shards out of the failed set for a retry and reopens the run. */
-  async reopenFailed(run: string): Promise<number[]> {
+  /**
+   * Reopens the run for `retry`: takes the failed shards out of the failed set and clears a
+   * finaliser failure, bumps the generation (so the finaliser gets a fresh job id) and clears
+   * finished_at. A run with nothing failed is left exactly as it is. Returns what was reopened.
+   */
+  async reopenFailed(run: string): Promise<{ shards: number[]; finalizer: boolean }> {
     const [hash, , failed] = this.keys(run);
     const shards = (await this.redis.smembers(failed)).map(Number).sort((a, b) => a - b);
-    await this.redis.multi().del(failed).hdel(hash, 'finished_at').hincrby(hash, 'generation', 1).exec();
-    return shards;
+    const finalizer = (await this.redis.hexists(hash, 'finalize_error')) === 1;
+    if (shards.length === 0 && !finalizer) return { shards, finalizer };
+    await this.redis
+      .multi()
+      .del(failed)
+      .hdel(hash, 'finished_at', 'finalize_error')
+      .hincrby(hash, 'generation', 1)
+      .exec();
+    return { shards, finalizer };
   }
 
   /** Bumped by each retry, so the finaliser job of a reopened run gets a fresh id. */

@@ -12,7 +12,7 @@ import { isWithin, normalizeUri } from '../shared/storage/uri.ts';
  */
 export function authorizeShard(
   job: ShardJob,
-  run: { inputRoots: string[]; output: string; model: string; precision: Precision },
+  run: { inputRoots: string[]; output: string; model: string; precision: Precision; normalize: boolean },
 ): void {
   if (normalizeUri(job.output) !== normalizeUri(run.output)) {
     throw new InvalidJobError(
@@ -27,6 +27,11 @@ export function authorizeShard(
   if (shardPrecision(job) !== run.precision) {
     throw new InvalidJobError(
       `shard ${job.shard} of run ${job.run} asks for precision ${shardPrecision(job)}, but the run's precision is ${run.precision}; the job was not made by submit`,
+    );
+  }
+  if (job.normalize !== run.normalize) {
+    throw new InvalidJobError(
+      `shard ${job.shard} of run ${job.run} asks for normalize=${job.normalize}, but the run was submitted with normalize=${run.normalize}; the job was not made by submit`,
     );
   }
   for (const image of job.images) {

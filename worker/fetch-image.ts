@@ -1,17 +1,51 @@
-import { ObjectTooLargeError } from '../shared/errors.ts';
+import { ImageError, ObjectTooLargeError, StorageError } from '../shared/errors.ts';
 import type { ImageRef } from '../shared/job-payload.ts';
-import type { ObjectStore } from '../shared/storage/object-store.ts';
+import type { ObjectRead, ObjectStore } from '../shared/storage/object-store.ts';
 
 /**
- * Fetch stage: the bytes of one image of a shard.
+ * Fetch stage: the bytes of one image of a shard, with the size and ETag of the object they came
+ * from (the row describes what was processed, even if the object changed since it was listed).
  *
- * An object the listing already reported as over `maxBytes` is refused without a request; the
- * store checks the live size again before buffering (the object may have changed since listing).
- * ObjectNotFoundError and ObjectTooLargeError become the image's error row; anything else (the
- * store is unreachable, throttling, 5xx after the SDK's retries) propagates and fails the shard
- * attempt, so BullMQ retries the whole shard with backoff.
+ * Each of these becomes the image's own error row and never fails its neighbours:
+ *   - NOT_FOUND: the object, or its bucket, does not exist;
+ *   - FORBIDDEN: the store refused to read it (permissions, bucket policy);
+ *   - NOT_A_FILE: a FIFO, socket, device or folder named like an image (read by the store
+ *     without blocking);
+ *   - TOO_LARGE: over `maxBytes` (an object the listing already reported as larger is refused
+ *     without a request; the store checks the live size again before buffering);
+ *   - TIMEOUT: no bytes within `timeoutMs` (a hung NFS mount, a stalled server).
+ * Anything else (the store unreachable, throttling, 5xx after the SDK's retries) propagates and
+ * fails the shard attempt, so BullMQ retries the whole shard with backoff.
  */
-export async function fetchImage(store: ObjectStore, image: ImageRef, maxBytes: number): Promise<Buffer> {
+export async function fetchImage(
+  store: ObjectStore,
+  image: ImageRef,
+  maxBytes: number,
+  timeoutMs: number,
+): Promise<ObjectRead> {
   if (image.size > maxBytes) throw new ObjectTooLargeError(image.uri, image.size, maxBytes);
-  return store.read(image.uri, { maxBytes });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ImageError(
+            'TIMEOUT',
+            `no bytes of ${image.uri} within ${timeoutMs} ms; raise FETCH_TIMEOUT_MS if the store is slow`,
+          ),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([store.readObject(image.uri, { maxBytes }), timeout]);
+  } catch (error) {
+    if (error instanceof StorageError && error.kind === 'bucket-missing')
+      throw new ImageError('NOT_FOUND', error.message, { cause: error });
+    if (error instanceof StorageError && error.kind === 'access-denied')
+      throw new ImageError('FORBIDDEN', error.message, { cause: error });
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,4 +1,8 @@
+import type { Job } from 'bullmq';
+import { finalizeJobId, InvalidJobError, parseFinalizeJob } from '../shared/job-payload.ts';
+import type { Logger } from '../shared/logger.ts';
 import { manifestKey, OUTPUT_FORMAT_VERSION, type RunManifest } from '../shared/output/output-format.ts';
+import { readCommitMarkers } from '../shared/output/read-parts.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import type { RunRegistry } from '../shared/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
@@ -6,31 +10,86 @@ import type { ObjectStore } from '../shared/storage/object-store.ts';
 export interface ModelIdentity {
   id: string;
   weightsSha256: string;
+  /** Width of the vectors the model writes (2048 for ResNet-50). */
+  embeddingSize: number;
 }
 
 /**
- * Writes `<output>/<run>/_manifest.json` from the run record, then marks the run finished. Runs as
- * its own job (deterministic id per run generation) so that a worker dying half-way leaves the
- * job to be retried by another: writing the manifest twice writes the same content.
+ * The finaliser job: writes `<output>/<run>/_manifest.json`, then marks the run finished. It runs
+ * as its own job (deterministic id per run generation), so a worker dying half-way leaves the job
+ * to another: writing the manifest twice writes the same content.
+ *
+ * A finalize job is validated and authorised like a shard job (anyone with Redis access can add
+ * one): a strict payload, the id the pipeline gives it, the run's current generation, and a run
+ * whose every shard is accounted for. Anything else fails as INVALID_JOB and changes nothing: a
+ * forged job can no longer end a run early.
+ *
+ * The manifest is made from storage: the images are counted from the shards' commit markers,
+ * not only from Redis's counters; when the two disagree the manifest says what storage holds and
+ * the difference is logged (`resnet-batch verify` then tells which inputs).
  */
 export async function finalizeRun(
-  run: string,
+  job: Job,
   registry: RunRegistry,
   store: (uri: string) => ObjectStore,
   model: ModelIdentity,
-): Promise<RunManifest | null> {
+  logger: Logger,
+): Promise<RunManifest> {
+  const { run, generation } = parseFinalizeJob(job.data);
   const record = await registry.get(run);
-  if (!record) return null;
+  if (!record)
+    throw new InvalidJobError(
+      `finalize job for run ${run}, which is not registered; the job was not made by the pipeline`,
+    );
+  const current = await registry.generation(run);
+  if (job.id !== finalizeJobId(run, generation) || generation !== current) {
+    throw new InvalidJobError(
+      `finalize job ${job.id} is not the finaliser of run ${run} generation ${current} (expected id ${finalizeJobId(run, current)}); the job was not made by the pipeline`,
+    );
+  }
+  const accounted = record.shards.done + record.shards.failed;
+  if (!record.listingDone || accounted < record.shards.total) {
+    throw new InvalidJobError(
+      `finalize job for run ${run} came before its shards were accounted for (${accounted} of ${record.shards.total}${record.listingDone ? '' : ', listing not done'}); the job was not made by the pipeline`,
+    );
+  }
+  const outputStore = store(record.output);
+  const counted = await countCommittedShards(outputStore, record);
+  if (counted.ok !== record.images.ok || counted.error !== record.images.error) {
+    logger.warn(
+      { run, storage: counted, redis: { ok: record.images.ok, error: record.images.error } },
+      'the counts on storage differ from Redis; the manifest says what storage holds (resnet-batch verify tells which inputs)',
+    );
+  }
   const finishedAt = new Date();
-  const manifest = buildManifest(record, model, finishedAt);
-  await store(record.output).write(manifestKey(record.output, run), `${JSON.stringify(manifest, null, 2)}\n`, {
+  const manifest = buildManifest(record, counted, model, finishedAt);
+  await outputStore.write(manifestKey(record.output, run), `${JSON.stringify(manifest, null, 2)}\n`, {
     contentType: 'application/json',
   });
   await registry.markFinished(run, finishedAt);
   return manifest;
 }
 
-function buildManifest(record: RunRecord, model: ModelIdentity, finishedAt: Date): RunManifest {
+/** The images and shards a run's commit markers count, for the shards the run has. */
+interface StorageCounts {
+  ok: number;
+  error: number;
+  shards: number;
+}
+
+async function countCommittedShards(store: ObjectStore, record: RunRecord): Promise<StorageCounts> {
+  const counts: StorageCounts = { ok: 0, error: 0, shards: 0 };
+  for await (const marker of readCommitMarkers(store, record.output, record.run)) {
+    // A stray part past the run's shards (a forged job's) is no part of the run.
+    if (marker.shard >= record.shards.total) continue;
+    counts.ok += marker.ok;
+    counts.error += marker.error;
+    counts.shards += 1;
+  }
+  return counts;
+}
+
+function buildManifest(record: RunRecord, counted: StorageCounts, model: ModelIdentity, finishedAt: Date): RunManifest {
   return {
     run: record.run,
     input: record.input,
@@ -38,10 +97,12 @@ function buildManifest(record: RunRecord, model: ModelIdentity, finishedAt: Date
     model: { id: model.id, weights_sha256: model.weightsSha256 },
     precision: record.precision,
     engines: record.engines,
-    images: record.images,
+    embeddings: { dim: model.embeddingSize, dtype: 'float32', normalization: record.normalize ? 'l2' : 'none' },
+    carried_columns: record.carriedColumns,
+    images: { total: record.images.total, ok: counted.ok, error: counted.error, skipped: record.images.skipped },
     shards: {
       total: record.shards.total,
-      done: record.shards.done,
+      done: counted.shards,
       failed: record.shards.failed,
       ...(record.shards.failed > 0 ? { failed_shards: record.shards.failedShards } : {}),
     },

@@ -1,5 +1,5 @@
 import type { InferenceEngine } from '../shared/engine.ts';
-import { describeError, ResnetBatchError } from '../shared/errors.ts';
+import { describeError, IMAGE_ERROR_CODES, ResnetBatchError } from '../shared/errors.ts';
 import { type DecodeOptions, decodeImage } from './decode-image.ts';
 import { takeEngineTurn } from './engine-turns.ts';
 import { type RankedLabel, rankLabels } from './rank-labels.ts';
@@ -24,7 +24,7 @@ export interface ImageOk<K> {
 export interface ImageFailed<K> {
   key: K;
   status: 'error';
-  /** Stable code: NOT_FOUND, EMPTY, TOO_LARGE, TOO_MANY_PIXELS, UNSUPPORTED_FORMAT, DECODE_FAILED. */
+  /** Stable code, one of shared/errors.ts IMAGE_ERROR_CODES. */
   code: string;
   /** The reason in words, as written into the error column. */
   error: string;
@@ -73,14 +73,7 @@ interface Prepared<K> {
   failure?: ImageFailed<K>;
 }
 
-const imageErrorCodes = new Set([
-  'NOT_FOUND',
-  'EMPTY',
-  'TOO_LARGE',
-  'TOO_MANY_PIXELS',
-  'UNSUPPORTED_FORMAT',
-  'DECODE_FAILED',
-]);
+const imageErrorCodes: ReadonlySet<string> = new Set(IMAGE_ERROR_CODES);
 
 function isOwnImageError(error: unknown): boolean {
   return error instanceof ResnetBatchError && imageErrorCodes.has(error.code);

@@ -1,19 +1,21 @@
 import type { InferenceEngine } from '../shared/engine.ts';
 import type { ImageRef, ShardJob } from '../shared/job-payload.ts';
-import {
-  EMBEDDINGS_CONTENT_TYPE,
-  embeddingsKey,
-  METADATA_CONTENT_TYPE,
-  type MetadataRow,
-  metadataKey,
-} from '../shared/output/output-format.ts';
+import type { CarriedColumn } from '../shared/output/columns.ts';
+import { shardDigest } from '../shared/shard-digest.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import type { DecodeOptions } from './decode-image.ts';
 import { fetchImage } from './fetch-image.ts';
 import { type ImageResult, type PipelineObserver, processImages } from './image-pipeline.ts';
+import {
+  type CommittedShard,
+  ConflictingCommitError,
+  commitShard,
+  LockLostError,
+  readCommitted,
+  type ShardLease,
+} from './shard-commit.ts';
+import { type FetchedFacts, shardParts } from './shard-parts.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
-import { encodeNpy } from './write-embeddings.ts';
-import { encodeMetadataParquet } from './write-metadata.ts';
 
 export interface ShardContext {
   engine: InferenceEngine;
@@ -23,18 +25,27 @@ export interface ShardContext {
   storeFor(uri: string): ObjectStore;
   batchSize: number;
   maxImageBytes: number;
+  /** Longest wait for one image's bytes, in ms; past it the image is a TIMEOUT row (FETCH_TIMEOUT_MS). */
+  fetchTimeoutMs: number;
   decode?: DecodeOptions;
-  /** Called after each batch with the share of the shard's images done, 0..1. */
-  onProgress?(fraction: number): Promise<void> | void;
+  /** Called after each batch with the number of the shard's images done so far, and of all. */
+  onProgress?(done: number, total: number): Promise<void> | void;
   /** Where image results and stage timings are counted (the worker's /metrics). Default none. */
   metrics?: WorkerMetrics;
+  /** The run's carried columns (RunRecord.carriedColumns), in every part with the same types. */
+  carriedColumns: readonly CarriedColumn[];
+  /** This worker's hold on the shard (shard-commit.ts); default: held for ever (tests, bench). */
+  lease?: ShardLease;
 }
+
+/** A lease that is never lost, for callers outside the queue (bench/soak.ts, tests). */
+const HELD: ShardLease = { signal: new AbortController().signal, confirm: async () => undefined };
 
 export interface ShardOutcome {
   ok: number;
   error: number;
-  embeddingsUri: string;
-  metadataUri: string;
+  /** True when the shard was found committed on storage and nothing was processed. */
+  alreadyCommitted: boolean;
   /** Where the shard's time went, in seconds; kept in the job's return value for `npm run bench`. */
   timings: ShardTimings;
 }
@@ -44,23 +55,28 @@ export interface ShardTimings {
   infer: number;
   /** Engine idle between its calls, the first one included: waiting for fetch and decode. */
   engineWait: number;
-  /** Writing the .npy and the Parquet file. */
+  /** Writing the .npy and the two Parquet parts. */
   write: number;
   /** The whole of processShard. */
   total: number;
 }
 
 /**
- * One shard, start to finish: fetch, decode and infer every image (overlapped, see
- * image-pipeline.ts), then write the .npy and, after it, the Parquet metadata. Keys depend only on
- * run and shard, so a retry overwrites the same two objects; because the metadata goes last, a
- * present metadata file always has its embeddings beside it.
+ * One shard, start to finish: unless it is already committed on storage, fetch, decode and infer
+ * every image (overlapped, see image-pipeline.ts), then commit its three parts (shard-commit.ts).
+ * Keys depend only on run and shard; the lease is checked between batches and before each write,
+ * so a worker that lost the shard stops and writes nothing more.
  */
 export async function processShard(job: ShardJob, context: ShardContext): Promise<ShardOutcome> {
-  const fetchedSizes = new Map<ImageRef, number>();
-  const tasks = fetchTasks(job, context, fetchedSizes);
+  const lease = context.lease ?? HELD;
+  const store = context.storeFor(job.output);
   const started = performance.now();
   const timings: ShardTimings = { infer: 0, engineWait: 0, write: 0, total: 0 };
+  const inputsDigest = shardDigest(job.images);
+  const committed = await readCommitted(store, job);
+  if (committed !== null) return finished(checkSameInputs(job, committed, inputsDigest), true, timings, started);
+
+  const fetched = new Map<ImageRef, FetchedFacts>();
   const observer: PipelineObserver = {
     onPrepared: (seconds) => context.metrics?.onPrepared(seconds),
     onBatch: (batch) => {
@@ -72,7 +88,7 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
   const results: ImageResult<ImageRef>[] = [];
   // One batch read ahead per shard: a worker runs two shards at once (worker-command.ts
   // shardsInFlight), so the engine still finds a batch ready, and memory holds two, not four.
-  for await (const result of processImages(tasks, {
+  for await (const result of processImages(fetchTasks(job, context, fetched), {
     engine: context.engine,
     labels: context.labels,
     batchSize: context.batchSize,
@@ -80,94 +96,53 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
     decode: context.decode,
     observer,
   })) {
+    if (lease.signal.aborted) throw new LockLostError(`shard ${job.shard} of run ${job.run}`);
     results.push(result);
     context.metrics?.recordImage(result);
-    if (results.length % context.batchSize === 0) await context.onProgress?.(results.length / job.images.length);
+    if (results.length % context.batchSize === 0) await context.onProgress?.(results.length, job.images.length);
   }
 
-  const processedAt = new Date();
-  const okResults = results.filter((result) => result.status === 'ok');
-  const width = context.engine.embeddingSize;
-  const matrix = new Float32Array(okResults.length * width);
-  okResults.forEach((result, row) => {
-    matrix.set(result.embedding, row * width);
+  const parts = shardParts(results, fetched, {
+    modelId: context.modelId,
+    engineName: context.engine.name,
+    width: context.engine.embeddingSize,
+    normalize: job.normalize,
+    processedAt: new Date(),
   });
-
-  let nextRow = 0;
-  const rows = results.map(
-    (result): MetadataRow =>
-      toRow(result, result.status === 'ok' ? nextRow++ : null, context, processedAt, fetchedSizes.get(result.key)),
-  );
-
-  const embeddingsUri = embeddingsKey(job.output, job.run, job.shard);
-  const metadataUri = metadataKey(job.output, job.run, job.shard);
-  const outputStore = context.storeFor(job.output);
   const writeStarted = performance.now();
-  await outputStore.write(embeddingsUri, encodeNpy(matrix, okResults.length, width), {
-    contentType: EMBEDDINGS_CONTENT_TYPE,
-  });
-  await outputStore.write(metadataUri, await encodeMetadataParquet(rows), { contentType: METADATA_CONTENT_TYPE });
+  const outcome = await commitShard(store, job, parts, context.carriedColumns, lease, inputsDigest);
   timings.write = (performance.now() - writeStarted) / 1000;
   context.metrics?.recordWrite(timings.write);
-  await context.onProgress?.(1);
-  timings.total = (performance.now() - started) / 1000;
-  return { ok: okResults.length, error: results.length - okResults.length, embeddingsUri, metadataUri, timings };
+  await context.onProgress?.(job.images.length, job.images.length);
+  return finished(outcome, false, timings, started);
 }
 
-/**
- * The fetch of each image, recording how many bytes it got. A manifest line need not give a size
- * (the job then says -1, see shared/job-payload.ts), and size_bytes must be a real size: the
- * fetched length is the truth; an image that could not be read at all (NOT_FOUND) and had no
- * listed size gets 0.
- */
-function fetchTasks(job: ShardJob, context: ShardContext, fetchedSizes: Map<ImageRef, number>) {
+function finished(
+  committed: CommittedShard,
+  alreadyCommitted: boolean,
+  timings: ShardTimings,
+  started: number,
+): ShardOutcome {
+  timings.total = (performance.now() - started) / 1000;
+  return { ok: committed.ok, error: committed.error, alreadyCommitted, timings };
+}
+
+/** A shard committed before this attempt counts only if it was committed for the same inputs. */
+function checkSameInputs(job: ShardJob, committed: CommittedShard, inputsDigest: string): CommittedShard {
+  if (committed.inputsDigest !== inputsDigest) {
+    throw new ConflictingCommitError(job, committed);
+  }
+  return committed;
+}
+
+/** The fetch of each image, recording what it read (see shard-parts.ts for how rows use it). */
+function fetchTasks(job: ShardJob, context: ShardContext, fetched: Map<ImageRef, FetchedFacts>) {
   return job.images.map((image) => ({
     key: image,
     fetch: async () => {
-      const bytes = await fetchImage(context.storeFor(image.uri), image, context.maxImageBytes);
-      fetchedSizes.set(image, bytes.length);
-      return bytes;
+      const read = await fetchImage(context.storeFor(image.uri), image, context.maxImageBytes, context.fetchTimeoutMs);
+      fetched.set(image, { size: read.body.length, etag: read.info.etag });
+      return read.body;
     },
   }));
-}
-
-function toRow(
-  result: ImageResult<ImageRef>,
-  embeddingRow: number | null,
-  context: ShardContext,
-  processedAt: Date,
-  fetchedSize: number | undefined,
-): MetadataRow {
-  const common = {
-    uri: result.key.uri,
-    etag: result.key.etag,
-    sizeBytes: fetchedSize ?? Math.max(result.key.size, 0),
-    model: context.modelId,
-    engine: context.engine.name,
-    processedAt,
-  };
-  if (result.status === 'error') {
-    return {
-      ...common,
-      width: null,
-      height: null,
-      status: 'error',
-      error: `${result.code}: ${result.error}`,
-      embeddingRow: null,
-      topLabels: null,
-      topIndices: null,
-      topScores: null,
-    };
-  }
-  return {
-    ...common,
-    width: result.width,
-    height: result.height,
-    status: 'ok',
-    error: null,
-    embeddingRow,
-    topLabels: result.top.map((entry) => entry.label),
-    topIndices: result.top.map((entry) => entry.index),
-    topScores: result.top.map((entry) => entry.score),
-  };
 }

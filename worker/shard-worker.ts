@@ -7,22 +7,22 @@ import { ResnetBatchError } from '../shared/errors.ts';
 import { toBullmqError } from '../shared/job-outcome.ts';
 import {
   FINALIZE_JOB_NAME,
-  InvalidJobError,
+  finalizeJobId,
   parseFinalizeJob,
   parseShardJob,
   SHARD_JOB_NAME,
   type ShardJob,
   shardJobId,
-  shardPrecision,
 } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { Precision } from '../shared/precision.ts';
-import { connectRedis, warnOnEvictionPolicy } from '../shared/redis-connection.ts';
+import { connectRedis, type RedisGiveUp, requireNoEviction } from '../shared/redis-connection.ts';
+import { RunActivity } from '../shared/run-activity.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
-import { authorizeShard } from './authorize-shard.ts';
 import { finalizeRun, type ModelIdentity } from './finalize-run.ts';
-import { processShard } from './process-shard.ts';
+import { type LoadedModel, requireLoadedModel } from './loaded-model.ts';
+import { LockLostError, type ShardLease } from './shard-commit.ts';
+import { runShardJob } from './shard-job.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
 
 export interface ShardWorkerOptions {
@@ -30,7 +30,7 @@ export interface ShardWorkerOptions {
   config: PipelineConfig;
   engine: InferenceEngine;
   labels: readonly string[];
-  model: ModelIdentity & { uri: string; precision: Precision };
+  model: Omit<ModelIdentity, 'embeddingSize'> & LoadedModel;
   storeFor(uri: string): ObjectStore;
   logger: Logger;
   /** Counts images, timings and shard outcomes for /metrics. Default none. */
@@ -44,6 +44,10 @@ export interface ShardWorkerOptions {
    * poison shard can take a neighbour towards its stalled limit too (RELIABILITY.md).
    */
   concurrency?: number;
+  /** When to give up on an unreachable Redis (shared/redis-connection.ts); default never. */
+  redisGiveUp?: RedisGiveUp;
+  /** Called once the worker takes shards, right after it logs "worker ready". */
+  onReady?: () => void;
 }
 
 /**
@@ -62,19 +66,22 @@ export class ShardWorker {
    * counts it as shared), so close() must, or the process cannot exit after SIGTERM. */
   private readonly connections: Redis[] = [];
   private readonly registry: RunRegistry;
+  private readonly activity: RunActivity;
   private readonly queue: Queue;
   private readonly events: QueueEvents;
   private readonly worker: Worker;
+  private abandoned = false;
 
   constructor(private readonly options: ShardWorkerOptions) {
     const { config, logger } = options;
     const connect = (): Redis => {
-      const connection = connectRedis(options.redisUrl, logger);
+      const connection = connectRedis(options.redisUrl, logger, {}, options.redisGiveUp);
       this.connections.push(connection);
       return connection;
     };
     this.connection = connect();
     this.registry = new RunRegistry(this.connection, config.QUEUE_PREFIX);
+    this.activity = new RunActivity(this.connection, config.QUEUE_PREFIX);
     this.queue = new Queue(SHARD_QUEUE_NAME, {
       connection: connect(),
       prefix: config.QUEUE_PREFIX,
@@ -82,7 +89,7 @@ export class ShardWorker {
     });
     this.events = new QueueEvents(SHARD_QUEUE_NAME, { connection: connect(), prefix: config.QUEUE_PREFIX });
     this.events.on('failed', ({ jobId, failedReason }) => void this.recordFailure(jobId, failedReason));
-    this.worker = new Worker(SHARD_QUEUE_NAME, (job) => this.process(job), {
+    this.worker = new Worker(SHARD_QUEUE_NAME, (job, token, signal) => this.process(job, token, signal), {
       connection: connect(),
       prefix: config.QUEUE_PREFIX,
       concurrency: options.concurrency ?? 1,
@@ -92,7 +99,21 @@ export class ShardWorker {
       autorun: false,
       telemetry: options.telemetry,
     });
-    this.worker.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+    this.worker.on('error', (error) => {
+      if (!this.abandoned) logger.warn({ err: error.message }, 'queue error');
+    });
+    // Without a listener BullMQ prints these raw on stderr; the connections log the outage already.
+    this.queue.on('error', (error) => logger.debug({ err: error.message }, 'queue error'));
+    this.events.on('error', (error) => logger.debug({ err: error.message }, 'queue events error'));
+    // A lock that could not be renewed may already be another worker's: stop that shard at once
+    // (its processor sees the abort between batches and before every write) instead of finishing
+    // work that would be thrown away, or worse, written over the new owner's.
+    this.worker.on('lockRenewalFailed', (jobIds) => {
+      for (const jobId of jobIds) {
+        logger.warn({ job: jobId }, 'could not renew the lock of a shard; abandoning it to whoever takes it over');
+        this.worker.cancelJob(jobId, 'lock renewal failed');
+      }
+    });
     this.worker.on('failed', (job, error) =>
       logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: error.message }, 'shard attempt failed'),
     );
@@ -100,9 +121,15 @@ export class ShardWorker {
 
   /** Starts consuming. Resolves when the worker is closed. */
   async run(): Promise<void> {
-    await warnOnEvictionPolicy(this.connection, this.options.logger);
+    try {
+      await requireNoEviction(this.connection, this.options.logger);
+    } catch (error) {
+      await this.close(true);
+      throw error;
+    }
     await this.events.waitUntilReady();
     this.options.logger.info({ engine: this.options.engine.name, model: this.options.model.id }, 'worker ready');
+    this.options.onReady?.();
     await this.worker.run();
   }
 
@@ -116,99 +143,96 @@ export class ShardWorker {
     for (const connection of this.connections) connection.disconnect();
   }
 
-  private async process(job: Job): Promise<unknown> {
+  /**
+   * Gives the shards in progress back without waiting for them: every connection is dropped at
+   * once, so their locks are no longer renewed and expire (SHARD_LOCK_MS), and a worker's stalled
+   * check puts them back in the queue. The shard code still running finds Redis closed and fails;
+   * nothing it could still write counts. For a worker that must go now (a second signal, its
+   * parent gone): BullMQ's close(true) after a close() waits for the shard like the first.
+   */
+  abandon(): void {
+    this.abandoned = true;
+    for (const connection of this.connections) connection.disconnect();
+    void this.worker.close(true).catch(() => undefined);
+  }
+
+  private async process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
     try {
       if (job.name === FINALIZE_JOB_NAME) return await this.finalize(job);
-      const outcome = await this.processShardJob(job);
+      const outcome = await runShardJob(job, this.lease(job, token, signal), {
+        config: this.options.config,
+        registry: this.registry,
+        activity: this.activity,
+        queue: this.queue,
+        engine: this.options.engine,
+        labels: this.options.labels,
+        model: this.options.model,
+        storeFor: this.options.storeFor,
+        logger: this.options.logger,
+        ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
+      });
       this.options.metrics?.recordShard('ok');
       return outcome;
     } catch (error) {
       if (job.name !== FINALIZE_JOB_NAME)
         this.options.metrics?.recordShard('error', error instanceof ResnetBatchError ? error.code : 'UNEXPECTED');
+      if (error instanceof LockLostError) {
+        this.options.logger.warn(
+          { job: job.id, err: error.message },
+          'shard abandoned: the lock was lost, nothing more of it is written',
+        );
+      }
       throw toBullmqError(error);
     }
   }
 
-  private async processShardJob(job: Job): Promise<unknown> {
-    const shard = parseShardJob(job.data);
-    if (job.id !== shardJobId(shard.run, shard.shard)) {
-      throw new InvalidJobError(
-        `job id ${job.id} does not match run ${shard.run} shard ${shard.shard} (expected ${shardJobId(shard.run, shard.shard)}); the job was not made by submit`,
-      );
-    }
-    const record = await this.registry.get(shard.run);
-    if (!record)
-      throw new InvalidJobError(
-        `run ${shard.run} is not registered under prefix ${this.options.config.QUEUE_PREFIX}; submit it with resnet-batch submit`,
-      );
-    authorizeShard(shard, record);
-    this.checkModel(`shard ${shard.shard} of run ${shard.run}`, shard.model, shardPrecision(shard));
-    if (await this.registry.isShardDone(shard.run, shard.shard)) return { skipped: 'already done' };
-
-    await this.registry.markStarted(shard.run);
-    const outcome = await processShard(shard, {
-      engine: this.options.engine,
-      labels: this.options.labels,
-      modelId: this.options.model.id,
-      storeFor: this.options.storeFor,
-      batchSize: this.options.config.BATCH_SIZE,
-      maxImageBytes: this.options.config.MAX_IMAGE_BYTES,
-      decode: { maxPixels: this.options.config.MAX_IMAGE_PIXELS },
-      onProgress: (fraction) => job.updateProgress(Math.round(fraction * 100)),
-      metrics: this.options.metrics,
-    });
-    const { runComplete } = await this.registry.completeShard(
-      shard.run,
-      shard.shard,
-      outcome,
-      this.options.engine.name,
-    );
-    this.options.logger.info(
-      { run: shard.run, shard: shard.shard, ok: outcome.ok, error: outcome.error },
-      'shard done',
-    );
-    if (runComplete) await enqueueFinalizer(this.queue, this.registry, shard.run, this.options.config);
-    return outcome;
-  }
-
   /**
-   * A worker runs one model at one precision, loaded at start; work for another is given back
-   * (retryable) for a worker that has it, rather than loading a second engine next to the first:
-   * a run's rows never mix models or precisions, and memory stays that of one model.
+   * This worker's hold on a job (worker/shard-commit.ts ShardLease): BullMQ's lock, extended
+   * atomically only for the token that took the job, and the abort signal BullMQ gives the
+   * processor, which this worker fires when a lock renewal fails (see the constructor).
    */
-  private checkModel(what: string, model: string, precision: Precision): void {
-    const loaded = this.options.model;
-    if (model === loaded.uri && precision === loaded.precision) return;
-    throw new ResnetBatchError(
-      'MODEL_MISMATCH',
-      `${what} needs model ${model} at ${precision}, but this worker loaded ${loaded.uri} at ${loaded.precision}; start workers with --model ${model} --precision ${precision}`,
-      { retryable: true },
-    );
+  private lease(job: Job, token: string | undefined, signal: AbortSignal | undefined): ShardLease {
+    const lockMs = this.options.config.SHARD_LOCK_MS;
+    const what = `shard job ${job.id}`;
+    return {
+      signal: signal ?? new AbortController().signal,
+      confirm: async () => {
+        if (signal?.aborted || token === undefined || (await job.extendLock(token, lockMs)) !== 1)
+          throw new LockLostError(what);
+      },
+    };
   }
 
   private async finalize(job: Job): Promise<unknown> {
-    const { run } = parseFinalizeJob(job.data);
     // The manifest names the finalising worker's model: only a worker of the run's model may write it.
+    const { run } = parseFinalizeJob(job.data);
     const record = await this.registry.get(run);
-    if (record) this.checkModel(`the manifest of run ${run}`, record.model, record.precision);
-    const manifest = await finalizeRun(run, this.registry, this.options.storeFor, this.options.model);
+    if (record) requireLoadedModel(this.options.model, `the manifest of run ${run}`, record.model, record.precision);
+    const model = { ...this.options.model, embeddingSize: this.options.engine.embeddingSize };
+    const manifest = await finalizeRun(job, this.registry, this.options.storeFor, model, this.options.logger);
     this.options.logger.info(
-      { run, images: manifest?.images, shards: manifest?.shards },
+      { run: manifest.run, images: manifest.images, shards: manifest.shards },
       'run finished; manifest written',
     );
-    return { manifest: manifest !== null };
+    return { manifest: true };
   }
 
   /**
-   * A shard failed for good (attempts spent, unrecoverable, or stalled too often). Every worker
-   * hears the event; recording it is idempotent, and so is the finaliser's job id. Only a job whose
-   * payload is a valid shard of its run under the id submit gives it counts: a forged job that
-   * failed as INVALID_JOB names no shard of a run.
+   * A job failed for good (attempts spent, unrecoverable, or stalled too often). Every worker hears
+   * the event; recording it is idempotent, and so is the finaliser's job id. Only a job whose
+   * payload is a valid shard or finaliser of its run under the id the pipeline gives it counts:
+   * a forged job that failed as INVALID_JOB names nothing of a run.
+   *   - a shard: recorded as failed; when that accounts for the run's last shard, the finaliser
+   *     is enqueued (the manifest then lists the failed shards);
+   *   - the finaliser: the run stays unfinished and records why, so `status` and `run` say
+   *     "finalising failed" instead of waiting for ever, and `retry` enqueues it again.
    */
   private async recordFailure(jobId: string, reason: string): Promise<void> {
     try {
       const job = await this.queue.getJob(jobId);
-      if (!job || job.name !== SHARD_JOB_NAME || (await job.getState()) !== 'failed') return;
+      if (!job || (await job.getState()) !== 'failed') return;
+      if (job.name === FINALIZE_JOB_NAME) return await this.recordFinalizeFailure(job, reason);
+      if (job.name !== SHARD_JOB_NAME) return;
       let shard: ShardJob;
       try {
         shard = parseShardJob(job.data);
@@ -217,10 +241,30 @@ export class ShardWorker {
       }
       if (jobId !== shardJobId(shard.run, shard.shard)) return;
       const complete = await this.registry.failShard(shard.run, shard.shard);
+      await this.activity.endShard(shard.run, shard.shard);
       this.options.logger.error({ run: shard.run, shard: shard.shard, reason }, 'shard failed for good');
       if (complete) await enqueueFinalizer(this.queue, this.registry, shard.run, this.options.config);
     } catch (error) {
-      this.options.logger.warn({ jobId, err: (error as Error).message }, 'could not record shard failure');
+      this.options.logger.warn({ jobId, err: (error as Error).message }, 'could not record a failed job');
     }
+  }
+
+  private async recordFinalizeFailure(job: Job, reason: string): Promise<void> {
+    let finalize: { run: string; generation: number };
+    try {
+      finalize = parseFinalizeJob(job.data);
+    } catch {
+      return;
+    }
+    if (job.id !== finalizeJobId(finalize.run, finalize.generation)) return;
+    if (finalize.generation !== (await this.registry.generation(finalize.run))) return;
+    // A finaliser refused as INVALID_JOB came early or from outside (a forged one); the real one
+    // follows when the run is complete (shared/enqueue-finalizer.ts).
+    if (/^INVALID_JOB\b/.test(reason)) return;
+    await this.registry.recordFinalizeFailure(finalize.run, reason);
+    this.options.logger.error(
+      { run: finalize.run, reason },
+      'finalising the run failed for good; resnet-batch retry enqueues it again',
+    );
   }
 }

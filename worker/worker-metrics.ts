@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Queue } from 'bullmq';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -163,14 +163,23 @@ export interface MetricsServer {
 
 /**
  * Serves the registry on GET /metrics over plain HTTP (Prometheus scrapes pods directly; the
- * port should not be exposed outside the cluster). Anything else is 404.
+ * port should not be exposed outside the cluster), plus the GET handlers in `routes` (the health
+ * endpoints of worker-health.ts). Anything else is 404.
  */
 export async function startMetricsServer(
   registry: Registry,
   listen: { port: number; host?: string },
+  routes: Readonly<Record<string, RequestListener>> = {},
 ): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
-    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+    const path = request.url?.split('?')[0] ?? '';
+    // hasOwn: a path such as /constructor must not find Object.prototype's members.
+    const route = request.method === 'GET' && Object.hasOwn(routes, path) ? routes[path] : undefined;
+    if (route) {
+      route(request, response);
+      return;
+    }
+    if (request.method !== 'GET' || path !== '/metrics') {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found; metrics are on /metrics\n');
       return;
     }

@@ -20,11 +20,6 @@ import { schemaProblems } from '../../shared/schema-problems.ts';
 import { DEFAULT_PERCENTILE } from './activation-ranges.ts';
 import { ONNX_GENERATOR_VERSION } from './onnx-model-cache.ts';
 
-export const INT8_LAYOUT = {
-  model: 'int8/model.onnx',
-  calibration: 'int8/calibration.json',
-} as const;
-
 /**
  * The quantization scheme (quantize-graph.ts) and its one tunable, the percentile. Part of the
  * identity digest: change `version` whenever the rewrite changes what it emits.

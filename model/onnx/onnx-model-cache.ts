@@ -3,6 +3,7 @@
  *   <cache root>/onnx/<weights sha256>-<spec name>-v<ONNX_GENERATOR_VERSION>.onnx   fp32
  *   <cache root>/onnx/int8-<identity digest>.onnx                                 int8 (int8-artifact.ts)
  *   <same path>.sha256   (sha256 hex of the .onnx bytes)
+ *   <same path>.verified.json   (the size, mtime and inode the digest was last checked at)
  * The name carries everything the bytes depend on (the weights, the spec, the generator), so a
  * file that exists is the right one; its digest catches a truncated or edited file, which is then
  * regenerated. Both files are written to a temporary name and renamed, so a reader never sees a
@@ -11,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { fingerprint, recall, remember } from '../file-fingerprint.ts';
 import { cacheRoot } from '../model-cache.ts';
 
 /**
@@ -33,12 +35,21 @@ export function int8ModelPath(identityDigest: string, root: string = cacheRoot()
   return join(root, 'onnx', `int8-${identityDigest}.onnx`);
 }
 
-/** The digest of the cached graph at `path` when it is there and intact, else undefined. */
+/**
+ * The digest of the cached graph at `path` when it is there and intact, else undefined. The graph
+ * is hashed once; later calls trust its size, mtime and inode (file-fingerprint.ts, memo
+ * `<path>.verified.json`) instead of reading 100 MB at every worker start.
+ */
 export async function readCachedOnnxDigest(path: string): Promise<string | undefined> {
+  const memo = `${path}.verified.json`;
   try {
-    const [expected, bytes] = await Promise.all([readFile(`${path}.sha256`, 'utf8'), readFile(path)]);
-    const actual = sha256Hex(bytes);
-    return actual === expected.trim() ? actual : undefined;
+    const before = await fingerprint([path]);
+    const expected = (await readFile(`${path}.sha256`, 'utf8')).trim();
+    if ((await recall(memo, [path])) === expected) return expected;
+    const actual = sha256Hex(await readFile(path));
+    if (actual !== expected) return undefined;
+    await remember(memo, [path], before, actual);
+    return actual;
   } catch {
     return undefined;
   }
@@ -52,6 +63,7 @@ export async function writeCachedOnnx(path: string, bytes: Uint8Array): Promise<
   // sidecar reads as missing and is regenerated.
   await writeAtomically(path, bytes);
   await writeAtomically(`${path}.sha256`, `${digest}\n`);
+  await remember(`${path}.verified.json`, [path], await fingerprint([path]), digest);
   return digest;
 }
 

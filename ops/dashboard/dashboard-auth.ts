@@ -77,3 +77,39 @@ export function basicAuth(expected: DashboardCredentials): MiddlewareHandler {
     });
   };
 }
+
+/** Methods that only read: everything else changes jobs (retry, promote, clean, add, remove). */
+const READ_ONLY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Hono middleware for requests that change anything (every method but GET, HEAD and OPTIONS):
+ *   - without configured credentials the dashboard is read-only, also on loopback: any web page
+ *     the operator opens could otherwise send the request (a cross-site form post needs no
+ *     preflight), and a host's other users could too;
+ *   - a request whose Origin is not the dashboard's own, or that the browser marks cross-site
+ *     (Sec-Fetch-Site), is refused: a browser sends stored Basic credentials with it anyway;
+ *   - a POST must be JSON, a content type no cross-site form or `text/plain` fetch can send
+ *     without a CORS preflight (which this server never grants). bull-board's own writes are PUT,
+ *     PATCH, DELETE or a JSON POST, so its UI keeps working.
+ */
+export function guardWrites(credentials: DashboardCredentials | undefined): MiddlewareHandler {
+  return async (c, next) => {
+    if (READ_ONLY_METHODS.has(c.req.method)) return next();
+    if (credentials === undefined) {
+      return c.text(
+        'the dashboard is read-only without DASHBOARD_USER and DASHBOARD_PASSWORD; set both to retry, promote or remove jobs\n',
+        403,
+      );
+    }
+    const origin = c.req.header('origin');
+    const host = c.req.header('host');
+    if (origin !== undefined && (origin === 'null' || new URL(origin).host !== host)) {
+      return c.text(`cross-origin request refused (Origin ${origin}, dashboard ${host})\n`, 403);
+    }
+    if (c.req.header('sec-fetch-site') === 'cross-site') return c.text('cross-site request refused\n', 403);
+    if (c.req.method === 'POST' && !/^application\/json\b/i.test(c.req.header('content-type') ?? '')) {
+      return c.text('a POST that changes jobs must be application/json\n', 415);
+    }
+    return next();
+  };
+}

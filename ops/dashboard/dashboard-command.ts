@@ -10,8 +10,9 @@ import { configFromEnv, SHARD_QUEUE_NAME } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { connectRedis, reachableRedisUrl } from '../../shared/redis-connection.ts';
+import { RunActivity } from '../../shared/run-activity.ts';
 import { RunRegistry } from '../../shared/run-registry.ts';
-import { basicAuth, type DashboardCredentials, dashboardCredentials } from './dashboard-auth.ts';
+import { basicAuth, type DashboardCredentials, dashboardCredentials, guardWrites } from './dashboard-auth.ts';
 import { listRuns, renderRunsPage } from './runs-page.ts';
 
 export interface DashboardOptions {
@@ -52,6 +53,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     redis.disconnect();
   };
   const registry = new RunRegistry(redis, options.prefix);
+  const activity = new RunActivity(redis, options.prefix);
 
   const board = new HonoAdapter(serveStatic);
   board.setBasePath(QUEUES_PATH);
@@ -63,9 +65,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 
   const app = new Hono();
   if (options.credentials) app.use('*', basicAuth(options.credentials));
+  app.use('*', guardWrites(options.credentials));
   app.get('/', (c) => c.redirect('/runs'));
-  app.get('/runs.json', async (c) => c.json(await listRuns(registry)));
-  app.get('/runs', async (c) => c.html(renderRunsPage(await listRuns(registry), QUEUES_PATH)));
+  app.get('/runs.json', async (c) => c.json(await listRuns(registry, activity)));
+  app.get('/runs', async (c) => c.html(renderRunsPage(await listRuns(registry, activity), QUEUES_PATH)));
   app.route(QUEUES_PATH, board.registerPlugin());
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

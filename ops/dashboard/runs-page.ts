@@ -1,6 +1,8 @@
+import type { RunActivity } from '../../shared/run-activity.ts';
 import type { RunRecord } from '../../shared/run-record.ts';
 import type { RunRegistry } from '../../shared/run-registry.ts';
 import { escapeHtml } from '../escape-html.ts';
+import { formatDuration, type RunProgress, readRunProgress, stateWithFailures } from '../run-progress.ts';
 
 /**
  * The dashboard's list of runs (bull-board shows jobs, not runs): the most recent runs with their
@@ -13,19 +15,25 @@ export interface RunSummary {
   finishedAt: string | null;
   input: string;
   output: string;
-  images: RunRecord['images'];
+  images: RunRecord['images'] & { processed: number };
   shards: Omit<RunRecord['shards'], 'failedShards'>;
   engines: string[];
+  /** The state with failed shards or finaliser named ('running, 2 shard(s) failed'). */
+  status: string;
+  imagesPerSecondLastMinute: number;
+  etaSeconds: number | null;
 }
 
 /** Most recent first; at most `limit` (default 100: the page stays readable and one round trip per run stays cheap). */
-export async function listRuns(registry: RunRegistry, limit = 100): Promise<RunSummary[]> {
+export async function listRuns(registry: RunRegistry, activity: RunActivity, limit = 100): Promise<RunSummary[]> {
   const ids = await registry.list(limit);
-  const records = await Promise.all(ids.map((id) => registry.get(id)));
-  return records.filter((record): record is RunRecord => record !== null).map(summarize);
+  const records = (await Promise.all(ids.map((id) => registry.get(id)))).filter(
+    (record): record is RunRecord => record !== null,
+  );
+  return Promise.all(records.map(async (record) => summarize(record, await readRunProgress(activity, record))));
 }
 
-function summarize(record: RunRecord): RunSummary {
+function summarize(record: RunRecord, progress: RunProgress): RunSummary {
   const { failedShards: _omitted, ...shards } = record.shards;
   return {
     run: record.run,
@@ -34,9 +42,12 @@ function summarize(record: RunRecord): RunSummary {
     finishedAt: record.finishedAt,
     input: record.input,
     output: record.output,
-    images: record.images,
+    images: { ...record.images, processed: progress.processed },
     shards,
     engines: record.engines,
+    status: stateWithFailures(record),
+    imagesPerSecondLastMinute: Number(progress.recentImagesPerSecond.toFixed(3)),
+    etaSeconds: progress.etaSeconds === null ? null : Math.round(progress.etaSeconds),
   };
 }
 
@@ -44,9 +55,13 @@ export function renderRunsPage(runs: RunSummary[], queuesPath: string): string {
   const rows = runs.map((run) => {
     const cells = [
       run.run,
-      run.state,
+      run.status,
       run.createdAt,
-      `${run.images.ok} ok / ${run.images.error} error / ${run.images.total} total`,
+      `${run.images.processed} of ${run.images.total} processed (${run.images.ok} ok / ${run.images.error} error)${
+        run.state === 'done' || run.etaSeconds === null
+          ? ''
+          : `, ${run.imagesPerSecondLastMinute.toFixed(1)} img/s, ETA ${formatDuration(run.etaSeconds)}`
+      }`,
       `${run.shards.done} done / ${run.shards.failed} failed / ${run.shards.total} total`,
       run.input,
       run.output,

@@ -15,12 +15,12 @@ import { DEFAULT_CALIBRATION_IMAGES } from '../../model/calibration-set.ts';
 import { resolveModelLocation } from '../../model/model-location.ts';
 import { buildInt8ResNet } from '../../model/onnx/build-int8-resnet.ts';
 import {
-  INT8_LAYOUT,
   type Int8Calibration,
   identityDigest,
   int8ModelId,
   QUANTIZATION_SETTINGS,
 } from '../../model/onnx/int8-artifact.ts';
+import { INT8_LAYOUT } from '../../model/onnx/int8-layout.ts';
 import { loadOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
 import { sha256Hex } from '../../model/onnx/onnx-model-cache.ts';
 import type { ReadModelFile } from '../../model/read-model-file.ts';

@@ -1,11 +1,10 @@
 import { ObjectNotFoundError } from '../../shared/errors.ts';
-import { manifestKey, type RunManifest } from '../../shared/output/output-format.ts';
-import { listMetadataParts } from '../../shared/output/read-parts.ts';
+import { errorsKey, manifestKey, partFolder, type RunManifest } from '../../shared/output/output-format.ts';
 import type { RunRecord } from '../../shared/run-record.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { makeThumbnails } from './make-thumbnails.ts';
-import { readMetadataPart } from './read-metadata.ts';
-import type { ReportData, ReportTotals } from './report-data.ts';
+import { readReportRows } from './read-metadata.ts';
+import type { FailedFile, FailedShard, ReportData, ReportTotals } from './report-data.ts';
 import { RunTally } from './run-tally.ts';
 import { throughputBuckets } from './throughput-buckets.ts';
 
@@ -24,21 +23,26 @@ export interface CollectOptions {
   maxImageBytes: number;
   /** Largest source image decoded for a thumbnail, width x height. */
   maxImagePixels: number;
+  /** The run's failed shards with their reasons and images (read from the queue by report-command.ts). */
+  failedShards?: FailedShard[];
+  /** Rows of the failed-files table. Default 100. */
+  failedFilesShown?: number;
   now?: Date;
 }
 
 /** Reads everything the report shows about a run: its metadata parts, manifest and sample images. */
 export async function collectReport(record: RunRecord, options: CollectOptions): Promise<ReportData> {
   const samplesPerClass = options.samplesPerClass ?? 6;
-  const tally = new RunTally(samplesPerClass);
+  const failedFilesShown = options.failedFilesShown ?? 100;
+  const tally = new RunTally(samplesPerClass, failedFilesShown);
   const store = options.openStore(record.output);
-  let parts: string[];
+  const shards = new Set<number>();
   let manifest: RunManifest | null;
   try {
     manifest = await readManifest(store, record.output, record.run);
-    parts = (await listMetadataParts(store, record.output, record.run)).map((part) => part.uri);
-    for (const part of parts) {
-      for await (const row of readMetadataPart(store, part)) tally.add(row);
+    for await (const row of readReportRows(store, record.output, record.run)) {
+      tally.add(row);
+      shards.add(row.shard);
     }
   } finally {
     await store.close();
@@ -59,13 +63,37 @@ export async function collectReport(record: RunRecord, options: CollectOptions):
     generatedAt: (options.now ?? new Date()).toISOString(),
     totals: manifest ? totalsFromManifest(manifest, record) : totalsFromRecord(record),
     rowsRead: tally.rows,
-    partsRead: parts.length,
+    partsRead: shards.size,
     throughput: throughputBuckets(tally.perSecond),
     labels,
     errors: tally.errors(),
+    failedShards: options.failedShards ?? [],
+    finalizeError: record.finalizeError,
+    failedFiles: failedFiles(record, tally, options.failedShards ?? [], failedFilesShown),
+    errorsFolder: partFolder(record.output, record.run, 'errors'),
     samples: sampled.map((entry, i) => ({ label: entry.label, count: entry.count, thumbnails: thumbnails[i]! })),
     thumbnailsOmitted: omitted,
   };
+}
+
+/** Images of failed shards first (they have no row at all), then the error rows in shard order. */
+function failedFiles(record: RunRecord, tally: RunTally, failedShards: FailedShard[], limit: number) {
+  const shown: FailedFile[] = [];
+  let total = tally.errorRows;
+  for (const failed of failedShards) {
+    total += failed.uris.length;
+    const reason = `shard ${failed.shard} failed, no row: ${failed.reason ?? 'reason unknown (its job is gone)'}`;
+    for (const uri of failed.uris) if (shown.length < limit) shown.push({ uri, reason, part: null });
+  }
+  for (const row of tally.firstErrorRows) {
+    if (shown.length >= limit) break;
+    shown.push({
+      uri: row.uri,
+      reason: row.error ?? 'UNKNOWN',
+      part: errorsKey(record.output, record.run, row.shard),
+    });
+  }
+  return { shown, total };
 }
 
 /** The run's _manifest.json, or null while the run has not finished (it is written last). */

@@ -1,5 +1,5 @@
 import { escapeHtml } from '../escape-html.ts';
-import type { ClassSamples, ErrorCount, ReportData, ReportTotals } from './report-data.ts';
+import type { ClassSamples, ReportData, ReportTotals } from './report-data.ts';
 import { REPORT_CSS } from './report-style.ts';
 import { horizontalBarChart, throughputChart } from './svg-charts.ts';
 
@@ -22,11 +22,12 @@ export function renderReport(data: ReportData): string {
 </head>
 <body>
 <main>
-<header><h1>Run report: <code>${escapeHtml(data.run)}</code></h1><span class="badge ${data.totals.state}">${data.totals.state}</span><span class="muted">generated ${escapeHtml(data.generatedAt)}</span></header>
+<header><h1>Run report: <code>${escapeHtml(data.run)}</code></h1>${stateBadge(data)}<span class="muted">generated ${escapeHtml(data.generatedAt)}</span></header>
 ${totalsSection(data.totals)}
+${failuresSection(data)}
 ${throughputSection(data)}
 ${labelsSection(data)}
-${errorsSection(data.errors)}
+${errorsSection(data)}
 ${samplesSection(data.samples)}
 <footer>${data.rowsRead.toLocaleString('en-US')} metadata rows from ${data.partsRead} Parquet parts. ${data.thumbnailsOmitted > 0 ? `${data.thumbnailsOmitted} thumbnails left out (image unreadable or over the size budget).` : ''}</footer>
 </main>
@@ -56,7 +57,6 @@ function totalsSection(totals: ReportTotals): string {
     ['started', totals.startedAt ?? '-'],
     ['finished', totals.finishedAt ?? '-'],
   ];
-  if (totals.shards.failedShards.length > 0) facts.push(['failed shards', totals.shards.failedShards.join(', ')]);
   return `<section id="totals"><h2>Totals <span class="muted">(from the ${totals.source})</span></h2>
 <div class="cards">${cards.map(([name, value, kind]) => `<div class="card ${kind}"><div class="value">${escapeHtml(value)}</div><div class="name">${escapeHtml(name)}</div></div>`).join('')}</div>
 <dl class="facts">${facts.map(([name, value]) => `<dt>${escapeHtml(name)}</dt><dd>${escapeHtml(value)}</dd>`).join('')}</dl>
@@ -86,9 +86,60 @@ function labelsSection(data: ReportData): string {
   return `<section id="labels"><h2>Label distribution <span class="muted">(top ${data.labels.length} classes by top-1 count)</span></h2>\n${body}\n</section>`;
 }
 
-function errorsSection(errors: ErrorCount[]): string {
-  if (errors.length === 0)
-    return '<section id="errors"><h2>Error reasons</h2><p class="empty">No image failed.</p></section>';
+/**
+ * Red when anything needs a person (a shard or the finaliser failed for good), whatever the run's
+ * state: a run whose only shard failed is 'done' and must not look like a success.
+ */
+function stateBadge(data: ReportData): string {
+  const problems = [
+    ...(data.totals.shards.failed > 0 ? [`${data.totals.shards.failed} shard(s) failed`] : []),
+    ...(data.finalizeError !== null ? ['finalising failed'] : []),
+  ];
+  const kind = problems.length > 0 ? 'failed' : data.totals.state;
+  return `<span class="badge ${kind}">${escapeHtml([data.totals.state, ...problems].join(', '))}</span>`;
+}
+
+/** Failed shards with their reasons, a failed finaliser, and the first failed files. */
+function failuresSection(data: ReportData): string {
+  if (data.failedShards.length === 0 && data.finalizeError === null && data.failedFiles.total === 0) return '';
+  const blocks: string[] = [];
+  if (data.finalizeError !== null) {
+    blocks.push(
+      `<p class="problem">Finalising failed for good, so <code>_manifest.json</code> is not written: <code>${escapeHtml(data.finalizeError)}</code>. Fix the cause, then <code>resnet-batch retry ${escapeHtml(data.run)}</code>.</p>`,
+    );
+  }
+  if (data.failedShards.length > 0) {
+    const rows = data.failedShards.map(
+      (failed) =>
+        `<tr><td class="num">${failed.shard}</td><td class="num">${failed.uris.length}</td><td><code>${escapeHtml(failed.reason ?? 'unknown (the job is gone)')}</code></td></tr>`,
+    );
+    blocks.push(`<h3>${data.failedShards.length} failed shard(s) <span class="muted">(their images have no row; <code>resnet-batch retry ${escapeHtml(data.run)}</code> enqueues them again)</span></h3>
+<table id="failed-shards"><thead><tr><th class="num">shard</th><th class="num">images</th><th>reason of the last attempt</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);
+  }
+  if (data.failedFiles.total > 0) {
+    const { shown, total } = data.failedFiles;
+    const rows = shown.map(
+      (file) =>
+        `<tr><td><code>${escapeHtml(file.uri)}</code></td><td><code>${escapeHtml(file.reason)}</code></td><td>${file.part === null ? '<span class="muted">no row</span>' : `<code>${escapeHtml(file.part)}</code>`}</td></tr>`,
+    );
+    const which = shown.length < total ? `the first ${shown.length} of ${total}` : `all ${total}`;
+    blocks.push(`<h3>Failed files <span class="muted">(${which}; every error row is in <code>${escapeHtml(data.errorsFolder)}</code>part-*.parquet)</span></h3>
+<table id="failed-files"><thead><tr><th>file</th><th>reason</th><th>errors part</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);
+  }
+  return `<section id="failures"><h2>What failed</h2>
+${blocks.join('\n')}
+</section>`;
+}
+
+function errorsSection(data: ReportData): string {
+  const errors = data.errors;
+  if (errors.length === 0) {
+    const note =
+      data.failedShards.length > 0
+        ? 'No image row has an error; the images of the failed shards above have no row at all.'
+        : 'No image failed.';
+    return `<section id="errors"><h2>Error reasons</h2><p class="empty">${note}</p></section>`;
+  }
   const chart = horizontalBarChart(
     errors.map((entry) => ({ label: entry.code, value: entry.count })),
     { id: 'errors-chart', color: '#d0574b' },

@@ -1,12 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { configFromEnv } from '../../shared/config.ts';
+import { Queue } from 'bullmq';
+import { configFromEnv, SHARD_QUEUE_NAME } from '../../shared/config.ts';
+import { shardJobId } from '../../shared/job-payload.ts';
 import { connectRedis, reachableRedisUrl } from '../../shared/redis-connection.ts';
 import type { RunRecord } from '../../shared/run-record.ts';
 import { RunRegistry } from '../../shared/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { collectReport } from './collect-report.ts';
 import { renderReport } from './render-report.ts';
+import type { FailedShard } from './report-data.ts';
 
 export interface ReportOptions {
   /** Where the HTML goes, a local path. Default `report-<run>.html` in the working directory. */
@@ -22,21 +25,41 @@ export async function reportCommand(run: string, options: ReportOptions): Promis
   const config = configFromEnv();
   const redisUrl = await reachableRedisUrl(config.REDIS_URL, 'report reads the Redis the run was submitted to');
   const redis = connectRedis(redisUrl);
+  const queue = new Queue(SHARD_QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
   let record: RunRecord;
+  let failedShards: FailedShard[];
   try {
     record = await new RunRegistry(redis, config.QUEUE_PREFIX).require(run);
+    failedShards = await readFailedShards(queue, record);
   } finally {
+    await queue.close();
     redis.disconnect();
   }
   const data = await collectReport(record, {
     openStore: (uri) => openStore(uri),
     maxImageBytes: config.MAX_IMAGE_BYTES,
     maxImagePixels: config.MAX_IMAGE_PIXELS,
+    failedShards,
   });
   const out = resolve(options.out ?? `report-${safeFileStem(run)}.html`);
   await writeFile(out, renderReport(data));
   process.stdout.write(`${out}\n`);
   return 0;
+}
+
+/** Each failed shard's reason and images, from its job (kept by BullMQ until retry: removeOnFail false). */
+async function readFailedShards(queue: Queue, record: RunRecord): Promise<FailedShard[]> {
+  return Promise.all(
+    record.shards.failedShards.map(async (shard) => {
+      const job = await queue.getJob(shardJobId(record.run, shard));
+      const images = (job?.data as { images?: Array<{ uri?: unknown }> } | undefined)?.images;
+      return {
+        shard,
+        reason: job?.failedReason || null,
+        uris: Array.isArray(images) ? images.map((image) => String(image?.uri)) : [],
+      };
+    }),
+  );
 }
 
 /** Run ids are user-chosen: keep the default file name one plain name in the working directory. */

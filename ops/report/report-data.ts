@@ -63,6 +63,23 @@ export interface ClassSamples {
   thumbnails: Thumbnail[];
 }
 
+/** A shard that failed for good: its images have no row at all until `retry`. */
+export interface FailedShard {
+  shard: number;
+  /** Why its last attempt failed (the BullMQ job's failedReason); null when the job is gone. */
+  reason: string | null;
+  /** URIs of its images, from the job's payload; empty when the job is gone. */
+  uris: string[];
+}
+
+/** An input without an ok row: an error row, or an image of a failed shard. */
+export interface FailedFile {
+  uri: string;
+  reason: string;
+  /** The errors part that holds its row; null for an image of a failed shard (no row). */
+  part: string | null;
+}
+
 export interface ReportData {
   run: string;
   /** ISO 8601 UTC time the report was made. */
@@ -76,6 +93,13 @@ export interface ReportData {
   labels: LabelCount[];
   /** Error codes, most frequent first. */
   errors: ErrorCount[];
+  failedShards: FailedShard[];
+  /** Why the finaliser failed for good (the manifest is not written); null when it has not. */
+  finalizeError: string | null;
+  /** The first failed files (images of failed shards first, then error rows), and how many there are in all. */
+  failedFiles: { shown: FailedFile[]; total: number };
+  /** Where every error row of the run is: `<output>/<run>/errors/` (part-NNNNN.parquet). */
+  errorsFolder: string;
   samples: ClassSamples[];
   /** Thumbnails left out: over the size budget, or the image could not be read again. */
   thumbnailsOmitted: number;

@@ -16,6 +16,8 @@ h3 { font-size: 14px; margin: 18px 0 8px; }
 .badge { border-radius: 10px; padding: 1px 10px; font-size: 12px; font-weight: 600; background: #e8eefc; color: #2a4f9e; }
 .badge.done { background: #e3f4e8; color: #1d6b35; }
 .badge.running { background: #fff3d6; color: #8a5a00; }
+.badge.failed { background: #fbe4e2; color: #b3261e; }
+.problem { color: #b3261e; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(110px, 1fr)); gap: 10px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
 .card .value { font-size: 20px; font-weight: 600; }

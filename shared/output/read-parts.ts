@@ -1,13 +1,18 @@
-import { type Table, tableFromIPC } from 'apache-arrow';
-import { readParquet } from 'parquet-wasm';
+import { type Schema, tableFromIPC } from 'apache-arrow';
+import { readParquet, readSchema } from 'parquet-wasm';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { joinUri, relativeKeyWithin } from '../storage/uri.ts';
+import { relativeKeyWithin } from '../storage/uri.ts';
+import { PART_METADATA_KEYS, type PartKind, partFolder, partKey, shardOfPartName } from './output-format.ts';
 
 /**
  * The one reader of a run's output parts (the layout of output-format.ts), for everything that
  * reads results back: incremental runs (producer/previous-results.ts) and the run report
- * (ops/report/). Parts are listed under their folder and read one at a time, decoding only the
- * columns asked for, so memory is one part however large the run.
+ * (ops/report/). Parts are listed under their folder and read a few shards at a time, keeping
+ * only the columns asked for, so memory is a few shards however large the run.
+ *
+ * Both layouts are read: format 2 (metadata/ holds the images that succeeded, errors/ the inputs
+ * that failed) and format 1 (metadata/ held every input, with a `status` column and a nullable
+ * `embedding_row`), so the report and `--since` work on runs written before the change.
  */
 
 /**
@@ -23,21 +28,184 @@ export interface OutputPart {
   uri: string;
 }
 
-/** The run's `metadata/part-N.parquet` parts, in shard order (by the parsed number, see output-format.ts). */
-export async function listMetadataParts(store: ObjectStore, output: string, run: string): Promise<OutputPart[]> {
-  const folder = joinUri(output, `${run}/metadata`);
+/** One row as plain values, by snake_case column name. */
+export type PartRow = Record<string, unknown>;
+
+/** The rows of one shard, split into the images that succeeded and the inputs that failed. */
+export interface ShardRows {
+  shard: number;
+  ok: PartRow[];
+  errors: PartRow[];
+}
+
+/** The run's parts of one kind, in shard order (by the parsed number, see output-format.ts). */
+export async function listParts(
+  store: ObjectStore,
+  output: string,
+  run: string,
+  kind: PartKind,
+): Promise<OutputPart[]> {
+  const folder = partFolder(output, run, kind);
   const parts: OutputPart[] = [];
-  for await (const page of store.list(`${folder}/`)) {
+  for await (const page of store.list(folder)) {
     for (const info of page) {
-      const match = /^part-(\d+)\.parquet$/.exec(relativeKeyWithin(folder, info.uri) ?? '');
-      if (match) parts.push({ shard: Number(match[1]), uri: info.uri });
+      const shard = shardOfPartName(relativeKeyWithin(folder, info.uri) ?? '', kind);
+      if (shard !== null) parts.push({ shard, uri: info.uri });
     }
   }
   return parts.sort((a, b) => a.shard - b.shard);
 }
 
-/** One Parquet part as an Arrow table of the given columns (snake_case names of output-format.ts). */
-export async function readPartColumns(store: ObjectStore, uri: string, columns: readonly string[]): Promise<Table> {
+/** The run's `metadata/part-N.parquet` parts, in shard order. */
+export function listMetadataParts(store: ObjectStore, output: string, run: string): Promise<OutputPart[]> {
+  return listParts(store, output, run, 'metadata');
+}
+
+/**
+ * Every shard that has a metadata part, with its rows in either layout: `okColumns` of the
+ * images that succeeded and `errorColumns` of the inputs that failed. Shards are read one at a
+ * time, `inFlight` parts at once (enough to hide S3 latency, few enough to keep memory small).
+ */
+export async function* readShardRows(
+  store: ObjectStore,
+  output: string,
+  run: string,
+  columns: { ok: readonly string[]; error: readonly string[] },
+  inFlight = 8,
+): AsyncGenerator<ShardRows> {
+  const parts = await listMetadataParts(store, output, run);
+  for (let start = 0; start < parts.length; start += inFlight) {
+    const batch = parts.slice(start, start + inFlight);
+    const shards = await Promise.all(batch.map((part) => readOneShard(store, output, run, part, columns)));
+    yield* shards;
+  }
+}
+
+/** One shard's rows (either format), or null when it has no metadata part. */
+export async function readShard(
+  store: ObjectStore,
+  output: string,
+  run: string,
+  shard: number,
+  columns: { ok: readonly string[]; error: readonly string[] },
+): Promise<ShardRows | null> {
+  const uri = partKey(output, run, 'metadata', shard);
+  if ((await store.stat(uri)) === null) return null;
+  return readOneShard(store, output, run, { shard, uri }, columns);
+}
+
+/** The number of vectors in a shard's .npy (its header's first dimension), or null when there is none. */
+export async function vectorCount(
+  store: ObjectStore,
+  output: string,
+  run: string,
+  shard: number,
+): Promise<number | null> {
+  const uri = partKey(output, run, 'embeddings', shard);
+  if ((await store.stat(uri)) === null) return null;
   const bytes = await store.read(uri, { maxBytes: MAX_PART_BYTES });
-  return tableFromIPC(readParquet(bytes, { columns: [...columns] }).intoIPCStream());
+  const header = bytes.subarray(10, 10 + bytes.readUInt16LE(8)).toString('latin1');
+  const rows = /'shape': \((\d+),/.exec(header)?.[1];
+  if (rows === undefined)
+    throw new Error(`${uri} is not a 2-D .npy file (header ${JSON.stringify(header.slice(0, 80))})`);
+  return Number(rows);
+}
+
+async function readOneShard(
+  store: ObjectStore,
+  output: string,
+  run: string,
+  part: OutputPart,
+  columns: { ok: readonly string[]; error: readonly string[] },
+): Promise<ShardRows> {
+  const bytes = await store.read(part.uri, { maxBytes: MAX_PART_BYTES });
+  if (hasColumn(tableFromIPC(readSchema(bytes).intoIPCStream()).schema, 'status')) {
+    // Format 1: one part, every input, with `status`.
+    const rows = rowsOf(bytes, ['status', ...columns.ok, ...columns.error]);
+    return {
+      shard: part.shard,
+      ok: rows.filter((row) => row.status === 'ok').map((row) => pick(row, columns.ok)),
+      errors: rows.filter((row) => row.status !== 'ok').map((row) => pick(row, columns.error)),
+    };
+  }
+  const ok = rowsOf(bytes, columns.ok);
+  const errorsUri = partKey(output, run, 'errors', part.shard);
+  const errorBytes =
+    (await store.stat(errorsUri)) === null ? null : await store.read(errorsUri, { maxBytes: MAX_PART_BYTES });
+  return { shard: part.shard, ok, errors: errorBytes === null ? [] : rowsOf(errorBytes, columns.error) };
+}
+
+function hasColumn(schema: Schema, name: string): boolean {
+  return schema.fields.some((field) => field.name === name);
+}
+
+/**
+ * The rows of a part with only `columns`. parquet-wasm 0.8's readParquet decodes every column
+ * whatever its `columns` option says, so the projection is applied here, row by row.
+ */
+function rowsOf(bytes: Uint8Array, columns: readonly string[]): PartRow[] {
+  return tableFromIPC(readParquet(bytes).intoIPCStream())
+    .toArray()
+    .map((row) => pick(row.toJSON() as PartRow, columns));
+}
+
+function pick(row: PartRow, columns: readonly string[]): PartRow {
+  return Object.fromEntries(columns.map((column) => [column, row[column]]));
+}
+
+/** A shard's commit marker (its errors part): the shard is complete, with these counts. */
+export interface CommitMarker {
+  shard: number;
+  ok: number;
+  error: number;
+  /** shared/shard-digest.ts of the inputs it was committed for. */
+  inputsDigest: string;
+  /** The engine that processed it. */
+  engine: string;
+}
+
+/** The commit marker of one shard, or null when the shard is not committed. */
+export async function readCommitMarker(
+  store: ObjectStore,
+  output: string,
+  run: string,
+  shard: number,
+): Promise<CommitMarker | null> {
+  const uri = partKey(output, run, 'errors', shard);
+  if ((await store.stat(uri)) === null) return null;
+  return markerOf(shard, await store.read(uri, { maxBytes: MAX_PART_BYTES }));
+}
+
+/** Every commit marker of a run, in shard order, `inFlight` read at once. */
+export async function* readCommitMarkers(
+  store: ObjectStore,
+  output: string,
+  run: string,
+  inFlight = 8,
+): AsyncGenerator<CommitMarker> {
+  const parts = await listParts(store, output, run, 'errors');
+  for (let start = 0; start < parts.length; start += inFlight) {
+    const batch = parts.slice(start, start + inFlight);
+    yield* await Promise.all(
+      batch.map(async (part) => markerOf(part.shard, await store.read(part.uri, { maxBytes: MAX_PART_BYTES }))),
+    );
+  }
+}
+
+/** The counts a marker's key-value metadata records (worker/write-parts.ts encodeErrorsParquet). */
+function markerOf(shard: number, bytes: Uint8Array): CommitMarker {
+  const metadata = tableFromIPC(readSchema(bytes).intoIPCStream()).schema.metadata;
+  const count = (key: string): number => {
+    const value = Number(metadata.get(key));
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new Error(`commit marker of shard ${shard} has no valid '${key}' (got ${metadata.get(key)})`);
+    return value;
+  };
+  return {
+    shard,
+    ok: count(PART_METADATA_KEYS.ok),
+    error: count(PART_METADATA_KEYS.error),
+    inputsDigest: metadata.get(PART_METADATA_KEYS.inputsDigest) ?? '',
+    engine: metadata.get(PART_METADATA_KEYS.engine) ?? 'unknown',
+  };
 }

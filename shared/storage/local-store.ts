@@ -1,11 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import type { Dirent, Stats } from 'node:fs';
-import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { describeError, ObjectNotFoundError, ObjectTooLargeError, StorageError } from '../errors.ts';
-import { type FileLocation, fileUriSyntax, formatFileUri, parseFileUri } from './file-uri.ts';
-import type { ObjectInfo, ObjectStore } from './object-store.ts';
+import {
+  describeError,
+  NotAFileError,
+  ObjectNotFoundError,
+  ObjectTooLargeError,
+  PreconditionFailedError,
+  StorageError,
+} from '../errors.ts';
+import { type FileLocation, fileUriSyntax, parseFileUri } from './file-uri.ts';
+import { errorCode, isMissing, storageError } from './local-errors.ts';
+import { toInfo, walk, warnSkipped } from './local-listing.ts';
+import type { ListOptions, ObjectInfo, ObjectRead, ObjectStore, WriteOptions } from './object-store.ts';
 import type { StoreScheme } from './store-scheme.ts';
 
 /**
@@ -13,23 +22,22 @@ import type { StoreScheme } from './store-scheme.ts';
  *
  * - A list prefix is a folder (everything below it, recursively) or a single file; a missing
  *   path lists nothing. Unlike raw S3 prefixes, `/data/img` does not match `/data/img2/...`.
- * - Listing walks directories lazily, one directory's sorted names at a time, so memory is bounded
- *   by the largest single directory, never the tree. Entries are sorted by UTF-8 bytes with '/'
- *   appended to directory names, which makes the depth-first walk come out in exactly S3's key
- *   order (`a-b` sorts before `a/x`, as '-' < '/').
- * - Symlinks to files are followed; symlinks to directories are skipped (they can form cycles).
+ *   See local-listing.ts for the order and what is left out.
+ * - Reads open the path without blocking (O_NONBLOCK, so a FIFO named like an image cannot hang
+ *   a shard) and check the open handle is a regular file before reading it: a FIFO, socket,
+ *   device or directory is a NotAFileError. Size and ETag come from that same handle.
  * - etag is `${mtimeMs}-${size}` (mtimeMs keeps its sub-millisecond fraction): it changes on every
  *   rewrite without reading the file, which is all the pipeline asks of an ETag.
  * - Writes go to a temporary file in the target directory, are fsynced, then renamed over the
  *   target: rename within one directory is atomic on POSIX, so readers see old or new, never half.
- *   Temporary files (`.<name>.tmp-<pid>-<hex>`) are hidden from listings.
+ *   A create-only write (`ifNoneMatch: '*'`) links the temporary file to the target instead,
+ *   which fails when the target exists: an exclusive create, also across hosts on NFS.
  */
 export class LocalStore implements ObjectStore {
-  async *list(prefixUri: string, options: { pageSize?: number } = {}): AsyncIterable<ObjectInfo[]> {
+  async *list(prefixUri: string, options: ListOptions = {}): AsyncIterable<ObjectInfo[]> {
     const pageSize = options.pageSize ?? 1000;
-    const root = localPath(prefixUri);
     let page: ObjectInfo[] = [];
-    for await (const info of walk(root, prefixUri)) {
+    for await (const info of walk(localPath(prefixUri), prefixUri, options.onSkip ?? warnSkipped)) {
       page.push(info);
       if (page.length >= pageSize) {
         yield page;
@@ -40,18 +48,32 @@ export class LocalStore implements ObjectStore {
   }
 
   async stat(uri: string): Promise<ObjectInfo | null> {
-    return fileInfo(localPath(uri), 'stat', uri);
+    const handle = await openForRead(uri).catch((error: unknown) => {
+      if (error instanceof ObjectNotFoundError || error instanceof NotAFileError) return null;
+      throw error;
+    });
+    if (handle === null) return null;
+    try {
+      return toInfo(localPath(uri), await handle.stat());
+    } finally {
+      await handle.close();
+    }
   }
 
   async read(uri: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
+    return (await this.readObject(uri, options)).body;
+  }
+
+  async readObject(uri: string, options: { maxBytes?: number } = {}): Promise<ObjectRead> {
     const handle = await openForRead(uri);
     try {
-      // fstat on the open handle: the size checked is the size of the very file read, even if
-      // a writer renames a new version over the path meanwhile.
-      const { size } = await handle.stat();
-      if (options.maxBytes !== undefined && size > options.maxBytes)
-        throw new ObjectTooLargeError(uri, size, options.maxBytes);
-      return await handle.readFile();
+      // fstat on the open handle: the size checked and the ETag returned are those of the very
+      // file read, even if a writer renames a new version over the path meanwhile.
+      const stats = await handle.stat();
+      if (options.maxBytes !== undefined && stats.size > options.maxBytes) {
+        throw new ObjectTooLargeError(uri, stats.size, options.maxBytes);
+      }
+      return { body: await handle.readFile(), info: toInfo(localPath(uri), stats) };
     } catch (error) {
       if (error instanceof ObjectTooLargeError) throw error;
       throw storageError('read', uri, error);
@@ -65,7 +87,7 @@ export class LocalStore implements ObjectStore {
     return handle.createReadStream({ autoClose: true });
   }
 
-  async write(uri: string, body: Buffer | Uint8Array | string): Promise<void> {
+  async write(uri: string, body: Buffer | Uint8Array | string, options: WriteOptions = {}): Promise<void> {
     const path = localPath(uri);
     const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
@@ -77,9 +99,15 @@ export class LocalStore implements ObjectStore {
       } finally {
         await handle.close();
       }
-      await rename(tmp, path);
+      if (options.ifNoneMatch === '*') {
+        await link(tmp, path);
+        await unlink(tmp);
+      } else {
+        await rename(tmp, path);
+      }
     } catch (error) {
       await unlink(tmp).catch(() => undefined);
+      if (options.ifNoneMatch === '*' && errorCode(error) === 'EEXIST') throw new PreconditionFailedError(uri);
       throw storageError('write', uri, error);
     }
   }
@@ -87,89 +115,25 @@ export class LocalStore implements ObjectStore {
   async close(): Promise<void> {}
 }
 
-const TMP_NAME = /^\..+\.tmp-\d+-[0-9a-f]{12}$/;
-
-/** Depth-first walk in key order; yields nothing for a missing root. */
-async function* walk(root: string, prefixUri: string): AsyncGenerator<ObjectInfo> {
-  let rootStats: Stats;
-  try {
-    rootStats = await stat(root);
-  } catch (error) {
-    if (isMissing(error)) return;
-    throw storageError('list', prefixUri, error);
-  }
-  if (rootStats.isFile()) {
-    yield toInfo(root, rootStats);
-    return;
-  }
-  if (rootStats.isDirectory()) yield* walkDirectory(root, prefixUri);
-}
-
-async function* walkDirectory(dir: string, prefixUri: string): AsyncGenerator<ObjectInfo> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    // A directory removed while we walk is simply gone, like an S3 object deleted mid-listing.
-    if (isMissing(error)) return;
-    throw storageError('list', prefixUri, error);
-  }
-  const sorted = entries
-    .filter((entry) => !TMP_NAME.test(entry.name))
-    .map((entry) => ({ entry, sortKey: Buffer.from(entry.isDirectory() ? `${entry.name}/` : entry.name, 'utf8') }))
-    .sort((a, b) => Buffer.compare(a.sortKey, b.sortKey));
-  for (const { entry } of sorted) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      yield* walkDirectory(path, prefixUri);
-    } else if (entry.isFile() || entry.isSymbolicLink()) {
-      const info = await fileInfo(path, 'list', prefixUri);
-      if (info !== null) yield info;
-      else if (entry.name.includes('\uFFFD')) warnUnreadableName(dir, entry.name);
-    }
-  }
-}
-
-/**
- * A file name that is not valid UTF-8 reaches us with U+FFFD in place of its bad bytes, so the
- * path we build does not exist and no URI can name the file. It is skipped, but never silently:
- * the listing has no skip channel (ObjectStore.list yields objects only), so the process warning
- * is what tells the user which file was left out and how to fix it.
- */
-function warnUnreadableName(dir: string, lossyName: string): void {
-  process.emitWarning(
-    `skipped a file in ${dir} whose name is not valid UTF-8 (it reads as '${lossyName}'); no URI can name it, so it is not listed; rename it to UTF-8 (e.g. convmv -f latin1 -t utf8)`,
-    { code: 'RESNET_BATCH_NAME_NOT_UTF8' },
-  );
-}
-
-/** The file at `path` (links followed), or null when it is missing or not a regular file. */
-async function fileInfo(path: string, operation: string, uri: string): Promise<ObjectInfo | null> {
-  try {
-    const stats = await stat(path);
-    return stats.isFile() ? toInfo(path, stats) : null;
-  } catch (error) {
-    if (isMissing(error)) return null;
-    throw storageError(operation, uri, error);
-  }
-}
-
-async function openForRead(uri: string) {
+/** Opens a regular file without blocking; NotAFileError for anything else, ObjectNotFoundError when missing. */
+async function openForRead(uri: string): Promise<FileHandle> {
   const path = localPath(uri);
+  let handle: FileHandle;
   try {
-    const handle = await open(path, 'r');
-    const stats = await handle.stat().catch(async (error: unknown) => {
-      await handle.close();
-      throw error;
-    });
-    if (!stats.isFile()) {
-      await handle.close();
-      throw new ObjectNotFoundError(uri);
-    }
-    return handle;
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
-    if (error instanceof ObjectNotFoundError) throw error;
     if (isMissing(error)) throw new ObjectNotFoundError(uri);
+    if (errorCode(error) === 'ENXIO') throw new NotAFileError(uri, 'socket or FIFO without a writer');
+    throw storageError('read', uri, error);
+  }
+  try {
+    const stats = await handle.stat();
+    if (stats.isFile()) return handle;
+    const kind = stats.isDirectory() ? 'directory' : stats.isFIFO() ? 'FIFO' : stats.isSocket() ? 'socket' : 'device';
+    throw new NotAFileError(uri, kind);
+  } catch (error) {
+    await handle.close();
+    if (error instanceof NotAFileError) throw error;
     throw storageError('read', uri, error);
   }
 }
@@ -182,42 +146,6 @@ function localPath(uri: string): string {
       retryable: false,
     });
   }
-}
-
-function toInfo(path: string, stats: Stats): ObjectInfo {
-  return { uri: formatFileUri({ scheme: 'file', path }), size: stats.size, etag: `${stats.mtimeMs}-${stats.size}` };
-}
-
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
-}
-
-function isMissing(error: unknown): boolean {
-  const code = errorCode(error);
-  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
-}
-
-/** Permission and read-only problems will not pass by retrying; EIO, EMFILE and the like might. */
-const PERMANENT = new Set([
-  'EACCES',
-  'EPERM',
-  'EROFS',
-  'ENAMETOOLONG',
-  'ENOSPC',
-  'EDQUOT',
-  'EEXIST',
-  'ENOTDIR',
-  'EISDIR',
-]);
-
-function storageError(operation: string, uri: string, error: unknown): StorageError {
-  if (error instanceof StorageError) return error;
-  const code = errorCode(error) ?? 'unknown';
-  const fix = PERMANENT.has(code) ? 'check the path and its permissions' : 'retry; if it persists, check the disk';
-  return new StorageError(`local ${operation} of ${uri} failed with ${code}; ${fix}`, {
-    retryable: !PERMANENT.has(code),
-    cause: error,
-  });
 }
 
 /** The local filesystem in the store registry: file:// URIs and plain paths. */

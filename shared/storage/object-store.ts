@@ -4,39 +4,65 @@ import type { Readable } from 'node:stream';
  * The storage contract: what every store (local filesystem, S3 and S3-compatible) offers the
  * pipeline. Everything is addressed by URI: `s3://bucket/key`, `file:///abs/path`, or a plain
  * path (made absolute against the working directory). shared/storage/open-store.ts picks the
- * store for a URI, so a new store is one new file plus one line there, and it passes
- * test/shared/storage-contract.test.ts.
+ * store for a URI (store-registry.ts), so a new store is one new file plus one line there, and it
+ * passes test/shared/storage-contract.test.ts.
  *
- * Inside: listing (paginated, recursive), stat, reads (whole or streamed, with a byte limit) and
- * writes that are atomic per object (a reader sees the old object, the new one or none, never
- * half of one). Left out on purpose: deletes, renames and multi-object transactions; the pipeline
- * never needs them, because outputs are written under deterministic keys and overwritten on retry.
+ * Inside: listing (paginated, recursive), stat, reads (whole or streamed, with a byte limit, and
+ * with the ETag of the very bytes read) and writes that are atomic per object (a reader sees the
+ * old object, the new one or none, never half of one), optionally create-only (a commit marker or
+ * a run definition is never replaced). Left out on purpose: deletes, renames and multi-object
+ * transactions; the pipeline never needs them, because outputs are written under deterministic
+ * keys and a shard's parts are committed by one create-only object written last.
  */
 export interface ObjectStore {
   /**
    * Lists every object under `prefixUri` (recursively), one page at a time, in key order. A page
    * holds at most `pageSize` objects (default 1000, the S3 maximum), so a listing of millions of
-   * objects is never held in memory at once.
+   * objects is never held in memory at once. An entry that cannot be listed (a link that loops, a
+   * folder it may not read) is reported to `onSkip` and left out; the listing goes on.
    */
-  list(prefixUri: string, options?: { pageSize?: number }): AsyncIterable<ObjectInfo[]>;
+  list(prefixUri: string, options?: ListOptions): AsyncIterable<ObjectInfo[]>;
 
   /** Size and ETag of one object, or null when it does not exist. */
   stat(uri: string): Promise<ObjectInfo | null>;
 
   /**
-   * Reads a whole object. Throws ObjectNotFoundError when it does not exist and
-   * ObjectTooLargeError when it is larger than `maxBytes` (checked before the body is buffered).
+   * Reads a whole object. Throws ObjectNotFoundError when it does not exist, NotAFileError when it
+   * is not one plain file, and ObjectTooLargeError when it is larger than `maxBytes` (checked
+   * before the body is buffered).
    */
   read(uri: string, options?: { maxBytes?: number }): Promise<Buffer>;
+
+  /** read(), with the size and ETag of the object the bytes came from (not of a listing before). */
+  readObject(uri: string, options?: { maxBytes?: number }): Promise<ObjectRead>;
 
   /** Streams an object (large model files). Throws ObjectNotFoundError when it does not exist. */
   readStream(uri: string): Promise<Readable>;
 
-  /** Writes an object atomically, replacing any previous one under that URI. */
-  write(uri: string, body: Buffer | Uint8Array | string, options?: { contentType?: string }): Promise<void>;
+  /**
+   * Writes an object atomically, replacing any previous one under that URI; with
+   * `ifNoneMatch: '*'`, only when none exists (else PreconditionFailedError, nothing written).
+   */
+  write(uri: string, body: Buffer | Uint8Array | string, options?: WriteOptions): Promise<void>;
 
   /** Releases sockets and handles. */
   close(): Promise<void>;
+}
+
+export interface ListOptions {
+  pageSize?: number;
+  /** Told about each entry left out of the listing, and why. Default: a process warning. */
+  onSkip?: (skipped: { uri: string; reason: string }) => void;
+}
+
+export interface WriteOptions {
+  contentType?: string;
+  /**
+   * '*': create only. Local folders enforce it with an exclusive link. S3 sends `If-None-Match: *`
+   * (AWS S3 since 2024, MinIO, Ceph RGW honour it); a server that ignores the header (s3rver)
+   * replaces the object instead, so the pipeline never relies on it alone (see worker/).
+   */
+  ifNoneMatch?: '*';
 }
 
 export interface ObjectInfo {
@@ -46,4 +72,10 @@ export interface ObjectInfo {
   size: number;
   /** Entity tag as the store reports it (S3 ETag without quotes; local: `mtimeMs-size`). */
   etag: string;
+}
+
+export interface ObjectRead {
+  body: Buffer;
+  /** The object the body was read from, as the same response (S3) or open handle (local) said. */
+  info: ObjectInfo;
 }

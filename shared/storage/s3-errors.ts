@@ -19,6 +19,7 @@ export function toStorageError(operation: string, uri: string, endpoint: string,
     return new StorageError(`${where} failed: the bucket does not exist; create it or fix the URI`, {
       retryable: false,
       cause: error,
+      kind: 'bucket-missing',
     });
   }
   if (name === 'CredentialsProviderError') {
@@ -30,7 +31,7 @@ export function toStorageError(operation: string, uri: string, endpoint: string,
   if (status === 403 || status === 401 || CREDENTIAL_ERRORS.has(name)) {
     return new StorageError(
       `${where} was refused (${name}, HTTP ${status ?? '?'}); check the credentials, the region and the bucket policy`,
-      { retryable: false, cause: error },
+      { retryable: false, cause: error, kind: 'access-denied' },
     );
   }
   if (status === undefined || status >= 500 || status === 429 || THROTTLING.has(name)) {

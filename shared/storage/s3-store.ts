@@ -1,15 +1,8 @@
 import { Readable } from 'node:stream';
-import {
-  GetObjectCommand,
-  type GetObjectCommandOutput,
-  HeadObjectCommand,
-  PutObjectCommand,
-  paginateListObjectsV2,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { ObjectTooLargeError, StorageError } from '../errors.ts';
-import type { ObjectInfo, ObjectStore } from './object-store.ts';
+import type { GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { ObjectTooLargeError, PreconditionFailedError, StorageError } from '../errors.ts';
+import { s3Sdk, s3Uploads } from './aws-sdk.ts';
+import type { ListOptions, ObjectInfo, ObjectRead, ObjectStore, WriteOptions } from './object-store.ts';
 import { leaseS3Client } from './s3-client.ts';
 import { toStorageError } from './s3-errors.ts';
 import { formatS3Uri, parseS3Uri, type S3Location, s3UriSyntax } from './s3-uri.ts';
@@ -65,14 +58,14 @@ export class S3Store implements ObjectStore {
     this.queueSize = options.queueSize ?? 4;
   }
 
-  async *list(prefixUri: string, options: { pageSize?: number } = {}): AsyncIterable<ObjectInfo[]> {
+  async *list(prefixUri: string, options: ListOptions = {}): AsyncIterable<ObjectInfo[]> {
     const { bucket, key } = s3Location(prefixUri);
     if (key !== '' && !key.endsWith('/')) {
       const exact = await this.stat(prefixUri);
       if (exact !== null) yield [exact];
     }
     const folder = key === '' || key.endsWith('/') ? key : `${key}/`;
-    const pages = paginateListObjectsV2(
+    const pages = s3Sdk().paginateListObjectsV2(
       { client: this.client, pageSize: Math.min(options.pageSize ?? 1000, 1000) },
       { Bucket: bucket, Prefix: folder },
     );
@@ -95,7 +88,7 @@ export class S3Store implements ObjectStore {
   async stat(uri: string): Promise<ObjectInfo | null> {
     const { bucket, key } = s3Location(uri);
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const head = await this.client.send(new (s3Sdk().HeadObjectCommand)({ Bucket: bucket, Key: key }));
       return { uri: formatS3Uri({ bucket, key }), size: head.ContentLength ?? 0, etag: unquote(head.ETag) };
     } catch (error) {
       const mapped = this.error('stat', uri, error);
@@ -105,7 +98,11 @@ export class S3Store implements ObjectStore {
   }
 
   async read(uri: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
-    const body = await this.get(uri, options.maxBytes);
+    return (await this.readObject(uri, options)).body;
+  }
+
+  async readObject(uri: string, options: { maxBytes?: number } = {}): Promise<ObjectRead> {
+    const { body, info } = await this.get(uri, options.maxBytes);
     const chunks: Buffer[] = [];
     let total = 0;
     try {
@@ -120,14 +117,14 @@ export class S3Store implements ObjectStore {
     } catch (error) {
       throw this.error('read', uri, error);
     }
-    return Buffer.concat(chunks, total);
+    return { body: Buffer.concat(chunks, total), info: { ...info, size: total } };
   }
 
   async readStream(uri: string): Promise<Readable> {
-    return this.get(uri, undefined);
+    return (await this.get(uri, undefined)).body;
   }
 
-  async write(uri: string, body: Buffer | Uint8Array | string, options: { contentType?: string } = {}): Promise<void> {
+  async write(uri: string, body: Buffer | Uint8Array | string, options: WriteOptions = {}): Promise<void> {
     const { bucket, key } = s3Location(uri);
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const params = {
@@ -135,12 +132,16 @@ export class S3Store implements ObjectStore {
       Key: key,
       Body: bytes,
       ...(options.contentType === undefined ? {} : { ContentType: options.contentType }),
+      ...(options.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
     };
     try {
-      if (bytes.byteLength < this.threshold) {
-        await this.client.send(new PutObjectCommand(params));
+      // A create-only write is always one PutObject: the objects written that way (commit
+      // markers, run definitions) are small, and a conditional multipart completion is not
+      // supported by every S3-compatible server.
+      if (bytes.byteLength < this.threshold || options.ifNoneMatch !== undefined) {
+        await this.client.send(new (s3Sdk().PutObjectCommand)(params));
       } else {
-        await new Upload({
+        await new (s3Uploads().Upload)({
           client: this.client,
           params,
           partSize: this.partSize,
@@ -149,6 +150,7 @@ export class S3Store implements ObjectStore {
         }).done();
       }
     } catch (error) {
+      if (options.ifNoneMatch !== undefined && isPreconditionFailure(error)) throw new PreconditionFailedError(uri);
       throw this.error('write', uri, error);
     }
   }
@@ -161,11 +163,11 @@ export class S3Store implements ObjectStore {
   }
 
   /** GetObject with the size check done on the response headers, before any body bytes are read. */
-  private async get(uri: string, maxBytes: number | undefined): Promise<Readable> {
+  private async get(uri: string, maxBytes: number | undefined): Promise<{ body: Readable; info: ObjectInfo }> {
     const { bucket, key } = s3Location(uri);
     let response: GetObjectCommandOutput;
     try {
-      response = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      response = await this.client.send(new (s3Sdk().GetObjectCommand)({ Bucket: bucket, Key: key }));
     } catch (error) {
       throw this.error('read', uri, error);
     }
@@ -181,7 +183,7 @@ export class S3Store implements ObjectStore {
       body.destroy();
       throw new ObjectTooLargeError(uri, size, maxBytes);
     }
-    return body;
+    return { body, info: { uri: formatS3Uri({ bucket, key }), size: size ?? 0, etag: unquote(response.ETag) } };
   }
 
   private error(operation: string, uri: string, error: unknown) {
@@ -197,6 +199,13 @@ function s3Location(uri: string): S3Location {
       retryable: false,
     });
   }
+}
+
+/** 412 Precondition Failed (AWS: PreconditionFailed; some servers answer 409 ConditionalRequestConflict). */
+function isPreconditionFailure(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const name = error instanceof Error ? error.name : '';
+  return status === 412 || name === 'PreconditionFailed' || name === 'ConditionalRequestConflict';
 }
 
 function unquote(etag: string | undefined): string {

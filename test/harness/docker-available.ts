@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 
 /**
- * Whether test services come from containers (testcontainers: Redis, MinIO) or from local
+ * Whether test services come from containers (testcontainers: Redis, SeaweedFS) or from local
  * processes (redis-server, s3rver). TEST_SERVICES=local or TEST_SERVICES=docker forces one;
  * unset, containers are used when a Docker engine answers `docker info` within 3 s. The answer is
  * computed once per test process.

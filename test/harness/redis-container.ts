@@ -26,7 +26,7 @@ export async function startRedisContainer(options: RedisOptions): Promise<TestRe
     'noeviction',
   ];
   if (options.password !== undefined) command.push('--requirepass', options.password);
-  const container = await new GenericContainer('redis:7')
+  const container = await new GenericContainer('redis:8.2.10')
     .withCommand(command)
     .withExposedPorts(6379)
     .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))

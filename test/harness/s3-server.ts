@@ -6,7 +6,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { type StorageConfig, storageConfigFromEnv } from '../../shared/storage/storage-config.ts';
 import { type ServerProcess, startServerProcess } from './child-process.ts';
 import { useContainers } from './docker-available.ts';
-import { startMinioContainer } from './minio-container.ts';
+import { startSeaweedfsContainer } from './seaweedfs-container.ts';
 
 /** An S3-protocol server for tests. Always call stop(). */
 export interface TestS3 {
@@ -25,13 +25,13 @@ export interface TestS3 {
 }
 
 /**
- * Starts a real S3-protocol server: MinIO through testcontainers when a Docker engine answers,
+ * Starts a real S3-protocol server: SeaweedFS (the compose image) through testcontainers when a Docker engine answers,
  * otherwise s3rver (the npm devDependency) as a child process on 127.0.0.1, on a port it picks
  * itself, with its data in a temporary directory. A child process rather than in-process, so the
  * server keeps answering while the test process is busy, and kill() is a real outage.
  */
 export async function startS3(): Promise<TestS3> {
-  return (await useContainers()) ? startMinioContainer() : startS3rver();
+  return (await useContainers()) ? startSeaweedfsContainer() : startS3rver();
 }
 
 /**

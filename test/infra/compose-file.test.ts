@@ -1,34 +1,12 @@
-// Structural checks of docker-compose.yml, infra/Dockerfile, infra/Dockerfile.gpu and .dockerignore.
-// No Docker engine runs here, so these read the files instead of starting them: they pin the
-// deployment requirements of issue 3 (services, Redis durability, GPU base, scalable workers).
+// Structural checks of docker-compose.yml and what it mounts (infra/prometheus, infra/grafana).
+// No Docker engine runs here, so these read the files instead of starting them: they pin what
+// issue 14 asks of the compose deployment. test/infra/compose-config.test.ts has Compose itself
+// validate the file; test/infra/image-pins.test.ts checks the image references.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-
-interface ComposeService {
-  image?: string;
-  build?: { context?: string; dockerfile?: string };
-  command?: string | string[];
-  entrypoint?: string | string[];
-  environment?: Record<string, string | null>;
-  profiles?: string[];
-  ports?: unknown[];
-  container_name?: string;
-  volumes?: string[];
-  healthcheck?: { test?: string[] };
-  depends_on?: Record<string, { condition?: string }>;
-  deploy?: {
-    resources?: {
-      reservations?: { devices?: { driver?: string; count?: number | string; capabilities?: string[] }[] };
-    };
-  };
-}
-
-const repoFile = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
-
-// merge: Compose honours YAML merge keys (<<), which the file uses for the shared environment.
-const compose = parse(repoFile('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService> };
+import { configFromEnv } from '../../shared/config.ts';
+import { type ComposeService, commandLine, compose, repoFile } from './infra-files.ts';
 
 function service(name: string): ComposeService {
   const found = compose.services[name];
@@ -36,103 +14,94 @@ function service(name: string): ComposeService {
   return found;
 }
 
-/** The command as one string, whether written as a list or a string. */
-function commandLine(value: string | string[] | undefined): string {
-  return Array.isArray(value) ? value.join(' ') : (value ?? '');
-}
-
-/** Images named in FROM lines, without the ones that refer to an earlier stage. */
-function baseImages(dockerfile: string): string[] {
-  const stages = new Set<string>();
-  const images: string[] = [];
-  for (const line of dockerfile.split('\n')) {
-    const match = /^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?/i.exec(line.trim());
-    if (!match?.[1]) continue;
-    if (!stages.has(match[1])) images.push(match[1]);
-    if (match[2]) stages.add(match[2]);
-  }
-  return images;
-}
-
-/** The text after the last FROM line: the stage that becomes the image. */
-function finalStage(dockerfile: string): string {
-  return dockerfile.split(/^(?=FROM\s)/m).at(-1) ?? '';
-}
-
-const workers = ['worker', 'worker-cpu'];
+const byDefault = ['redis', 's3', 's3-init', 'worker', 'dashboard'];
+const workers = ['worker', 'worker-gpu', 'worker-tfjs-gpu'];
 const pipelineServices = ['producer', ...workers];
+const dependsOn = (name: string) => service(name).depends_on as Record<string, { condition?: string }>;
 
 describe('docker-compose.yml', () => {
-  test('defines redis, minio, the bucket step, the producer and both workers', () => {
-    for (const name of ['redis', 'minio', 'minio-init', 'producer', 'worker', 'worker-cpu']) service(name);
+  test('`docker compose up` starts redis, the S3 server, the bucket set-up, one CPU worker and the dashboard', () => {
+    const started = Object.entries(compose.services)
+      .filter(([, definition]) => !definition.profiles?.length)
+      .map(([name]) => name);
+    assert.deepEqual(started.sort(), [...byDefault].sort());
   });
 
-  test('runs redis 7 with AOF on and the noeviction policy', () => {
+  test('the profiles add the GPU workers, monitoring and the on-demand producer', () => {
+    assert.deepEqual(service('worker-gpu').profiles, ['gpu']);
+    assert.deepEqual(service('worker-tfjs-gpu').profiles, ['tfjs-gpu']);
+    assert.deepEqual(service('prometheus').profiles, ['monitoring']);
+    assert.deepEqual(service('grafana').profiles, ['monitoring']);
+    assert.deepEqual(service('producer').profiles, ['producer']);
+  });
+
+  test('runs redis with AOF on, the noeviction policy, a data volume and a healthcheck', () => {
     const redis = service('redis');
-    assert.match(redis.image ?? '', /^redis:7/);
     const args = commandLine(redis.command);
     assert.match(args, /--appendonly yes/);
     assert.match(args, /--maxmemory-policy noeviction/);
+    assert.ok(redis.volumes?.some((volume) => volume.endsWith(':/data')));
+    assert.ok(redis.healthcheck?.test?.length);
   });
 
-  test('keeps redis data on a volume and checks redis health', () => {
-    const redis = service('redis');
-    assert.ok(
-      redis.volumes?.some((volume) => volume.endsWith(':/data')),
-      'redis mounts a volume on /data',
-    );
-    assert.ok(redis.healthcheck?.test?.length, 'redis has a healthcheck');
+  test('the S3 server is SeaweedFS, started with the credentials the pipeline uses, with a healthcheck', () => {
+    const s3 = service('s3');
+    assert.match(s3.image ?? '', /^chrislusf\/seaweedfs:/);
+    assert.match(commandLine(s3.command), /^mini -dir=\/data\b/);
+    assert.match(commandLine(s3.healthcheck?.test), /http:\/\/127\.0\.0\.1:8333\/healthz/);
+    const env = service('worker').environment ?? {};
+    assert.equal(s3.environment?.AWS_ACCESS_KEY_ID, env.AWS_ACCESS_KEY_ID);
+    assert.equal(s3.environment?.AWS_SECRET_ACCESS_KEY, env.AWS_SECRET_ACCESS_KEY);
   });
 
-  test('creates the buckets with mc alias set and mc mb --ignore-existing once minio is healthy', () => {
-    assert.ok(service('minio').healthcheck?.test?.length, 'minio has a healthcheck');
-    const init = service('minio-init');
-    assert.match(init.image ?? '', /^minio\/mc/);
-    assert.equal(init.depends_on?.minio?.condition, 'service_healthy');
-    const script = commandLine(init.command);
-    assert.match(script, /mc alias set \S+ http:\/\/minio:9000/);
-    assert.match(script, /mc mb --ignore-existing/);
+  test('the bucket set-up runs infra/create-buckets.ts with the pipeline settings once the S3 server is healthy', () => {
+    const init = service('s3-init');
+    assert.match(commandLine(init.entrypoint), /infra\/create-buckets\.ts$/);
+    assert.deepEqual(init.command, ['images', 'results']);
+    assert.equal(dependsOn('s3-init').s3?.condition, 'service_healthy');
+    assert.deepEqual(init.environment, service('producer').environment);
   });
 
-  test('starts the producer only on demand, with a submit example as its command', () => {
-    const producer = service('producer');
-    assert.ok(producer.profiles?.length, 'producer is behind a profile, so `docker compose up` skips it');
-    assert.match(commandLine(producer.command), /^submit s3:\/\/\S+ --output s3:\/\/\S+/);
+  test('each worker runs its engine from its Dockerfile, and the GPU workers reserve an nvidia GPU', () => {
+    const expected: Record<string, [string, string]> = {
+      worker: ['infra/Dockerfile', 'auto'],
+      'worker-gpu': ['infra/Dockerfile.onnx-cuda', 'onnx-cuda'],
+      'worker-tfjs-gpu': ['infra/Dockerfile.tfjs-node-gpu', 'tfjs-node-gpu'],
+    };
+    for (const [name, [dockerfile, engine]] of Object.entries(expected)) {
+      const worker = service(name);
+      assert.equal(worker.build?.dockerfile, dockerfile, name);
+      assert.equal(worker.environment?.ENGINE, engine, name);
+      assert.match(commandLine(worker.command), /^worker$/, name);
+      const devices = worker.deploy?.resources?.reservations?.devices ?? [];
+      const gpu = devices.some((device) => device.driver === 'nvidia' && device.capabilities?.includes('gpu'));
+      assert.equal(gpu, name !== 'worker', `${name} reserves a GPU: ${JSON.stringify(devices)}`);
+    }
   });
 
-  test('builds the GPU worker from infra/Dockerfile.gpu and reserves an nvidia GPU', () => {
-    const worker = service('worker');
-    assert.equal(worker.build?.dockerfile, 'infra/Dockerfile.gpu');
-    const devices = worker.deploy?.resources?.reservations?.devices ?? [];
-    assert.ok(
-      devices.some((device) => device.driver === 'nvidia' && device.capabilities?.includes('gpu')),
-      `worker reserves driver nvidia with capabilities [gpu]; got ${JSON.stringify(devices)}`,
-    );
-  });
-
-  test('runs the GPU worker on tfjs-node-gpu and the CPU worker on auto', () => {
-    assert.equal(service('worker').environment?.ENGINE, 'tfjs-node-gpu');
-    assert.equal(service('worker-cpu').environment?.ENGINE, 'auto');
-    for (const name of workers) assert.match(commandLine(service(name).command), /^worker\b/);
-  });
-
-  test('builds the CPU worker and the producer from infra/Dockerfile', () => {
-    for (const name of ['worker-cpu', 'producer'])
-      assert.equal(service(name).build?.dockerfile, 'infra/Dockerfile', name);
+  test('workers are healthy once /readyz answers, keep the runtime cache on a volume and get time to finish a shard', () => {
+    for (const name of workers) {
+      const worker = service(name);
+      assert.deepEqual(worker.healthcheck?.test, ['CMD', 'node', 'infra/http-probe.js', '/readyz'], name);
+      assert.ok(worker.volumes?.includes('runtime-cache:/var/cache/resnet-batch'), name);
+      assert.match(worker.stop_grace_period ?? '', /^\d+m$/, `${name} waits minutes for its shard`);
+      // tini is PID 1 in the images; Compose's init would put a second init in front of it.
+      assert.equal(worker.init, undefined, name);
+    }
   });
 
   test('leaves the workers scalable: no container_name and no published ports', () => {
     for (const name of workers) {
-      assert.equal(service(name).container_name, undefined, `${name} has no container_name`);
-      assert.equal(service(name).ports, undefined, `${name} publishes no ports`);
+      assert.equal(service(name).container_name, undefined, name);
+      assert.equal(service(name).ports, undefined, name);
     }
   });
 
-  test('points the producer and the workers at the compose redis and minio with path-style addressing', () => {
+  test('points the producer and the workers at the compose redis and S3 server with path-style addressing', () => {
     for (const name of pipelineServices) {
       const env = service(name).environment ?? {};
       assert.equal(env.REDIS_URL, 'redis://redis:6379', name);
-      assert.equal(env.S3_ENDPOINT, 'http://minio:9000', name);
+      assert.equal(env.S3_ENDPOINT, 'http://s3:8333', name);
       assert.equal(env.S3_FORCE_PATH_STYLE, 'true', name);
       assert.ok(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY, `${name} has S3 credentials`);
     }
@@ -140,45 +109,43 @@ describe('docker-compose.yml', () => {
 
   test('starts the producer and the workers after redis is healthy and the buckets exist', () => {
     for (const name of pipelineServices) {
-      const dependsOn = service(name).depends_on ?? {};
-      assert.equal(dependsOn.redis?.condition, 'service_healthy', name);
-      assert.equal(dependsOn['minio-init']?.condition, 'service_completed_successfully', name);
+      assert.equal(dependsOn(name).redis?.condition, 'service_healthy', name);
+      assert.equal(dependsOn(name)['s3-init']?.condition, 'service_completed_successfully', name);
     }
+  });
+
+  test('the dashboard listens in its container with a password that must come from the environment', () => {
+    const dashboard = service('dashboard');
+    assert.match(commandLine(dashboard.command), /^dashboard --host 0\.0\.0\.0 --port 3000$/);
+    assert.match(dashboard.environment?.DASHBOARD_PASSWORD ?? '', /^\$\{DASHBOARD_PASSWORD:\?[^}]+\}$/);
+    assert.ok(dashboard.environment?.DASHBOARD_USER);
+  });
+
+  test('every published port is bound to the loopback address', () => {
+    for (const [name, definition] of Object.entries(compose.services))
+      for (const port of definition.ports ?? []) assert.match(port, /^127\.0\.0\.1:/, `${name} publishes ${port}`);
   });
 });
 
-describe('Dockerfiles', () => {
-  const gpu = repoFile('infra/Dockerfile.gpu');
-  const cpu = repoFile('infra/Dockerfile');
+describe('monitoring files of docker-compose.yml', () => {
+  const prometheus = parse(repoFile('infra/prometheus/prometheus.yml')) as {
+    scrape_configs: { dns_sd_configs: { names: string[]; port: number }[] }[];
+  };
 
-  test('bases the GPU image on CUDA 11.2 with cuDNN 8, as tfjs-node-gpu 4.x requires', () => {
-    const images = baseImages(gpu);
-    assert.ok(images.length > 0, 'infra/Dockerfile.gpu has a FROM line');
-    for (const image of images) assert.match(image, /^nvidia\/cuda:11\.2(\.\d+)*-cudnn8-runtime-ubuntu/);
+  test('Prometheus scrapes every worker service on the metrics port the workers listen on', () => {
+    const discovery = prometheus.scrape_configs.flatMap((config) => config.dns_sd_configs ?? []);
+    assert.deepEqual(discovery.flatMap((entry) => entry.names).sort(), [...workers].sort());
+    for (const entry of discovery) assert.equal(entry.port, configFromEnv({}).METRICS_PORT);
   });
 
-  test('bases the CPU image on node 20 bookworm-slim', () => {
-    assert.deepEqual([...new Set(baseImages(cpu))], ['node:20-bookworm-slim']);
-  });
-
-  test('installs tfjs-node-gpu in the GPU image and tfjs-node in the CPU image', () => {
-    assert.match(gpu, /npm rebuild @tensorflow\/tfjs-node-gpu\b/);
-    assert.match(cpu, /npm rebuild @tensorflow\/tfjs-node(?!-)/);
-  });
-
-  test('fetches the model at build time into the cache the final stage points at', () => {
-    for (const dockerfile of [cpu, gpu]) {
-      assert.match(dockerfile, /^RUN npm run fetch-model/m);
-      assert.match(finalStage(dockerfile), /RESNET_BATCH_CACHE=\/opt\/resnet-batch\/cache/);
-      assert.match(finalStage(dockerfile), /COPY --from=build \/opt\/resnet-batch \/opt\/resnet-batch/);
-    }
-  });
-
-  test('keeps node_modules, .git, local caches and result artifacts out of the build context', () => {
-    const ignored = repoFile('.dockerignore')
-      .split('\n')
-      .map((line) => line.trim());
-    for (const entry of ['node_modules', '.git', '.cache', '*.npy', '*.parquet', '*.onnx'])
-      assert.ok(ignored.includes(entry), `.dockerignore lists ${entry}`);
+  test('Grafana gets the provisioning folder and the dashboards folder the provider reads', () => {
+    const grafana = service('grafana');
+    const provider = parse(repoFile('infra/grafana/provisioning/dashboards/resnet-batch.yml')) as {
+      providers: { options: { path: string } }[];
+    };
+    assert.ok(grafana.volumes?.includes('./infra/grafana/provisioning:/etc/grafana/provisioning:ro'));
+    assert.ok(grafana.volumes?.includes(`./infra/grafana/dashboards:${provider.providers[0]?.options.path}:ro`));
+    const prometheusConfig = `./infra/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro`;
+    assert.ok(service('prometheus').volumes?.includes(prometheusConfig));
   });
 });

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { dashboardCredentials, isLoopback } from '../../ops/dashboard/dashboard-auth.ts';
 import { type Dashboard, dashboardCommand, startDashboard } from '../../ops/dashboard/dashboard-command.ts';
 import { ConfigError } from '../../shared/errors.ts';
+import { RunActivity } from '../../shared/run-activity.ts';
 import { RunRegistry } from '../../shared/run-registry.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
@@ -75,7 +76,7 @@ describe('dashboard', () => {
     }
   });
 
-  test('the runs page lists a run created with RunRegistry, with its state, images and shards', async () => {
+  test('the runs page lists a run created with RunRegistry, with its state, images (in-flight ones too) and shards', async () => {
     const prefix = uniqueName('dash');
     const registry = new RunRegistry(client, prefix);
     await registry.create({
@@ -85,10 +86,14 @@ describe('dashboard', () => {
       model: 'default',
       inputRoots: ['s3://bucket/images/'],
       shardSize: 256,
+      normalize: false,
+      carriedColumns: [],
     });
-    await registry.finishListing('nightly-001', { images: 600, skipped: 0, shards: 3 });
+    await registry.finishListing('nightly-001', { images: 600, skipped: 0, unchanged: 0, shards: 3 });
     await registry.markStarted('nightly-001');
     await registry.completeShard('nightly-001', 0, { ok: 250, error: 6 }, 'tfjs-node');
+    // A worker 40 images into shard 1: counted as processed before the shard completes.
+    await new RunActivity(client, prefix).recordBatch('nightly-001', 1, 40, 40);
     const dashboard = await start(prefix, true);
     const headers = basic(credentials.user, credentials.password);
 
@@ -98,12 +103,12 @@ describe('dashboard', () => {
     assert.equal(runs.length, 1);
     assert.equal(runs[0]?.run, 'nightly-001');
     assert.equal(runs[0]?.state, 'running');
-    assert.deepEqual(runs[0]?.images, { total: 600, ok: 250, error: 6, skipped: 0 });
+    assert.deepEqual(runs[0]?.images, { total: 600, ok: 250, error: 6, skipped: 0, unchanged: 0, processed: 296 });
     assert.deepEqual(runs[0]?.shards, { total: 3, done: 1, failed: 0 });
 
     const html = await (await fetch(new URL('runs', dashboard.url), { headers })).text();
     assert.match(html, /<td>nightly-001<\/td><td>running<\/td>/);
-    assert.match(html, /250 ok \/ 6 error \/ 600 total/);
+    assert.match(html, /296 of 600 processed \(250 ok \/ 6 error\)/);
   });
 
   test('bull-board serves the shard queue of the configured prefix, its UI and static files', async () => {

@@ -183,6 +183,19 @@ describe('report command on a real run', { timeout: 420_000 }, () => {
       assert.equal(await page.locator('#errors-chart rect.bar').count(), 1);
     });
 
+    test('the failed files table names both undecodable fixtures, their reason and the errors part of each', async () => {
+      const rows = await page.$$eval('#failed-files tbody tr', (trs) =>
+        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+      );
+      assert.equal(rows.length, 2);
+      for (const [uri, reason, part] of rows) {
+        assert.match(uri ?? '', /^file:\/\/.*\/test\/fixtures\/images\//);
+        assert.match(reason ?? '', /^DECODE_FAILED: /);
+        assert.match(part ?? '', new RegExp(`/out/${run}/errors/part-\\d{5}\\.parquet$`));
+      }
+      assert.equal(await page.locator('.badge.failed').count(), 0, 'image errors alone do not make the run red');
+    });
+
     test('every thumbnail decoded in the browser', async () => {
       const widths = await page.$$eval('#samples img', (images) =>
         images.map((img) => (img as HTMLImageElement).naturalWidth),
@@ -246,6 +259,10 @@ function hostileReport(label: string): ReportData {
     throughput: { bucketSeconds: 1, buckets: [{ startMs: Date.parse('2025-01-01T00:00:01.000Z'), images: 1 }] },
     labels: [{ label, count: 1 }],
     errors: [],
+    failedShards: [{ shard: 0, reason: label, uris: [`file:///in/${label}`] }],
+    finalizeError: label,
+    failedFiles: { shown: [{ uri: `file:///in/${label}`, reason: label, part: `file:///out/${label}` }], total: 1 },
+    errorsFolder: `file:///out/${label}/errors/`,
     samples: [{ label, count: 1, thumbnails: [] }],
     thumbnailsOmitted: 0,
   };

@@ -110,7 +110,7 @@ function describeRun(
       output = await readRunOutput(source.store(), source.output(), run);
     });
 
-    test('every input has exactly one metadata row', () => {
+    test('every input has exactly one row, in metadata/ or errors/', () => {
       const uris = output.parts.flatMap((part) => part.rows.map((row) => row.uri)).sort();
       assert.deepEqual(uris, inputNames.map(source.uriOf).sort());
     });
@@ -123,18 +123,12 @@ function describeRun(
       }
     });
 
-    test('each part has one .npy row per ok row, in the order of embedding_row', () => {
+    test('each part has one .npy row per metadata row, and its failures only in errors/', () => {
       for (const part of output.parts) {
-        const okRows = part.rows.filter((row) => row.status === 'ok');
-        assert.deepEqual(
-          okRows.map((row) => row.embedding_row),
-          okRows.map((_, index) => index),
-          `part ${part.shard}`,
-        );
-        assert.deepEqual(part.npyShape, [okRows.length, 2048], `part ${part.shard}`);
-        assert.equal(part.npyData.length, okRows.length * 2048);
+        assert.deepEqual(part.npyShape, [part.metadata.length, 2048], `part ${part.shard}`);
+        assert.equal(part.npyData.length, part.metadata.length * 2048);
         assert.ok(part.npyData.every(Number.isFinite), `part ${part.shard} holds non-finite values`);
-        for (const row of part.rows.filter((entry) => entry.status === 'error')) assert.equal(row.embedding_row, null);
+        for (const row of part.errors) assert.match(row.error, /^[A-Z_]+: /);
       }
       assert.deepEqual(
         output.parts.map((part) => part.shard),

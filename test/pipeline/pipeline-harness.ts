@@ -126,25 +126,48 @@ export function shardQueue(redisUrl: string, prefix: string): { queue: Queue; cl
   };
 }
 
-/** One metadata row as hyparquet reads it (snake_case columns). */
-export interface ReadRow {
+/** One row of a metadata part as hyparquet reads it (snake_case columns): an image that succeeded. */
+export interface MetadataReadRow {
   uri: string;
   etag: string;
   size_bytes: bigint | number;
-  width: number | null;
-  height: number | null;
-  status: 'ok' | 'error';
-  error: string | null;
-  embedding_row: number | null;
-  top_labels: string[] | null;
-  top_indices: number[] | null;
-  top_scores: number[] | null;
+  width: number;
+  height: number;
+  top_labels: string[];
+  top_indices: number[];
+  top_scores: number[];
   model: string;
   engine: string;
+  [carried: string]: unknown;
+}
+
+/** One row of an errors part: an input that failed. */
+export interface ErrorReadRow {
+  uri: string;
+  etag: string;
+  size_bytes: bigint | number;
+  error: string;
+  [carried: string]: unknown;
+}
+
+/** Every input of a shard, whichever part it is in: what the "one row per input" checks look at. */
+export interface ReadRow {
+  uri: string;
+  status: 'ok' | 'error';
+  /** `CODE: reason` of a failed input; null when ok. */
+  error: string | null;
+  /** Null when failed. */
+  top_labels: string[] | null;
+  [column: string]: unknown;
 }
 
 export interface ReadPart {
   shard: number;
+  /** The metadata part, in .npy row order. */
+  metadata: MetadataReadRow[];
+  /** The errors part (the commit marker). */
+  errors: ErrorReadRow[];
+  /** metadata then errors rows, as ReadRow. */
   rows: ReadRow[];
   npyShape: number[];
   npyData: Float32Array;
@@ -157,7 +180,10 @@ export interface RunOutput {
   manifest: RunManifest;
 }
 
-/** Lists and reads everything a run wrote under `<output>/<run>/`. */
+/**
+ * Lists and reads everything a run wrote under `<output>/<run>/`. Every shard with a metadata
+ * part must have its errors part (the commit marker) and its .npy, or this throws.
+ */
 export async function readRunOutput(store: ObjectStore, output: string, run: string): Promise<RunOutput> {
   const root = joinUri(output, run).replace(/\/+$/, '');
   const keys: string[] = [];
@@ -167,13 +193,40 @@ export async function readRunOutput(store: ObjectStore, output: string, run: str
   for (const key of keys) {
     const match = /^metadata\/part-(\d+)\.parquet$/.exec(key);
     if (!match?.[1]) continue;
-    const bytes = await store.read(`${root}/${key}`);
-    const rows = (await parquetReadObjects({ file: arrayBufferOf(bytes) })) as unknown as ReadRow[];
-    const npy = parseNpy(arrayBufferOf(await store.read(`${root}/embeddings/part-${match[1]}.npy`)));
-    parts.push({ shard: Number(match[1]), rows, npyShape: npy.shape, npyData: npy.data as Float32Array });
+    const read = async (path: string) => arrayBufferOf(await store.read(`${root}/${path}`));
+    const metadata = (await parquetReadObjects({ file: await read(key) })) as unknown as MetadataReadRow[];
+    const errors = (await parquetReadObjects({
+      file: await read(`errors/part-${match[1]}.parquet`),
+    })) as unknown as ErrorReadRow[];
+    const npy = parseNpy(await read(`embeddings/part-${match[1]}.npy`));
+    const rows: ReadRow[] = [
+      ...metadata.map((row) => ({ ...row, status: 'ok' as const, error: null })),
+      ...errors.map((row) => ({ ...row, status: 'error' as const, top_labels: null })),
+    ];
+    parts.push({
+      shard: Number(match[1]),
+      metadata,
+      errors,
+      rows,
+      npyShape: npy.shape,
+      npyData: npy.data as Float32Array,
+    });
   }
   const manifest = JSON.parse((await store.read(`${root}/_manifest.json`)).toString('utf8')) as RunManifest;
   return { keys, parts, manifest };
+}
+
+/** The keys a complete, undisturbed run of `shards` shards leaves under `<output>/<run>/`. */
+export function completeRunKeys(shards: number): string[] {
+  const parts = Array.from({ length: shards }, (_, shard) => `part-${String(shard).padStart(5, '0')}`);
+  return [
+    '.write-check',
+    '_manifest.json',
+    '_run.json',
+    ...parts.map((part) => `embeddings/${part}.npy`),
+    ...parts.map((part) => `errors/${part}.parquet`),
+    ...parts.map((part) => `metadata/${part}.parquet`),
+  ].sort();
 }
 
 function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {

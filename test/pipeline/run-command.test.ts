@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { parse as parseNpy } from 'npyjs';
 import type { RunManifest } from '../../shared/output/output-format.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 import { type CliResult, runCli } from './pipeline-harness.ts';
@@ -21,7 +22,7 @@ let result: CliResult;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pipeline-run-'));
   result = await runCli(
-    ['run', fixtures, '--output', join(dir, 'out'), '--workers', '1', '--engine', 'tfjs-wasm'],
+    ['run', fixtures, '--output', join(dir, 'out'), '--workers', '1', '--engine', 'tfjs-wasm', '--normalize'],
     {
       REDIS_URL: undefined,
       QUEUE_PREFIX: uniqueName('run'),
@@ -60,5 +61,20 @@ describe('resnet-batch run without REDIS_URL', () => {
     assert.equal(manifest.run, run);
     assert.deepEqual(manifest.images, { total: 11, ok: 9, error: 2, skipped: 1 });
     assert.deepEqual(manifest.shards, { total: 1, done: 1, failed: 0 });
+  });
+
+  test('--normalize writes unit-length vectors and says so in the manifest', async () => {
+    const run = result.stdout.trim();
+    const manifest = JSON.parse(await readFile(join(dir, 'out', run, '_manifest.json'), 'utf8')) as RunManifest;
+    assert.deepEqual(manifest.embeddings, { dim: 2048, dtype: 'float32', normalization: 'l2' });
+    const bytes = await readFile(join(dir, 'out', run, 'embeddings', 'part-00000.npy'));
+    const npy = parseNpy(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    assert.deepEqual(npy.shape, [9, 2048]);
+    const vectors = npy.data as Float32Array;
+    for (let row = 0; row < 9; row += 1) {
+      let sum = 0;
+      for (const value of vectors.subarray(row * 2048, (row + 1) * 2048)) sum += value * value;
+      assert.ok(Math.abs(Math.sqrt(sum) - 1) < 1e-5, `row ${row} has norm ${Math.sqrt(sum)}`);
+    }
   });
 });

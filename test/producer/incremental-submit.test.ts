@@ -200,7 +200,10 @@ describe('submit --since', () => {
     const options = { input, output, run: 'incr-8', shardSize: 2, model: MODEL, since: base };
     await submitRun(options, deps);
     assert.equal((await submitRun(options, deps)).enqueued, 0);
-    await assert.rejects(submitRun({ ...options, since: undefined }, deps), /another --since/);
+    await assert.rejects(
+      submitRun({ ...options, since: undefined }, deps),
+      /this submit differs in --since \(recorded/,
+    );
   });
 });
 

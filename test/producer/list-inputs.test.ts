@@ -101,6 +101,28 @@ describe('local inputs', () => {
     assert.deepEqual(listing.inputRoots, [fileUri(join(dir, 'photos'))]);
   });
 
+  test('the same file named three ways in a manifest is listed once, and the other two are skipped as duplicates', async () => {
+    const manifest = join(dir, 'dupes.txt');
+    const chelsea = join(dir, 'photos/chelsea.png');
+    await writeFile(
+      manifest,
+      `photos/chelsea.png\nphotos/nested/rocket.jpg\n./photos/chelsea.png\n${fileUri(chelsea)}\n`,
+    );
+    const skipped: SkippedInput[] = [];
+    const listed = await collectListing(openListing(manifest, localOptions(skipped)));
+    assert.deepEqual(
+      listed.map((info) => info.uri),
+      [fileUri(chelsea), fileUri(join(dir, 'photos/nested/rocket.jpg'))],
+    );
+    assert.deepEqual(
+      skipped.map((entry) => [entry.reason, entry.where.slice(entry.where.lastIndexOf(':') + 1)]),
+      [
+        ['duplicate', '3'],
+        ['duplicate', '4'],
+      ],
+    );
+  });
+
   test('a .jsonl manifest keeps size and etag, and a bad line and a huge line are skipped with their line numbers', async () => {
     const manifest = join(dir, 'list.jsonl');
     const lines = [

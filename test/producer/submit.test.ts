@@ -6,10 +6,11 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { noSkips } from '../../producer/skip-tally.ts';
 import { type SubmitDeps, type SubmitProgress, submitRun } from '../../producer/submit.ts';
 import { configFromEnv, SHARD_QUEUE_NAME } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
-import { FINALIZE_JOB_NAME, parseShardJob, shardJobId } from '../../shared/job-payload.ts';
+import { FINALIZE_JOB_NAME, JOB_PAYLOAD_VERSION, parseShardJob, shardJobId } from '../../shared/job-payload.ts';
 import { RunRegistry } from '../../shared/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
@@ -78,7 +79,7 @@ describe('submitting a run', () => {
       { shards: result.shards, images: result.images, skipped: result.skipped, enqueued: result.enqueued },
       { shards: 3, images: 11, skipped: 2, enqueued: 3 },
     );
-    assert.deepEqual(result.skippedBy, { 'not-an-image': 2, 'invalid-entry': 0, 'outside-roots': 0, unchanged: 0 });
+    assert.deepEqual(result.skippedBy, { ...noSkips(), 'not-an-image': 2 });
     const jobs = (await queuedJobs(deps.prefix)).sort((a, b) => String(a.id).localeCompare(String(b.id)));
     assert.deepEqual(
       jobs.map((job) => job.id),
@@ -168,7 +169,7 @@ describe('submitting a run', () => {
     const jobs = await queuedJobs(deps.prefix);
     assert.deepEqual(
       jobs.map((job) => [job.id, job.name, job.data]),
-      [['run-f__manifest-g0', FINALIZE_JOB_NAME, { v: 1, run: 'run-f', generation: 0 }]],
+      [['run-f__manifest-g0', FINALIZE_JOB_NAME, { v: JOB_PAYLOAD_VERSION, run: 'run-f', generation: 0 }]],
     );
   });
 
@@ -251,7 +252,9 @@ describe('refusing bad configuration before anything is enqueued', () => {
     await submitRun({ input, output: join(dir, 'out'), run: 'run-x', shardSize: 100, model: MODEL }, deps);
     await assert.rejects(
       submitRun({ input, output: join(dir, 'other-out'), run: 'run-x', shardSize: 100, model: MODEL }, deps),
-      (error: unknown) => error instanceof ConfigError && /already exists with another output/.test(error.message),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        /run run-x is already defined in Redis, and this submit differs in --output \(recorded/.test(error.message),
     );
     assert.equal((await queuedJobs(deps.prefix)).length, 1);
   });
@@ -261,7 +264,7 @@ describe('refusing bad configuration before anything is enqueued', () => {
     await submitRun({ input, output: join(dir, 'out'), run: 'run-k', shardSize: 100, model: MODEL }, deps);
     await assert.rejects(
       submitRun({ input, output: join(dir, 'out'), run: 'run-k', shardSize: 2, model: MODEL }, deps),
-      (error: unknown) => error instanceof ConfigError && /shard size \(recorded 100, got 2\)/.test(error.message),
+      (error: unknown) => error instanceof ConfigError && /--shard-size \(recorded 100, now 2\)/.test(error.message),
     );
     assert.equal((await queuedJobs(deps.prefix)).length, 1);
   });

@@ -191,7 +191,7 @@ describe('a local folder holding a file name that is not UTF-8', () => {
     );
     assert.match(
       submitLog,
-      /skipped a file in \S+local whose name is not valid UTF-8 \(it reads as 'bad\uFFFD\uFFFD\.jpg'\).*rename it to UTF-8/,
+      /skipped \S+local\/bad%EF%BF%BD%EF%BF%BD\.jpg: its name is not valid UTF-8 \(it reads as 'bad\uFFFD\uFFFD\.jpg'\).*rename it to UTF-8/,
     );
   });
 });

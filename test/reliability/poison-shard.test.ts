@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -50,6 +50,9 @@ let run: string;
 let workers: ServerProcess[] = [];
 let deaths: Array<number | string>;
 let failedStatus: StatusJson;
+let failedWait: CliResult;
+let failedReport: CliResult;
+let failedReportHtml: string;
 let failedManifest: RunManifest;
 let retryResult: CliResult;
 let retried: RunOutput;
@@ -94,6 +97,10 @@ before(async () => {
 
   deaths = await superviseUntilDone({ ...env, RESNET_BATCH_TEST_CRASH_ON_URI_SUBSTRING: 'zz-poison' }, prefix);
   failedStatus = await statusJson(run, env);
+  failedWait = await runCli(['status', run, '--wait'], env);
+  const reportFile = join(dir, 'failed-report.html');
+  failedReport = await runCli(['report', run, '--out', reportFile], env);
+  failedReportHtml = failedReport.code === 0 ? await readFile(reportFile, 'utf8') : '';
   failedManifest = (await readRunOutput(openStore(out), out, run)).manifest;
   await stopWorkers(workers);
 
@@ -119,7 +126,38 @@ describe('a shard that kills its worker every time', () => {
   test('is shown as failed by status --json, and the rest of the run is done', () => {
     assert.equal(failedStatus.state, 'done');
     assert.deepEqual(failedStatus.shards, { total: 3, done: 2, failed: 1, failed_shards: [2] });
-    assert.deepEqual(failedStatus.images, { total: GOOD + 1, ok: 2 * SHARD_SIZE, error: 0, skipped: 0 });
+    assert.deepEqual(failedStatus.images, {
+      total: GOOD + 1,
+      ok: 2 * SHARD_SIZE,
+      error: 0,
+      skipped: 0,
+      unchanged: 0,
+      processed: 2 * SHARD_SIZE,
+    });
+  });
+
+  test('makes status --wait exit 2', () => {
+    assert.equal(failedWait.code, 2, failedWait.stderr);
+  });
+
+  test('makes the report red, with the failed shard, its reason and its 30 files listed', () => {
+    assert.equal(failedReport.code, 0, failedReport.stderr);
+    assert.match(failedReportHtml, /<span class="badge failed">done, 1 shard\(s\) failed<\/span>/);
+    assert.match(
+      failedReportHtml,
+      /<table id="failed-shards">.*<tr><td class="num">2<\/td><td class="num">30<\/td><td><code>[^<]*stalled[^<]*<\/code><\/td><\/tr>/s,
+    );
+    assert.match(failedReportHtml, /Failed files <span class="muted">\(all 30;/);
+    const listed = [
+      ...failedReportHtml.matchAll(
+        /<tr><td><code>file:\/\/[^<]*\/([^/<]+)<\/code><\/td><td><code>shard 2 failed, no row: /g,
+      ),
+    ];
+    assert.deepEqual(
+      listed.map((match) => match[1]),
+      names.slice(2 * SHARD_SIZE),
+    );
+    assert.doesNotMatch(failedReportHtml, /No image failed\./);
   });
 
   test('is listed in the manifest as failed_shards', () => {

@@ -1,61 +1,103 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { shardJobId } from '../../shared/job-payload.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { stopWorkers } from '../pipeline/pipeline-harness.ts';
-import { logLines, reliabilityEnv, startOnnxWorker } from './reliability-harness.ts';
+import { runCli, shardQueue, stopWorkers } from '../pipeline/pipeline-harness.ts';
+import { reliabilityEnv, startOnnxWorker, waitFor } from './reliability-harness.ts';
 
 /**
- * A Redis whose maxmemory-policy evicts keys (allkeys-lru, set with CONFIG SET on a real
- * redis-server) can drop queued shards silently: a worker must say so at start. The same worker
- * against noeviction says nothing.
+ * BullMQ needs a Redis that never evicts: under memory pressure an evicting policy (allkeys-lru)
+ * dropped 51 of 100 job payloads, and the run could not complete under its id. So submit and the
+ * worker refuse such a Redis at start, naming the policy and the fix (a real redis-server set to
+ * allkeys-lru with CONFIG SET). And a payload that is gone anyway (its hash field evicted,
+ * reproduced with HDEL) is reported as evicted, not as a malformed job.
  */
 
+const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
 let redis: TestRedis;
-let lruWarnings: Array<Record<string, unknown>>;
-let noevictionWarnings: Array<Record<string, unknown>>;
+let dir: string;
 let workers: ServerProcess[] = [];
 
-async function policyWarnings(policy: string): Promise<Array<Record<string, unknown>>> {
+async function setPolicy(policy: string): Promise<void> {
   const admin = new Redis(redis.url);
   try {
     await admin.config('SET', 'maxmemory-policy', policy);
   } finally {
     admin.disconnect();
   }
-  const worker = await startOnnxWorker(reliabilityEnv(redis.url, uniqueName('policy')));
-  workers = [worker];
-  await stopWorkers(workers);
-  workers = [];
-  return logLines(worker.output())
-    .filter((line) => line.level === 40 || line.level === 'warn')
-    .filter((line) => String(line.msg).includes('maxmemory-policy'));
 }
 
 before(async () => {
   redis = await startRedis();
-  lruWarnings = await policyWarnings('allkeys-lru');
-  noevictionWarnings = await policyWarnings('noeviction');
+  dir = await mkdtemp(join(tmpdir(), 'eviction-'));
 });
 
 after(async () => {
   if (workers.length > 0) await stopWorkers(workers);
   await redis?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('the worker start-up check of Redis maxmemory-policy', () => {
-  test('warns, naming the policy and the fix, when Redis evicts keys (allkeys-lru)', () => {
-    assert.ok(lruWarnings.length >= 1, 'no maxmemory-policy warning');
-    assert.equal(lruWarnings[0]!.policy, 'allkeys-lru');
-    assert.match(
-      String(lruWarnings[0]!.msg),
-      /set it to 'noeviction' \(redis-cli CONFIG SET maxmemory-policy noeviction\)/,
-    );
+describe('a Redis whose maxmemory-policy evicts keys (allkeys-lru)', () => {
+  before(() => setPolicy('allkeys-lru'));
+  after(() => setPolicy('noeviction'));
+
+  test('submit refuses it before enqueueing, naming the policy and the fix', async () => {
+    const env = reliabilityEnv(redis.url, uniqueName('lru'));
+    const result = await runCli(['submit', fixtures, '--output', join(dir, 'out')], env);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /maxmemory-policy is 'allkeys-lru'.*CONFIG SET maxmemory-policy noeviction/);
+    const { queue, close } = shardQueue(redis.url, env.QUEUE_PREFIX ?? '');
+    try {
+      assert.equal(await queue.count(), 0);
+    } finally {
+      await close();
+    }
   });
 
-  test('says nothing when the policy is noeviction', () => {
-    assert.deepEqual(noevictionWarnings, []);
+  test('a worker refuses it at start and exits 1 with one line saying why', async () => {
+    const result = await runCli(
+      ['worker', '--engine', 'onnx', '--metrics-port', '0'],
+      reliabilityEnv(redis.url, uniqueName('lru')),
+    );
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /resnet-batch: CONFIG: Redis maxmemory-policy is 'allkeys-lru'/);
+    assert.doesNotMatch(result.stderr, /worker ready/);
+  });
+});
+
+describe('a shard whose payload was evicted from Redis', () => {
+  test('fails at once as INVALID_JOB saying it was evicted and what to do', async () => {
+    const env = reliabilityEnv(redis.url, uniqueName('evicted'));
+    const submitted = await runCli(['submit', fixtures, '--output', join(dir, 'evicted'), '--shard-size', '4'], env);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const run = submitted.stdout.trim();
+    const { queue, close } = shardQueue(redis.url, env.QUEUE_PREFIX ?? '');
+    try {
+      const jobId = shardJobId(run, 0);
+      const admin = new Redis(redis.url);
+      await admin.hdel(queue.toKey(jobId), 'data');
+      admin.disconnect();
+      workers = [await startOnnxWorker(env)];
+      await waitFor(
+        'the shard with no payload fails',
+        async () => (await queue.getJob(jobId))?.failedReason !== undefined,
+        120_000,
+      );
+      const job = await queue.getJob(jobId);
+      assert.match(
+        job?.failedReason ?? '',
+        /^INVALID_JOB: job \S+ has no payload left in Redis: it was evicted \(set maxmemory-policy noeviction/,
+      );
+    } finally {
+      await close();
+    }
   });
 });

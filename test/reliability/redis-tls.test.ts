@@ -125,7 +125,7 @@ test('submit, a worker and status work over rediss:// with a password', async ()
       if (status.state !== 'done') await new Promise((resolve) => setTimeout(resolve, 500));
     }
     assert.equal(status?.state, 'done');
-    assert.deepEqual(status?.images, { total: 3, ok: 2, error: 1, skipped: 0 });
+    assert.deepEqual(status?.images, { total: 3, ok: 2, error: 1, skipped: 0, unchanged: 0, processed: 3 });
     assert.deepEqual([status?.shards.done, status?.shards.failed], [2, 0]);
   } finally {
     assert.deepEqual(await stopWorkers([worker]), [0]);

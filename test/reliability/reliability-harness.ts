@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parquetReadObjects } from 'hyparquet';
 import { parse as parseNpy } from 'npyjs';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
-import { type ReadRow, type RunOutput, runCli, shardQueue } from '../pipeline/pipeline-harness.ts';
+import { type RunOutput, runCli, shardQueue } from '../pipeline/pipeline-harness.ts';
 
 /**
  * What the crash, restart and poison-shard tests share, on top of test/pipeline/pipeline-harness.ts:
@@ -165,32 +165,23 @@ async function checkParts(runFolder: string, violations: string[], seen: Set<str
       violations.push(`${part}: metadata present, .npy missing`);
       continue;
     }
-    const rows = (await parquetReadObjects({
-      file: arrayBufferOf(await readFile(join(runFolder, 'metadata', name))),
-    })) as unknown as ReadRow[];
-    const okRows = rows.filter((row) => row.status === 'ok').length;
+    const rows = await parquetReadObjects({ file: arrayBufferOf(await readFile(join(runFolder, 'metadata', name))) });
     const npyRows = parseNpy(arrayBufferOf(npy)).shape[0];
-    if (npyRows !== okRows) violations.push(`${part}: ${okRows} ok rows, ${npyRows} .npy rows`);
+    if (npyRows !== rows.length) violations.push(`${part}: ${rows.length} metadata rows, ${npyRows} .npy rows`);
   }
 }
 
-/** Every input name has exactly one metadata row (matched by the URI's last segment), and nothing else has one. */
+/** Every input name has exactly one row in metadata/ or errors/ (matched by the URI's last segment), and nothing else has one. */
 export function assertOneRowPerInput(output: RunOutput, names: readonly string[]): void {
   const rowNames = output.parts.flatMap((part) => part.rows).map((row) => row.uri.slice(row.uri.lastIndexOf('/') + 1));
   assert.equal(rowNames.length, names.length, `rows ${rowNames.length}, inputs ${names.length}`);
   assert.deepEqual(rowNames.sort(), [...names].sort());
 }
 
-/** Each part's ok rows number 0..n-1 in order and its .npy is n x 2048. */
+/** Each part's .npy is n x 2048 for its n metadata rows (row i <-> row i). */
 export function assertNpyMatchesOkRows(output: RunOutput): void {
   for (const part of output.parts) {
-    const okRows = part.rows.filter((row) => row.status === 'ok');
-    assert.deepEqual(
-      okRows.map((row) => row.embedding_row),
-      okRows.map((_, index) => index),
-      `part ${part.shard}`,
-    );
-    assert.deepEqual(part.npyShape, [okRows.length, 2048], `part ${part.shard}`);
+    assert.deepEqual(part.npyShape, [part.metadata.length, 2048], `part ${part.shard}`);
   }
 }
 
@@ -203,8 +194,11 @@ export async function statusJson(run: string, env: Record<string, string>): Prom
 
 export interface StatusJson {
   state: string;
-  images: { total: number; ok: number; error: number; skipped: number };
+  images: { total: number; ok: number; error: number; skipped: number; unchanged: number; processed: number };
   shards: { total: number; done: number; failed: number; failed_shards: number[] };
+  queue: { waiting: number; active: number; delayed: number; failed: number };
+  workers: number | null;
+  finalize_error: string | null;
 }
 
 /** The JSON log lines a process printed (non-JSON lines are skipped). */

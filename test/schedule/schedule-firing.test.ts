@@ -57,7 +57,9 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }, incrementa
     v: 1,
     name: 'nightly',
     input: pathToFileURL(input).href,
-    output: pathToFileURL(join(dir, 'out')).href,
+    // Each test its own output: a run id names one input for good, in Redis and on storage.
+    output: pathToFileURL(join(dir, `out-${prefix}`)).href,
+    normalize: false,
     incremental,
     shardSize: 2,
     model: MODEL,

@@ -59,6 +59,7 @@ describe('schedule add, ls and rm', () => {
       output: join(dir, 'out'),
       incremental: true,
       shardSize: 8,
+      normalize: false,
       model: MODEL,
     });
     assert.equal(added.replaced, false);
@@ -75,6 +76,7 @@ describe('schedule add, ls and rm', () => {
       output: pathToFileURL(join(dir, 'out')).href,
       incremental: true,
       shardSize: 8,
+      normalize: false,
       model: MODEL,
     });
     await registry.remove('nightly');

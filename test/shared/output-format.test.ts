@@ -4,12 +4,19 @@ import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../../shared/errors.ts';
 import {
-  embeddingsKey,
+  ERROR_COLUMNS,
+  type ErrorRow,
   METADATA_COLUMNS,
   type MetadataRow,
+  RESERVED_COLUMN_NAMES,
+} from '../../shared/output/columns.ts';
+import {
+  embeddingsKey,
+  errorsKey,
   manifestKey,
   metadataKey,
   partName,
+  shardOfPartName,
 } from '../../shared/output/output-format.ts';
 
 describe('output keys', () => {
@@ -53,39 +60,30 @@ describe('output keys', () => {
   });
 });
 
-describe('metadata columns', () => {
-  it('are the snake_case columns of the output contract, in file order', () => {
+describe('the columns of the parts', () => {
+  it('metadata parts hold the images that succeeded: no status, no error, no row index', () => {
+    const names = METADATA_COLUMNS.map((column) => column.name);
+    for (const gone of ['status', 'error', 'embedding_row']) assert.ok(!names.includes(gone), gone);
     assert.deepEqual(
-      METADATA_COLUMNS.map((column) => column.name),
-      [
-        'uri',
-        'etag',
-        'size_bytes',
-        'width',
-        'height',
-        'status',
-        'error',
-        'embedding_row',
-        'top_labels',
-        'top_indices',
-        'top_scores',
-        'model',
-        'engine',
-        'processed_at',
-      ],
+      METADATA_COLUMNS.filter((column) => column.nullable),
+      [],
     );
   });
 
-  it('fill each field of MetadataRow exactly once', () => {
-    const fields: Record<keyof MetadataRow, true> = {
+  it('errors parts hold uri, etag, size_bytes, error (CODE: reason) and processed_at', () => {
+    assert.deepEqual(
+      ERROR_COLUMNS.map((column) => column.name),
+      ['uri', 'etag', 'size_bytes', 'error', 'processed_at'],
+    );
+  });
+
+  it('fill each field of a row exactly once (carried fields apart)', () => {
+    const metadataFields: Record<Exclude<keyof MetadataRow, 'fields'>, true> = {
       uri: true,
       etag: true,
       sizeBytes: true,
       width: true,
       height: true,
-      status: true,
-      error: true,
-      embeddingRow: true,
       topLabels: true,
       topIndices: true,
       topScores: true,
@@ -93,19 +91,33 @@ describe('metadata columns', () => {
       engine: true,
       processedAt: true,
     };
-    assert.deepEqual(METADATA_COLUMNS.map((column) => column.field).sort(), Object.keys(fields).sort());
+    assert.deepEqual(METADATA_COLUMNS.map((column) => column.field).sort(), Object.keys(metadataFields).sort());
+    const errorFields: Record<Exclude<keyof ErrorRow, 'fields'>, true> = {
+      uri: true,
+      etag: true,
+      sizeBytes: true,
+      error: true,
+      processedAt: true,
+    };
+    assert.deepEqual(ERROR_COLUMNS.map((column) => column.field).sort(), Object.keys(errorFields).sort());
   });
 
-  it('allow nulls only in the columns an error row leaves empty', () => {
-    const nullable = METADATA_COLUMNS.filter((column) => column.nullable).map((column) => column.name);
-    assert.deepEqual(nullable, [
-      'width',
-      'height',
-      'error',
-      'embedding_row',
-      'top_labels',
-      'top_indices',
-      'top_scores',
-    ]);
+  it('reserve the names of every own column, and the format-1 columns, against carried fields', () => {
+    for (const name of ['uri', 'etag', 'error', 'top_labels', 'status', 'embedding_row'])
+      assert.ok(RESERVED_COLUMN_NAMES.has(name), name);
+    assert.ok(!RESERVED_COLUMN_NAMES.has('caption'));
+  });
+});
+
+describe('part names', () => {
+  it('parse back to their shard index, by kind', () => {
+    assert.equal(shardOfPartName('part-00042.parquet', 'errors'), 42);
+    assert.equal(shardOfPartName('part-00042.npy', 'embeddings'), 42);
+    assert.equal(shardOfPartName('part-00042.npy', 'metadata'), null);
+    assert.equal(shardOfPartName('.part-00042.parquet.tmp-1-abc', 'metadata'), null);
+  });
+
+  it('put the errors part, the commit marker, under <output>/<run>/errors/', () => {
+    assert.equal(errorsKey('s3://bucket/out', 'run-1', 42), 's3://bucket/out/run-1/errors/part-00042.parquet');
   });
 });

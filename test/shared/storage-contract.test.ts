@@ -12,6 +12,7 @@ import { LocalStore } from '../../shared/storage/local-store.ts';
 import type { ObjectInfo, ObjectStore } from '../../shared/storage/object-store.ts';
 import { createS3Client } from '../../shared/storage/s3-client.ts';
 import { S3Store } from '../../shared/storage/s3-store.ts';
+import { useContainers } from '../harness/docker-available.ts';
 import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
@@ -21,6 +22,11 @@ interface StoreUnderTest {
   newRoot(): Promise<string>;
   /** Names of the S3 commands sent so far, for stores that speak S3. */
   commands?: string[];
+  /**
+   * Whether the store under test enforces create-only writes. s3rver ignores If-None-Match on
+   * PUT (AWS S3, MinIO and Ceph RGW honour it), so the S3 run checks it only against MinIO.
+   */
+  enforcesCreateOnly: boolean;
   close(): Promise<void>;
 }
 
@@ -141,6 +147,29 @@ function objectStoreContract(name: string, open: () => Promise<StoreUnderTest>):
       assert.ok(body.equals(await it.store.read(uri)));
     });
 
+    test('readObject returns the body with the size and etag of the object it came from', async () => {
+      const uri = `${await it.newRoot()}photo.jpg`;
+      await it.store.write(uri, 'first version');
+      await it.store.write(uri, 'the second, longer version');
+      const read = await it.store.readObject(uri);
+      assert.equal(read.body.toString(), 'the second, longer version');
+      const info = await it.store.stat(uri);
+      assert.deepEqual(read.info, info);
+      assert.equal(read.info.size, read.body.length);
+    });
+
+    test('a create-only write creates a missing object and never replaces an existing one', async (t) => {
+      const uri = `${await it.newRoot()}_commit`;
+      await it.store.write(uri, 'first', { ifNoneMatch: '*' });
+      assert.equal((await it.store.read(uri)).toString(), 'first');
+      if (!it.enforcesCreateOnly) {
+        t.skip('this server ignores If-None-Match on PUT (s3rver); AWS S3, MinIO and Ceph RGW enforce it');
+        return;
+      }
+      await assert.rejects(it.store.write(uri, 'second', { ifNoneMatch: '*' }), { code: 'PRECONDITION_FAILED' });
+      assert.equal((await it.store.read(uri)).toString(), 'first');
+    });
+
     test('readStream streams the whole object', async () => {
       const uri = `${await it.newRoot()}model/weights.bin`;
       const body = randomBytes(300_000);
@@ -174,6 +203,7 @@ objectStoreContract('local filesystem', async () => {
   const base = await mkdtemp(join(tmpdir(), 'resnet-batch-store-'));
   return {
     store: new LocalStore(),
+    enforcesCreateOnly: true,
     newRoot: async () => `${pathToFileURL(join(base, uniqueName('root'))).href}/`,
     close: () => rm(base, { recursive: true, force: true }),
   };
@@ -194,6 +224,7 @@ objectStoreContract('S3', async () => {
   return {
     store,
     commands,
+    enforcesCreateOnly: await useContainers(),
     newRoot: async () => {
       const bucket = uniqueName('bkt');
       await s3.createBucket(bucket);

@@ -1,6 +1,7 @@
 // Behaviour specific to the local filesystem store; the shared behaviour is in storage-contract.test.ts.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -70,9 +71,55 @@ describe('LocalStore', () => {
     );
   });
 
-  test('a folder is not an object: stat is null and read is not found', async () => {
+  test('a folder is not an object: stat is null and read says it is not a file', async () => {
     await mkdir(join(base, 'a-folder'), { recursive: true });
     assert.equal(await store.stat(join(base, 'a-folder')), null);
-    await assert.rejects(store.read(join(base, 'a-folder')), { code: 'NOT_FOUND' });
+    await assert.rejects(store.read(join(base, 'a-folder')), {
+      code: 'NOT_A_FILE',
+      message: /is a directory, not a regular file/,
+    });
+  });
+
+  test('a FIFO named like an image is refused at once as not a file, without waiting for a writer', async () => {
+    const fifo = join(base, 'pipe.jpg');
+    execFileSync('mkfifo', [fifo]);
+    await assert.rejects(store.read(fifo), { code: 'NOT_A_FILE', message: /is a FIFO, not a regular file/ });
+    assert.equal(await store.stat(fifo), null);
+    const listed = await listUris(base);
+    assert.ok(!listed.some((uri) => uri.endsWith('/pipe.jpg')), 'a FIFO is never listed');
+  });
+
+  test('a link that loops is skipped with its reason while the rest of the folder is listed', async () => {
+    const root = join(base, 'loops');
+    await store.write(join(root, 'a.jpg'), 'a');
+    await store.write(join(root, 'z.jpg'), 'z');
+    await symlink(join(root, 'loop-b.jpg'), join(root, 'loop-a.jpg'));
+    await symlink(join(root, 'loop-a.jpg'), join(root, 'loop-b.jpg'));
+    const skipped: Array<{ uri: string; reason: string }> = [];
+    const listed: string[] = [];
+    for await (const page of store.list(root, { onSkip: (entry) => skipped.push(entry) }))
+      listed.push(...page.map((info) => info.uri));
+    assert.deepEqual(
+      listed,
+      ['a.jpg', 'z.jpg'].map((key) => pathToFileURL(join(root, key)).href),
+    );
+    assert.deepEqual(
+      skipped.map((entry) => [
+        entry.uri.slice(entry.uri.lastIndexOf('/') + 1),
+        /ELOOP: a link that loops/.test(entry.reason),
+      ]),
+      [
+        ['loop-a.jpg', true],
+        ['loop-b.jpg', true],
+      ],
+    );
+  });
+
+  test('a create-only write of an existing object fails and leaves it as it was, with no temporary file behind', async () => {
+    const path = join(base, 'create-only', 'marker');
+    await store.write(path, 'one', { ifNoneMatch: '*' });
+    await assert.rejects(store.write(path, 'two', { ifNoneMatch: '*' }), { code: 'PRECONDITION_FAILED' });
+    assert.equal((await store.read(path)).toString(), 'one');
+    assert.deepEqual(await readdir(join(base, 'create-only')), ['marker']);
   });
 });

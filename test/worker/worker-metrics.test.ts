@@ -91,6 +91,7 @@ describe('worker metrics', () => {
         model: 'default',
         inputRoots: [pathToFileURL(fixtures).href],
         images: await Promise.all(['chelsea.png', 'palette_color.png', 'truncated.jpg', 'vanished.png'].map(image)),
+        normalize: false,
       };
       const outcome = await processShard(job, {
         engine,
@@ -98,6 +99,8 @@ describe('worker metrics', () => {
         modelId: 'm',
         storeFor: (uri) => openStore(uri),
         batchSize: 2,
+        carriedColumns: [],
+        fetchTimeoutMs: 60_000,
         maxImageBytes: 1 << 26,
         metrics,
       });

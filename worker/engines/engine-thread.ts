@@ -5,8 +5,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { InferenceEngine } from '../../shared/engine.ts';
 import { ResnetBatchError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/logger.ts';
-import { type OpenEngineOptions, openEngine } from './open-engine.ts';
-import type { EngineReply, EngineRequest, SerializedError } from './threaded-engine.ts';
+import { openEngine } from './open-engine.ts';
+import type { EngineReply, EngineRequest, SerializedError, ThreadOptions } from './threaded-engine.ts';
 
 const port = parentPort!;
 
@@ -30,8 +30,8 @@ async function serve(engine: InferenceEngine, request: EngineRequest): Promise<E
 }
 
 try {
-  const options = workerData as Omit<OpenEngineOptions, 'logger'>;
-  const { engine, model } = await openEngine({ ...options, logger: createLogger('worker') });
+  const { logLevel, ...options } = workerData as ThreadOptions;
+  const { engine, model } = await openEngine({ ...options, logger: createLogger('worker', logLevel) });
   let queue = Promise.resolve();
   port.on('message', (request: EngineRequest) => {
     queue = queue.then(async () => port.postMessage(await serve(engine, request)));

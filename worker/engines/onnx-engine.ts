@@ -1,12 +1,11 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ONNX_NAMES } from '../../model/onnx/build-onnx-resnet.ts';
 import type { ResNetSpec } from '../../model/spec.ts';
 import { type BatchOutput, checkBatch, type InferenceEngine } from '../../shared/engine.ts';
 import { describeError, EngineUnavailableError, ResnetBatchError } from '../../shared/errors.ts';
+import { CUDA_INSTALL_HINT, onnxCudaProviderInstalled } from './onnx-cuda-provider.ts';
+import { openOptimizedCpuSession } from './onnx-session-cache.ts';
 
 /**
  * ONNX Runtime engine (onnxruntime-node) running the graph that model/onnx/ generates from
@@ -33,22 +32,7 @@ export interface OnnxEngineOptions {
   intraOpNumThreads?: number;
 }
 
-const require = createRequire(import.meta.url);
-
-const CUDA_INSTALL_HINT =
-  'on a GPU host with CUDA 12 and cuDNN 9, install the CUDA provider with `node node_modules/onnxruntime-node/script/install.js --onnxruntime-node-install=cuda12`, or use --engine onnx for the CPU';
-
-/** Whether onnxruntime-node's CUDA provider library is installed next to its binding (see OnnxFlavour). */
-export function onnxCudaProviderInstalled(): boolean {
-  try {
-    const packageRoot = dirname(require.resolve('onnxruntime-node/package.json'));
-    return existsSync(
-      join(packageRoot, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'),
-    );
-  } catch {
-    return false;
-  }
-}
+export { onnxCudaProviderInstalled };
 
 export class OnnxEngine implements InferenceEngine {
   readonly embeddingSize: number;
@@ -85,7 +69,11 @@ export class OnnxEngine implements InferenceEngine {
       graphOptimizationLevel: 'all',
     };
     try {
-      return new OnnxEngine(flavour, await ort.InferenceSession.create(modelPath, sessionOptions), spec);
+      const session =
+        flavour === 'onnx-cpu'
+          ? await openOptimizedCpuSession(ort, modelPath, sessionOptions)
+          : await ort.InferenceSession.create(modelPath, sessionOptions);
+      return new OnnxEngine(flavour, session, spec);
     } catch (error) {
       const hint =
         flavour === 'onnx-cuda' ? CUDA_INSTALL_HINT : `delete ${modelPath} to regenerate it, or use --engine tfjs-wasm`;

@@ -1,10 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { loadResNet } from '../../model/load-resnet.ts';
-import { resolveModelLocation } from '../../model/model-location.ts';
-import { loadInt8ResNet } from '../../model/onnx/load-int8-resnet.ts';
-import { type LoadedOnnxResNet, loadOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
-import type { ReadModelFile } from '../../model/read-model-file.ts';
+import { type ModelLocation, resolveModelLocation } from '../../model/model-location.ts';
+import type { LoadedOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
 import { resnet50 } from '../../model/spec.ts';
 import {
   ENGINES,
@@ -18,10 +15,10 @@ import { ConfigError, EngineUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { DEFAULT_MODEL_REF } from '../../shared/model-ref.ts';
 import { DEFAULT_PRECISION, type Precision } from '../../shared/precision.ts';
-import { decodeImage } from '../decode-image.ts';
 import { NullEngine, nullLabels } from './null-engine.ts';
-import { OnnxEngine, type OnnxFlavour, onnxCudaProviderInstalled } from './onnx-engine.ts';
-import { activateTfjsBackend, TfjsEngine, type TfjsFlavour } from './tfjs-engine.ts';
+import { onnxCudaProviderInstalled } from './onnx-cuda-provider.ts';
+import type { OnnxFlavour } from './onnx-engine.ts';
+import type { TfjsFlavour } from './tfjs-engine.ts';
 
 /** What a worker knows about the model it loaded: written into every row and the manifest. */
 export interface LoadedModelInfo {
@@ -123,7 +120,11 @@ function chooseEngine(choice: EngineChoice, precision: Precision): { flavour: En
   return { flavour, reason: 'asked for with --engine' };
 }
 
-/** Chooses and starts the engine, then loads the model onto it. */
+/**
+ * Chooses and starts the engine, then loads the model onto it. Each engine's code (and its
+ * runtime: TensorFlow.js, ONNX Runtime) is imported only once it is chosen: TensorFlow.js alone
+ * takes about a second to load and prints a banner, which the ONNX engines must not pay for.
+ */
 export async function openEngine(options: OpenEngineOptions): Promise<Opened> {
   if (options.choice === NULL_ENGINE_CHOICE) return openNull(options);
   const precision = options.precision ?? DEFAULT_PRECISION;
@@ -132,8 +133,8 @@ export async function openEngine(options: OpenEngineOptions): Promise<Opened> {
   const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef);
   const opened =
     picked.flavour === 'onnx-cpu' || picked.flavour === 'onnx-cuda'
-      ? await openOnnx(picked.flavour, location.read, options)
-      : await openTfjs(picked.flavour, location.read, options);
+      ? await openOnnx(picked.flavour, location, options)
+      : await openTfjs(picked.flavour, location, options);
   options.logger?.info({ model: opened.model.id, from: location.uri }, 'model loaded');
   return opened;
 }
@@ -156,14 +157,18 @@ function openNull(options: OpenEngineOptions): Opened {
   };
 }
 
-async function openTfjs(flavour: TfjsFlavour, read: ReadModelFile, options: OpenEngineOptions): Promise<Opened> {
+async function openTfjs(flavour: TfjsFlavour, location: ModelLocation, options: OpenEngineOptions): Promise<Opened> {
   if (flavour !== 'tfjs-wasm' && !isInstalled(`@tensorflow/${flavour}`)) {
     throw new EngineUnavailableError(
       `engine ${flavour} is not installed; install it with \`npm install @tensorflow/${flavour}\` (its install script downloads libtensorflow${flavour === 'tfjs-node-gpu' ? ' and needs CUDA 11.2 / cuDNN 8.1' : ''}), or use --engine onnx or tfjs-wasm`,
     );
   }
+  const [{ activateTfjsBackend, TfjsEngine }, { loadResNet }] = await Promise.all([
+    import('./tfjs-engine.ts'),
+    import('../../model/load-resnet.ts'),
+  ]);
   await activateTfjsBackend(flavour);
-  const loaded = await loadResNet(resnet50, read);
+  const loaded = await loadResNet(resnet50, location.read);
   return {
     engine: new TfjsEngine(flavour, loaded.model),
     model: {
@@ -176,10 +181,13 @@ async function openTfjs(flavour: TfjsFlavour, read: ReadModelFile, options: Open
   };
 }
 
-/** Reads the weights, generates the ONNX graph or reuses the cached one, and opens a session on it. */
-async function openOnnx(flavour: OnnxFlavour, read: ReadModelFile, options: OpenEngineOptions): Promise<Opened> {
+/** Reads the weights, generates the ONNX graph (fp32 or int8) or reuses the cached one, and opens a session on it. */
+async function openOnnx(flavour: OnnxFlavour, location: ModelLocation, options: OpenEngineOptions): Promise<Opened> {
   const precision = options.precision ?? DEFAULT_PRECISION;
-  const loaded = precision === 'int8' ? await loadInt8(read, options) : await loadOnnxResNet(resnet50, read);
+  const [{ OnnxEngine }, loaded] = await Promise.all([
+    import('./onnx-engine.ts'),
+    precision === 'int8' ? loadInt8(location, options) : loadFp32(location),
+  ]);
   options.logger?.info(
     { path: loaded.modelPath, sha256: loaded.onnxSha256, generated: loaded.generated, precision },
     loaded.generated ? 'ONNX graph generated and cached' : 'ONNX graph reused from the cache',
@@ -199,6 +207,11 @@ async function openOnnx(flavour: OnnxFlavour, read: ReadModelFile, options: Open
   };
 }
 
+async function loadFp32(location: ModelLocation): Promise<LoadedOnnxResNet> {
+  const { loadOnnxResNet } = await import('../../model/onnx/load-onnx-resnet.ts');
+  return loadOnnxResNet(resnet50, location.read, { localDir: location.localDir });
+}
+
 /**
  * Builds what a model needs on this host before any engine opens it: the int8 graph on first use
  * (20-30 s on 2 cores, with `onProgress` lines). `run` calls it once before starting its workers, so that N
@@ -212,12 +225,21 @@ export async function prepareModel(options: {
 }): Promise<void> {
   if (options.precision !== 'int8') return;
   const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef);
-  await loadInt8(location.read, { choice: 'onnx', modelRef: options.modelRef, onProgress: options.onProgress });
+  await loadInt8(location, { choice: 'onnx', modelRef: options.modelRef, onProgress: options.onProgress });
 }
 
-/** The int8 graph, built on this host's first use from the default calibration set (20-30 s, with progress lines). */
-function loadInt8(read: ReadModelFile, options: OpenEngineOptions): Promise<LoadedOnnxResNet> {
-  return loadInt8ResNet(resnet50, read, {
+/**
+ * The int8 graph, built on this host's first use from the default calibration set (20-30 s, with
+ * progress lines). Its loader and the decoder calibration uses (sharp) are imported only here, so
+ * an fp32 engine thread loads neither.
+ */
+async function loadInt8(location: ModelLocation, options: OpenEngineOptions): Promise<LoadedOnnxResNet> {
+  const [{ loadInt8ResNet }, { decodeImage }] = await Promise.all([
+    import('../../model/onnx/load-int8-resnet.ts'),
+    import('../decode-image.ts'),
+  ]);
+  return loadInt8ResNet(resnet50, location.read, {
+    localDir: location.localDir,
     decode: async (bytes) => (await decodeImage(bytes)).pixels,
     onProgress: (message) => {
       if (options.onProgress) options.onProgress(message);

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { BatchOutput, InferenceEngine } from '../../shared/engine.ts';
 import { ResnetBatchError } from '../../shared/errors.ts';
+import { MODULE_EXTENSION } from '../../shared/source-location.ts';
 import type { LoadedModelInfo, OpenEngineOptions } from './open-engine.ts';
 
 /**
@@ -16,11 +17,12 @@ import type { LoadedModelInfo, OpenEngineOptions } from './open-engine.ts';
 export async function openEngineInThread(
   options: OpenEngineOptions,
 ): Promise<{ engine: InferenceEngine; model: LoadedModelInfo }> {
-  const { logger: _logger, onProgress: _onProgress, ...threadOptions } = options;
+  const { logger, onProgress: _onProgress, ...threadOptions } = options;
   const thread = new Worker(BOOTSTRAP, {
     eval: true,
-    workerData: threadOptions,
-    argv: [new URL('./engine-thread.ts', import.meta.url).href, import.meta.resolve('tsx/esm/api')],
+    // The thread logs through a logger of its own, at this one's level.
+    workerData: { ...threadOptions, logLevel: logger?.level } satisfies ThreadOptions,
+    argv: [new URL(`./engine-thread${MODULE_EXTENSION}`, import.meta.url).href, import.meta.resolve('tsx/esm/api')],
   });
   const engine = new ThreadedEngine(thread);
   const ready = await engine.request<Extract<EngineReply, { type: 'ready' }>>({ type: 'open' });
@@ -29,9 +31,10 @@ export async function openEngineInThread(
 }
 
 /**
- * The thread's entry, as a script: the engine code is TypeScript, and a process started with
- * `--import tsx` passes that to its threads while one started through bin/resnet-batch.js
- * (tsx's register()) does not; so import it, and register tsx first only where needed.
+ * The thread's entry, as a script. Compiled (dist/), the entry is plain JS. From the sources it is
+ * TypeScript, and a process started with `--import tsx` passes that to its threads while one
+ * started through bin/resnet-batch.js (tsx's register()) does not; so import it, and register
+ * tsx first only where needed.
  */
 const BOOTSTRAP = `
 const { argv } = require('node:process');
@@ -42,6 +45,9 @@ import(entry).catch(async (error) => {
   await import(entry + '?tsx'); // a new URL: the failed import above stays cached under the old one
 });
 `;
+
+/** What the engine thread gets (engine-thread.ts): the options but the logger and progress callback (functions do not cross to a thread), and the log level. */
+export type ThreadOptions = Omit<OpenEngineOptions, 'logger' | 'onProgress'> & { logLevel?: string };
 
 export interface SerializedError {
   name: string;

@@ -1,0 +1,58 @@
+// `resnet-batch run` at a terminal (issue 12): readable log lines, not JSON, and no TensorFlow.js
+// banner; JSON again with LOG_FORMAT=json. The terminal is a real pseudo-terminal from util-linux
+// `script`, so stderr.isTTY is what a person at a shell gets.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { uniqueName } from '../harness/unique-name.ts';
+
+const cli = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));
+const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
+let dir: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'run-terminal-'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+/** Runs `run` on the fixtures inside a pseudo-terminal; returns everything the terminal showed. */
+function runAtTerminal(env: Record<string, string>): { code: number | null; screen: string } {
+  const quote = (value: string) => `'${value.replaceAll("'", "'\\''")}'`;
+  const command = [process.execPath, cli, 'run', fixtures, '--output', join(dir, uniqueName('out'))].map(quote);
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    QUEUE_PREFIX: uniqueName('terminal'),
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'info',
+    NO_COLOR: '1',
+    ...env,
+  };
+  delete childEnv.REDIS_URL;
+  const result = spawnSync('script', ['-q', '-e', '-c', command.join(' '), '/dev/null'], {
+    env: childEnv,
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  return { code: result.status, screen: result.stdout.replaceAll('\r', '') };
+}
+
+describe('resnet-batch run at a terminal', () => {
+  test('writes readable log lines, no JSON and no TensorFlow.js banner', () => {
+    const { code, screen } = runAtTerminal({});
+    assert.equal(code, 0, screen);
+    assert.match(screen, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(worker\): worker ready \{"engine":"onnx-cpu"/m);
+    assert.match(screen, /^done: 9 ok, 2 error, 1 skipped/m);
+    assert.doesNotMatch(screen, /^\{"level"/m);
+    assert.doesNotMatch(screen, /TensorFlow\.js|Hi, looks like/);
+  });
+
+  test('writes JSON log lines with LOG_FORMAT=json', () => {
+    const { code, screen } = runAtTerminal({ LOG_FORMAT: 'json' });
+    assert.equal(code, 0, screen);
+    assert.match(screen, /^\{"level":30,.*"msg":"worker ready"\}$/m);
+  });
+});

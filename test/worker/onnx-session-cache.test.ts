@@ -1,0 +1,60 @@
+// The CPU engine's optimised-graph cache (worker/engines/onnx-session-cache.ts): saved on the
+// first open, opened as is afterwards with the same outputs, and made again when damaged.
+import assert from 'node:assert/strict';
+import { copyFile, mkdtemp, readdir, rm, stat, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { resolveModelLocation } from '../../model/model-location.ts';
+import { loadOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
+import { resnet50 } from '../../model/spec.ts';
+import { openOptimizedCpuSession } from '../../worker/engines/onnx-session-cache.ts';
+
+const options: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: 1 };
+let dir: string;
+let graph: string;
+
+before(async () => {
+  const location = resolveModelLocation(undefined);
+  const { modelPath } = await loadOnnxResNet(resnet50, location.read, { localDir: location.localDir });
+  dir = await mkdtemp(join(tmpdir(), 'resnet-batch-ort-cache-'));
+  graph = join(dir, 'resnet50.onnx');
+  await copyFile(modelPath, graph);
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+/** The embedding of a constant grey image. */
+async function embed(session: ort.InferenceSession): Promise<Float32Array> {
+  const input = new ort.Tensor('float32', new Float32Array(224 * 224 * 3).fill(0.5), [1, 224, 224, 3]);
+  const outputs = await session.run({ input });
+  await session.release();
+  return outputs.embedding!.data as Float32Array;
+}
+
+const optimizedFiles = async () => (await readdir(dir)).filter((name) => /\.ort-[0-9a-f]{16}\.onnx$/.test(name));
+
+describe('the optimised graph cache of the CPU engine', () => {
+  let first: Float32Array;
+
+  test('the first open saves the optimised graph next to the graph, and nothing else', async () => {
+    first = await embed(await openOptimizedCpuSession(ort, graph, options));
+    assert.equal((await optimizedFiles()).length, 1);
+    assert.deepEqual((await readdir(dir)).length, 2, 'no temporary file left');
+  });
+
+  test('a later open uses it and gives the same embedding', async () => {
+    const again = await embed(await openOptimizedCpuSession(ort, graph, options));
+    const worst = again.reduce((max, value, index) => Math.max(max, Math.abs(value - first[index]!)), 0);
+    assert.ok(worst < 1e-4, `largest difference ${worst}`);
+  });
+
+  test('a damaged optimised graph is made again', async () => {
+    const [name] = await optimizedFiles();
+    await truncate(join(dir, name!), 1000);
+    const again = await embed(await openOptimizedCpuSession(ort, graph, options));
+    assert.equal(again.length, first.length);
+    assert.deepEqual(await optimizedFiles(), [name]);
+    assert.ok((await stat(join(dir, name!))).size > 1_000_000, 'written again in full');
+  });
+});

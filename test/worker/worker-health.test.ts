@@ -1,0 +1,123 @@
+// /healthz and /readyz of a real `resnet-batch worker` process against a real redis-server
+// (worker/worker-health.ts). Outcomes only: each test polls until the answer it expects, never
+// asserting how long that took.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ARTIFACT_LAYOUT } from '../../model/artifact.ts';
+import { artifactCacheDir } from '../../model/model-cache.ts';
+import { freePort } from '../../shared/free-port.ts';
+import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
+import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { uniqueName } from '../harness/unique-name.ts';
+
+const cliEntry = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));
+const nullWorkerEntry = fileURLToPath(new URL('../harness/null-worker.ts', import.meta.url));
+
+async function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: response.status, body: await response.text() };
+}
+
+/** Asks `path` until it answers `status` (or the worker exits); returns that answer. */
+async function until(worker: ServerProcess, port: number, path: string, status: number) {
+  for (;;) {
+    assert.equal(worker.child.exitCode, null, `the worker exited:\n${worker.output()}`);
+    const answer = await get(port, path).catch(() => undefined);
+    if (answer?.status === status) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Starts a worker process (`args` after node) and resolves once its health server listens. */
+async function startWorker(redis: TestRedis, args: string[], env: Record<string, string> = {}) {
+  const port = await freePort();
+  const { server } = await startServerProcess(process.execPath, args, {
+    env: {
+      ...process.env,
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: uniqueName('health'),
+      METRICS_PORT: String(port),
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    ready: /metrics, \/healthz and \/readyz/,
+    timeoutMs: 60_000,
+  });
+  return { worker: server, port };
+}
+
+describe('worker /healthz', () => {
+  let redis: TestRedis;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  test('answers 200 while Redis answers, and 503 once Redis is killed', async () => {
+    const { worker, port } = await startWorker(redis, ['--import', 'tsx', nullWorkerEntry]);
+    try {
+      assert.match((await until(worker, port, '/healthz', 200)).body, /redis answers/);
+      await redis.kill('SIGKILL');
+      assert.match((await until(worker, port, '/healthz', 503)).body, /redis unreachable/);
+      // The process itself is fine: only the health answer changed.
+      assert.equal(worker.child.exitCode, null);
+    } finally {
+      await worker.stop('SIGKILL');
+    }
+  });
+});
+
+describe('worker /readyz', () => {
+  let redis: TestRedis;
+  let modelDir: string;
+  before(async () => {
+    redis = await startRedis();
+    modelDir = await mkdtemp(join(tmpdir(), 'resnet-batch-gated-model-'));
+  });
+  after(async () => {
+    await redis?.stop();
+    await rm(modelDir, { recursive: true, force: true });
+  });
+
+  // The model folder is the cached artifact, linked file by file, except model.json: a named pipe,
+  // so the worker's model load blocks until the test writes it. /readyz is asked while it blocks.
+  test('answers 503 until the model is loaded and the engine has run a batch, then 200', async () => {
+    const source = artifactCacheDir();
+    const modelJson = join(modelDir, ARTIFACT_LAYOUT.modelJson);
+    for (const relative of [ARTIFACT_LAYOUT.labels, ...(await shardFiles(source))]) {
+      await mkdir(dirname(join(modelDir, relative)), { recursive: true });
+      await symlink(join(source, relative), join(modelDir, relative));
+    }
+    await mkdir(dirname(modelJson), { recursive: true });
+    assert.equal(spawnSync('mkfifo', [modelJson]).status, 0, 'mkfifo creates the gate');
+
+    const { worker, port } = await startWorker(redis, [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '2'], {
+      MODEL_URI: modelDir,
+    });
+    try {
+      await until(worker, port, '/healthz', 200);
+      const before = await get(port, '/readyz');
+      assert.equal(before.status, 503);
+      assert.match(before.body, /loading the model/);
+
+      await writeFile(modelJson, await readFile(join(source, ARTIFACT_LAYOUT.modelJson))); // opens the gate
+      assert.match((await until(worker, port, '/readyz', 200)).body, /engine warm/);
+      assert.match(worker.output(), /"msg":"engine warmed up with one batch/);
+    } finally {
+      await worker.stop('SIGKILL');
+    }
+  });
+});
+
+/** The weight shard files of the cached artifact, relative to its root. */
+async function shardFiles(root: string): Promise<string[]> {
+  const folder = dirname(ARTIFACT_LAYOUT.modelJson);
+  return (await readdir(join(root, folder))).filter((name) => name !== 'model.json').map((name) => `${folder}/${name}`);
+}

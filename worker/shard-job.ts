@@ -1,0 +1,132 @@
+import type { Job, Queue } from 'bullmq';
+import type { PipelineConfig } from '../shared/config.ts';
+import type { InferenceEngine } from '../shared/engine.ts';
+import { enqueueFinalizer } from '../shared/enqueue-finalizer.ts';
+import { InvalidJobError, parseShardJob, type ShardJob, shardJobId, shardPrecision } from '../shared/job-payload.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { RunActivity } from '../shared/run-activity.ts';
+import type { RunRecord } from '../shared/run-record.ts';
+import type { RunRegistry } from '../shared/run-registry.ts';
+import { shardDigest } from '../shared/shard-digest.ts';
+import type { ObjectStore } from '../shared/storage/object-store.ts';
+import { authorizeShard } from './authorize-shard.ts';
+import { type LoadedModel, requireLoadedModel } from './loaded-model.ts';
+import { processShard, type ShardOutcome } from './process-shard.ts';
+import type { ShardLease } from './shard-commit.ts';
+import type { WorkerMetrics } from './worker-metrics.ts';
+
+/** What a shard job needs from the worker process around it. */
+export interface ShardJobDeps {
+  config: PipelineConfig;
+  registry: RunRegistry;
+  /** Where each batch is reported, for progress between shard completions. */
+  activity: RunActivity;
+  /** The shard queue, to enqueue the run's finaliser when this shard completes the run. */
+  queue: Queue;
+  engine: InferenceEngine;
+  labels: readonly string[];
+  model: LoadedModel & { id: string };
+  storeFor(uri: string): ObjectStore;
+  logger: Logger;
+  metrics?: WorkerMetrics;
+}
+
+/**
+ * One shard job from the queue. Anyone with access to Redis can add a job, so before anything is
+ * read or written the job is validated (the payload schema, its id), authorised against the run's
+ * record (roots, output, model, the digest of the inputs the shard was enqueued with), then
+ * processed unless the shard is done or committed, and counted once.
+ */
+export async function runShardJob(
+  job: Job,
+  lease: ShardLease,
+  deps: ShardJobDeps,
+): Promise<ShardOutcome | { skipped: string }> {
+  const shard = parseShardJob(evictionChecked(job));
+  if (job.id !== shardJobId(shard.run, shard.shard)) {
+    throw new InvalidJobError(
+      `job id ${job.id} does not match run ${shard.run} shard ${shard.shard} (expected ${shardJobId(shard.run, shard.shard)}); the job was not made by submit`,
+    );
+  }
+  const record = await deps.registry.get(shard.run);
+  if (!record) {
+    throw new InvalidJobError(
+      `run ${shard.run} is not registered under prefix ${deps.config.QUEUE_PREFIX}; submit it with resnet-batch submit`,
+    );
+  }
+  authorizeShard(shard, record);
+  await checkInputsDigest(shard, deps.registry);
+  requireLoadedModel(deps.model, `shard ${shard.shard} of run ${shard.run}`, shard.model, shardPrecision(shard));
+  if (await deps.registry.isShardDone(shard.run, shard.shard)) return { skipped: 'already done' };
+
+  await deps.registry.markStarted(shard.run);
+  const outcome = await processShard(shard, shardContext(job, shard.shard, record, lease, deps));
+  // Counting is exactly-once by itself (RunRegistry.completeShard), so a worker that lost the lock
+  // after its commit may still count the shard: the counts come from the commit on storage.
+  const { runComplete } = await deps.registry.completeShard(shard.run, shard.shard, outcome, deps.engine.name);
+  await deps.activity.endShard(shard.run, shard.shard);
+  deps.logger.info(
+    {
+      run: shard.run,
+      shard: shard.shard,
+      ok: outcome.ok,
+      error: outcome.error,
+      alreadyCommitted: outcome.alreadyCommitted,
+    },
+    'shard done',
+  );
+  if (runComplete) await enqueueFinalizer(deps.queue, deps.registry, shard.run, deps.config);
+  return outcome;
+}
+
+function shardContext(job: Job, shardIndex: number, record: RunRecord, lease: ShardLease, deps: ShardJobDeps) {
+  return {
+    engine: deps.engine,
+    labels: deps.labels,
+    modelId: deps.model.id,
+    storeFor: deps.storeFor,
+    batchSize: deps.config.BATCH_SIZE,
+    maxImageBytes: deps.config.MAX_IMAGE_BYTES,
+    fetchTimeoutMs: deps.config.FETCH_TIMEOUT_MS,
+    decode: { maxPixels: deps.config.MAX_IMAGE_PIXELS },
+    onProgress: progressReporter(job, record.run, shardIndex, deps.activity),
+    metrics: deps.metrics,
+    carriedColumns: record.carriedColumns,
+    lease,
+  };
+}
+
+/** Reports each batch: the job's progress for bull-board, and the run's activity for `status` and `run`. */
+function progressReporter(job: Job, run: string, shard: number, activity: RunActivity) {
+  let reported = 0;
+  return async (done: number, total: number): Promise<void> => {
+    await job.updateProgress(Math.round((done / total) * 100));
+    if (done > reported) await activity.recordBatch(run, shard, done, done - reported);
+    reported = done;
+  };
+}
+
+/**
+ * A shard job whose payload is gone: its Redis key lost the data field to eviction (a Redis with
+ * a maxmemory-policy other than noeviction, under memory pressure). Said as such, not as a
+ * malformed payload, so the operator fixes the Redis rather than looking for a forger.
+ */
+function evictionChecked(job: Job): unknown {
+  const data: unknown = job.data;
+  if (data === undefined || data === null || (typeof data === 'object' && Object.keys(data).length === 0)) {
+    throw new InvalidJobError(
+      `job ${job.id} has no payload left in Redis: it was evicted (set maxmemory-policy noeviction on the Redis; the shard must be submitted again, resnet-batch submit with the same --run)`,
+    );
+  }
+  return data;
+}
+
+/** The job names the inputs the shard was enqueued with (RunRegistry.recordShardDigest), or none recorded. */
+async function checkInputsDigest(shard: ShardJob, registry: RunRegistry): Promise<void> {
+  const recorded = await registry.shardDigest(shard.run, shard.shard);
+  if (recorded !== null && recorded !== shardDigest(shard.images)) {
+    throw new InvalidJobError(
+      `shard ${shard.shard} of run ${shard.run} names other images than submit enqueued for it (digest ${recorded.slice(0, 12)}); the job was not made by submit`,
+    );
+  }
+}
