@@ -86,17 +86,18 @@ describe('worker /readyz', () => {
     await rm(modelDir, { recursive: true, force: true });
   });
 
-  // The model folder is the cached artifact, linked file by file, except model.json: a named pipe,
-  // so the worker's model load blocks until the test writes it. /readyz is asked while it blocks.
+  // The model folder is the cached artifact, linked file by file, except its first weight shard: a
+  // named pipe, so the worker's model load blocks until the test writes it (model.json may be read
+  // more than once, a shard once). /readyz is asked while it blocks.
   test('answers 503 until the model is loaded and the engine has run a batch, then 200', async () => {
     const source = artifactCacheDir();
-    const modelJson = join(modelDir, ARTIFACT_LAYOUT.modelJson);
-    for (const relative of [ARTIFACT_LAYOUT.labels, ...(await shardFiles(source))]) {
+    const [gated, ...linked] = await shardFiles(source);
+    assert.ok(gated, 'the artifact has weight shards');
+    for (const relative of [ARTIFACT_LAYOUT.modelJson, ARTIFACT_LAYOUT.labels, ...linked]) {
       await mkdir(dirname(join(modelDir, relative)), { recursive: true });
       await symlink(join(source, relative), join(modelDir, relative));
     }
-    await mkdir(dirname(modelJson), { recursive: true });
-    assert.equal(spawnSync('mkfifo', [modelJson]).status, 0, 'mkfifo creates the gate');
+    assert.equal(spawnSync('mkfifo', [join(modelDir, gated)]).status, 0, 'mkfifo creates the gate');
 
     const { worker, port } = await startWorker(redis, [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '2'], {
       MODEL_URI: modelDir,
@@ -107,7 +108,7 @@ describe('worker /readyz', () => {
       assert.equal(before.status, 503);
       assert.match(before.body, /loading the model/);
 
-      await writeFile(modelJson, await readFile(join(source, ARTIFACT_LAYOUT.modelJson))); // opens the gate
+      await writeFile(join(modelDir, gated), await readFile(join(source, gated))); // opens the gate
       assert.match((await until(worker, port, '/readyz', 200)).body, /engine warm/);
       assert.match(worker.output(), /"msg":"engine warmed up with one batch/);
     } finally {
@@ -119,5 +120,8 @@ describe('worker /readyz', () => {
 /** The weight shard files of the cached artifact, relative to its root. */
 async function shardFiles(root: string): Promise<string[]> {
   const folder = dirname(ARTIFACT_LAYOUT.modelJson);
-  return (await readdir(join(root, folder))).filter((name) => name !== 'model.json').map((name) => `${folder}/${name}`);
+  return (await readdir(join(root, folder)))
+    .filter((name) => name !== 'model.json')
+    .sort()
+    .map((name) => `${folder}/${name}`);
 }
