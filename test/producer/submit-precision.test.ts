@@ -1,9 +1,10 @@
 // The run's precision as submit records and sends it (real Redis, no model): the run record and
 // each shard job of an int8 run say int8, an fp32 job is the payload it always was, another
 // precision than the base run of an incremental run reprocesses everything, and a resubmission
-// with another precision is refused.
+// with another precision is refused, also by the run's `_run.json` alone (a fresh Redis), where a
+// definition written before int8 existed (no precision) is an fp32 run.
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -103,7 +104,42 @@ describe('submit --precision', () => {
     await assert.rejects(
       submitRun({ input, output, run: 'fixed-precision', precision: 'fp32' }, deps),
       (error: unknown) =>
-        error instanceof ConfigError && /another precision \(recorded int8, got fp32\)/.test(error.message),
+        error instanceof ConfigError && /differs in --precision \(recorded "int8", now "fp32"\)/.test(error.message),
+    );
+  });
+
+  test('the run definition on storage records the precision and refuses another from a fresh Redis', async () => {
+    const input = await inputFolder();
+    const output = join(dir, 'out');
+    await submitRun({ input, output, run: 'stored-int8', precision: 'int8' }, testDeps());
+    const stored = JSON.parse(await readFile(join(output, 'stored-int8', '_run.json'), 'utf8')) as {
+      precision?: string;
+    };
+    assert.equal(stored.precision, 'int8');
+    // Another prefix: Redis does not know the run, so the refusal comes from _run.json.
+    await assert.rejects(
+      submitRun({ input, output, run: 'stored-int8', precision: 'fp32' }, testDeps()),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        /in its output \(_run\.json\).*--precision \(recorded "int8", now "fp32"\)/.test(error.message),
+    );
+  });
+
+  test('a _run.json written before int8 existed (no precision) resumes as an fp32 run', async () => {
+    const input = await inputFolder();
+    const output = join(dir, 'out');
+    await submitRun({ input, output, run: 'before-int8' }, testDeps());
+    const path = join(output, 'before-int8', '_run.json');
+    const { precision: _precision, ...older } = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    await writeFile(path, `${JSON.stringify(older, null, 2)}\n`);
+    const deps = testDeps();
+    const resumed = await submitRun({ input, output, run: 'before-int8' }, deps);
+    assert.equal(resumed.run, 'before-int8');
+    assert.equal((await new RunRegistry(client, deps.prefix).get('before-int8'))?.precision, 'fp32');
+    await assert.rejects(
+      submitRun({ input, output, run: 'before-int8', precision: 'int8' }, testDeps()),
+      (error: unknown) =>
+        error instanceof ConfigError && /--precision \(recorded "fp32", now "int8"\)/.test(error.message),
     );
   });
 });
