@@ -59,7 +59,10 @@ describe('resnet-batch run --precision int8', () => {
   test("every metadata row names the int8 model, and the ok rows' embeddings are there", () => {
     const rows = output.parts.flatMap((part) => part.rows);
     assert.equal(rows.length, 11);
-    assert.ok(rows.every((row) => row.model === output.manifest.model.id));
+    // Output format 2: the rows with a model column are the metadata rows (ok); errors/ rows have none.
+    const metadata = rows.filter((row) => row.status === 'ok');
+    assert.equal(metadata.length, 9);
+    assert.ok(metadata.every((row) => row.model === output.manifest.model.id));
     assert.deepEqual(output.parts[0]?.npyShape, [9, 2048]);
     const chelsea = rows.find((row) => row.uri.endsWith('/chelsea.png'));
     assert.equal(chelsea?.top_labels?.[0], 'Egyptian_cat');
