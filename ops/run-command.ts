@@ -54,10 +54,8 @@ export async function runCommand(
   const workers = new LocalWorkers({ ...options, precision }, createLogger('worker', process.env.LOG_LEVEL ?? 'warn'));
   const stop = new RunStop({
     graceful: (signal) => {
-      const again = signal === 'SIGINT' ? 'Ctrl-C' : 'a second signal';
-      process.stderr.write(
-        `\n${signal}: stopping; the workers finish their current shards (${again} again: at once)\n`,
-      );
+      const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal';
+      process.stderr.write(`\n${signal}: stopping; the workers finish their current shards (${again} stops at once)\n`);
       workers.stop(false);
     },
     force: (reason) => {

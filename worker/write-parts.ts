@@ -22,26 +22,9 @@
  * Compression is SNAPPY: a part is a few tens of KB, so ratio hardly matters, and snappy is the
  * one codec every reader decodes without extras (hyparquet needs a plugin for ZSTD).
  */
-import {
-  Bool,
-  type DataType,
-  Field,
-  Float32,
-  Float64,
-  Int32,
-  Int64,
-  List,
-  makeData,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  TimestampMillisecond,
-  tableToIPC,
-  Utf8,
-  vectorFromArray,
-} from 'apache-arrow';
+import type { DataType, Table } from 'apache-arrow';
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm';
+import { arrow } from '../shared/output/arrow.ts';
 import {
   type CarriedColumn,
   type CarriedFields,
@@ -53,6 +36,25 @@ import {
   type MetadataRow,
 } from '../shared/output/columns.ts';
 import { OUTPUT_FORMAT_VERSION, PART_METADATA_KEYS } from '../shared/output/output-format.ts';
+
+// The single-file build (shared/output/arrow.ts): 150 ms less at every worker start.
+const {
+  Bool,
+  Field,
+  Float32,
+  Float64,
+  Int32,
+  Int64,
+  List,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  TimestampMillisecond,
+  tableToIPC,
+  Utf8,
+  vectorFromArray,
+} = arrow;
 
 /** Key of the Parquet key-value metadata entry that carries OUTPUT_FORMAT_VERSION. */
 export const FORMAT_VERSION_METADATA_KEY = PART_METADATA_KEYS.formatVersion;
@@ -127,7 +129,7 @@ function toArrowTable<Row extends { fields: CarriedFields }>(
   const schema = new Schema(fields);
   const children = all.map((column) => vectorFromArray(column.values, column.field.type).data[0]!);
   const data = makeData({ type: new Struct(fields), length: rows.length, nullCount: 0, children });
-  return new Table(schema, new RecordBatch(schema, data));
+  return new arrow.Table(schema, new RecordBatch(schema, data));
 }
 
 function arrowType(type: ColumnType): DataType {

@@ -1,7 +1,8 @@
-import { type Schema, tableFromIPC } from 'apache-arrow';
+import type { Schema } from 'apache-arrow';
 import { readParquet, readSchema } from 'parquet-wasm';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { relativeKeyWithin } from '../storage/uri.ts';
+import { arrow } from './arrow.ts';
 import { PART_METADATA_KEYS, type PartKind, partFolder, partKey, shardOfPartName } from './output-format.ts';
 
 /**
@@ -119,7 +120,7 @@ async function readOneShard(
   columns: { ok: readonly string[]; error: readonly string[] },
 ): Promise<ShardRows> {
   const bytes = await store.read(part.uri, { maxBytes: MAX_PART_BYTES });
-  if (hasColumn(tableFromIPC(readSchema(bytes).intoIPCStream()).schema, 'status')) {
+  if (hasColumn(arrow.tableFromIPC(readSchema(bytes).intoIPCStream()).schema, 'status')) {
     // Format 1: one part, every input, with `status`.
     const rows = rowsOf(bytes, ['status', ...columns.ok, ...columns.error]);
     return {
@@ -144,7 +145,8 @@ function hasColumn(schema: Schema, name: string): boolean {
  * whatever its `columns` option says, so the projection is applied here, row by row.
  */
 function rowsOf(bytes: Uint8Array, columns: readonly string[]): PartRow[] {
-  return tableFromIPC(readParquet(bytes).intoIPCStream())
+  return arrow
+    .tableFromIPC(readParquet(bytes).intoIPCStream())
     .toArray()
     .map((row) => pick(row.toJSON() as PartRow, columns));
 }
@@ -194,7 +196,7 @@ export async function* readCommitMarkers(
 
 /** The counts a marker's key-value metadata records (worker/write-parts.ts encodeErrorsParquet). */
 function markerOf(shard: number, bytes: Uint8Array): CommitMarker {
-  const metadata = tableFromIPC(readSchema(bytes).intoIPCStream()).schema.metadata;
+  const metadata = arrow.tableFromIPC(readSchema(bytes).intoIPCStream()).schema.metadata;
   const count = (key: string): number => {
     const value = Number(metadata.get(key));
     if (!Number.isSafeInteger(value) || value < 0)

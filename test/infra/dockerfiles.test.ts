@@ -53,6 +53,16 @@ describe('Dockerfiles', () => {
     }
   });
 
+  test('every image ships the compiled JavaScript, built with the dev dependencies in a stage of its own', () => {
+    for (const dockerfile of [cpu, onnxCuda, tfjsGpu]) {
+      const compile = /^FROM \$\{NODE_IMAGE\} AS compile$(.*?)^FROM /ms.exec(dockerfile)?.[1] ?? '';
+      assert.match(compile, /^RUN npm ci --ignore-scripts --no-audit --no-fund$/m);
+      assert.match(compile, /^RUN npm run build$/m);
+      assert.match(dockerfile, /^COPY \. \.\nCOPY --from=compile \/app\/dist dist\/$/m);
+    }
+    assert.ok(repoFile('.dockerignore').split('\n').includes('dist'), 'a stale dist/ of the host stays out');
+  });
+
   test('every image runs as uid 10001 under tini, with a runtime cache that user owns', () => {
     for (const dockerfile of [cpu, onnxCuda, tfjsGpu]) {
       assert.match(dockerfile, /useradd --system --uid 10001 --user-group .* resnet/);

@@ -175,12 +175,15 @@ function describeRun(
       const status = JSON.parse(result.stdout) as {
         run: string;
         state: string;
-        images: object;
+        images: { total: number; ok: number; error: number; skipped: number; unchanged: number; processed: number };
         shards: { total: number; done: number; failed: number };
       };
       assert.equal(status.run, run);
       assert.equal(status.state, 'done');
-      assert.deepEqual(status.images, output.manifest.images);
+      const { total, ok, error, skipped } = status.images;
+      assert.deepEqual({ total, ok, error, skipped }, output.manifest.images);
+      assert.equal(status.images.processed, ok + error, 'a finished run has processed every image it counts');
+      assert.equal(status.images.unchanged, 0, 'a full run skips nothing as unchanged');
       assert.deepEqual(
         { total: status.shards.total, done: status.shards.done, failed: status.shards.failed },
         output.manifest.shards,

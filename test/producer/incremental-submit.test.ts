@@ -110,7 +110,7 @@ describe('submit --since', () => {
     );
   });
 
-  test('the run record names its base run and counts the unchanged images as skipped', async () => {
+  test('the run record names its base run and counts the unchanged images as skipped, and apart', async () => {
     const deps = testDeps();
     const input = await inputFolder();
     const output = join(dir, 'out');
@@ -118,7 +118,10 @@ describe('submit --since', () => {
     await submitRun({ input, output, run: 'incr-2', shardSize: 2, model: MODEL, since: base }, deps);
     const record = await new RunRegistry(client, deps.prefix).get('incr-2');
     assert.equal(record?.since, base);
-    assert.deepEqual({ total: record?.images.total, skipped: record?.images.skipped }, { total: 0, skipped: 5 });
+    assert.deepEqual(
+      { total: record?.images.total, skipped: record?.images.skipped, unchanged: record?.images.unchanged },
+      { total: 0, skipped: 5, unchanged: 5 },
+    );
   });
 
   test('nothing changed gives a run with no shards that is complete at once', async () => {

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { arch, cpus, platform } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
+import { runtimeCacheRoot } from '../../model/model-cache.ts';
 
 /**
  * ONNX Runtime optimises a graph each time a session opens it: constant folding, fusions and, on
@@ -18,18 +21,28 @@ import type * as ort from 'onnxruntime-node';
  * (RESNET_BATCH_CACHE on a shared volume) keeps one copy per kind of host. The file is written
  * under a temporary name and renamed, so a reader never sees half of it; one that fails to open
  * is deleted and the graph optimised again.
+ *
+ * Next to the graph when that folder is writable, else in the runtime cache (an image's build-time
+ * cache is read-only to its worker: model/model-cache.ts); where neither is, the session opens
+ * optimised in memory as before, and nothing is saved.
  */
 export async function openOptimizedCpuSession(
   runtime: typeof ort,
   graphPath: string,
   options: ort.InferenceSession.SessionOptions,
 ): Promise<ort.InferenceSession> {
-  const optimizedPath = `${graphPath}.ort-${hostKey()}.onnx`;
-  try {
-    return await runtime.InferenceSession.create(optimizedPath, { ...options, graphOptimizationLevel: 'disabled' });
-  } catch {
-    await rm(optimizedPath, { force: true }); // missing (first open), or unreadable: made again below
+  const name = `${basename(graphPath)}.ort-${hostKey()}.onnx`;
+  const candidates = [...new Set([join(dirname(graphPath), name), join(runtimeCacheRoot(), 'onnx', name)])];
+  for (const optimizedPath of candidates) {
+    try {
+      return await runtime.InferenceSession.create(optimizedPath, { ...options, graphOptimizationLevel: 'disabled' });
+    } catch {
+      // Missing (first open), or unreadable: deleted if we may, and made again below.
+      await rm(optimizedPath, { force: true }).catch(() => undefined);
+    }
   }
+  const optimizedPath = await firstWritable(candidates);
+  if (optimizedPath === undefined) return runtime.InferenceSession.create(graphPath, options);
   const temporary = `${optimizedPath}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
   const session = await runtime.InferenceSession.create(graphPath, {
     ...options,
@@ -40,6 +53,20 @@ export async function openOptimizedCpuSession(
   });
   await rename(temporary, optimizedPath).catch(() => rm(temporary, { force: true }));
   return session;
+}
+
+/** The first path whose folder exists (or can be made) and this user may write. */
+async function firstWritable(paths: readonly string[]): Promise<string | undefined> {
+  for (const path of paths) {
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await access(dirname(path), constants.W_OK);
+      return path;
+    } catch {
+      // Read-only (an image's build-time cache): try the next.
+    }
+  }
+  return undefined;
 }
 
 function hostKey(): string {
