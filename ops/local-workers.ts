@@ -53,6 +53,7 @@ export class LocalWorkers {
   private inProcess: InProcessWorker | undefined;
   private inProcessError: unknown;
   private inProcessDone = false;
+  private inProcessReady = false;
   private readonly children: ChildProcess[] = [];
   private asked: 'no' | 'graceful' | 'force' = 'no';
 
@@ -69,6 +70,9 @@ export class LocalWorkers {
       redisUnreachableMs: redisUnreachableMs(config),
     });
     this.inProcess = worker;
+    void worker.ready.then(() => {
+      this.inProcessReady = true;
+    });
     worker.stopped.then(
       () => {
         this.inProcessDone = true;
@@ -78,6 +82,15 @@ export class LocalWorkers {
         this.inProcessError = error;
       },
     );
+  }
+
+  /**
+   * Whether the model is loaded in this process (or there is no in-process worker): until then its
+   * engine thread may log, writing to the terminal directly, where a live progress line would be
+   * broken by it (shared/live-line.ts reaches this thread's logs only).
+   */
+  get settled(): boolean {
+    return this.inProcess === undefined || this.inProcessReady || this.inProcessDone;
   }
 
   spawnChildren(count: number, redisUrl: string, config: PipelineConfig): void {

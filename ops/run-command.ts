@@ -3,6 +3,7 @@ import { newRunId } from '../producer/run-id.ts';
 import { configFromEnv, type PipelineConfig } from '../shared/config.ts';
 import type { EngineChoice } from '../shared/engine.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
+import { eraseTerminalLine, setLiveLine } from '../shared/live-line.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import type { Precision } from '../shared/precision.ts';
 import type { RunActivity } from '../shared/run-activity.ts';
@@ -210,7 +211,7 @@ async function waitForRun(
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar(
         {
-          format: ' {bar} {value}/{total} images | {speed} img/s | ETA {eta} | {errors} errors',
+          format: ' {bar} {value}/{total} images | {speed} img/s | ETA {remaining} | {errors} errors',
           stream: process.stderr,
         },
         cliProgress.Presets.shades_classic,
@@ -230,9 +231,15 @@ async function waitForRun(
       const speed = (progress.recentImagesPerSecond || progress.imagesPerSecond).toFixed(1);
       const eta = progress.etaSeconds === null ? '-' : formatDuration(progress.etaSeconds);
       if (bar) {
-        if (!bar.isActive) bar.start(record.images.total, 0, { speed: '0', errors: 0, eta: '-' });
-        bar.setTotal(record.images.total);
-        bar.update(progress.processed, { speed, errors: record.images.error, eta });
+        // Drawn once the model is loaded here: the engine thread's logs before it would break the line.
+        if (!bar.isActive && workers.settled) {
+          bar.start(record.images.total, 0, { speed: '0', errors: 0, remaining: '-' });
+          setLiveLine(eraseTerminalLine(process.stderr));
+        }
+        if (bar.isActive) {
+          bar.setTotal(record.images.total);
+          bar.update(progress.processed, { speed, errors: record.images.error, remaining: eta });
+        }
       } else if (Date.now() - lastLine > 5000) {
         process.stderr.write(
           `progress: ${progress.processed}/${record.images.total} images, ${record.shards.done + record.shards.failed}/${record.shards.total} shards, ${speed} img/s, ETA ${eta}\n`,
@@ -252,6 +259,7 @@ async function waitForRun(
       await stop.race(sleep(Date.now() - waitStart < 10_000 ? 100 : 500));
     }
   } finally {
+    setLiveLine(undefined);
     bar?.stop();
   }
 }

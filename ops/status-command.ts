@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { configFromEnv, type PipelineConfig, SHARD_QUEUE_NAME } from '../shared/config.ts';
+import { eraseTerminalLine, setLiveLine } from '../shared/live-line.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import { RunActivity } from '../shared/run-activity.ts';
 import type { RunRecord } from '../shared/run-record.ts';
@@ -91,6 +92,7 @@ async function waitForEnd(
 ): Promise<StatusView | null> {
   const deadline = options.timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeout * 1000;
   const live = stderr.isTTY === true;
+  if (live) setLiveLine(eraseTerminalLine(stderr));
   try {
     for (;;) {
       const view = await read();
@@ -100,7 +102,10 @@ async function waitForEnd(
       await sleep(Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now())));
     }
   } finally {
-    if (live) stderr.write('\r\x1b[K');
+    if (live) {
+      stderr.write('\r\x1b[K');
+      setLiveLine(undefined);
+    }
   }
 }
 

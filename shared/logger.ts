@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
 import { type DestinationStream, destination, type Logger, pino } from 'pino';
 import type { PrettyOptions } from 'pino-pretty';
+import { clearLiveLine } from './live-line.ts';
 import { LOG_FORMATS, type LogFormat } from './log-format.ts';
 
 /**
@@ -48,14 +49,24 @@ export function logsArePretty(env: NodeJS.ProcessEnv = process.env): boolean {
 let stream: DestinationStream | undefined;
 
 function logStream(): DestinationStream {
-  if (stream) return stream;
-  if (!logsArePretty()) {
-    stream = destination({ dest: 2, sync: true });
-    return stream;
-  }
+  stream ??= belowLiveLine(logsArePretty() ? prettyStream() : destination({ dest: 2, sync: true }));
+  return stream;
+}
+
+/** Each write erases the live line first (shared/live-line.ts), so a log line never lands inside it. */
+function belowLiveLine(inner: DestinationStream): DestinationStream {
+  return {
+    write(line: string) {
+      clearLiveLine();
+      return inner.write(line);
+    },
+  };
+}
+
+function prettyStream(): DestinationStream {
   // Loaded only for people at a terminal: JSON output never pays for it.
   const pretty = createRequire(import.meta.url)('pino-pretty') as (options: PrettyOptions) => DestinationStream;
-  stream = pretty({
+  return pretty({
     destination: 2,
     sync: true,
     colorize: isatty(2) && !process.env.NO_COLOR,
@@ -65,7 +76,6 @@ function logStream(): DestinationStream {
     // Only 'err' holds errors here; 'error' is a count in several lines ("shard done").
     errorLikeObjectKeys: ['err'],
   });
-  return stream;
 }
 
 export type { Logger };
