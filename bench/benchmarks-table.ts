@@ -41,9 +41,22 @@ export function renderTable(results: BenchResults): string {
   lines.push(
     `| Decode only, ${decode.cores} at once, per core | | ${decode.images} | ${fixed(decode.perCoreParallelImagesPerSecond)} |`,
   );
+  const large = measures.largePhotoDecode;
+  lines.push(
+    `| Decode only, ${large.megapixels}-megapixel JPEGs (q90), one core | | ${large.images} | ${fixed(large.oneCoreImagesPerSecond)} |`,
+  );
+  lines.push(
+    `| Decode only, ${large.megapixels}-megapixel JPEGs, ${large.cores} at once, per core | | ${large.images} | ${fixed(large.perCoreParallelImagesPerSecond)} |`,
+  );
+  const { int8 } = measures;
+  lines.push(
+    `| Engine only, onnx-cpu fp32 / int8 in alternation (${int8.speed.rounds} rounds) | ${int8.speed.batchSize} | | ${fixed(int8.speed.fp32ImagesPerSecond)} / ${fixed(int8.speed.int8ImagesPerSecond)} |`,
+  );
   const e2e = measures.endToEnd;
   for (const [label, run] of [
     ['End to end, onnx, 1 worker', e2e.onnx],
+    ['End to end, onnx int8, 1 worker, just before the onnx run', int8.endToEnd[0]],
+    ['End to end, onnx int8, 1 worker, just after the onnx run', int8.endToEnd[1]],
     ['End to end, null engine, 1 worker', e2e.null],
     ['End to end, onnx, 2 workers', e2e.onnxTwoWorkers],
   ] as const) {
@@ -66,6 +79,23 @@ export function renderTable(results: BenchResults): string {
   lines.push(
     `| Producer, ${memory.objects.toLocaleString('en')} URIs: peak RSS / at 10% / at 100% | ${fixed(memory.peakRssMb, 0)} / ${fixed(memory.rssAt10PercentMb, 0)} / ${fixed(memory.rssAt100PercentMb, 0)} MB in ${fixed(memory.seconds, 0)} s |`,
   );
+  lines.push(
+    `| Decode of a 12 MP JPEG: whole pipeline / full-size decode alone | ${fixed(large.pipelineMs)} / ${fixed(large.fullDecodeMs)} ms (shrink-on-load ${large.shrinkOnLoad ? 'used' : '**not used**'}) |`,
+  );
+  lines.push(
+    `| int8 graph on first use, empty cache: fp32 graph / calibration + rewrite | ${fixed(int8.buildSeconds.fp32Graph)} / ${fixed(int8.buildSeconds.int8Graph)} s |`,
+  );
+  lines.push(
+    `| Worker CPU per image, onnx int8 (before / after) | ${fixed(cpuMs(int8.endToEnd[0]))} / ${fixed(cpuMs(int8.endToEnd[1]))} ms |`,
+    `| int8 engine / fp32 engine per round (alternating); of all rounds' totals | ${int8.speed.roundRatios.map((ratio) => fixed(ratio, 2)).join(', ')}; ${fixed(int8.speed.totalRatio, 2)} |`,
+  );
+  if ('summary' in int8.accuracy) {
+    const { summary, photos } = int8.accuracy;
+    lines.push(
+      `| int8 vs fp32 on ${summary.images} held-out images (${photos} photos): top-1 agreement / where fp32 >= 0.5 (${summary.confidentImages} images) / fp32 top-1 in int8 top-5 | ${fixed(summary.top1Agreement, 3)} / ${fixed(summary.confidentTop1Agreement, 3)} / ${fixed(summary.fp32Top1InInt8Top5, 3)} |`,
+      `| int8 vs fp32 embedding cosine: mean / 5th percentile / minimum | ${fixed(summary.cosineMean, 4)} / ${fixed(summary.cosineP5, 4)} / ${fixed(summary.cosineMin, 4)} |`,
+    );
+  } else lines.push(`| int8 accuracy | not measured: ${int8.accuracy.unavailable} |`);
   const { startup } = measures;
   lines.push('', '| Start-up, one image (median of the wall times) | Median | Runs |', '|---|---:|---|');
   for (const [label, measure] of [
@@ -83,6 +113,8 @@ export function renderTable(results: BenchResults): string {
   );
   lines.push('', '| Target | Measured | Result |', '|---|---:|---|');
   for (const target of results.targets)
-    lines.push(`| ${target.target} | ${fixed(target.measured, 2)} | ${target.pass ? 'pass' : '**FAIL**'} |`);
+    lines.push(
+      `| ${target.target} | ${fixed(target.measured, Math.abs(target.measured) <= 1 ? 4 : 2)} | ${target.pass ? 'pass' : '**FAIL**'} |`,
+    );
   return lines.join('\n');
 }

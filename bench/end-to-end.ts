@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { submitRun } from '../producer/submit.ts';
 import { configFromEnv, SHARD_QUEUE_NAME } from '../shared/config.ts';
 import { manifestKey } from '../shared/output/output-format.ts';
+import type { Precision } from '../shared/precision.ts';
 import { openStore } from '../shared/storage/open-store.ts';
 import type { StorageConfig } from '../shared/storage/storage-config.ts';
 import { type ServerProcess, startServerProcess } from '../test/harness/child-process.ts';
@@ -26,6 +27,8 @@ export interface BenchServices {
 export interface EndToEndPlan {
   /** 'onnx' runs `resnet-batch worker --engine onnx`; 'null' runs bench/bench-worker.ts. */
   engine: 'onnx' | 'null';
+  /** Precision of the run and its workers; default fp32. */
+  precision?: Precision;
   workers: number;
   batchSize: number;
   shardSize: number;
@@ -69,8 +72,9 @@ export async function runEndToEnd(services: BenchServices, plan: EndToEndPlan): 
       {
         input: services.input,
         output: services.output,
-        run: `${plan.engine}-${plan.workers}w-${prefix}`,
+        run: `${plan.engine}-${plan.precision ?? 'fp32'}-${plan.workers}w-${prefix}`,
         shardSize: plan.shardSize,
+        precision: plan.precision ?? 'fp32',
       },
       { config: configFromEnv(env), redisUrl: services.redisUrl, openStore: (uri) => openStore(uri, services.storage) },
     );
@@ -103,7 +107,18 @@ export async function runEndToEnd(services: BenchServices, plan: EndToEndPlan): 
 async function startWorker(plan: EndToEndPlan, env: NodeJS.ProcessEnv): Promise<ServerProcess> {
   const args =
     plan.engine === 'onnx'
-      ? [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', String(plan.batchSize), '--metrics-port', '0']
+      ? [
+          cliEntry,
+          'worker',
+          '--engine',
+          'onnx',
+          '--precision',
+          plan.precision ?? 'fp32',
+          '--batch-size',
+          String(plan.batchSize),
+          '--metrics-port',
+          '0',
+        ]
       : ['--import', 'tsx', benchWorker, 'null', String(plan.batchSize)];
   const { server } = await startServerProcess(process.execPath, args, {
     env,

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { EngineChoice } from '../shared/engine.ts';
+import type { Precision } from '../shared/precision.ts';
 import { openEngine } from '../worker/engines/open-engine.ts';
 import { threadCounts } from '../worker/thread-counts.ts';
 
@@ -15,6 +16,8 @@ export interface EngineRate {
 
 export interface EnginePlan {
   choice: EngineChoice;
+  /** Default fp32; an int8 plan is reported as '<engine>-int8'. */
+  precision?: Precision;
   /** Optional packages are skipped, with a note, when not installed. */
   requiresPackage?: string;
   /** Images timed per batch size: a slow engine gets a small sample. */
@@ -34,6 +37,7 @@ export async function measureEngine(
   const { engine } = await openEngine({
     choice: plan.choice,
     modelRef: 'default',
+    precision: plan.precision,
     intraOpNumThreads: threadCounts().intraOpNumThreads,
   });
   try {
@@ -47,7 +51,8 @@ export async function measureEngine(
       const seconds = (performance.now() - started) / 1000;
       rates.push({ batchSize, images: batches * batchSize, imagesPerSecond: (batches * batchSize) / seconds });
     }
-    return { engine: engine.name, installed: true, rates };
+    const name = plan.precision === 'int8' ? `${engine.name}-int8` : engine.name;
+    return { engine: name, installed: true, rates };
   } finally {
     await engine.dispose();
   }

@@ -1,4 +1,4 @@
-// `npm run bench`: the issue-5 benchmark and issue 12's start-up, everything in one run on this machine (see BENCHMARKS.md
+// `npm run bench`: the issue-5 benchmark, issue 12's start-up and issue 13's int8 measures, everything in one run on this machine (see BENCHMARKS.md
 // for what each number means). Writes bench/results.json and refreshes the table in BENCHMARKS.md.
 //
 //   npm run bench
@@ -9,10 +9,18 @@
 //   shard boundaries and the second shard in flight are part of what is measured).
 // BENCH_PRODUCER_OBJECTS: synthetic URIs the producer enqueues (default 1,000,000).
 // BENCH_STARTUP_REPEATS: timed repeats of each start-up command (default 7; the median is kept).
-// About 5 minutes on 2 cores; run it on a quiet machine (the load average is recorded).
-import { writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
+// About 14 minutes on 2 cores (the start-up measures of issue 12 add ~5, the int8 measures of
+// issue 13 ~4, and the first run fetches ~270 MB of Debian packages for the held-out photos,
+// bench/holdout-images.ts); run it on a quiet machine (the load average is recorded).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveModelLocation } from '../model/model-location.ts';
+import { loadInt8ResNet } from '../model/onnx/load-int8-resnet.ts';
+import { loadOnnxResNet } from '../model/onnx/load-onnx-resnet.ts';
+import { resnet50 } from '../model/spec.ts';
+import { comparePrecisions } from '../ops/int8/compare-precisions.ts';
 import { decodeImage } from '../worker/decode-image.ts';
 import { type ThreadCounts, threadCounts } from '../worker/thread-counts.ts';
 import { benchImages } from './bench-images.ts';
@@ -21,9 +29,12 @@ import { refreshBenchmarksTable } from './benchmarks-table.ts';
 import { measureDecode } from './decode-throughput.ts';
 import { runEndToEnd } from './end-to-end.ts';
 import { type EnginePlan, measureEngine } from './engine-throughput.ts';
+import { holdoutImages } from './holdout-images.ts';
+import { measureInt8Ratio } from './int8-speed.ts';
+import { largePhotos, measureLargePhotoDecode } from './large-photo-decode.ts';
 import { measureProducerMemory } from './producer-memory-run.ts';
 import { measureStartup } from './startup.ts';
-import { type BenchMeasures, evaluateTargets, type TargetResult } from './targets.ts';
+import { type BenchMeasures, evaluateTargets, type Int8Measures, type TargetResult } from './targets.ts';
 
 export interface BenchResults {
   startedAt: string;
@@ -48,6 +59,7 @@ const E2E_BATCH = 32;
 
 const ENGINES: EnginePlan[] = [
   { choice: 'onnx', sampleImages: (batchSize) => Math.max(64, batchSize * 4) },
+  { choice: 'onnx', precision: 'int8', sampleImages: (batchSize) => Math.max(128, batchSize * 8) },
   // ~3 img/s: a small sample (16 images, one batch of 32) keeps this under a minute.
   { choice: 'tfjs-wasm', sampleImages: (batchSize) => Math.max(16, batchSize) },
   {
@@ -76,6 +88,10 @@ async function main(): Promise<void> {
   log('decode only');
   const decode = await measureDecode(images.slice(0, 128), cpus().length);
   const decoded = await Promise.all(images.slice(0, 32).map(async (image) => (await decodeImage(image.bytes)).pixels));
+  log('decode only: 12-megapixel JPEGs');
+  const largePhotoDecode = await measureLargePhotoDecode(await largePhotos(images.slice(0, 5), 10), cpus().length);
+  log('int8 graph: first-use build in an empty cache');
+  const buildSeconds = await measureInt8Build();
 
   log('starting Redis and the S3 server, uploading');
   const services = await startBenchServices(images);
@@ -97,8 +113,17 @@ async function main(): Promise<void> {
       note: 'no GPU on this machine (and the package is not installed)',
       rates: [],
     });
+    log('engine only: int8 / fp32 in alternation');
+    const speed = await measureInt8Ratio(decoded, E2E_BATCH);
+    // int8 end to end just before and just after the fp32 run it is compared with (like the
+    // efficiency target's engine-only runs): the neighbours' load drifts over minutes here.
+    const int8Plan = { engine: 'onnx', precision: 'int8', workers: 1, batchSize: E2E_BATCH, shardSize } as const;
+    log('end to end: onnx int8, 1 worker');
+    const int8Before = await runEndToEnd(services, int8Plan);
     log('end to end: onnx, 1 worker');
     const onnx = await runEndToEnd(services, { engine: 'onnx', workers: 1, batchSize: E2E_BATCH, shardSize });
+    log('end to end: onnx int8, 1 worker, again');
+    const int8After = await runEndToEnd(services, int8Plan);
     log('engine only: onnx again, after the end-to-end run');
     const after = await measureEngine(ENGINES[0]!, decoded, [E2E_BATCH]);
     log('end to end: null engine, 1 worker');
@@ -114,11 +139,20 @@ async function main(): Promise<void> {
       endToEnd: { onnx, null: nullRun, onnxTwoWorkers },
       onnxEngineAfterEndToEnd: after.rates[0]?.imagesPerSecond ?? NaN,
       producerMemory,
+      largePhotoDecode,
+      int8: {
+        buildSeconds,
+        speed,
+        endToEnd: [int8Before, int8After],
+        accuracy: { unavailable: 'not measured yet' },
+      },
       startup,
     };
   } finally {
     await services.stop();
   }
+  log('int8 accuracy: held-out photos');
+  measures.int8.accuracy = await measureAccuracy();
 
   const finishedAt = new Date();
   const results: BenchResults = {
@@ -140,8 +174,33 @@ async function main(): Promise<void> {
   await writeFile(fileURLToPath(new URL('./results.json', import.meta.url)), `${JSON.stringify(results, null, 2)}\n`);
   await refreshBenchmarksTable(fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url)), results);
   for (const target of results.targets)
-    log(`${target.pass ? 'pass' : 'FAIL'}  ${target.name}: ${target.measured.toFixed(2)} (${target.target})`);
+    log(`${target.pass ? 'pass' : 'FAIL'}  ${target.name}: ${target.measured.toFixed(4)} (${target.target})`);
   log('wrote bench/results.json and BENCHMARKS.md');
+}
+
+/** First-use cost of the int8 graph on this host: both graphs built in an empty cache root. */
+async function measureInt8Build(): Promise<Int8Measures['buildSeconds']> {
+  const cacheRoot = await mkdtemp(join(tmpdir(), 'bench-int8-'));
+  try {
+    const { read } = resolveModelLocation(undefined);
+    let started = performance.now();
+    await loadOnnxResNet(resnet50, read, { cacheRoot });
+    const fp32Graph = (performance.now() - started) / 1000;
+    started = performance.now();
+    await loadInt8ResNet(resnet50, read, { cacheRoot, decode: async (bytes) => (await decodeImage(bytes)).pixels });
+    return { fp32Graph, int8Graph: (performance.now() - started) / 1000 };
+  } finally {
+    await rm(cacheRoot, { recursive: true, force: true });
+  }
+}
+
+async function measureAccuracy(): Promise<Int8Measures['accuracy']> {
+  const holdout = await holdoutImages();
+  if ('unavailable' in holdout) return holdout;
+  const pixels: Float32Array[] = [];
+  for (const image of holdout.images) pixels.push((await decodeImage(image.bytes)).pixels);
+  const { summary } = await comparePrecisions(pixels, { modelRef: 'default', precision: 'int8' });
+  return { summary, photos: holdout.photos };
 }
 
 await main();

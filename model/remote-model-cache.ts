@@ -6,6 +6,7 @@ import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { joinUri } from '../shared/storage/uri.ts';
 import { ARTIFACT_LAYOUT } from './artifact.ts';
 import { isArtifactComplete, runtimeCacheRoot } from './model-cache.ts';
+import { INT8_LAYOUT } from './onnx/int8-layout.ts';
 import { checkRelativePath, type ReadModelFile, readModelFileFromDir, resolveArtifactPath } from './read-model-file.ts';
 
 /**
@@ -32,8 +33,13 @@ export function readModelFileFromStore(
 async function populateCache(modelUri: string, store: ObjectStore, env: NodeJS.ProcessEnv): Promise<string> {
   const remote = (path: string): string => joinUri(modelUri.endsWith('/') ? modelUri : `${modelUri}/`, path);
   const modelJson = await readRemote(store, remote(ARTIFACT_LAYOUT.modelJson));
-  const files = [ARTIFACT_LAYOUT.labels, ...shardPaths(modelJson, modelUri)];
+  const files = [ARTIFACT_LAYOUT.labels, ...artifactShardPaths(modelJson, modelUri)];
   const digest = createHash('sha256').update(modelJson);
+  // The int8 graph `resnet-batch calibrate` adds to a model folder travels with it when present.
+  for (const file of [INT8_LAYOUT.model, INT8_LAYOUT.calibration]) {
+    const info = await store.stat(remote(file));
+    if (info) files.push(file);
+  }
   for (const file of files) {
     const info = await store.stat(remote(file));
     if (!info)
@@ -61,7 +67,8 @@ async function populateCache(modelUri: string, store: ObjectStore, env: NodeJS.P
   }
 }
 
-function shardPaths(modelJson: Buffer, modelUri: string): string[] {
+/** The weight shard paths model.json lists, relative to the artifact root; ModelError when it lists none. */
+export function artifactShardPaths(modelJson: Buffer, modelUri: string): string[] {
   try {
     const parsed = JSON.parse(modelJson.toString('utf8')) as { weightsManifest?: { paths?: string[] }[] };
     const paths = (parsed.weightsManifest ?? []).flatMap((group) => group.paths ?? []);

@@ -3,6 +3,7 @@ import type { PipelineConfig } from '../shared/config.ts';
 import type { EngineChoice } from '../shared/engine.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { Precision } from '../shared/precision.ts';
 import { CLI_LAUNCHER } from '../shared/source-location.ts';
 import type { StopWorkerMessage } from '../shared/worker-control.ts';
 
@@ -27,6 +28,8 @@ export interface LocalWorkerOptions {
   engine?: EngineChoice;
   batchSize?: number;
   model?: string;
+  /** The run's precision: every worker runs the model at it (shards of another are refused). */
+  precision?: Precision;
 }
 
 /**
@@ -95,6 +98,7 @@ export class LocalWorkers {
     if (this.options.engine) args.push('--engine', this.options.engine);
     if (this.options.batchSize) args.push('--batch-size', String(this.options.batchSize));
     if (this.options.model) args.push('--model', this.options.model);
+    if (this.options.precision) args.push('--precision', this.options.precision);
     // Only warnings and errors reach the terminal unless LOG_LEVEL says otherwise. Local workers
     // share one host: metrics stay off unless METRICS_PORT asks for them (then the first worker
     // serves it and the others warn that the port is taken).

@@ -5,6 +5,7 @@ import type { EngineChoice } from '../shared/engine.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
 import { eraseTerminalLine, setLiveLine } from '../shared/live-line.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
+import type { Precision } from '../shared/precision.ts';
 import type { RunActivity } from '../shared/run-activity.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import type { RunRegistry } from '../shared/run-registry.ts';
@@ -24,6 +25,8 @@ export interface RunCommandOptions {
   /** Default ENGINE (shared/config.ts), else auto; passed to every local worker. */
   engine?: EngineChoice;
   model?: string;
+  /** Precision of the run and its local workers; default PRECISION (fp32). */
+  precision?: Precision;
 }
 
 /**
@@ -31,6 +34,7 @@ export interface RunCommandOptions {
  * brings its own redis-server (ops/embedded-redis.ts). The first worker runs in this process
  * when bin/cli.ts passes `startInProcessWorker`, the others as child processes
  * (ops/local-workers.ts); it starts loading the model while Redis starts and the input is listed.
+ * An int8 run first builds its graph once, here, on first use (prepareInt8Model).
  *
  * Exit 0 when every input image has a row (ok or error), 2 when some shards failed for good, 1 on
  * a fatal error (thrown), 128 + the signal's number when a signal stopped it (130 for Ctrl-C, 143
@@ -44,7 +48,11 @@ export async function runCommand(
 ): Promise<number> {
   const config = configFromEnv();
   const logger = createLogger('run');
-  const workers = new LocalWorkers(options, createLogger('worker', process.env.LOG_LEVEL ?? 'warn'));
+  // The run and its workers have one precision: submitted explicitly, a resubmission of a run
+  // recorded at another precision is refused up front (claim-run.ts) rather than left to workers
+  // that would refuse its shards.
+  const precision = options.precision ?? config.PRECISION;
+  const workers = new LocalWorkers({ ...options, precision }, createLogger('worker', process.env.LOG_LEVEL ?? 'warn'));
   const stop = new RunStop({
     graceful: (signal) => {
       const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal';
@@ -56,17 +64,23 @@ export async function runCommand(
       workers.stop(true);
     },
   });
-  // The model starts loading first (on its own thread); Redis and the listing meanwhile.
+  // The model starts loading first (on its own thread); Redis and the listing meanwhile. An int8
+  // graph not built on this host yet is built first, once, while Redis starts.
   const redis = deferred<string>();
-  if (startInProcessWorker) workers.startInProcess(startInProcessWorker, config, redis.promise);
+  const preparing = precision === 'int8' ? prepareInt8Model(options.model, config) : undefined;
+  if (startInProcessWorker && !preparing) workers.startInProcess(startInProcessWorker, config, redis.promise);
   const embedded = config.REDIS_URL ? undefined : startEmbeddedRedis();
   redis.follow(embedded ? embedded.then((server) => server.url) : Promise.resolve(config.REDIS_URL ?? ''));
   const run: { id?: string; finished?: boolean } = {};
   let interrupted: RunInterrupted | undefined;
   try {
+    if (preparing) {
+      await stop.race(preparing);
+      if (startInProcessWorker) workers.startInProcess(startInProcessWorker, config, redis.promise);
+    }
     const url = await stop.race(redis.promise);
     workers.spawnChildren(options.workers - (startInProcessWorker ? 1 : 0), url, config);
-    const record = await submitAndWait(input, options, { config, logger, url, workers, stop, run });
+    const record = await submitAndWait(input, { ...options, precision }, { config, logger, url, workers, stop, run });
     run.finished = true;
     printSummary(record);
     return record.shards.failed === 0 ? 0 : 2;
@@ -138,6 +152,7 @@ async function submitAndWait(
           run: context.run.id,
           shardSize: options.shardSize,
           model: options.model,
+          precision: options.precision,
           normalize: options.normalize,
         },
         { config, redisUrl: url, logger },
@@ -157,6 +172,24 @@ async function submitAndWait(
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * Builds the int8 graph of the run's model on this host's first use (20-30 s on 2 cores), with
+ * progress lines on the terminal, before any local worker opens it: N workers would otherwise each
+ * build the same graph at once, with their lines hidden at LOG_LEVEL warn. Imported only for int8:
+ * the fp32 path loads nothing of it.
+ */
+async function prepareInt8Model(model: string | undefined, config: PipelineConfig): Promise<void> {
+  const [{ prepareModel }, { resolveModelUri }] = await Promise.all([
+    import('../worker/engines/open-engine.ts'),
+    import('../shared/model-ref.ts'),
+  ]);
+  await prepareModel({
+    modelRef: resolveModelUri(model, config),
+    precision: 'int8',
+    onProgress: (message) => process.stderr.write(`resnet-batch: ${message}\n`),
+  });
 }
 
 /** A promise settled later by another one (`follow`); never left rejected unhandled. */

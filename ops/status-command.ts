@@ -127,6 +127,7 @@ export function statusJson({ record, progress, queue, workers }: StatusView): ob
     input: record.input,
     output: record.output,
     model: record.model,
+    precision: record.precision,
     images: {
       total: record.images.total,
       ok: record.images.ok,
@@ -173,7 +174,7 @@ function statusText({ record, progress, workers }: StatusView, config: PipelineC
     `images    ${progress.processed}/${total} processed: ${record.images.ok} ok, ${record.images.error} error; ${skipped}`,
     `shards    ${record.shards.done}/${record.shards.total} done, ${record.shards.failed} failed${record.shards.failed ? ` (${record.shards.failedShards.join(', ')}; resnet-batch retry ${record.run})` : ''}`,
     `speed     ${speed}`,
-    `engines   ${record.engines.join(', ') || '-'}`,
+    `engines   ${record.engines.join(', ') || '-'} (${record.precision})`,
     `workers   ${workersLine(record, workers, config)}`,
     ...(record.finalizeError === null
       ? []

@@ -2,10 +2,12 @@ import { ConfigError, describeError, ObjectNotFoundError, PreconditionFailedErro
 import { OUTPUT_FORMAT_VERSION } from '../shared/output/output-format.ts';
 import {
   definitionDifferences,
+  definitionOfJson,
   definitionOfRecord,
   type RunDefinition,
   runDefinitionKey,
 } from '../shared/output/run-definition.ts';
+import type { Precision } from '../shared/precision.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import type { NewRun, RunRegistry } from '../shared/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
@@ -24,6 +26,8 @@ export interface ClaimedRun {
   record: RunRecord | null;
   /** The model reference the run uses (the recorded one when the submit named none). */
   model: string;
+  /** The precision the run uses (the recorded one when the submit named none). */
+  precision: Precision;
   /**
    * True when shards of this run may already be committed on storage (the run existed before
    * this submit): each listed shard is then looked up there before it is enqueued.
@@ -32,10 +36,15 @@ export interface ClaimedRun {
 }
 
 export interface RunClaim {
-  /** The definition asked for; `model` undefined when the submit named none (keep the run's). */
-  definition: Omit<RunDefinition, 'model' | 'created_at' | 'format_version'> & { model: string | undefined };
+  /** The definition asked for; `model` and `precision` undefined when the submit named none (keep the run's). */
+  definition: Omit<RunDefinition, 'model' | 'precision' | 'created_at' | 'format_version'> & {
+    model: string | undefined;
+    precision: Precision | undefined;
+  };
   /** The model to use for a new run when none was named. */
   defaultModel: string;
+  /** The precision of a new run when none was named (PRECISION). */
+  defaultPrecision: Precision;
   /** Fields Redis keeps beside the definition. */
   schedule?: string;
   now: Date;
@@ -46,23 +55,25 @@ export async function claimRun(registry: RunRegistry, store: ObjectStore, claim:
   const existing = await registry.get(run);
   const stored = await readDefinition(store, output, run);
   const model = claim.definition.model ?? existing?.model ?? stored?.model ?? claim.defaultModel;
+  const precision = claim.definition.precision ?? existing?.precision ?? stored?.precision ?? claim.defaultPrecision;
   const requested: RunDefinition = {
     ...claim.definition,
     model,
+    precision,
     format_version: OUTPUT_FORMAT_VERSION,
     created_at: stored?.created_at ?? existing?.createdAt ?? claim.now.toISOString(),
   };
   if (stored !== null) refuseIfDifferent(run, 'in its output (_run.json)', stored, requested);
   if (existing !== null) refuseIfDifferent(run, 'in Redis', definitionOfRecord(existing), requested);
   // A finished run's resubmission writes nothing at all: its output stays byte for byte.
-  if (existing?.finishedAt) return { record: existing, model, mayHaveCommittedShards: true };
+  if (existing?.finishedAt) return { record: existing, model, precision, mayHaveCommittedShards: true };
   if (stored === null) await writeDefinition(store, requested);
   if (existing === null && !(await registry.create(newRun(requested, claim.schedule), claim.now))) {
     const raced = await registry.get(run);
     if (raced === null) throw new ConfigError(`run ${run} vanished while being created; submit again`);
     refuseIfDifferent(run, 'in Redis', definitionOfRecord(raced), requested);
   }
-  return { record: existing, model, mayHaveCommittedShards: existing !== null || stored !== null };
+  return { record: existing, model, precision, mayHaveCommittedShards: existing !== null || stored !== null };
 }
 
 function refuseIfDifferent(run: string, where: string, recorded: RunDefinition, requested: RunDefinition): void {
@@ -86,7 +97,7 @@ export async function readDefinition(store: ObjectStore, output: string, run: st
     });
   }
   try {
-    return JSON.parse(bytes.toString('utf8')) as RunDefinition;
+    return definitionOfJson(JSON.parse(bytes.toString('utf8')) as RunDefinition);
   } catch (error) {
     throw new ConfigError(
       `${uri} is not valid JSON (${describeError(error)}); it was not written by resnet-batch, or was edited`,
@@ -124,6 +135,7 @@ function newRun(definition: RunDefinition, schedule: string | undefined): NewRun
     input: definition.input,
     output: definition.output,
     model: definition.model,
+    precision: definition.precision,
     inputRoots: definition.input_roots,
     shardSize: definition.shard_size,
     normalize: definition.normalize,

@@ -31,7 +31,7 @@ export interface EnqueueTarget {
   redis: Redis;
   registry: RunRegistry;
   /** The payload fields every shard of the run shares. */
-  run: Pick<ShardJob, 'run' | 'output' | 'model' | 'inputRoots' | 'normalize'>;
+  run: Pick<ShardJob, 'run' | 'output' | 'model' | 'precision' | 'inputRoots' | 'normalize'>;
   jobOptions: JobsOptions;
   /** Shards per addBulk (default 16: 4096 images, ~0.5 MB of payload per round trip). */
   groupSize?: number;

@@ -17,8 +17,8 @@ import { UriEtagSet } from './uri-etag-set.ts';
  * unchanged for several runs has a row only in the run that last processed it.
  *
  * The base must be a finished run (its metadata is then final). When the new run's model
- * reference differs from the base's, nothing is dropped: results of another model are no results
- * of this one. The reference is what submit knows before any worker loads the weights (a URI, or
+ * reference or precision differs from the base's, nothing is dropped: results of another model
+ * (an int8 model is another model) are no results of this one. The reference is what submit knows before any worker loads the weights (a URI, or
  * 'default' for the pinned artifact); new weights uploaded under the same URI are not noticed,
  * so publish a new model under a new URI.
  *
@@ -47,15 +47,15 @@ export async function checkBaseRun(registry: RunRegistry, since: string, prefix:
 
 export async function loadIncrementalBase(
   base: RunRecord,
-  model: string,
+  model: Pick<RunRecord, 'model' | 'precision'>,
   registry: RunRegistry,
   openStore: StoreOpener,
   logger?: Logger,
 ): Promise<IncrementalBase> {
-  if (base.model !== model) {
+  if (!sameModel(base, model)) {
     logger?.info(
-      { since: base.run, baseModel: base.model, model },
-      `model differs from base run ${base.run}: every image is processed`,
+      { since: base.run, baseModel: base.model, basePrecision: base.precision, ...model },
+      `model or precision differs from base run ${base.run}: every image is processed`,
     );
     return { run: base.run, pairs: null };
   }
@@ -91,7 +91,12 @@ async function previousLink(
 ): Promise<RunRecord | null> {
   if (!link.since || seen.includes(link.since) || seen.length >= MAX_CHAIN_LENGTH) return null;
   const previous = await registry.get(link.since);
-  return previous?.finishedAt && previous.model === link.model ? previous : null;
+  return previous?.finishedAt && sameModel(previous, link) ? previous : null;
+}
+
+/** Results are comparable only between runs of one model reference at one precision. */
+function sameModel(a: Pick<RunRecord, 'model' | 'precision'>, b: Pick<RunRecord, 'model' | 'precision'>): boolean {
+  return a.model === b.model && a.precision === b.precision;
 }
 
 /** Yields each page without its unchanged images (empty pages are dropped) and reports those. */

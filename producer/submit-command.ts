@@ -1,10 +1,11 @@
 import cliProgress from 'cli-progress';
 import { configFromEnv } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
+import type { Precision } from '../shared/precision.ts';
 import { type SubmitProgress, type SubmitResult, submitRun } from './submit.ts';
 
 /**
- * `resnet-batch submit <input> --output <uri> [--run <id>] [--shard-size K] [--model <uri>] [--since <run>]`.
+ * `resnet-batch submit <input> --output <uri> [--run <id>] [--shard-size K] [--model <uri>] [--precision fp32|int8] [--since <run>]`.
  *
  * stdout carries the run id alone on one line, so `RUN=$(resnet-batch submit ...)` works;
  * everything for people (progress, the summary, errors) goes to stderr. On a TTY the progress is
@@ -21,6 +22,8 @@ export interface SubmitCommandOptions {
   shardSize?: number;
   /** Model URI for the workers; default MODEL_URI or the local cache. */
   model?: string;
+  /** Precision the workers run the model at; default PRECISION or fp32 (workers must run the same). */
+  precision?: Precision;
   /** Finished run to compare against: only new or changed images are processed. Default none. */
   since?: string;
   /** L2-normalise the vectors; default false (raw pooled features). */

@@ -6,6 +6,7 @@ import { jobOptions } from '../shared/job-options.ts';
 import { DEFAULT_SHARD_SIZE } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
 import { resolveModelUri } from '../shared/model-ref.ts';
+import type { Precision } from '../shared/precision.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import type { RunRecord } from '../shared/run-record.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
@@ -32,7 +33,7 @@ import { noSkips, type SkipCounts, SkipTally } from './skip-tally.ts';
  * Submitting a run id again with the same input and output is a resubmission: the listing is
  * redone (shard i holds the same images as long as the input is unchanged) and only shards that
  * are neither done nor already queued are added; a finished run is left alone entirely. The same
- * id with another input, output, model or --since is refused.
+ * id with another input, output, model, precision or --since is refused (producer/claim-run.ts).
  *
  * With `since`, images unchanged since that finished run are skipped (incremental-filter.ts).
  */
@@ -47,6 +48,8 @@ export interface SubmitOptions {
   shardSize?: number;
   /** Model URI the workers load; default MODEL_URI, else the local cache (see shared/model-ref.ts). */
   model?: string;
+  /** Precision the workers run the model at (shared/precision.ts); default PRECISION (fp32). */
+  precision?: Precision;
   /**
    * Finished run to compare against: only images that are new, changed (another ETag) or not ok
    * there are processed, unless the model differs from that run's (then all are). Default none.
@@ -104,6 +107,7 @@ interface Plan {
   output: string;
   shardSize: number;
   requestedModel: string | undefined;
+  requestedPrecision: Precision | undefined;
   since: string | undefined;
   normalize: boolean;
   schedule: string | undefined;
@@ -130,6 +134,7 @@ export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promi
         input: plan.input,
         output: plan.output,
         model: plan.requestedModel,
+        precision: plan.requestedPrecision,
         shard_size: plan.shardSize,
         normalize: plan.normalize,
         since: plan.since ?? null,
@@ -137,11 +142,20 @@ export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promi
         carried_columns: plan.listing.carriedColumns,
       },
       defaultModel: resolveModelUri(undefined, deps.config),
+      defaultPrecision: deps.config.PRECISION,
       ...(plan.schedule === undefined ? {} : { schedule: plan.schedule }),
       now: deps.now?.() ?? new Date(),
     });
     const incremental =
-      base === null ? null : await loadIncrementalBase(base, claimed.model, registry, plan.openStore, deps.logger);
+      base === null
+        ? null
+        : await loadIncrementalBase(
+            base,
+            { model: claimed.model, precision: claimed.precision },
+            registry,
+            plan.openStore,
+            deps.logger,
+          );
     return await streamRun(plan, claimed, { redis, registry, deps, tally, incremental, outputStore });
   } finally {
     await plan.listing.close();
@@ -158,7 +172,7 @@ export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promi
 export async function checkSubmission(
   options: SubmitOptions & { run: string },
   deps: SubmitDeps,
-): Promise<{ input: string; output: string; model: string; shardSize: number }> {
+): Promise<{ input: string; output: string; model: string; precision: Precision; shardSize: number }> {
   const plan = await preflight(
     options,
     deps,
@@ -170,6 +184,7 @@ export async function checkSubmission(
     input: plan.input,
     output: plan.output,
     model: plan.requestedModel ?? resolveModelUri(undefined, deps.config),
+    precision: plan.requestedPrecision ?? deps.config.PRECISION,
     shardSize: plan.shardSize,
   };
 }
@@ -203,6 +218,7 @@ async function preflight(options: SubmitOptions, deps: SubmitDeps, whyRedis: str
     output,
     shardSize,
     requestedModel,
+    requestedPrecision: options.precision,
     since,
     normalize: options.normalize ?? false,
     schedule: options.schedule,
@@ -287,6 +303,8 @@ async function streamRun(plan: Plan, claimed: ClaimedRun, context: StreamContext
         model,
         inputRoots: plan.listing.inputRoots,
         normalize: plan.normalize,
+        // Only int8 is written: an fp32 job stays the payload it always was (shared/job-payload.ts).
+        ...(claimed.precision === 'fp32' ? {} : { precision: claimed.precision }),
       },
       jobOptions: jobOptions(deps.config),
       onGroup: report,

@@ -1,11 +1,12 @@
 import { configFromEnv } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
+import type { Precision } from '../shared/precision.ts';
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
 import { type ScheduleListing, ScheduleRegistry } from './schedule-registry.ts';
 
 /**
  * `resnet-batch schedule add <name> --cron "<expr>" [--tz <zone>] <input> --output <uri>
- * [--incremental] [--shard-size K] [--model <uri>]`, `schedule ls [--json]`, `schedule rm <name>`.
+ * [--incremental] [--shard-size K] [--model <uri>] [--precision fp32|int8]`, `schedule ls [--json]`, `schedule rm <name>`.
  *
  * Schedules fire into Redis; running workers (`resnet-batch worker`) submit the runs (see
  * scheduled-run-consumer.ts). Output for people goes to stderr, `ls --json` to stdout.
@@ -25,6 +26,8 @@ export interface ScheduleAddOptions {
   normalize?: boolean;
   /** Model URI; default MODEL_URI or the local cache. */
   model?: string;
+  /** Precision of the runs; default PRECISION or fp32. Workers of that precision run them. */
+  precision?: Precision;
 }
 
 export async function scheduleAddCommand(name: string, input: string, options: ScheduleAddOptions): Promise<number> {

@@ -6,6 +6,7 @@ import type { PipelineConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { DEFAULT_SHARD_SIZE } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { Precision } from '../shared/precision.ts';
 import { ScheduleHistory, type ScheduleState } from './schedule-history.ts';
 import {
   checkCron,
@@ -40,6 +41,8 @@ export interface NewSchedule {
   normalize?: boolean;
   /** Model reference; default MODEL_URI or the local cache, resolved now. */
   model?: string;
+  /** Precision of the runs; default PRECISION (fp32), resolved now. */
+  precision?: Precision;
 }
 
 export interface ScheduleListing {
@@ -99,6 +102,7 @@ export class ScheduleRegistry {
         run: `${name}-schedule-check`,
         shardSize: schedule.shardSize ?? DEFAULT_SHARD_SIZE,
         ...(schedule.model === undefined ? {} : { model: schedule.model }),
+        ...(schedule.precision === undefined ? {} : { precision: schedule.precision }),
       },
       {
         config: this.deps.config,
@@ -116,6 +120,7 @@ export class ScheduleRegistry {
       shardSize: checked.shardSize,
       normalize: schedule.normalize ?? false,
       model: checked.model,
+      ...(checked.precision === 'fp32' ? {} : { precision: checked.precision }),
     };
     const replaced = (await this.queue.getJobScheduler(name)) !== undefined;
     const first = await this.queue.upsertJobScheduler(

@@ -3,6 +3,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors.ts';
 import { MAX_SHARD_SIZE } from '../shared/job-payload.ts';
+import { PRECISIONS } from '../shared/precision.ts';
 import { schemaProblems } from '../shared/schema-problems.ts';
 
 /**
@@ -45,6 +46,11 @@ export const scheduleDataSchema = z
     normalize: z.boolean().default(false),
     /** Model reference (shared/model-ref.ts), resolved at add time so every firing runs the same model. */
     model: z.string().min(1).max(4096),
+    /**
+     * Precision of every firing's run (shared/precision.ts), resolved at add time; absent means fp32,
+     * so schedules added before the field existed keep firing as they did.
+     */
+    precision: z.enum(PRECISIONS).optional(),
   })
   .strict();
 

@@ -6,6 +6,7 @@ import type { PipelineConfig } from '../shared/config.ts';
 import { describeError } from '../shared/errors.ts';
 import { toBullmqError } from '../shared/job-outcome.ts';
 import type { Logger } from '../shared/logger.ts';
+import { DEFAULT_PRECISION } from '../shared/precision.ts';
 import { connectRedis } from '../shared/redis-connection.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import { ScheduleHistory } from './schedule-history.ts';
@@ -125,6 +126,7 @@ export class ScheduledRunConsumer {
           shardSize: data.shardSize,
           normalize: data.normalize,
           model: data.model,
+          precision: data.precision ?? DEFAULT_PRECISION,
           schedule: data.name,
           ...(since === null ? {} : { since }),
         },

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ENGINE_CHOICES } from './engine.ts';
 import { ConfigError } from './errors.ts';
 import { LOG_FORMATS } from './log-format.ts';
+import { DEFAULT_PRECISION, PRECISIONS } from './precision.ts';
 
 /**
  * Pipeline configuration from the environment, validated once at start. Command-line flags
@@ -76,6 +77,12 @@ const configSchema = z.object({
   MAX_IMAGE_PIXELS: z.coerce.number().int().min(1).default(100_000_000),
   /** MODEL_URI: model location (path, file:// or s3://). Default: the local cache from `npm run fetch-model`. */
   MODEL_URI: z.string().min(1).optional(),
+  /**
+   * PRECISION: 'fp32' or 'int8' (shared/precision.ts), the precision of runs submitted and of
+   * workers started without --precision. Default 'fp32'. A worker runs shards of its own precision
+   * only, so set it on the workers that serve int8 runs.
+   */
+  PRECISION: z.enum(PRECISIONS).default(DEFAULT_PRECISION),
   /**
    * ENGINE: the inference engine of `worker`, `run` and `classify` when --engine is not given:
    * 'auto' (the fastest this host runs) or one of shared/engine.ts ENGINES ('onnx' is ONNX Runtime

@@ -1,4 +1,5 @@
 import { ResnetBatchError } from './errors.ts';
+import type { Precision } from './precision.ts';
 
 /**
  * The inference engine contract.
@@ -39,15 +40,36 @@ export interface BatchOutput {
 /**
  * Every engine, fastest first: the one list the CLI's `--engine` choices, the ENGINE variable,
  * `--engine auto` (worker/engines/open-engine.ts: the first one this host runs) and the docs
- * derive from. `choice` is what users type, `name` what results record.
+ * derive from. `choice` is what users type, `name` what results record, `precisions` the model
+ * precisions it runs (shared/precision.ts; `--engine auto` picks among those that run the asked one).
  */
 export const ENGINES = [
-  { choice: 'tfjs-node-gpu', name: 'tfjs-node-gpu', describe: 'TensorFlow.js with libtensorflow on a CUDA 11.2 GPU' },
-  { choice: 'onnx-cuda', name: 'onnx-cuda', describe: "ONNX Runtime's CUDA provider on a CUDA 12 GPU" },
-  { choice: 'onnx', name: 'onnx-cpu', describe: 'ONNX Runtime on the CPU (bundled)' },
-  { choice: 'tfjs-node', name: 'tfjs-node', describe: 'TensorFlow.js with libtensorflow on the CPU' },
-  { choice: 'tfjs-wasm', name: 'tfjs-wasm', describe: 'TensorFlow.js on WebAssembly, runs everywhere' },
-] as const;
+  {
+    choice: 'tfjs-node-gpu',
+    name: 'tfjs-node-gpu',
+    describe: 'TensorFlow.js with libtensorflow on a CUDA 11.2 GPU',
+    precisions: ['fp32'],
+  },
+  {
+    choice: 'onnx-cuda',
+    name: 'onnx-cuda',
+    describe: "ONNX Runtime's CUDA provider on a CUDA 12 GPU",
+    precisions: ['fp32'],
+  },
+  { choice: 'onnx', name: 'onnx-cpu', describe: 'ONNX Runtime on the CPU (bundled)', precisions: ['fp32', 'int8'] },
+  {
+    choice: 'tfjs-node',
+    name: 'tfjs-node',
+    describe: 'TensorFlow.js with libtensorflow on the CPU',
+    precisions: ['fp32'],
+  },
+  {
+    choice: 'tfjs-wasm',
+    name: 'tfjs-wasm',
+    describe: 'TensorFlow.js on WebAssembly, runs everywhere',
+    precisions: ['fp32'],
+  },
+] as const satisfies readonly { choice: string; name: string; describe: string; precisions: readonly Precision[] }[];
 
 /** Engine names as written into results. */
 export type EngineName = (typeof ENGINES)[number]['name'];
@@ -61,6 +83,13 @@ export function engineNamed(choice: Exclude<EngineChoice, 'auto'>): EngineName {
   const engine = ENGINES.find((candidate) => candidate.choice === choice);
   if (engine === undefined) throw new RangeError(`unknown engine choice '${choice}'`);
   return engine.name;
+}
+
+/** Whether engine `name` runs models of `precision` (int8: the ONNX CPU engine only). */
+export function runsPrecision(name: EngineName, precision: Precision): boolean {
+  return ENGINES.some(
+    (engine) => engine.name === name && (engine.precisions as readonly Precision[]).includes(precision),
+  );
 }
 
 /**

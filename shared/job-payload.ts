@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ResnetBatchError } from './errors.ts';
+import { DEFAULT_PRECISION, PRECISIONS, type Precision } from './precision.ts';
 import { schemaProblems } from './schema-problems.ts';
 
 /**
@@ -56,6 +57,12 @@ export const shardJobSchema = z
     output: z.string().min(1).max(4096),
     /** Model URI the worker must run (the run's model, not the worker's default). */
     model: z.string().min(1).max(4096),
+    /**
+     * The run's precision (shared/precision.ts); absent means fp32. Written only for int8, so an fp32
+     * job is the same bytes as before the field existed, and a worker that predates it refuses an
+     * int8 job instead of running it in fp32.
+     */
+    precision: z.enum(PRECISIONS).optional(),
     /** URIs the run may read: every image URI must lie under one of them. */
     inputRoots: z.array(z.string().min(1).max(4096)).min(1).max(64),
     images: z.array(imageRef).min(1).max(MAX_SHARD_SIZE),
@@ -66,6 +73,11 @@ export const shardJobSchema = z
 
 export type ShardJob = z.infer<typeof shardJobSchema>;
 export type ImageRef = z.infer<typeof imageRef>;
+
+/** The precision a shard asks for. */
+export function shardPrecision(job: Pick<ShardJob, 'precision'>): Precision {
+  return job.precision ?? DEFAULT_PRECISION;
+}
 
 /** The one place a job payload is parsed from `unknown`. Throws InvalidJobError listing every problem. */
 export function parseShardJob(data: unknown): ShardJob {

@@ -8,6 +8,8 @@ import type { CarriedColumn } from './output/columns.ts';
  * failed and the manifest is written, then `done`. Counters count each shard exactly once,
  * however many times it was attempted: a shard's images are added when the shard first completes.
  */
+import type { Precision } from './precision.ts';
+
 export type RunState = 'queued' | 'running' | 'done';
 
 export interface RunRecord {
@@ -19,6 +21,8 @@ export interface RunRecord {
   output: string;
   /** Model URI the workers load. */
   model: string;
+  /** Precision the workers run the model at (shared/precision.ts); 'fp32' for runs that predate it. */
+  precision: Precision;
   /** Roots every image URI of the run lies under (checked again by the worker). */
   inputRoots: string[];
   /** Images per shard (submit --shard-size). */

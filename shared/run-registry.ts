@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ConfigError } from './errors.ts';
 import type { CarriedColumn } from './output/columns.ts';
+import { DEFAULT_PRECISION, type Precision } from './precision.ts';
 import type { RunRecord, RunState } from './run-record.ts';
 
 /**
@@ -9,7 +10,7 @@ import type { RunRecord, RunState } from './run-record.ts';
  *
  * Keys, for prefix P and run R:
  * - `P:run:R`          hash: input, output, model, roots, timestamps, totals and counters
- *                      (since and schedule too, for incremental and scheduled runs)
+ *                      (since and schedule too, for incremental and scheduled runs; precision for int8 runs)
  * - `P:run:R:done`     set of shard indices that completed (each counted once)
  * - `P:run:R:failed`   set of shard indices that failed for good (until `retry`)
  * - `P:run:R:engines`  set of engine names that wrote results
@@ -80,6 +81,8 @@ export interface NewRun {
   since?: string;
   /** Schedule that fired the run (see RunRecord.schedule). */
   schedule?: string;
+  /** Precision of the run (see RunRecord.precision); default fp32. */
+  precision?: Precision;
 }
 
 export class RunRegistry {
@@ -158,6 +161,7 @@ export class RunRegistry {
       input: fields.input ?? '',
       output: fields.output ?? '',
       model: fields.model ?? '',
+      precision: (fields.precision as Precision | undefined) ?? DEFAULT_PRECISION,
       inputRoots: JSON.parse(fields.input_roots ?? '[]') as string[],
       shardSize: count('shard_size'),
       normalize: fields.normalize === '1',
@@ -292,10 +296,11 @@ export class RunRegistry {
   }
 }
 
-/** Hash fields written only when set, so full runs submitted by hand keep the hash they always had. */
+/** Hash fields written only when set (precision only when not fp32), so full fp32 runs submitted by hand keep the hash they always had. */
 function optionalFields(spec: NewRun): Record<string, string> {
   return {
     ...(spec.since === undefined ? {} : { since: spec.since }),
     ...(spec.schedule === undefined ? {} : { schedule: spec.schedule }),
+    ...(spec.precision === undefined || spec.precision === DEFAULT_PRECISION ? {} : { precision: spec.precision }),
   };
 }

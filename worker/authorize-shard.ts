@@ -1,5 +1,6 @@
 import type { ShardJob } from '../shared/job-payload.ts';
-import { InvalidJobError } from '../shared/job-payload.ts';
+import { InvalidJobError, shardPrecision } from '../shared/job-payload.ts';
+import type { Precision } from '../shared/precision.ts';
 import { isWithin, normalizeUri } from '../shared/storage/uri.ts';
 
 /**
@@ -11,7 +12,7 @@ import { isWithin, normalizeUri } from '../shared/storage/uri.ts';
  */
 export function authorizeShard(
   job: ShardJob,
-  run: { inputRoots: string[]; output: string; model: string; normalize: boolean },
+  run: { inputRoots: string[]; output: string; model: string; precision: Precision; normalize: boolean },
 ): void {
   if (normalizeUri(job.output) !== normalizeUri(run.output)) {
     throw new InvalidJobError(
@@ -21,6 +22,11 @@ export function authorizeShard(
   if (job.model !== run.model) {
     throw new InvalidJobError(
       `shard ${job.shard} of run ${job.run} asks for model ${job.model}, but the run's model is ${run.model}; the job was not made by submit`,
+    );
+  }
+  if (shardPrecision(job) !== run.precision) {
+    throw new InvalidJobError(
+      `shard ${job.shard} of run ${job.run} asks for precision ${shardPrecision(job)}, but the run's precision is ${run.precision}; the job was not made by submit`,
     );
   }
   if (job.normalize !== run.normalize) {

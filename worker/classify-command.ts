@@ -5,6 +5,7 @@ import type { EngineChoice } from '../shared/engine.ts';
 import { ConfigError, ObjectNotFoundError } from '../shared/errors.ts';
 import { decodableNameTest } from '../shared/image-formats.ts';
 import { resolveModelUri } from '../shared/model-ref.ts';
+import type { Precision } from '../shared/precision.ts';
 import { openEngine } from './engines/open-engine.ts';
 import { type ImageResult, processImages } from './image-pipeline.ts';
 
@@ -16,6 +17,8 @@ export interface ClassifyOptions {
   /** Default ENGINE (shared/config.ts), else auto. */
   engine?: EngineChoice;
   model?: string;
+  /** Default PRECISION (fp32). int8 builds its graph on first use, with progress lines on stderr. */
+  precision?: Precision;
   batchSize: number;
 }
 
@@ -31,6 +34,8 @@ export async function classifyCommand(paths: string[], options: ClassifyOptions)
   const { engine, model } = await openEngine({
     choice: options.engine ?? config.ENGINE,
     modelRef: resolveModelUri(options.model, config),
+    precision: options.precision ?? config.PRECISION,
+    onProgress: (message) => process.stderr.write(`resnet-batch: ${message}\n`),
   });
   let failures = 0;
   try {

@@ -95,6 +95,7 @@ function buildManifest(record: RunRecord, counted: StorageCounts, model: ModelId
     input: record.input,
     output: record.output,
     model: { id: model.id, weights_sha256: model.weightsSha256 },
+    precision: record.precision,
     engines: record.engines,
     embeddings: { dim: model.embeddingSize, dtype: 'float32', normalization: record.normalize ? 'l2' : 'none' },
     carried_columns: record.carriedColumns,

@@ -2,8 +2,7 @@ import type { Job, Queue } from 'bullmq';
 import type { PipelineConfig } from '../shared/config.ts';
 import type { InferenceEngine } from '../shared/engine.ts';
 import { enqueueFinalizer } from '../shared/enqueue-finalizer.ts';
-import { ResnetBatchError } from '../shared/errors.ts';
-import { InvalidJobError, parseShardJob, type ShardJob, shardJobId } from '../shared/job-payload.ts';
+import { InvalidJobError, parseShardJob, type ShardJob, shardJobId, shardPrecision } from '../shared/job-payload.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { RunActivity } from '../shared/run-activity.ts';
 import type { RunRecord } from '../shared/run-record.ts';
@@ -11,6 +10,7 @@ import type { RunRegistry } from '../shared/run-registry.ts';
 import { shardDigest } from '../shared/shard-digest.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { authorizeShard } from './authorize-shard.ts';
+import { type LoadedModel, requireLoadedModel } from './loaded-model.ts';
 import { processShard, type ShardOutcome } from './process-shard.ts';
 import type { ShardLease } from './shard-commit.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
@@ -25,7 +25,7 @@ export interface ShardJobDeps {
   queue: Queue;
   engine: InferenceEngine;
   labels: readonly string[];
-  model: { id: string; uri: string };
+  model: LoadedModel & { id: string };
   storeFor(uri: string): ObjectStore;
   logger: Logger;
   metrics?: WorkerMetrics;
@@ -56,13 +56,7 @@ export async function runShardJob(
   }
   authorizeShard(shard, record);
   await checkInputsDigest(shard, deps.registry);
-  if (shard.model !== deps.model.uri) {
-    throw new ResnetBatchError(
-      'MODEL_MISMATCH',
-      `shard ${shard.shard} of run ${shard.run} needs model ${shard.model}, but this worker loaded ${deps.model.uri}; start workers with --model ${shard.model}`,
-      { retryable: true },
-    );
-  }
+  requireLoadedModel(deps.model, `shard ${shard.shard} of run ${shard.run}`, shard.model, shardPrecision(shard));
   if (await deps.registry.isShardDone(shard.run, shard.shard)) return { skipped: 'already done' };
 
   await deps.registry.markStarted(shard.run);

@@ -20,6 +20,7 @@ import { RunActivity } from '../shared/run-activity.ts';
 import { RunRegistry } from '../shared/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { finalizeRun, type ModelIdentity } from './finalize-run.ts';
+import { type LoadedModel, requireLoadedModel } from './loaded-model.ts';
 import { LockLostError, type ShardLease } from './shard-commit.ts';
 import { runShardJob } from './shard-job.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
@@ -29,7 +30,7 @@ export interface ShardWorkerOptions {
   config: PipelineConfig;
   engine: InferenceEngine;
   labels: readonly string[];
-  model: Omit<ModelIdentity, 'embeddingSize'> & { uri: string };
+  model: Omit<ModelIdentity, 'embeddingSize'> & LoadedModel;
   storeFor(uri: string): ObjectStore;
   logger: Logger;
   /** Counts images, timings and shard outcomes for /metrics. Default none. */
@@ -203,6 +204,10 @@ export class ShardWorker {
   }
 
   private async finalize(job: Job): Promise<unknown> {
+    // The manifest names the finalising worker's model: only a worker of the run's model may write it.
+    const { run } = parseFinalizeJob(job.data);
+    const record = await this.registry.get(run);
+    if (record) requireLoadedModel(this.options.model, `the manifest of run ${run}`, record.model, record.precision);
     const model = { ...this.options.model, embeddingSize: this.options.engine.embeddingSize };
     const manifest = await finalizeRun(job, this.registry, this.options.storeFor, model, this.options.logger);
     this.options.logger.info(

@@ -3,6 +3,7 @@ import type { EngineChoice, InferenceEngine } from '../shared/engine.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { resolveModelUri } from '../shared/model-ref.ts';
+import type { Precision } from '../shared/precision.ts';
 import type { NULL_ENGINE_CHOICE } from './engines/open-engine.ts';
 import { openEngineInThread } from './engines/threaded-engine.ts';
 import type { ShardWorker } from './shard-worker.ts';
@@ -19,6 +20,8 @@ export interface WorkerOptions {
   model?: string;
   /** Port of /metrics; overrides METRICS_PORT (default 9464); 0 turns it off. */
   metricsPort?: number;
+  /** Precision of the model this worker runs (`--precision`); default PRECISION (fp32). It takes shards of runs of that precision only. */
+  precision?: Precision;
   /** Shards this process works on at once (`--shards-in-flight`); default SHARDS_IN_FLIGHT (shared/config.ts). */
   shardsInFlight?: number;
 }
@@ -126,6 +129,7 @@ class WorkerService implements RunningWorker {
     const opening = openEngineInThread({
       choice: options.engine ?? config.ENGINE,
       modelRef: resolveModelUri(options.model, config),
+      precision: options.precision ?? config.PRECISION,
       logger,
       intraOpNumThreads: threads.intraOpNumThreads,
     });

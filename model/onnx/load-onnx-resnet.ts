@@ -64,9 +64,7 @@ export async function loadOnnxResNet(
   options: LoadOnnxOptions = {},
 ): Promise<LoadedOnnxResNet> {
   const layout = options.layout ?? ARTIFACT_LAYOUT;
-  const roots = options.cacheRoot ? [options.cacheRoot] : [...new Set([cacheRoot(), runtimeCacheRoot()])];
-  // Generated graphs and remembered digests go to the last root: the one a running worker may write.
-  const writableRoot = roots.at(-1) ?? cacheRoot();
+  const { roots, writableRoot } = graphCacheRoots(options);
   const identity = (weightsSha256: string) => ({
     modelId: modelIdFor(spec, weightsSha256),
     weightsSha256,
@@ -103,6 +101,16 @@ export async function loadOnnxResNet(
   };
 }
 
+/**
+ * The cache roots a graph is looked up in, in order, and the one it is generated into: the
+ * `cacheRoot` option alone, or cacheRoot() then runtimeCacheRoot(), generating into the last (the
+ * one a running worker may write; an image's build-time root is read-only to it).
+ */
+export function graphCacheRoots(options: { cacheRoot?: string }): { roots: string[]; writableRoot: string } {
+  const roots = options.cacheRoot ? [options.cacheRoot] : [...new Set([cacheRoot(), runtimeCacheRoot()])];
+  return { roots, writableRoot: roots.at(-1) ?? cacheRoot() };
+}
+
 /** The first root holding the graph of these weights, with the graph's digest. */
 async function findCachedGraph(
   weightsSha256: string,
@@ -118,7 +126,7 @@ async function findCachedGraph(
 }
 
 /** Creates the graph's folder and checks that this user may write it; throws cacheNotWritable otherwise. */
-async function checkWritable(modelPath: string): Promise<void> {
+export async function checkWritable(modelPath: string): Promise<void> {
   try {
     await mkdir(dirname(modelPath), { recursive: true });
     await access(dirname(modelPath), constants.W_OK);
@@ -128,7 +136,7 @@ async function checkWritable(modelPath: string): Promise<void> {
 }
 
 /** writeCachedOnnx; a failure (say a full disk) is a cacheNotWritable error too. */
-async function writeGraph(modelPath: string, bytes: Uint8Array): Promise<string> {
+export async function writeGraph(modelPath: string, bytes: Uint8Array): Promise<string> {
   try {
     return await writeCachedOnnx(modelPath, bytes);
   } catch (error) {

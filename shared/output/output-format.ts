@@ -30,6 +30,7 @@
  * column and a nullable `embedding_row`; read-parts.ts still reads it.
  */
 
+import type { Precision } from '../precision.ts';
 import { joinUri } from '../storage/uri.ts';
 import type { CarriedColumn } from './columns.ts';
 
@@ -75,6 +76,8 @@ export interface RunManifest {
   input: string;
   output: string;
   model: { id: string; weights_sha256: string };
+  /** Precision the run's model ran at: 'fp32', or 'int8' (model.id then ends in /int8-<digest>). */
+  precision: Precision;
   /** Every engine name that processed at least one shard of the run. */
   engines: string[];
   /** The vectors: width, type, and whether they were L2-normalised (`--normalize`). */

@@ -1,3 +1,4 @@
+import { DEFAULT_PRECISION, type Precision } from '../precision.ts';
 import type { RunRecord } from '../run-record.ts';
 import { joinUri } from '../storage/uri.ts';
 import type { CarriedColumn } from './columns.ts';
@@ -23,6 +24,11 @@ export interface RunDefinition {
   output: string;
   /** Model reference (shared/model-ref.ts). */
   model: string;
+  /**
+   * Precision the model runs at (shared/precision.ts): an int8 run's rows come from another model.
+   * Absent from the `_run.json` of runs defined before int8 existed; those are fp32 (definitionOfJson).
+   */
+  precision: Precision;
   shard_size: number;
   normalize: boolean;
   /** Base run of an incremental run, or null. */
@@ -38,6 +44,7 @@ const DEFINING: ReadonlyArray<[keyof RunDefinition, string]> = [
   ['input', 'the input'],
   ['output', '--output'],
   ['model', '--model'],
+  ['precision', '--precision'],
   ['shard_size', '--shard-size'],
   ['normalize', '--normalize'],
   ['since', '--since'],
@@ -66,6 +73,7 @@ export function definitionOfRecord(record: RunRecord): RunDefinition {
     input: record.input,
     output: record.output,
     model: record.model,
+    precision: record.precision,
     shard_size: record.shardSize,
     normalize: record.normalize,
     since: record.since ?? null,
@@ -73,4 +81,9 @@ export function definitionOfRecord(record: RunRecord): RunDefinition {
     carried_columns: record.carriedColumns,
     created_at: record.createdAt,
   };
+}
+
+/** A definition as read from a `_run.json`: one written before int8 existed names no precision, so fp32. */
+export function definitionOfJson(parsed: Omit<RunDefinition, 'precision'> & { precision?: Precision }): RunDefinition {
+  return { ...parsed, precision: parsed.precision ?? DEFAULT_PRECISION };
 }

@@ -9,12 +9,12 @@ const openEngine = new URL('../../worker/engines/open-engine.ts', import.meta.ur
 const cli = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));
 const chelsea = fileURLToPath(new URL('../fixtures/images/chelsea.png', import.meta.url));
 
-/** Opens `choice` in a fresh process; returns the @tensorflow packages it loaded. */
-function tensorflowModulesLoadedBy(choice: string): string[] {
+/** Opens `choice` (at `precision`) in a fresh process; returns the @tensorflow packages it loaded. */
+function tensorflowModulesLoadedBy(choice: string, precision = 'fp32'): string[] {
   const script = `
     import { createRequire } from 'node:module';
     const { openEngine } = await import(${JSON.stringify(openEngine)});
-    const { engine } = await openEngine({ choice: ${JSON.stringify(choice)}, modelRef: 'default' });
+    const { engine } = await openEngine({ choice: ${JSON.stringify(choice)}, modelRef: 'default', precision: ${JSON.stringify(precision)} });
     await engine.dispose();
     // tfjs is CommonJS: whatever of it was imported, from ESM too, sits in the CJS module cache.
     const loaded = Object.keys(createRequire(import.meta.url).cache).filter((path) => path.includes('/@tensorflow/'));
@@ -30,6 +30,10 @@ function tensorflowModulesLoadedBy(choice: string): string[] {
 describe('engines load their runtime only once chosen', () => {
   test('the onnx engine opens without loading any @tensorflow package', () => {
     assert.deepEqual(tensorflowModulesLoadedBy('onnx'), []);
+  });
+
+  test('the onnx engine at int8 opens without loading any @tensorflow package (issue 13: its graph is built from the fp32 ONNX graph)', () => {
+    assert.deepEqual(tensorflowModulesLoadedBy('onnx', 'int8'), []);
   });
 
   test('the tfjs-wasm engine does load TensorFlow.js (the check above can see it)', () => {

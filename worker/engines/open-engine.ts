@@ -1,11 +1,20 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type ModelLocation, resolveModelLocation } from '../../model/model-location.ts';
+import type { LoadedOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
 import { resnet50 } from '../../model/spec.ts';
-import { ENGINES, type EngineChoice, type EngineName, engineNamed, type InferenceEngine } from '../../shared/engine.ts';
-import { EngineUnavailableError } from '../../shared/errors.ts';
+import {
+  ENGINES,
+  type EngineChoice,
+  type EngineName,
+  engineNamed,
+  type InferenceEngine,
+  runsPrecision,
+} from '../../shared/engine.ts';
+import { ConfigError, EngineUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { DEFAULT_MODEL_REF } from '../../shared/model-ref.ts';
+import { DEFAULT_PRECISION, type Precision } from '../../shared/precision.ts';
 import { NullEngine, nullLabels } from './null-engine.ts';
 import { onnxCudaProviderInstalled } from './onnx-cuda-provider.ts';
 import type { OnnxFlavour } from './onnx-engine.ts';
@@ -15,6 +24,8 @@ import type { TfjsFlavour } from './tfjs-engine.ts';
 export interface LoadedModelInfo {
   /** The model reference (shared/model-ref.ts) shards are compared with. */
   uri: string;
+  /** The precision it runs at; shards of another precision are refused like shards of another model. */
+  precision: Precision;
   id: string;
   weightsSha256: string;
   labels: string[];
@@ -31,9 +42,13 @@ export interface OpenEngineOptions {
   choice: EngineChoice | typeof NULL_ENGINE_CHOICE;
   /** Model reference (shared/model-ref.ts): 'default' or a URI. */
   modelRef: string;
+  /** Default fp32. int8 runs on the ONNX CPU engine only; `auto` then picks it. */
+  precision?: Precision;
   logger?: Logger;
   /** ONNX engines only: threads per inference (OnnxEngineOptions.intraOpNumThreads). Default: every core. */
   intraOpNumThreads?: number;
+  /** Lines about a long first-use build (the int8 graph); default the logger. Not passed to an engine thread. */
+  onProgress?: (message: string) => void;
 }
 
 type Opened = { engine: InferenceEngine; model: LoadedModelInfo };
@@ -75,14 +90,34 @@ const AVAILABILITY: Record<EngineName, (gpu: boolean) => string | null> = {
     'neither onnxruntime-node nor a libtensorflow package is installed; the wasm backend runs everywhere',
 };
 
-/** `--engine auto`: the fastest engine this host can run, with the reason. */
-export function pickEngine(): { flavour: EngineName; reason: string } {
+/** `--engine auto`: the fastest engine this host can run at `precision`, with the reason. */
+export function pickEngine(precision: Precision = DEFAULT_PRECISION): { flavour: EngineName; reason: string } {
   const gpu = gpuVisible();
   for (const engine of ENGINES) {
+    if (!runsPrecision(engine.name, precision)) continue;
     const reason = AVAILABILITY[engine.name](gpu);
-    if (reason !== null) return { flavour: engine.name, reason };
+    if (reason !== null)
+      return { flavour: engine.name, reason: precision === 'fp32' ? reason : `${reason}; ${precision}` };
+  }
+  if (precision !== 'fp32') {
+    throw new EngineUnavailableError(
+      `no engine on this host runs ${precision} models: it needs onnxruntime-node (the onnx engine); reinstall with npm ci, or use --precision fp32`,
+    );
   }
   return { flavour: 'tfjs-wasm', reason: AVAILABILITY['tfjs-wasm'](gpu) ?? '' };
+}
+
+/** The engine an explicit or `auto` choice means at `precision`; ConfigError for an engine that cannot run it. */
+function chooseEngine(choice: EngineChoice, precision: Precision): { flavour: EngineName; reason: string } {
+  if (choice === 'auto') return pickEngine(precision);
+  const flavour = engineNamed(choice);
+  if (!runsPrecision(flavour, precision)) {
+    const able = ENGINES.filter((engine) => runsPrecision(engine.name, precision)).map((engine) => engine.choice);
+    throw new ConfigError(
+      `engine ${choice} does not run ${precision} models (got --engine ${choice} --precision ${precision}); use --engine ${able.join(' or ')} or auto, or --precision fp32`,
+    );
+  }
+  return { flavour, reason: 'asked for with --engine' };
 }
 
 /**
@@ -92,11 +127,9 @@ export function pickEngine(): { flavour: EngineName; reason: string } {
  */
 export async function openEngine(options: OpenEngineOptions): Promise<Opened> {
   if (options.choice === NULL_ENGINE_CHOICE) return openNull(options);
-  const picked =
-    options.choice === 'auto'
-      ? pickEngine()
-      : { flavour: engineNamed(options.choice), reason: 'asked for with --engine' };
-  options.logger?.info({ engine: picked.flavour, reason: picked.reason }, 'engine chosen');
+  const precision = options.precision ?? DEFAULT_PRECISION;
+  const picked = chooseEngine(options.choice, precision);
+  options.logger?.info({ engine: picked.flavour, reason: picked.reason, precision }, 'engine chosen');
   const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef);
   const opened =
     picked.flavour === 'onnx-cpu' || picked.flavour === 'onnx-cuda'
@@ -114,7 +147,13 @@ function openNull(options: OpenEngineOptions): Opened {
   );
   return {
     engine: new NullEngine(),
-    model: { uri: options.modelRef, id: 'null-engine', weightsSha256: 'none', labels: nullLabels() },
+    model: {
+      uri: options.modelRef,
+      precision: options.precision ?? DEFAULT_PRECISION,
+      id: 'null-engine',
+      weightsSha256: 'none',
+      labels: nullLabels(),
+    },
   };
 }
 
@@ -132,19 +171,25 @@ async function openTfjs(flavour: TfjsFlavour, location: ModelLocation, options: 
   const loaded = await loadResNet(resnet50, location.read);
   return {
     engine: new TfjsEngine(flavour, loaded.model),
-    model: { uri: options.modelRef, id: loaded.modelId, weightsSha256: loaded.weightsSha256, labels: loaded.labels },
+    model: {
+      uri: options.modelRef,
+      precision: 'fp32',
+      id: loaded.modelId,
+      weightsSha256: loaded.weightsSha256,
+      labels: loaded.labels,
+    },
   };
 }
 
-/** Reads the weights, generates the ONNX graph or reuses the cached one, and opens a session on it. */
+/** Reads the weights, generates the ONNX graph (fp32 or int8) or reuses the cached one, and opens a session on it. */
 async function openOnnx(flavour: OnnxFlavour, location: ModelLocation, options: OpenEngineOptions): Promise<Opened> {
-  const [{ OnnxEngine }, { loadOnnxResNet }] = await Promise.all([
+  const precision = options.precision ?? DEFAULT_PRECISION;
+  const [{ OnnxEngine }, loaded] = await Promise.all([
     import('./onnx-engine.ts'),
-    import('../../model/onnx/load-onnx-resnet.ts'),
+    precision === 'int8' ? loadInt8(location, options) : loadFp32(location),
   ]);
-  const loaded = await loadOnnxResNet(resnet50, location.read, { localDir: location.localDir });
   options.logger?.info(
-    { path: loaded.modelPath, sha256: loaded.onnxSha256, generated: loaded.generated },
+    { path: loaded.modelPath, sha256: loaded.onnxSha256, generated: loaded.generated, precision },
     loaded.generated ? 'ONNX graph generated and cached' : 'ONNX graph reused from the cache',
   );
   const engine = await OnnxEngine.open(flavour, loaded.modelPath, loaded.spec, {
@@ -152,6 +197,53 @@ async function openOnnx(flavour: OnnxFlavour, location: ModelLocation, options: 
   });
   return {
     engine,
-    model: { uri: options.modelRef, id: loaded.modelId, weightsSha256: loaded.weightsSha256, labels: loaded.labels },
+    model: {
+      uri: options.modelRef,
+      precision,
+      id: loaded.modelId,
+      weightsSha256: loaded.weightsSha256,
+      labels: loaded.labels,
+    },
   };
+}
+
+async function loadFp32(location: ModelLocation): Promise<LoadedOnnxResNet> {
+  const { loadOnnxResNet } = await import('../../model/onnx/load-onnx-resnet.ts');
+  return loadOnnxResNet(resnet50, location.read, { localDir: location.localDir });
+}
+
+/**
+ * Builds what a model needs on this host before any engine opens it: the int8 graph on first use
+ * (20-30 s on 2 cores, with `onProgress` lines). `run` calls it once before starting its workers, so that N
+ * local workers do not each build the same graph at once, and the person at the terminal sees the
+ * progress. Nothing to do for fp32 here: its graph takes seconds and is generated on open.
+ */
+export async function prepareModel(options: {
+  modelRef: string;
+  precision: Precision;
+  onProgress: (message: string) => void;
+}): Promise<void> {
+  if (options.precision !== 'int8') return;
+  const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef);
+  await loadInt8(location, { choice: 'onnx', modelRef: options.modelRef, onProgress: options.onProgress });
+}
+
+/**
+ * The int8 graph, built on this host's first use from the default calibration set (20-30 s, with
+ * progress lines). Its loader and the decoder calibration uses (sharp) are imported only here, so
+ * an fp32 engine thread loads neither.
+ */
+async function loadInt8(location: ModelLocation, options: OpenEngineOptions): Promise<LoadedOnnxResNet> {
+  const [{ loadInt8ResNet }, { decodeImage }] = await Promise.all([
+    import('../../model/onnx/load-int8-resnet.ts'),
+    import('../decode-image.ts'),
+  ]);
+  return loadInt8ResNet(resnet50, location.read, {
+    localDir: location.localDir,
+    decode: async (bytes) => (await decodeImage(bytes)).pixels,
+    onProgress: (message) => {
+      if (options.onProgress) options.onProgress(message);
+      else options.logger?.info(message);
+    },
+  });
 }

@@ -17,7 +17,7 @@ import type { LoadedModelInfo, OpenEngineOptions } from './open-engine.ts';
 export async function openEngineInThread(
   options: OpenEngineOptions,
 ): Promise<{ engine: InferenceEngine; model: LoadedModelInfo }> {
-  const { logger, ...threadOptions } = options;
+  const { logger, onProgress: _onProgress, ...threadOptions } = options;
   const thread = new Worker(BOOTSTRAP, {
     eval: true,
     // The thread logs through a logger of its own, at this one's level.
@@ -46,8 +46,8 @@ import(entry).catch(async (error) => {
 });
 `;
 
-/** What the engine thread gets (engine-thread.ts): the options but the logger, and its level. */
-export type ThreadOptions = Omit<OpenEngineOptions, 'logger'> & { logLevel?: string };
+/** What the engine thread gets (engine-thread.ts): the options but the logger and progress callback (functions do not cross to a thread), and the log level. */
+export type ThreadOptions = Omit<OpenEngineOptions, 'logger' | 'onProgress'> & { logLevel?: string };
 
 export interface SerializedError {
   name: string;
