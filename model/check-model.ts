@@ -1,4 +1,4 @@
-import { ConfigError, describeError, ResnetBatchError } from '../shared/errors.ts';
+import { ConfigError, describeError, ModelError, ResnetBatchError } from '../shared/errors.ts';
 import { DEFAULT_MODEL_REF } from '../shared/model-ref.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { ARTIFACT_LAYOUT, ARTIFACT_MODEL_ID, ARTIFACT_WEIGHTS_SHA256, modelIdFor } from './artifact.ts';
@@ -49,10 +49,11 @@ export async function checkModel(ref: string, options: CheckModelOptions = {}): 
     checkBatchNormEpsilon(weights.modelJson, resnet50, ARTIFACT_LAYOUT.modelJson);
     return { ref, weightsSha256: weights.sha256, modelId: modelIdFor(resnet50, weights.sha256) };
   } catch (error) {
-    const reason = error instanceof ResnetBatchError ? error.message : describeError(error);
-    throw new ConfigError(
-      `--model ${ref} cannot be used: ${reason}. It must name a folder (a path, file:// or s3:// URI) holding ${ARTIFACT_LAYOUT.modelJson}, the weight shards it lists and ${ARTIFACT_LAYOUT.labels}, as \`npm run fetch-model\` lays them out`,
-      { cause: error },
-    );
+    // A ModelError says what is wrong and how to fix it already; anything else (a store's error) gets the layout.
+    const reason =
+      error instanceof ModelError
+        ? error.message
+        : `${error instanceof ResnetBatchError ? error.message : describeError(error)}; --model must name a folder (a path, file:// or s3:// URI) holding ${ARTIFACT_LAYOUT.modelJson}, the weight shards it lists and ${ARTIFACT_LAYOUT.labels}, as \`npm run fetch-model\` lays them out`;
+    throw new ConfigError(`--model ${ref} cannot be used: ${reason}`, { cause: error });
   }
 }

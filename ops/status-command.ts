@@ -127,6 +127,7 @@ export function statusJson({ record, progress, queue, workers }: StatusView): ob
     input: record.input,
     output: record.output,
     model: record.model,
+    model_sha256: record.modelSha256 ?? null,
     precision: record.precision,
     images: {
       total: record.images.total,
@@ -171,6 +172,7 @@ function statusText({ record, progress, workers }: StatusView, config: PipelineC
     `run       ${record.run} (${record.state})`,
     `input     ${record.input}`,
     `output    ${record.output}/${record.run}/`,
+    `model     ${record.model}${record.modelSha256 ? ` (weights sha256 ${record.modelSha256.slice(0, 12)}…)` : ''}`,
     `images    ${progress.processed}/${total} processed: ${record.images.ok} ok, ${record.images.error} error; ${skipped}`,
     `shards    ${record.shards.done}/${record.shards.total} done, ${record.shards.failed} failed${record.shards.failed ? ` (${record.shards.failedShards.join(', ')}; resnet-batch retry ${record.run})` : ''}`,
     `speed     ${speed}`,

@@ -43,6 +43,11 @@ export interface RunClaim {
   };
   /** The model to use for a new run when none was named. */
   defaultModel: string;
+  /**
+   * The weights digest of the model submit checked (model/check-model.ts): recorded with a new run
+   * when it is the run's model, and compared with the recorded one on a resubmission.
+   */
+  checkedModel?: { ref: string; weightsSha256: string };
   /** The precision of a new run when none was named (PRECISION). */
   defaultPrecision: Precision;
   /** Fields Redis keeps beside the definition. */
@@ -65,10 +70,16 @@ export async function claimRun(registry: RunRegistry, store: ObjectStore, claim:
   };
   if (stored !== null) refuseIfDifferent(run, 'in its output (_run.json)', stored, requested);
   if (existing !== null) refuseIfDifferent(run, 'in Redis', definitionOfRecord(existing), requested);
+  const modelSha256 = claim.checkedModel?.ref === model ? claim.checkedModel.weightsSha256 : undefined;
+  if (modelSha256 !== undefined && existing?.modelSha256 && existing.modelSha256 !== modelSha256) {
+    throw new ConfigError(
+      `run ${run} was submitted with the weights at ${model} that had sha256 ${existing.modelSha256.slice(0, 12)}…, and they now have ${modelSha256.slice(0, 12)}…: the model files changed, so its rows would mix two models; put the submitted files back, or submit under a new run id`,
+    );
+  }
   // A finished run's resubmission writes nothing at all: its output stays byte for byte.
   if (existing?.finishedAt) return { record: existing, model, precision, mayHaveCommittedShards: true };
   if (stored === null) await writeDefinition(store, requested);
-  if (existing === null && !(await registry.create(newRun(requested, claim.schedule), claim.now))) {
+  if (existing === null && !(await registry.create(newRun(requested, claim.schedule, modelSha256), claim.now))) {
     const raced = await registry.get(run);
     if (raced === null) throw new ConfigError(`run ${run} vanished while being created; submit again`);
     refuseIfDifferent(run, 'in Redis', definitionOfRecord(raced), requested);
@@ -129,7 +140,7 @@ async function writeDefinition(store: ObjectStore, definition: RunDefinition): P
   }
 }
 
-function newRun(definition: RunDefinition, schedule: string | undefined): NewRun {
+function newRun(definition: RunDefinition, schedule: string | undefined, modelSha256: string | undefined): NewRun {
   return {
     run: definition.run,
     input: definition.input,
@@ -142,5 +153,6 @@ function newRun(definition: RunDefinition, schedule: string | undefined): NewRun
     carriedColumns: definition.carried_columns,
     ...(definition.since === null ? {} : { since: definition.since }),
     ...(schedule === undefined ? {} : { schedule }),
+    ...(modelSha256 === undefined ? {} : { modelSha256 }),
   };
 }

@@ -59,7 +59,9 @@ function summary(result: SubmitResult): string {
       : `resubmitted, ${result.enqueued} missing shard(s) enqueued`
     : `${result.enqueued} shard(s) enqueued`;
   const unchanged = result.skippedBy.unchanged > 0 ? ` (${result.skippedBy.unchanged} unchanged)` : '';
-  return `run ${result.run}: ${result.images} images in ${result.shards} shards, ${result.skipped} skipped${unchanged}; ${what}`;
+  const weights =
+    result.model.weightsSha256 === null ? '' : `, weights sha256 ${result.model.weightsSha256.slice(0, 12)}…`;
+  return `run ${result.run}: ${result.images} images in ${result.shards} shards, ${result.skipped} skipped${unchanged}; ${what} (model ${result.model.ref}${weights})`;
 }
 
 interface ProgressDisplay {

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { type CheckedModel, checkModel } from '../model/check-model.ts';
 import { type PipelineConfig, SHARD_QUEUE_NAME } from '../shared/config.ts';
 import { enqueueFinalizer } from '../shared/enqueue-finalizer.ts';
 import { jobOptions } from '../shared/job-options.ts';
@@ -98,11 +99,15 @@ export interface SubmitResult {
   /** True when every shard was already accounted for at the end of listing (the finaliser was queued). */
   complete: boolean;
   inputRoots: string[];
+  /** The run's model and the digest of its weights (null when not checked: a finished run's resubmission). */
+  model: { ref: string; weightsSha256: string | null };
 }
 
 interface Plan {
   run: string;
   redisUrl: string;
+  /** The model named (or the default), checked before anything is written (model/check-model.ts). */
+  checkedModel: CheckedModel;
   input: string;
   output: string;
   shardSize: number;
@@ -142,6 +147,7 @@ export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promi
         carried_columns: plan.listing.carriedColumns,
       },
       defaultModel: resolveModelUri(undefined, deps.config),
+      checkedModel: plan.checkedModel,
       defaultPrecision: deps.config.PRECISION,
       ...(plan.schedule === undefined ? {} : { schedule: plan.schedule }),
       now: deps.now?.() ?? new Date(),
@@ -198,6 +204,8 @@ async function preflight(options: SubmitOptions, deps: SubmitDeps, whyRedis: str
   const since = options.since === undefined ? undefined : checkRunId(options.since);
   const redisUrl = await reachableRedisUrl(deps.redisUrl ?? deps.config.REDIS_URL, whyRedis, { noEviction: true });
   const openStore = deps.openStore ?? ((uri: string) => openAnyStore(uri));
+  // Before the listing: a wrong --model is one line here, not every shard failing in the workers.
+  const checkedModel = await checkModel(requestedModel ?? resolveModelUri(undefined, deps.config), { openStore });
   const listing = await openListing(options.input, {
     openStore,
     pageSize: deps.pageSize,
@@ -214,6 +222,7 @@ async function preflight(options: SubmitOptions, deps: SubmitDeps, whyRedis: str
   return {
     run,
     redisUrl,
+    checkedModel,
     input: listing.input.uri,
     output,
     shardSize,
@@ -247,6 +256,7 @@ function finishedResult(record: RunRecord): SubmitResult {
     resubmitted: true,
     complete: true,
     inputRoots: record.inputRoots,
+    model: { ref: record.model, weightsSha256: record.modelSha256 ?? null },
   };
 }
 
@@ -331,6 +341,10 @@ async function streamRun(plan: Plan, claimed: ClaimedRun, context: StreamContext
       resubmitted,
       complete,
       inputRoots: plan.listing.inputRoots,
+      model: {
+        ref: model,
+        weightsSha256: plan.checkedModel.ref === model ? plan.checkedModel.weightsSha256 : null,
+      },
     };
   } finally {
     await queue.close();

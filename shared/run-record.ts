@@ -49,6 +49,12 @@ export interface RunRecord {
    * URI and ETag had an ok row there were skipped as unchanged. Null (or absent) for a full run.
    */
   since?: string | null;
+  /**
+   * sha256 of the model's weights as submit found them (model/check-model.ts); a worker that
+   * loaded other weights under the same reference refuses the run's shards. Null (or absent) for
+   * runs submitted before it was recorded.
+   */
+  modelSha256?: string | null;
   /** Name of the schedule that fired this run; null (or absent) for a run submitted by hand. */
   schedule?: string | null;
   /** Why the finaliser failed for good (its attempts spent); null while it has not, or after `retry`. */

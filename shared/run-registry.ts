@@ -83,6 +83,8 @@ export interface NewRun {
   schedule?: string;
   /** Precision of the run (see RunRecord.precision); default fp32. */
   precision?: Precision;
+  /** sha256 of the model's weights as submit checked them; workers with other weights refuse its shards. */
+  modelSha256?: string;
 }
 
 export class RunRegistry {
@@ -186,6 +188,7 @@ export class RunRegistry {
       engines: engineNames.sort(),
       since: fields.since ?? null,
       schedule: fields.schedule ?? null,
+      modelSha256: fields.model_sha256 ?? null,
       finalizeError: fields.finalize_error ?? null,
     };
   }
@@ -301,6 +304,7 @@ function optionalFields(spec: NewRun): Record<string, string> {
   return {
     ...(spec.since === undefined ? {} : { since: spec.since }),
     ...(spec.schedule === undefined ? {} : { schedule: spec.schedule }),
+    ...(spec.modelSha256 === undefined ? {} : { model_sha256: spec.modelSha256 }),
     ...(spec.precision === undefined || spec.precision === DEFAULT_PRECISION ? {} : { precision: spec.precision }),
   };
 }

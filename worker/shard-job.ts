@@ -10,7 +10,7 @@ import type { RunRegistry } from '../shared/run-registry.ts';
 import { shardDigest } from '../shared/shard-digest.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { authorizeShard } from './authorize-shard.ts';
-import { type LoadedModel, requireLoadedModel } from './loaded-model.ts';
+import { type LoadedModel, requireLoadedModel, requireRecordedWeights } from './loaded-model.ts';
 import { processShard, type ShardOutcome } from './process-shard.ts';
 import type { ShardLease } from './shard-commit.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
@@ -25,7 +25,7 @@ export interface ShardJobDeps {
   queue: Queue;
   engine: InferenceEngine;
   labels: readonly string[];
-  model: LoadedModel & { id: string };
+  model: LoadedModel & { id: string; weightsSha256: string };
   storeFor(uri: string): ObjectStore;
   logger: Logger;
   metrics?: WorkerMetrics;
@@ -57,6 +57,7 @@ export async function runShardJob(
   authorizeShard(shard, record);
   await checkInputsDigest(shard, deps.registry);
   requireLoadedModel(deps.model, `shard ${shard.shard} of run ${shard.run}`, shard.model, shardPrecision(shard));
+  requireRecordedWeights(deps.model, record.modelSha256, `run ${shard.run}`);
   if (await deps.registry.isShardDone(shard.run, shard.shard)) return { skipped: 'already done' };
 
   await deps.registry.markStarted(shard.run);

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { artifactCacheDir } from '../../model/model-cache.ts';
 import { type SubmitDeps, submitRun } from '../../producer/submit.ts';
 import { configFromEnv, SHARD_QUEUE_NAME } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
@@ -19,7 +20,8 @@ import { uniqueName } from '../harness/unique-name.ts';
 import { finishRunLikeAWorker } from './incremental-finish-run.ts';
 
 const fixtures = new URL('../fixtures/images/', import.meta.url);
-const MODEL = 'file:///models/resnet50';
+// A real model folder (the cached artifact): submit checks --model before anything else.
+const MODEL = pathToFileURL(artifactCacheDir()).href;
 const IMAGES = ['astronaut.png', 'chelsea.png', 'coffee.png', 'horse.png', 'rocket.jpg'];
 let redis: TestRedis;
 let client: Redis;
@@ -164,10 +166,7 @@ describe('submit --since', () => {
     const input = await inputFolder();
     const output = join(dir, 'out');
     const base = await finishedBase(deps, input, output);
-    const result = await submitRun(
-      { input, output, run: 'incr-5', model: 'file:///models/resnet50-v2', since: base },
-      deps,
-    );
+    const result = await submitRun({ input, output, run: 'incr-5', model: 'default', since: base }, deps);
     assert.equal(result.images, IMAGES.length);
     assert.equal(result.skippedBy.unchanged, 0);
     assert.equal((await queuedUris(deps.prefix, 'incr-5')).length, IMAGES.length);

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { artifactCacheDir } from '../../model/model-cache.ts';
 import { noSkips } from '../../producer/skip-tally.ts';
 import { type SubmitDeps, type SubmitProgress, submitRun } from '../../producer/submit.ts';
 import { configFromEnv, SHARD_QUEUE_NAME } from '../../shared/config.ts';
@@ -18,7 +19,8 @@ import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 const fixtures = new URL('../fixtures/images/', import.meta.url);
-const MODEL = 'file:///models/resnet50';
+// A real model folder (the cached artifact): submit checks --model before anything else.
+const MODEL = pathToFileURL(artifactCacheDir()).href;
 let redis: TestRedis;
 let client: Redis;
 let dir: string;

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { artifactCacheDir } from '../../model/model-cache.ts';
 import { ScheduleHistory } from '../../schedule/schedule-history.ts';
 import { ScheduleLock } from '../../schedule/schedule-lock.ts';
 import { ScheduleRegistry } from '../../schedule/schedule-registry.ts';
@@ -20,7 +21,8 @@ import { uniqueName } from '../harness/unique-name.ts';
 import { finishRunLikeAWorker } from '../producer/incremental-finish-run.ts';
 
 const fixtures = new URL('../fixtures/images/', import.meta.url);
-const MODEL = 'file:///models/resnet50';
+// A real model folder (the cached artifact): submit checks --model before anything else.
+const MODEL = pathToFileURL(artifactCacheDir()).href;
 const IMAGES = ['astronaut.png', 'chelsea.png', 'coffee.png', 'rocket.jpg'];
 const logger = createLogger('test', 'silent');
 let redis: TestRedis;

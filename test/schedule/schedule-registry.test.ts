@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { artifactCacheDir } from '../../model/model-cache.ts';
 import { ScheduleRegistry } from '../../schedule/schedule-registry.ts';
 import { SCHEDULE_QUEUE_NAME } from '../../schedule/schedule-spec.ts';
 import { configFromEnv } from '../../shared/config.ts';
@@ -14,7 +15,8 @@ import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 const fixtures = new URL('../fixtures/images/', import.meta.url);
-const MODEL = 'file:///models/resnet50';
+// A real model folder (the cached artifact): submit checks --model before anything else.
+const MODEL = pathToFileURL(artifactCacheDir()).href;
 let redis: TestRedis;
 let client: Redis;
 let dir: string;
