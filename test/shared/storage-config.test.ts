@@ -5,7 +5,7 @@ import { storageConfigFromEnv } from '../../shared/storage/storage-config.ts';
 
 describe('storageConfigFromEnv', () => {
   test('an empty environment means AWS S3 in us-east-1 with the default credential chain', () => {
-    assert.deepEqual(storageConfigFromEnv({}), { s3: { forcePathStyle: false, region: 'us-east-1' } });
+    assert.deepEqual(storageConfigFromEnv({}).s3, { forcePathStyle: false, region: 'us-east-1' });
   });
 
   test('S3_ENDPOINT wins over AWS_ENDPOINT_URL_S3, which wins over AWS_ENDPOINT_URL', () => {
