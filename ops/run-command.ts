@@ -24,6 +24,8 @@ export interface RunCommandOptions {
   /** Default ENGINE (shared/config.ts), else auto; passed to every local worker. */
   engine?: EngineChoice;
   model?: string;
+  /** The column of image URLs of a CSV or Parquet list; default `url`, else `uri`. */
+  urlColumn?: string;
 }
 
 const cliEntry = fileURLToPath(new URL('../bin/resnet-batch.js', import.meta.url));
@@ -49,6 +51,7 @@ export async function runCommand(input: string, options: RunCommandOptions): Pro
         shardSize: options.shardSize,
         model: options.model,
         normalize: options.normalize,
+        ...(options.urlColumn === undefined ? {} : { urlColumn: options.urlColumn }),
       },
       { config, redisUrl, logger },
     );

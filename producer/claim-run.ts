@@ -129,6 +129,7 @@ function newRun(definition: RunDefinition, schedule: string | undefined): NewRun
     normalize: definition.normalize,
     carriedColumns: definition.carried_columns,
     ...(definition.since === null ? {} : { since: definition.since }),
+    ...(definition.url_column == null ? {} : { urlColumn: definition.url_column }),
     ...(schedule === undefined ? {} : { schedule }),
   };
 }

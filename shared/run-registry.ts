@@ -80,6 +80,8 @@ export interface NewRun {
   since?: string;
   /** Schedule that fired the run (see RunRecord.schedule). */
   schedule?: string;
+  /** The URL column of a CSV or Parquet list, when given (see RunRecord.urlColumn). */
+  urlColumn?: string;
 }
 
 export class RunRegistry {
@@ -182,6 +184,7 @@ export class RunRegistry {
       engines: engineNames.sort(),
       since: fields.since ?? null,
       schedule: fields.schedule ?? null,
+      urlColumn: fields.url_column ?? null,
       finalizeError: fields.finalize_error ?? null,
     };
   }
@@ -297,5 +300,6 @@ function optionalFields(spec: NewRun): Record<string, string> {
   return {
     ...(spec.since === undefined ? {} : { since: spec.since }),
     ...(spec.schedule === undefined ? {} : { schedule: spec.schedule }),
+    ...(spec.urlColumn === undefined ? {} : { url_column: spec.urlColumn }),
   };
 }

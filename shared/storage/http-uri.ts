@@ -59,6 +59,7 @@ export function httpUriSyntax(scheme: 'http' | 'https'): Omit<StoreScheme<HttpLo
     scheme,
     example: `${scheme}://host/path`,
     local: false,
+    namesTellFormat: false,
     parse: (input) => parseHttpUri(input, scheme),
     format: formatHttpUri,
     relativeKeyWithin(root, target) {
