@@ -8,9 +8,13 @@
 // BENCH_SHARD_SIZE: images per shard of the end-to-end runs (default 64: six shards, so that
 //   shard boundaries and the second shard in flight are part of what is measured).
 // BENCH_PRODUCER_OBJECTS: synthetic URIs the producer enqueues (default 1,000,000).
+// BENCH_PRODUCER_PARQUET_ROWS: rows of the Parquet URL list submitted (default 10,000,000; 0 skips).
+// BENCH_CEILING_SHARDS: shards of 256 images the Redis ceiling bench queues (default 3000; the
+//   small-shard run queues 4x as many shards of 16). 0 skips it.
 // About 5 minutes on 2 cores; run it on a quiet machine (the load average is recorded).
-import { writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeImage } from '../worker/decode-image.ts';
 import { type ThreadCounts, threadCounts } from '../worker/thread-counts.ts';
@@ -20,7 +24,9 @@ import { refreshBenchmarksTable } from './benchmarks-table.ts';
 import { measureDecode } from './decode-throughput.ts';
 import { runEndToEnd } from './end-to-end.ts';
 import { type EnginePlan, measureEngine } from './engine-throughput.ts';
-import { measureProducerMemory } from './producer-memory-run.ts';
+import { writeParquetUrlList } from './parquet-url-list.ts';
+import { measureProducerMemory, type ProducerMemory } from './producer-memory-run.ts';
+import { measureRedisCeiling, type RedisCeiling } from './redis-ceiling.ts';
 import { type BenchMeasures, evaluateTargets, type TargetResult } from './targets.ts';
 
 export interface BenchResults {
@@ -100,12 +106,30 @@ async function main(): Promise<void> {
     const objects = intFromEnv('BENCH_PRODUCER_OBJECTS', 1_000_000);
     log(`producer memory: ${objects} URIs`);
     const producerMemory = await measureProducerMemory(services.redisUrl, objects);
+    const parquetRows = intFromEnv('BENCH_PRODUCER_PARQUET_ROWS', 10_000_000);
+    log(`producer memory: a ${parquetRows}-row Parquet list through submit`);
+    const producerMemoryParquet =
+      parquetRows > 0 ? await parquetProducerMemory(services.redisUrl, parquetRows) : undefined;
+    const ceilingShards = intFromEnv('BENCH_CEILING_SHARDS', 3000);
+    const redisCeiling: RedisCeiling[] = [];
+    if (ceilingShards > 0) {
+      log(`Redis ceiling: ${ceilingShards} shards of 256 images`);
+      redisCeiling.push(
+        await measureRedisCeiling({ shardSize: 256, shards: ceilingShards, processes: 2, workersPerProcess: 16 }),
+      );
+      log(`Redis ceiling: ${ceilingShards * 4} shards of 16 images`);
+      redisCeiling.push(
+        await measureRedisCeiling({ shardSize: 16, shards: ceilingShards * 4, processes: 2, workersPerProcess: 16 }),
+      );
+    }
     measures = {
       engines,
       decode,
       endToEnd: { onnx, null: nullRun, onnxTwoWorkers },
       onnxEngineAfterEndToEnd: after.rates[0]?.imagesPerSecond ?? NaN,
       producerMemory,
+      ...(producerMemoryParquet === undefined ? {} : { producerMemoryParquet }),
+      ...(redisCeiling.length === 0 ? {} : { redisCeiling }),
     };
   } finally {
     await services.stop();
@@ -133,6 +157,18 @@ async function main(): Promise<void> {
   for (const target of results.targets)
     log(`${target.pass ? 'pass' : 'FAIL'}  ${target.name}: ${target.measured.toFixed(2)} (${target.target})`);
   log('wrote bench/results.json and BENCHMARKS.md');
+}
+
+/** The producer memory bench on a Parquet URL list written for it in a temporary folder. */
+async function parquetProducerMemory(redisUrl: string, rows: number): Promise<ProducerMemory> {
+  const folder = await mkdtemp(join(tmpdir(), 'bench-parquet-list-'));
+  try {
+    const list = join(folder, 'urls.parquet');
+    await writeParquetUrlList(list, rows);
+    return await measureProducerMemory(redisUrl, rows, list);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 }
 
 await main();

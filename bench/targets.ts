@@ -2,6 +2,7 @@ import type { DecodeRate } from './decode-throughput.ts';
 import type { EndToEndResult } from './end-to-end.ts';
 import type { EngineRate } from './engine-throughput.ts';
 import type { ProducerMemory } from './producer-memory-run.ts';
+import type { RedisCeiling } from './redis-ceiling.ts';
 
 /** Everything one `npm run bench` measured (bench/results.json). */
 export interface BenchMeasures {
@@ -11,6 +12,10 @@ export interface BenchMeasures {
   /** onnx-cpu engine only at the end-to-end batch size, measured again right after the onnx end-to-end run. */
   onnxEngineAfterEndToEnd: number;
   producerMemory: ProducerMemory;
+  /** The same through the whole of submit, from a Parquet URL list (BENCH_PRODUCER_PARQUET_ROWS rows). */
+  producerMemoryParquet?: ProducerMemory;
+  /** The ceiling of one Redis: 256-image shards and small ones (bench/redis-ceiling.ts). */
+  redisCeiling?: RedisCeiling[];
 }
 
 export interface TargetResult {
@@ -40,7 +45,7 @@ export function evaluateTargets(measures: BenchMeasures, batchSize: number): Tar
   // The engine-only rate measured just before and just after the end-to-end run, so that the
   // neighbours' load, which drifts over minutes on a shared machine, weighs on both sides alike.
   const onnxAround = (onnx + measures.onnxEngineAfterEndToEnd) / 2;
-  const { endToEnd, producerMemory } = measures;
+  const { endToEnd, producerMemory, producerMemoryParquet } = measures;
   const workerRss = Math.max(...endToEnd.onnx.workerPeakRssMb);
   const results: Array<Omit<TargetResult, 'pass'> & { ok: (value: number) => boolean }> = [
     {
@@ -73,6 +78,16 @@ export function evaluateTargets(measures: BenchMeasures, batchSize: number): Tar
       measured: producerMemory.growth,
       ok: (value) => value <= PRODUCER_FLAT_GROWTH,
     },
+    ...(producerMemoryParquet === undefined
+      ? []
+      : [
+          {
+            name: 'producer memory flat, Parquet list',
+            target: `producer RSS at 100% of a ${producerMemoryParquet.objects}-row Parquet list (submit) <= ${PRODUCER_FLAT_GROWTH}x its RSS at 10%`,
+            measured: producerMemoryParquet.growth,
+            ok: (value: number) => value <= PRODUCER_FLAT_GROWTH,
+          },
+        ]),
   ];
   return results.map(({ ok, ...result }) => ({
     ...result,

@@ -21,7 +21,7 @@ import { RunRegistry } from '../shared/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { finalizeRun, type ModelIdentity } from './finalize-run.ts';
 import { LockLostError, type ShardLease } from './shard-commit.ts';
-import { runShardJob } from './shard-job.ts';
+import { runShardJob, type ShardProcessor } from './shard-job.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
 
 export interface ShardWorkerOptions {
@@ -43,6 +43,8 @@ export interface ShardWorkerOptions {
    * poison shard can take a neighbour towards its stalled limit too (RELIABILITY.md).
    */
   concurrency?: number;
+  /** Replaces the processing of a validated shard (see ShardJobDeps.processShard); benchmarks only. */
+  processShard?: ShardProcessor;
 }
 
 /**
@@ -145,6 +147,7 @@ export class ShardWorker {
         storeFor: this.options.storeFor,
         logger: this.options.logger,
         ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
+        ...(this.options.processShard ? { processShard: this.options.processShard } : {}),
       });
       this.options.metrics?.recordShard('ok');
       return outcome;
