@@ -13,8 +13,8 @@ import type { StoreScheme } from './store-scheme.ts';
 /**
  * Images on the web, read only: an http(s) URL names one image, fetched by http-fetch.ts through
  * the SSRF guard of http-connector.ts. A web server cannot be listed or written, so list(),
- * stat() of a folder, readStream() and write() are refused with what to do instead: name the
- * URLs in a list file (.txt, .jsonl, .csv, .parquet) and write the output to s3:// or a folder.
+ * stat(), readStream() and write() are refused with what to do instead: name the URLs in a list
+ * file (.txt, .jsonl, .csv, .parquet) and write the output to s3:// or a folder.
  *
  * Stores opened for the same settings share one client (a connection pool and the per-host
  * limits): the worker opens a store per image, and the limits must hold across images.
@@ -24,15 +24,12 @@ export class HttpStore implements ObjectStore {
 
   // biome-ignore lint/correctness/useYield: refuses before listing anything
   async *list(prefixUri: string): AsyncIterable<ObjectInfo[]> {
-    throw new StorageError(
-      `${prefixUri} is a web address, which cannot be listed; put the image URLs in a list file (.txt, .jsonl, .csv or .parquet) and submit that`,
-      { retryable: false },
-    );
+    throw notListable(prefixUri);
   }
 
-  /** Web inputs are never statted: that would be a request per URL at submit. Null: nothing listable here. */
-  async stat(): Promise<ObjectInfo | null> {
-    return null;
+  /** Refused like list(): a HEAD per URL at submit would cost as much as the fetch itself. */
+  async stat(uri: string): Promise<ObjectInfo | null> {
+    throw notListable(uri);
   }
 
   async read(uri: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
@@ -58,6 +55,13 @@ export class HttpStore implements ObjectStore {
   }
 
   async close(): Promise<void> {}
+}
+
+function notListable(uri: string): StorageError {
+  return new StorageError(
+    `${uri} is a web address, which cannot be listed or looked up; put the image URLs in a list file (.txt, .jsonl, .csv or .parquet) and submit that (lists, models and outputs live in s3:// or a local folder)`,
+    { retryable: false },
+  );
 }
 
 function checkedUri(uri: string): string {
