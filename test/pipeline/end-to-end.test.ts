@@ -180,7 +180,12 @@ function describeRun(
       };
       assert.equal(status.run, run);
       assert.equal(status.state, 'done');
-      assert.deepEqual(status.images, output.manifest.images);
+      // status says more than the manifest (unchanged, processed so far): the manifest's counts must match.
+      const counts = status.images as Record<string, number>;
+      assert.deepEqual(
+        Object.fromEntries(Object.keys(output.manifest.images).map((key) => [key, counts[key]])),
+        output.manifest.images,
+      );
       assert.deepEqual(
         { total: status.shards.total, done: status.shards.done, failed: status.shards.failed },
         output.manifest.shards,
