@@ -111,6 +111,19 @@ export function renderTable(results: BenchResults): string {
   lines.push(
     `| \`run\`: compiled / from the sources | ${fixed(startup.runOneImage.medianSeconds / startup.runOneImageFromSources.medianSeconds, 2)}x | |`,
   );
+  const parquet = measures.producerMemoryParquet;
+  if (parquet !== undefined) {
+    lines.push(
+      `| Producer, ${parquet.objects.toLocaleString('en')}-row Parquet URL list through submit: peak RSS / at 10% / at 100% | ${fixed(parquet.peakRssMb, 0)} / ${fixed(parquet.rssAt10PercentMb, 0)} / ${fixed(parquet.rssAt100PercentMb, 0)} MB in ${fixed(parquet.seconds, 0)} s |`,
+    );
+  }
+  for (const ceiling of measures.redisCeiling ?? []) {
+    lines.push(
+      `| One Redis, ${ceiling.shardSize}-image shards, ${ceiling.workers} simulated workers: shards/s and images/s reached (Redis CPU) | ${fixed(ceiling.shardsPerSecond, 0)} / ${fixed(ceiling.imagesPerSecond, 0)} (${fixed(ceiling.redisCpuCores * 100, 0)}% of a core) |`,
+      `| One Redis, ${ceiling.shardSize}-image shards: CPU per shard, commands per shard, ceiling at one core (shards/s, images/s) | ${fixed(ceiling.redisCpuMsPerShard, 2)} ms, ${fixed(ceiling.commandsPerShard, 0)}, ${fixed(ceiling.ceilingShardsPerSecond, 0)} / ${fixed(ceiling.ceilingImagesPerSecond, 0)} |`,
+      `| One Redis, ${ceiling.shardSize}-image shards: memory per queued image | ${fixed(ceiling.queuedBytesPerImage, 0)} bytes |`,
+    );
+  }
   lines.push('', '| Target | Measured | Result |', '|---|---:|---|');
   for (const target of results.targets)
     lines.push(

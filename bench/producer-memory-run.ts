@@ -4,10 +4,13 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Measure 6: bench/producer-memory.ts as a child process (it enqueues a synthetic listing through
- * the real select -> shard -> enqueue path into Redis), with its RSS sampled here from /proc every
- * 100 ms and its progress lines read, so RSS can be compared at 10% and 100% of the listing.
+ * the real select -> shard -> enqueue path into Redis, or submits a Parquet URL list through the
+ * whole of submit), with its RSS sampled here from /proc every 100 ms and its progress lines read,
+ * so RSS can be compared at 10% and 100% of the listing.
  */
 export interface ProducerMemory {
+  /** What was listed: the synthetic listing, or a Parquet list of `objects` rows. */
+  source?: 'synthetic' | 'parquet';
   objects: number;
   images: number;
   seconds: number;
@@ -25,9 +28,18 @@ export interface ProducerMemory {
 
 const script = fileURLToPath(new URL('./producer-memory.ts', import.meta.url));
 
-export async function measureProducerMemory(redisUrl: string, objects: number): Promise<ProducerMemory> {
-  const expectedImages = Math.ceil(objects * 0.75);
-  const child = spawn(process.execPath, ['--import', 'tsx', script, String(objects)], {
+/**
+ * `parquetList`: a Parquet list of `objects` rows, every one an image URL, submitted as a user
+ * would; without it, the synthetic listing of `objects` objects (three in four images).
+ */
+export async function measureProducerMemory(
+  redisUrl: string,
+  objects: number,
+  parquetList?: string,
+): Promise<ProducerMemory> {
+  const expectedImages = parquetList === undefined ? Math.ceil(objects * 0.75) : objects;
+  const args = parquetList === undefined ? [String(objects)] : ['parquet', parquetList];
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     env: { ...process.env, REDIS_URL: redisUrl },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -66,6 +78,7 @@ export async function measureProducerMemory(redisUrl: string, objects: number): 
   const tenthOfTime = started + (performance.now() - started) * 0.1;
   const at10 = rssAt10 ?? samples.find((sample) => sample.at >= tenthOfTime)?.rss ?? NaN;
   return {
+    source: parquetList === undefined ? 'synthetic' : 'parquet',
     objects,
     images,
     seconds: (performance.now() - started) / 1000,

@@ -9,9 +9,13 @@
 //   shard boundaries and the second shard in flight are part of what is measured).
 // BENCH_PRODUCER_OBJECTS: synthetic URIs the producer enqueues (default 1,000,000).
 // BENCH_STARTUP_REPEATS: timed repeats of each start-up command (default 7; the median is kept).
-// About 14 minutes on 2 cores (the start-up measures of issue 12 add ~5, the int8 measures of
-// issue 13 ~4, and the first run fetches ~270 MB of Debian packages for the held-out photos,
-// bench/holdout-images.ts); run it on a quiet machine (the load average is recorded).
+// BENCH_PRODUCER_PARQUET_ROWS: rows of the Parquet URL list submitted (default 10,000,000; 0 skips).
+// BENCH_CEILING_SHARDS: shards of 256 images the Redis ceiling bench queues (default 3000; the
+//   small-shard run queues 4x as many shards of 16). 0 skips it.
+// About 20 minutes on 2 cores (the start-up measures of issue 12 add ~5, the int8 measures of
+// issue 13 ~4, the 10M-row Parquet list and the Redis ceiling of issue 15 ~8, and the first run
+// fetches ~270 MB of Debian packages for the held-out photos, bench/holdout-images.ts); run it on
+// a quiet machine (the load average is recorded).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +36,9 @@ import { type EnginePlan, measureEngine } from './engine-throughput.ts';
 import { holdoutImages } from './holdout-images.ts';
 import { measureInt8Ratio } from './int8-speed.ts';
 import { largePhotos, measureLargePhotoDecode } from './large-photo-decode.ts';
-import { measureProducerMemory } from './producer-memory-run.ts';
+import { writeParquetUrlList } from './parquet-url-list.ts';
+import { measureProducerMemory, type ProducerMemory } from './producer-memory-run.ts';
+import { measureRedisCeiling, type RedisCeiling } from './redis-ceiling.ts';
 import { measureStartup } from './startup.ts';
 import { type BenchMeasures, evaluateTargets, type Int8Measures, type TargetResult } from './targets.ts';
 
@@ -133,6 +139,22 @@ async function main(): Promise<void> {
     const objects = intFromEnv('BENCH_PRODUCER_OBJECTS', 1_000_000);
     log(`producer memory: ${objects} URIs`);
     const producerMemory = await measureProducerMemory(services.redisUrl, objects);
+    const parquetRows = intFromEnv('BENCH_PRODUCER_PARQUET_ROWS', 10_000_000);
+    log(`producer memory: a ${parquetRows}-row Parquet list through submit`);
+    const producerMemoryParquet =
+      parquetRows > 0 ? await parquetProducerMemory(services.redisUrl, parquetRows) : undefined;
+    const ceilingShards = intFromEnv('BENCH_CEILING_SHARDS', 3000);
+    const redisCeiling: RedisCeiling[] = [];
+    if (ceilingShards > 0) {
+      log(`Redis ceiling: ${ceilingShards} shards of 256 images`);
+      redisCeiling.push(
+        await measureRedisCeiling({ shardSize: 256, shards: ceilingShards, processes: 2, workersPerProcess: 16 }),
+      );
+      log(`Redis ceiling: ${ceilingShards * 4} shards of 16 images`);
+      redisCeiling.push(
+        await measureRedisCeiling({ shardSize: 16, shards: ceilingShards * 4, processes: 2, workersPerProcess: 16 }),
+      );
+    }
     measures = {
       engines,
       decode,
@@ -147,6 +169,8 @@ async function main(): Promise<void> {
         accuracy: { unavailable: 'not measured yet' },
       },
       startup,
+      ...(producerMemoryParquet === undefined ? {} : { producerMemoryParquet }),
+      ...(redisCeiling.length === 0 ? {} : { redisCeiling }),
     };
   } finally {
     await services.stop();
@@ -201,6 +225,18 @@ async function measureAccuracy(): Promise<Int8Measures['accuracy']> {
   for (const image of holdout.images) pixels.push((await decodeImage(image.bytes)).pixels);
   const { summary } = await comparePrecisions(pixels, { modelRef: 'default', precision: 'int8' });
   return { summary, photos: holdout.photos };
+}
+
+/** The producer memory bench on a Parquet URL list written for it in a temporary folder. */
+async function parquetProducerMemory(redisUrl: string, rows: number): Promise<ProducerMemory> {
+  const folder = await mkdtemp(join(tmpdir(), 'bench-parquet-list-'));
+  try {
+    const list = join(folder, 'urls.parquet');
+    await writeParquetUrlList(list, rows);
+    return await measureProducerMemory(redisUrl, rows, list);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 }
 
 await main();

@@ -6,6 +6,7 @@ import type { Int8SpeedRatio } from './int8-speed.ts';
 import type { LargePhotoDecode } from './large-photo-decode.ts';
 import type { ProducerMemory } from './producer-memory-run.ts';
 import type { StartupResult } from './startup.ts';
+import type { RedisCeiling } from './redis-ceiling.ts';
 
 /** Everything one `npm run bench` measured (bench/results.json). */
 export interface BenchMeasures {
@@ -15,6 +16,10 @@ export interface BenchMeasures {
   /** onnx-cpu engine only at the end-to-end batch size, measured again right after the onnx end-to-end run. */
   onnxEngineAfterEndToEnd: number;
   producerMemory: ProducerMemory;
+  /** The same through the whole of submit, from a Parquet URL list (BENCH_PRODUCER_PARQUET_ROWS rows). */
+  producerMemoryParquet?: ProducerMemory;
+  /** The ceiling of one Redis: 256-image shards and small ones (bench/redis-ceiling.ts). */
+  redisCeiling?: RedisCeiling[];
   /** Decode only on 12-megapixel JPEGs (issue 13). */
   largePhotoDecode: LargePhotoDecode;
   int8: Int8Measures;
@@ -117,7 +122,7 @@ export function evaluateTargets(measures: BenchMeasures, batchSize: number): Tar
   // The engine-only rate measured just before and just after the end-to-end run, so that the
   // neighbours' load, which drifts over minutes on a shared machine, weighs on both sides alike.
   const onnxAround = (onnx + measures.onnxEngineAfterEndToEnd) / 2;
-  const { endToEnd, producerMemory, startup } = measures;
+  const { endToEnd, producerMemory, producerMemoryParquet, startup } = measures;
   const workerRss = Math.max(...endToEnd.onnx.workerPeakRssMb);
   const results: Target[] = [
     {
@@ -162,6 +167,16 @@ export function evaluateTargets(measures: BenchMeasures, batchSize: number): Tar
       measured: startup.classifyOneImage.medianSeconds,
       ok: (value) => value < STARTUP_LIMIT_SECONDS,
     },
+    ...(producerMemoryParquet === undefined
+      ? []
+      : [
+          {
+            name: 'producer memory flat, Parquet list',
+            target: `producer RSS at 100% of a ${producerMemoryParquet.objects}-row Parquet list (submit) <= ${PRODUCER_FLAT_GROWTH}x its RSS at 10%`,
+            measured: producerMemoryParquet.growth,
+            ok: (value: number) => value <= PRODUCER_FLAT_GROWTH,
+          },
+        ]),
   ];
   results.push(...int8Targets(measures, batchSize));
   return results.map(({ ok, ...result }) => ({

@@ -53,8 +53,12 @@ function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((line) => `  $ ${line}`).join('\n')}\n`;
 }
 
-const INPUT = 's3://bucket/prefix, a local folder, or a .txt/.jsonl manifest of URIs';
+const INPUT =
+  's3://bucket/prefix, a local folder, a list of image URIs or http(s) URLs (.txt, .jsonl, .csv, .parquet; local or s3://), or an S3 Inventory manifest.json';
 const OUTPUT = 'where results go: s3://bucket/prefix or a local folder';
+
+const urlColumnOption = (): Option =>
+  new Option('--url-column <name>', 'the column of image URLs in a .csv or .parquet list (default: url, else uri)');
 
 const engineOption = (): Option =>
   new Option(
@@ -147,12 +151,16 @@ program
     'process only images new or changed (another ETag) since this finished run; all of them when its model differs',
   )
   .addOption(normalizeOption())
+  .addOption(urlColumnOption())
   .addHelpText(
     'after',
     examples(
       'RUN=$(resnet-batch submit s3://photos/2026/ --output s3://results/)',
       'resnet-batch submit list.jsonl --output ./out --run catalogue-v2 --shard-size 64',
       'resnet-batch submit s3://photos/ --output s3://results/ --precision int8   # workers started with --precision int8',
+      'resnet-batch submit laion-part-00000.parquet --output s3://results/ --url-column URL   # other columns carried',
+      'HTTP_ALLOWED_HOSTS=images.internal:8080 resnet-batch submit urls.csv --output ./out   # a private image server',
+      'resnet-batch submit s3://inventory/photos/daily/2026-12-01T01-00Z/manifest.json --output s3://results/',
     ),
   )
   .action(async (input: string, options: SubmitCommandOptions) => {
@@ -300,12 +308,14 @@ program
   .addOption(engineOption())
   .addOption(modelOption())
   .addOption(precisionOption())
+  .addOption(urlColumnOption())
   .addHelpText(
     'after',
     examples(
       'resnet-batch run ./photos --output ./results',
       'resnet-batch run ./photos --output ./results --precision int8',
       'resnet-batch run s3://photos/ --output s3://results/ --workers 2',
+      'resnet-batch run urls.csv --output ./results   # a url column of http(s) image URLs, the other columns carried',
     ),
   )
   .action(async (input: string, options: RunCommandOptions) => {

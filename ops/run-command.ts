@@ -27,6 +27,8 @@ export interface RunCommandOptions {
   model?: string;
   /** Precision of the run and its local workers; default PRECISION (fp32). */
   precision?: Precision;
+  /** The column of image URLs of a CSV or Parquet list; default `url`, else `uri`. */
+  urlColumn?: string;
 }
 
 /**
@@ -154,6 +156,7 @@ async function submitAndWait(
           model: options.model,
           precision: options.precision,
           normalize: options.normalize,
+          ...(options.urlColumn === undefined ? {} : { urlColumn: options.urlColumn }),
         },
         { config, redisUrl: url, logger },
       ),

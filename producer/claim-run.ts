@@ -152,6 +152,7 @@ function newRun(definition: RunDefinition, schedule: string | undefined, modelSh
     normalize: definition.normalize,
     carriedColumns: definition.carried_columns,
     ...(definition.since === null ? {} : { since: definition.since }),
+    ...(definition.url_column == null ? {} : { urlColumn: definition.url_column }),
     ...(schedule === undefined ? {} : { schedule }),
     ...(modelSha256 === undefined ? {} : { modelSha256 }),
   };

@@ -1,12 +1,15 @@
 import { ConfigError, describeError } from '../shared/errors.ts';
 import type { CarriedColumn, CarriedFields } from '../shared/output/columns.ts';
-import type { ObjectInfo, ObjectStore } from '../shared/storage/object-store.ts';
+import type { ObjectInfo } from '../shared/storage/object-store.ts';
 import { isWithin, normalizeUri } from '../shared/storage/uri.ts';
-import { CarriedColumnsBuilder, carriedFields, type RawFields } from './carried-fields.ts';
+import { CarriedColumnsBuilder, carriedFields } from './carried-fields.ts';
 import { DuplicateUris } from './duplicate-uris.ts';
 import { InputRootsBuilder } from './input-roots.ts';
-import { type ManifestFormat, manifestFormat, parseManifestLine } from './manifest-entry.ts';
-import { DEFAULT_MAX_LINE_BYTES, manifestLines } from './manifest-lines.ts';
+import type { SkippedInput, StoreOpener } from './listing-types.ts';
+import { manifestEntries } from './manifest-entries.ts';
+import { type ManifestFormat, manifestFormat } from './manifest-entry.ts';
+
+export type { SkippedInput, StoreOpener } from './listing-types.ts';
 
 /**
  * Stage 1 of submit: list the candidate images of an input, page by page.
@@ -14,13 +17,12 @@ import { DEFAULT_MAX_LINE_BYTES, manifestLines } from './manifest-lines.ts';
  * An input is one of:
  *   - an s3:// prefix, listed recursively (its objects are the candidates);
  *   - a local folder (recursive), a single local file, or their file:// URIs;
- *   - a manifest, local or in S3, ending in .txt or .jsonl (see manifest-entry.ts).
+ *   - a list file, local or in S3: a .txt or .jsonl manifest, a .csv or .parquet table, or an S3
+ *     Inventory report's manifest.json (see manifest-entry.ts and manifest-entries.ts).
  * Nothing is filtered by format here (select-images.ts does that); a manifest line that names no
  * usable URI, and a listed object outside the run's roots, are reported through `onSkip` and
  * never end the listing.
  */
-export type StoreOpener = (uri: string) => ObjectStore;
-
 export interface InputDescription {
   /** Canonical URI of the input as given. */
   uri: string;
@@ -29,24 +31,14 @@ export interface InputDescription {
   format?: ManifestFormat;
 }
 
-export interface SkippedInput {
-  /**
-   * 'invalid-entry': a manifest line that names no usable URI; 'outside-roots': see
-   * input-roots.ts; 'unreadable': an entry the store cannot list (a link that loops);
-   * 'duplicate': an input the manifest already named (duplicate-uris.ts).
-   */
-  reason: 'invalid-entry' | 'outside-roots' | 'unreadable' | 'duplicate';
-  /** The URI, or the manifest URI with ':<line>' for an invalid entry. */
-  where: string;
-  detail: string;
-}
-
 export interface ListOptions {
   openStore: StoreOpener;
   /** Objects per page (default 1000, S3's maximum). Lower it only to test paging. */
   pageSize?: number;
   /** Longest manifest line in bytes (default 8 KiB); longer lines are skipped, not buffered. */
   maxLineBytes?: number;
+  /** The column of image URLs in a CSV or Parquet list (`--url-column`); default `url`, else `uri`. */
+  urlColumn?: string;
   /** Called for each candidate that is not listed (see SkippedInput). */
   onSkip?: (skipped: SkippedInput) => void;
 }
@@ -87,7 +79,7 @@ export async function describeInput(input: string, openStore: StoreOpener): Prom
     await store.close();
   }
   throw new ConfigError(
-    `input ${uri} does not exist or holds no files; expected an s3:// prefix, a local folder, or a .txt/.jsonl manifest`,
+    `input ${uri} does not exist or holds no files; expected an s3:// prefix, a local folder, a list file (.txt, .jsonl, .csv, .parquet) or an S3 Inventory manifest.json`,
   );
 }
 
@@ -163,7 +155,7 @@ async function* listManifest(
 ): AsyncGenerator<ListedImage[]> {
   const pageSize = options.pageSize ?? 1000;
   let page: ListedImage[] = [];
-  for await (const entry of manifestEntries(input, options)) {
+  for await (const entry of manifestEntries(input, manifestOptions(options))) {
     if ('detail' in entry) {
       options.onSkip?.(entry);
       continue;
@@ -186,34 +178,12 @@ async function* listManifest(
   if (page.length > 0) yield page;
 }
 
-async function* manifestEntries(
-  input: InputDescription,
-  options: ListOptions,
-): AsyncGenerator<{ info: ObjectInfo; fields: RawFields; where: string } | SkippedInput> {
-  const store = options.openStore(input.uri);
-  try {
-    const stream = await store.readStream(input.uri);
-    try {
-      for await (const line of manifestLines(stream, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES)) {
-        const where = `${input.uri}:${line.number}`;
-        if (line.tooLong === true) {
-          yield {
-            reason: 'invalid-entry',
-            where,
-            detail: `line is ${line.bytes} bytes, over the ${options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES}-byte limit`,
-          };
-          continue;
-        }
-        const parsed = parseManifestLine(line.text, input.format ?? 'txt', input.uri);
-        if (parsed.kind === 'entry') yield { info: parsed.info, fields: parsed.fields, where };
-        else if (parsed.kind === 'invalid') yield { reason: 'invalid-entry', where, detail: parsed.reason };
-      }
-    } finally {
-      stream.destroy();
-    }
-  } finally {
-    await store.close();
-  }
+function manifestOptions(options: ListOptions) {
+  return {
+    openStore: options.openStore,
+    ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }),
+    ...(options.urlColumn === undefined ? {} : { urlColumn: options.urlColumn }),
+  };
 }
 
 /** What the pass over a manifest learns before anything is enqueued. */
@@ -235,7 +205,7 @@ async function manifestFacts(input: InputDescription, options: ListOptions): Pro
   const duplicates = new DuplicateUris();
   let entries = 0;
   try {
-    for await (const entry of manifestEntries(input, options)) {
+    for await (const entry of manifestEntries(input, manifestOptions(options))) {
       if ('detail' in entry) continue;
       roots.add(entry.info.uri);
       columns.add(entry.fields, entry.where);
@@ -248,7 +218,7 @@ async function manifestFacts(input: InputDescription, options: ListOptions): Pro
   }
   if (entries === 0) {
     throw new ConfigError(
-      `manifest ${input.uri} names no usable image URI; expected one URI per line (.txt) or {"uri": ...} objects (.jsonl)`,
+      `manifest ${input.uri} names no usable image URI; expected one URI per line (.txt), {"uri": ...} objects (.jsonl), or rows with a URL column (.csv, .parquet)`,
     );
   }
   duplicates.finish();

@@ -28,6 +28,8 @@ export interface SubmitCommandOptions {
   since?: string;
   /** L2-normalise the vectors; default false (raw pooled features). */
   normalize?: boolean;
+  /** The column of image URLs of a CSV or Parquet list; default `url`, else `uri`. */
+  urlColumn?: string;
 }
 
 /** Interval of plain progress lines when stderr is not a terminal, in ms. */

@@ -60,6 +60,8 @@ export interface SubmitOptions {
   normalize?: boolean;
   /** Name of the schedule firing this run, recorded in the run record. Set by the schedule consumer. */
   schedule?: string;
+  /** The column of image URLs of a CSV or Parquet list (`--url-column`); default `url`, else `uri`. */
+  urlColumn?: string;
 }
 
 export interface SubmitDeps {
@@ -116,6 +118,7 @@ interface Plan {
   since: string | undefined;
   normalize: boolean;
   schedule: string | undefined;
+  urlColumn: string | undefined;
   openStore: StoreOpener;
   listing: InputListing;
 }
@@ -145,6 +148,7 @@ export async function submitRun(options: SubmitOptions, deps: SubmitDeps): Promi
         since: plan.since ?? null,
         input_roots: plan.listing.inputRoots,
         carried_columns: plan.listing.carriedColumns,
+        url_column: plan.urlColumn ?? null,
       },
       defaultModel: resolveModelUri(undefined, deps.config),
       checkedModel: plan.checkedModel,
@@ -209,6 +213,7 @@ async function preflight(options: SubmitOptions, deps: SubmitDeps, whyRedis: str
   const listing = await openListing(options.input, {
     openStore,
     pageSize: deps.pageSize,
+    ...(options.urlColumn === undefined ? {} : { urlColumn: options.urlColumn }),
     onSkip: (skipped) => tally.add(skipped.reason, skipped.where, skipped.detail),
   });
   try {
@@ -231,6 +236,7 @@ async function preflight(options: SubmitOptions, deps: SubmitDeps, whyRedis: str
     since,
     normalize: options.normalize ?? false,
     schedule: options.schedule,
+    urlColumn: options.urlColumn,
     openStore,
     listing,
   };

@@ -47,9 +47,24 @@ export const IMAGE_ERROR_CODES = [
   'TOO_MANY_PIXELS', // over the pixel limit (decompression bomb guard)
   'UNSUPPORTED_FORMAT', // not an image sharp decodes, or a refused one (SVG)
   'DECODE_FAILED', // a known format whose bytes are broken (truncated, bad CRC)
+  // http(s) inputs (shared/storage/http-fetch.ts); an HTTP status the server answered is HTTP_<status>
+  'BLOCKED_ADDRESS', // the host resolves to a loopback, private, link-local... address not in HTTP_ALLOWED_HOSTS
+  'OPTED_OUT', // the response carries X-Robots-Tag noai or noimageai (HTTP_RESPECT_OPT_OUT)
+  'TOO_MANY_REDIRECTS', // more than HTTP_MAX_REDIRECTS redirects, or a redirect to a URL that is not http(s)
+  'UNREACHABLE', // the host name does not resolve, or no connection could be made, after the retries
 ] as const;
 
-export type ImageErrorCode = (typeof IMAGE_ERROR_CODES)[number]; // a known format whose bytes are broken (truncated, bad CRC)
+/** HTTP_404, HTTP_403, HTTP_503...: the status an http(s) server answered with, after any retries. */
+export type HttpStatusCode = `HTTP_${number}`;
+
+export type ImageErrorCode = (typeof IMAGE_ERROR_CODES)[number] | HttpStatusCode;
+
+const IMAGE_CODES: ReadonlySet<string> = new Set(IMAGE_ERROR_CODES);
+
+/** True for the code of an image's own failure (one of IMAGE_ERROR_CODES, or HTTP_<status>). */
+export function isImageErrorCode(code: string): code is ImageErrorCode {
+  return IMAGE_CODES.has(code) || /^HTTP_[1-5][0-9]{2}$/.test(code);
+}
 
 /** The model artifact is missing, corrupt or does not match the spec. */
 export class ModelError extends ResnetBatchError {

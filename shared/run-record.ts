@@ -57,6 +57,11 @@ export interface RunRecord {
   modelSha256?: string | null;
   /** Name of the schedule that fired this run; null (or absent) for a run submitted by hand. */
   schedule?: string | null;
+  /**
+   * The column of image URLs of a CSV or Parquet list, when `--url-column` named one; null (or
+   * absent) for the default (`url`, else `uri`) and for other inputs. `verify` lists with it.
+   */
+  urlColumn?: string | null;
   /** Why the finaliser failed for good (its attempts spent); null while it has not, or after `retry`. */
   finalizeError: string | null;
 }

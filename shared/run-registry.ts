@@ -85,6 +85,8 @@ export interface NewRun {
   precision?: Precision;
   /** sha256 of the model's weights as submit checked them; workers with other weights refuse its shards. */
   modelSha256?: string;
+  /** The URL column of a CSV or Parquet list, when given (see RunRecord.urlColumn). */
+  urlColumn?: string;
 }
 
 export class RunRegistry {
@@ -189,6 +191,7 @@ export class RunRegistry {
       since: fields.since ?? null,
       schedule: fields.schedule ?? null,
       modelSha256: fields.model_sha256 ?? null,
+      urlColumn: fields.url_column ?? null,
       finalizeError: fields.finalize_error ?? null,
     };
   }
@@ -306,5 +309,6 @@ function optionalFields(spec: NewRun): Record<string, string> {
     ...(spec.schedule === undefined ? {} : { schedule: spec.schedule }),
     ...(spec.modelSha256 === undefined ? {} : { model_sha256: spec.modelSha256 }),
     ...(spec.precision === undefined || spec.precision === DEFAULT_PRECISION ? {} : { precision: spec.precision }),
+    ...(spec.urlColumn === undefined ? {} : { url_column: spec.urlColumn }),
   };
 }

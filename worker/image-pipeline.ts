@@ -1,5 +1,5 @@
 import type { InferenceEngine } from '../shared/engine.ts';
-import { describeError, IMAGE_ERROR_CODES, ResnetBatchError } from '../shared/errors.ts';
+import { describeError, isImageErrorCode, ResnetBatchError } from '../shared/errors.ts';
 import { type DecodeOptions, decodeImage } from './decode-image.ts';
 import { takeEngineTurn } from './engine-turns.ts';
 import { type RankedLabel, rankLabels } from './rank-labels.ts';
@@ -24,7 +24,7 @@ export interface ImageOk<K> {
 export interface ImageFailed<K> {
   key: K;
   status: 'error';
-  /** Stable code, one of shared/errors.ts IMAGE_ERROR_CODES. */
+  /** Stable code: one of shared/errors.ts IMAGE_ERROR_CODES, or HTTP_<status> (isImageErrorCode). */
   code: string;
   /** The reason in words, as written into the error column. */
   error: string;
@@ -73,10 +73,8 @@ interface Prepared<K> {
   failure?: ImageFailed<K>;
 }
 
-const imageErrorCodes: ReadonlySet<string> = new Set(IMAGE_ERROR_CODES);
-
 function isOwnImageError(error: unknown): boolean {
-  return error instanceof ResnetBatchError && imageErrorCodes.has(error.code);
+  return error instanceof ResnetBatchError && isImageErrorCode(error.code);
 }
 
 async function prepare<K>(task: ImageTask<K>, options: ImagePipelineOptions): Promise<Prepared<K>> {

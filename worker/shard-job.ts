@@ -11,7 +11,7 @@ import { shardDigest } from '../shared/shard-digest.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { authorizeShard } from './authorize-shard.ts';
 import { type LoadedModel, requireLoadedModel, requireRecordedWeights } from './loaded-model.ts';
-import { processShard, type ShardOutcome } from './process-shard.ts';
+import { processShard, type ShardContext, type ShardOutcome } from './process-shard.ts';
 import type { ShardLease } from './shard-commit.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
 
@@ -29,7 +29,15 @@ export interface ShardJobDeps {
   storeFor(uri: string): ObjectStore;
   logger: Logger;
   metrics?: WorkerMetrics;
+  /**
+   * What processing a shard means once it is validated and authorised: processShard (fetch,
+   * decode, infer, commit) unless replaced. bench/redis-ceiling.ts replaces it with one that makes
+   * only processShard's Redis calls, to measure what the queue and the bookkeeping cost Redis.
+   */
+  processShard?: ShardProcessor;
 }
+
+export type ShardProcessor = (job: ShardJob, context: ShardContext) => Promise<ShardOutcome>;
 
 /**
  * One shard job from the queue. Anyone with access to Redis can add a job, so before anything is
@@ -61,7 +69,7 @@ export async function runShardJob(
   if (await deps.registry.isShardDone(shard.run, shard.shard)) return { skipped: 'already done' };
 
   await deps.registry.markStarted(shard.run);
-  const outcome = await processShard(shard, shardContext(job, shard.shard, record, lease, deps));
+  const outcome = await (deps.processShard ?? processShard)(shard, shardContext(job, shard.shard, record, lease, deps));
   // Counting is exactly-once by itself (RunRegistry.completeShard), so a worker that lost the lock
   // after its commit may still count the shard: the counts come from the commit on storage.
   const { runComplete } = await deps.registry.completeShard(shard.run, shard.shard, outcome, deps.engine.name);

@@ -22,7 +22,7 @@ import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { finalizeRun, type ModelIdentity } from './finalize-run.ts';
 import { type LoadedModel, requireLoadedModel } from './loaded-model.ts';
 import { LockLostError, type ShardLease } from './shard-commit.ts';
-import { runShardJob } from './shard-job.ts';
+import { runShardJob, type ShardProcessor } from './shard-job.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
 
 export interface ShardWorkerOptions {
@@ -48,6 +48,8 @@ export interface ShardWorkerOptions {
   redisGiveUp?: RedisGiveUp;
   /** Called once the worker takes shards, right after it logs "worker ready". */
   onReady?: () => void;
+  /** Replaces the processing of a validated shard (see ShardJobDeps.processShard); benchmarks only. */
+  processShard?: ShardProcessor;
 }
 
 /**
@@ -170,6 +172,7 @@ export class ShardWorker {
         storeFor: this.options.storeFor,
         logger: this.options.logger,
         ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
+        ...(this.options.processShard ? { processShard: this.options.processShard } : {}),
       });
       this.options.metrics?.recordShard('ok');
       return outcome;

@@ -30,7 +30,10 @@ export async function verifyCommand(run: string, options: VerifyOptions): Promis
   const definition =
     options.output !== undefined ? await fromStorage(run, normalizeUri(options.output)) : await fromRedis(run);
   const store = openStore(definition.output);
-  const listing = await openListing(definition.input, { openStore: (uri) => openStore(uri) });
+  const listing = await openListing(definition.input, {
+    openStore: (uri) => openStore(uri),
+    ...(definition.url_column == null ? {} : { urlColumn: definition.url_column }),
+  });
   try {
     const incremental =
       definition.since === null ? null : await incrementalBase(definition, config.REDIS_URL, config.QUEUE_PREFIX);

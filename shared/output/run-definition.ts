@@ -35,6 +35,8 @@ export interface RunDefinition {
   since: string | null;
   input_roots: string[];
   carried_columns: CarriedColumn[];
+  /** The URL column of a CSV or Parquet list given with --url-column; null (or absent) for the default. */
+  url_column?: string | null;
   /** ISO 8601 UTC of the first submit. */
   created_at: string;
 }
@@ -50,6 +52,7 @@ const DEFINING: ReadonlyArray<[keyof RunDefinition, string]> = [
   ['since', '--since'],
   ['input_roots', 'the input roots (where the manifest points)'],
   ['carried_columns', "the manifest's extra fields"],
+  ['url_column', '--url-column'],
 ];
 
 /** `<output>/<run>/_run.json` */
@@ -59,7 +62,9 @@ export function runDefinitionKey(outputUri: string, runId: string): string {
 
 /** What differs between a recorded definition and a requested one, in words; empty when the same run. */
 export function definitionDifferences(recorded: RunDefinition, requested: RunDefinition): string[] {
-  const trim = (value: unknown) => (typeof value === 'string' ? value.replace(/\/+$/, '') : JSON.stringify(value));
+  // A definition written before url_column existed has none: the same as null.
+  const trim = (value: unknown) =>
+    typeof value === 'string' ? value.replace(/\/+$/, '') : JSON.stringify(value === undefined ? null : value);
   return DEFINING.filter(([field]) => trim(recorded[field]) !== trim(requested[field])).map(
     ([field, flag]) => `${flag} (recorded ${JSON.stringify(recorded[field])}, now ${JSON.stringify(requested[field])})`,
   );
@@ -79,6 +84,7 @@ export function definitionOfRecord(record: RunRecord): RunDefinition {
     since: record.since ?? null,
     input_roots: record.inputRoots,
     carried_columns: record.carriedColumns,
+    url_column: record.urlColumn ?? null,
     created_at: record.createdAt,
   };
 }

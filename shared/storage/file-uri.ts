@@ -73,6 +73,7 @@ export const fileUriSyntax: Omit<StoreScheme<FileLocation>, 'open'> = {
   scheme: 'file',
   example: FORM,
   local: true,
+  namesTellFormat: true,
   parse,
   format: formatFileUri,
   relativeKeyWithin(root, target) {

@@ -56,6 +56,7 @@ export const s3UriSyntax: Omit<StoreScheme<S3Location>, 'open'> = {
   scheme: 's3',
   example: 's3://bucket/key',
   local: false,
+  namesTellFormat: true,
   parse: (input) => parseS3Uri(input),
   format: formatS3Uri,
   relativeKeyWithin(root, target) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { type HttpConfig, httpConfigFromEnv } from './http-config.ts';
 
 /**
  * Storage settings, read from the environment by storageConfigFromEnv, apart from the pipeline's
@@ -19,9 +20,12 @@ import { ConfigError } from '../errors.ts';
  * object that is not process.env (tests, spawned workers). Otherwise `credentials` stays
  * undefined and the SDK walks its default chain (env, SSO, shared ini files / AWS_PROFILE,
  * credential_process, web identity, ECS and EC2 instance metadata).
+ *
+ * The HTTP_* variables of http(s) image URLs are read by http-config.ts (table there).
  */
 export interface StorageConfig {
   s3: S3Config;
+  http: HttpConfig;
 }
 
 export interface S3Config {
@@ -83,6 +87,7 @@ export function storageConfigFromEnv(env: Record<string, string | undefined> = p
   const pathStyle = vars.S3_FORCE_PATH_STYLE;
   const hasKeys = vars.AWS_ACCESS_KEY_ID !== undefined && vars.AWS_SECRET_ACCESS_KEY !== undefined;
   return {
+    http: httpConfigFromEnv(env),
     s3: {
       ...(endpoint === undefined ? {} : { endpoint }),
       forcePathStyle: pathStyle === undefined ? endpoint !== undefined : pathStyle === 'true' || pathStyle === '1',

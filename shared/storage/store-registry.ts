@@ -1,3 +1,4 @@
+import { httpsScheme, plainHttpScheme } from './http-store.ts';
 import { localScheme } from './local-store.ts';
 import { s3Scheme } from './s3-store.ts';
 import type { StoreScheme } from './store-scheme.ts';
@@ -8,4 +9,9 @@ import type { StoreScheme } from './store-scheme.ts';
  * uri.ts, open-store.ts and everything above them then take its URIs. The order is the order the
  * accepted forms are listed in error messages.
  */
-export const STORE_SCHEMES: readonly StoreScheme[] = [s3Scheme as StoreScheme, localScheme as StoreScheme];
+export const STORE_SCHEMES: readonly StoreScheme[] = [
+  s3Scheme as StoreScheme,
+  httpsScheme as StoreScheme,
+  plainHttpScheme as StoreScheme,
+  localScheme as StoreScheme,
+];

@@ -37,6 +37,12 @@ export interface StoreScheme<L extends StorageLocation = StorageLocation> {
    */
   readonly local: boolean;
   /**
+   * True when an object's name ends with its format (`.jpg`), so submit can skip what is not an
+   * image by name alone (producer/select-images.ts). False for web URLs, which often end in an id
+   * or a query (`/photo?id=3`, `/a.jpg?w=800`): they are all kept and the worker judges the bytes.
+   */
+  readonly namesTellFormat: boolean;
+  /**
    * Parses a URI of this scheme, or a plain path for the one store that takes them (the local
    * one, resolved against `cwd`). Throws ConfigError saying what to write instead.
    */

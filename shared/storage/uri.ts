@@ -135,6 +135,11 @@ export function folderUri(sampleUri: string, segments: readonly string[]): strin
   return store.format(store.folderAt(sample, segments));
 }
 
+/** True when `uri`'s name ends with its format, so it can be judged by name (see StoreScheme.namesTellFormat). */
+export function namesTellFormat(uri: string): boolean {
+  return storeSchemeOf(uri).namesTellFormat;
+}
+
 /** The path on this host for a URI of a local store; undefined for remote stores. */
 export function localPathOf(uri: string): string | undefined {
   const location = parseUri(uri);

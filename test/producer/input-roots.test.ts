@@ -44,3 +44,13 @@ test('more roots than a job may carry is refused with how to split the run', () 
     (error: unknown) => error instanceof ConfigError && /split the manifest/.test(error.message),
   );
 });
+
+test("web images on one host get that host's deepest common folder; on several hosts, any host of the scheme", () => {
+  assert.deepEqual(rootsOf(['https://cdn.example/img/a/1.jpg', 'https://cdn.example/img/b/2.jpg?w=800']), [
+    'https://cdn.example/img/',
+  ]);
+  assert.deepEqual(rootsOf(['https://a.example/x/1.jpg', 'https://b.example/x/2.jpg', 'http://c.example/3.jpg']), [
+    'http://c.example/',
+    'https://*/',
+  ]);
+});

@@ -131,7 +131,7 @@ describe('local inputs', () => {
       JSON.stringify({ uri: 'photos/nested/rocket.jpg' }),
       JSON.stringify({ path: 'no-uri.jpg' }),
       JSON.stringify({ uri: `photos/${'x'.repeat(20_000)}.jpg` }),
-      JSON.stringify({ uri: 'http://example.com/a.jpg' }),
+      JSON.stringify({ uri: 'ftp://example.com/a.jpg' }),
       '',
     ];
     await writeFile(manifest, lines.join('\n'));
@@ -151,7 +151,7 @@ describe('local inputs', () => {
       ],
     );
     assert.match(skipped[2]?.detail ?? '', /over the 8192-byte limit/);
-    assert.match(skipped[3]?.detail ?? '', /unsupported storage scheme 'http:'/);
+    assert.match(skipped[3]?.detail ?? '', /unsupported storage scheme 'ftp:'/);
   });
 
   test('a manifest with no usable line is refused before listing', async () => {

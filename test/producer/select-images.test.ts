@@ -47,3 +47,12 @@ test('non-images are skipped and reported one by one', async () => {
   assert.deepEqual(kept, ['s3://b/a.jpg', 's3://b/b.png']);
   assert.deepEqual(skipped, ['s3://b/a.json', 's3://b/c.pdf', 's3://b/d.svg']);
 });
+
+test('web URLs are kept whatever their names end in: the worker judges their bytes', async () => {
+  const pages = (async function* () {
+    yield [info('https://cdn.example/photo?id=3'), info('https://cdn.example/a.jpg?w=800'), info('s3://b/a.json')];
+  })();
+  const kept: string[] = [];
+  for await (const page of selectImages(pages)) kept.push(...page.map((object) => object.uri));
+  assert.deepEqual(kept, ['https://cdn.example/photo?id=3', 'https://cdn.example/a.jpg?w=800']);
+});

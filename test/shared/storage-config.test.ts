@@ -5,7 +5,7 @@ import { storageConfigFromEnv } from '../../shared/storage/storage-config.ts';
 
 describe('storageConfigFromEnv', () => {
   test('an empty environment means AWS S3 in us-east-1 with the default credential chain', () => {
-    assert.deepEqual(storageConfigFromEnv({}), { s3: { forcePathStyle: false, region: 'us-east-1' } });
+    assert.deepEqual(storageConfigFromEnv({}).s3, { forcePathStyle: false, region: 'us-east-1' });
   });
 
   test('S3_ENDPOINT wins over AWS_ENDPOINT_URL_S3, which wins over AWS_ENDPOINT_URL', () => {
@@ -62,6 +62,48 @@ describe('storageConfigFromEnv', () => {
       () => storageConfigFromEnv({ S3_FORCE_PATH_STYLE: 'yes' }),
       (error: unknown) =>
         error instanceof ConfigError && /S3_FORCE_PATH_STYLE.*'yes'.*true or false/.test(error.message),
+    );
+  });
+});
+
+describe('HTTP_* variables of web inputs', () => {
+  test('defaults: no allowed host, timeouts, retries and opt-out respected', () => {
+    const http = storageConfigFromEnv({}).http;
+    assert.deepEqual(
+      { ...http, userAgent: undefined },
+      {
+        allowedHosts: [],
+        connectTimeoutMs: 10_000,
+        timeoutMs: 30_000,
+        attempts: 3,
+        maxRedirects: 5,
+        perHostConcurrency: 8,
+        respectOptOut: true,
+        userAgent: undefined,
+      },
+    );
+    assert.match(http.userAgent, /^resnet-batch\/\d+\.\d+\.\d+ /);
+  });
+
+  test('HTTP_ALLOWED_HOSTS takes hosts and host:port, IPv6 in brackets, in lower case; empty means unset', () => {
+    const env = { HTTP_ALLOWED_HOSTS: ' Images.Internal , 10.0.0.5:8080,[::1]:9000 ', HTTP_RESPECT_OPT_OUT: 'false' };
+    const http = storageConfigFromEnv(env).http;
+    assert.deepEqual(http.allowedHosts, ['images.internal', '10.0.0.5:8080', '[::1]:9000']);
+    assert.equal(http.respectOptOut, false);
+    assert.deepEqual(storageConfigFromEnv({ HTTP_ALLOWED_HOSTS: '' }).http.allowedHosts, []);
+  });
+
+  test('a malformed entry or number is refused naming the variable and the fix', () => {
+    assert.throws(
+      () => storageConfigFromEnv({ HTTP_ALLOWED_HOSTS: 'http://images.internal/' }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        /HTTP_ALLOWED_HOSTS entry 'http:\/\/images.internal\/' is not a host/.test(error.message),
+    );
+    assert.throws(
+      () => storageConfigFromEnv({ HTTP_TIMEOUT_MS: '5s' }),
+      (error: unknown) =>
+        error instanceof ConfigError && /HTTP_TIMEOUT_MS is not valid \(got '5s'\)/.test(error.message),
     );
   });
 });

@@ -65,7 +65,7 @@ describe('parseUri', () => {
   });
 
   test('unsupported schemes and empty input are refused with what to write instead', () => {
-    for (const input of ['http://example.com/a.jpg', 'https://x/y', 'ftp://host/file', 'gs://bkt/k', '', '   ']) {
+    for (const input of ['ftp://host/file', 'gs://bkt/k', '', '   ']) {
       assert.throws(
         () => parseUri(input),
         (error: unknown) => error instanceof ConfigError && /expected s3:\/\/bucket\/key/.test(error.message),
@@ -145,5 +145,32 @@ describe('isWithin', () => {
   test('the root itself counts as within', () => {
     assert.equal(relativeKeyWithin('s3://bkt/out/', 's3://bkt/out/'), '');
     assert.equal(relativeKeyWithin('/out', 'file:///out/'), '');
+  });
+});
+
+describe('web URLs', () => {
+  test('an https URL is canonical in the WHATWG form, without its fragment', () => {
+    assert.equal(normalizeUri('HTTPS://CDN.Example:443/a b.jpg?w=1#top'), 'https://cdn.example/a%20b.jpg?w=1');
+    assert.equal(normalizeUri('http://127.0.0.1:8080/x.png'), 'http://127.0.0.1:8080/x.png');
+  });
+
+  test('a URL with a user name or password is refused, without echoing the password', () => {
+    assert.throws(
+      () => parseUri('https://me:secret@cdn.example/a.jpg'),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        /user name or password/.test(error.message) &&
+        !error.message.includes('secret'),
+    );
+  });
+
+  test('a URL is within a root on its host, never one of another host or scheme', () => {
+    assert.equal(isWithin('https://cdn.example/img/', 'https://cdn.example/img/a.jpg?x=1'), true);
+    assert.equal(isWithin('https://cdn.example/img/', 'https://cdn.example/img2/a.jpg'), false);
+    assert.equal(isWithin('https://cdn.example/img/', 'https://cdn.example/img/../secret'), false);
+    assert.equal(isWithin('https://cdn.example/img/', 'https://evil.example/img/a.jpg'), false);
+    assert.equal(isWithin('https://*/', 'https://any.example/a.jpg'), true);
+    assert.equal(isWithin('https://*/', 'http://any.example/a.jpg'), false);
+    assert.equal(isWithin('https://*/', 'file:///etc/passwd'), false);
   });
 });
