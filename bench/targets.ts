@@ -5,8 +5,8 @@ import type { EngineRate } from './engine-throughput.ts';
 import type { Int8SpeedRatio } from './int8-speed.ts';
 import type { LargePhotoDecode } from './large-photo-decode.ts';
 import type { ProducerMemory } from './producer-memory-run.ts';
-import type { StartupResult } from './startup.ts';
 import type { RedisCeiling } from './redis-ceiling.ts';
+import type { StartupResult } from './startup.ts';
 
 /** Everything one `npm run bench` measured (bench/results.json). */
 export interface BenchMeasures {

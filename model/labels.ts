@@ -4,20 +4,11 @@
  * 'Egyptian_cat', 'espresso'). Kept verbatim so results match other Keras-based tools.
  */
 import { ModelError } from '../shared/errors.ts';
-import type { ReadModelFile } from './read-model-file.ts';
+import { type ReadModelFile, readModelJsonFile } from './read-model-file.ts';
 
 /** Reads and checks the labels file: exactly `classCount` names for indices 0..classCount-1. */
 export async function readLabels(read: ReadModelFile, path: string, classCount: number): Promise<string[]> {
-  const bytes = await read(path);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (error) {
-    throw new ModelError(
-      `${path} is not JSON (${(error as Error).message}); fetch the model again with \`npm run fetch-model\``,
-      { cause: error },
-    );
-  }
+  const { parsed } = await readModelJsonFile(read, path);
   return parseLabels(parsed, classCount, path);
 }
 

@@ -14,6 +14,22 @@ import { ModelError } from '../shared/errors.ts';
  */
 export type ReadModelFile = (relativePath: string) => Promise<Uint8Array>;
 
+/** Reads one JSON file of the artifact; a file that is not JSON is a ModelError naming it and the fix. */
+export async function readModelJsonFile(
+  read: ReadModelFile,
+  path: string,
+): Promise<{ parsed: unknown; bytes: Uint8Array }> {
+  const bytes = await read(path);
+  try {
+    return { parsed: JSON.parse(new TextDecoder().decode(bytes)), bytes };
+  } catch (error) {
+    throw new ModelError(
+      `${path} is not JSON (${(error as Error).message}); the model file is corrupt: fetch it again with \`npm run fetch-model\``,
+      { cause: error },
+    );
+  }
+}
+
 /** Joins a path from model.json (a shard name) onto the folder of another artifact path. */
 export function resolveArtifactPath(fromFile: string, relativePath: string): string {
   return posix.normalize(posix.join(posix.dirname(fromFile), relativePath));

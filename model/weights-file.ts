@@ -11,8 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ModelError } from '../shared/errors.ts';
-import type { ReadModelFile } from './read-model-file.ts';
-import { resolveArtifactPath } from './read-model-file.ts';
+import { type ReadModelFile, readModelJsonFile, resolveArtifactPath } from './read-model-file.ts';
 import type { ResNetSpec } from './spec.ts';
 
 export interface WeightSpec {
@@ -49,16 +48,7 @@ export async function readModelJson(
   read: ReadModelFile,
   path: string,
 ): Promise<{ modelJson: ModelJson; bytes: Uint8Array }> {
-  const bytes = await read(path);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (error) {
-    throw new ModelError(
-      `${path} is not JSON (${(error as Error).message}); the model file is corrupt: fetch it again with \`npm run fetch-model\``,
-      { cause: error },
-    );
-  }
+  const { parsed, bytes } = await readModelJsonFile(read, path);
   const manifest = (parsed as { weightsManifest?: unknown }).weightsManifest;
   const valid =
     Array.isArray(manifest) && manifest.every((group) => Array.isArray(group?.paths) && Array.isArray(group?.weights));

@@ -1,8 +1,8 @@
 import cliProgress from 'cli-progress';
 import { configFromEnv } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
-import type { Precision } from '../shared/precision.ts';
-import { type SubmitProgress, type SubmitResult, submitRun } from './submit.ts';
+
+import { type SubmitOptions, type SubmitProgress, type SubmitResult, submitRun } from './submit.ts';
 
 /**
  * `resnet-batch submit <input> --output <uri> [--run <id>] [--shard-size K] [--model <uri>] [--precision fp32|int8] [--since <run>]`.
@@ -13,24 +13,8 @@ import { type SubmitProgress, type SubmitResult, submitRun } from './submit.ts';
  * Exit codes: 0 submitted (or already submitted); anything fatal is thrown, and bin/cli.ts prints
  * it and exits 1.
  */
-export interface SubmitCommandOptions {
-  /** Root output URI (required). */
-  output: string;
-  /** Run id; default generated. */
-  run?: string;
-  /** Images per shard; default 256. */
-  shardSize?: number;
-  /** Model URI for the workers; default MODEL_URI or the local cache. */
-  model?: string;
-  /** Precision the workers run the model at; default PRECISION or fp32 (workers must run the same). */
-  precision?: Precision;
-  /** Finished run to compare against: only new or changed images are processed. Default none. */
-  since?: string;
-  /** L2-normalise the vectors; default false (raw pooled features). */
-  normalize?: boolean;
-  /** The column of image URLs of a CSV or Parquet list; default `url`, else `uri`. */
-  urlColumn?: string;
-}
+/** The flags of `submit`: what submitRun takes but the input (an argument) and the schedule (set by a firing). */
+export type SubmitCommandOptions = Omit<SubmitOptions, 'input' | 'schedule'>;
 
 /** Interval of plain progress lines when stderr is not a terminal, in ms. */
 export const PLAIN_PROGRESS_EVERY_MS = 5000;

@@ -1,8 +1,8 @@
 import { configFromEnv } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
-import type { Precision } from '../shared/precision.ts';
+
 import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
-import { type ScheduleListing, ScheduleRegistry } from './schedule-registry.ts';
+import { type NewSchedule, type ScheduleListing, ScheduleRegistry } from './schedule-registry.ts';
 
 /**
  * `resnet-batch schedule add <name> --cron "<expr>" [--tz <zone>] <input> --output <uri>
@@ -13,22 +13,8 @@ import { type ScheduleListing, ScheduleRegistry } from './schedule-registry.ts';
  * Exit codes: 0 done; anything fatal (a bad cron, zone, input or output included) is thrown, and
  * bin/cli.ts prints it and exits 1.
  */
-export interface ScheduleAddOptions {
-  cron: string;
-  /** IANA time zone of the cron pattern; default UTC. */
-  tz?: string;
-  output: string;
-  /** Process only images new or changed since the schedule's last finished run. Default false. */
-  incremental?: boolean;
-  /** Images per shard; default 256. */
-  shardSize?: number;
-  /** L2-normalise the vectors of every run; default false. */
-  normalize?: boolean;
-  /** Model URI; default MODEL_URI or the local cache. */
-  model?: string;
-  /** Precision of the runs; default PRECISION or fp32. Workers of that precision run them. */
-  precision?: Precision;
-}
+/** The flags of `schedule add`: a schedule's fields but its name and input, which are arguments. */
+export type ScheduleAddOptions = Omit<NewSchedule, 'name' | 'input'>;
 
 export async function scheduleAddCommand(name: string, input: string, options: ScheduleAddOptions): Promise<number> {
   return withSchedules(async (schedules) => {

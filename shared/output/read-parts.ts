@@ -103,8 +103,8 @@ export async function vectorCount(
   shard: number,
 ): Promise<number | null> {
   const uri = partKey(output, run, 'embeddings', shard);
-  if ((await store.stat(uri)) === null) return null;
-  const bytes = await store.read(uri, { maxBytes: MAX_PART_BYTES });
+  const bytes = await readPartIfPresent(store, uri);
+  if (bytes === null) return null;
   const header = bytes.subarray(10, 10 + bytes.readUInt16LE(8)).toString('latin1');
   const rows = /'shape': \((\d+),/.exec(header)?.[1];
   if (rows === undefined)
@@ -173,9 +173,8 @@ export async function readCommitMarker(
   run: string,
   shard: number,
 ): Promise<CommitMarker | null> {
-  const uri = partKey(output, run, 'errors', shard);
-  if ((await store.stat(uri)) === null) return null;
-  return markerOf(shard, await store.read(uri, { maxBytes: MAX_PART_BYTES }));
+  const bytes = await readPartIfPresent(store, partKey(output, run, 'errors', shard));
+  return bytes === null ? null : markerOf(shard, bytes);
 }
 
 /** Every commit marker of a run, in shard order, `inFlight` read at once. */
@@ -210,4 +209,10 @@ function markerOf(shard: number, bytes: Uint8Array): CommitMarker {
     inputsDigest: metadata.get(PART_METADATA_KEYS.inputsDigest) ?? '',
     engine: metadata.get(PART_METADATA_KEYS.engine) ?? 'unknown',
   };
+}
+
+/** A part's bytes, or null when it is not there (a shard not committed, or no ok row). */
+async function readPartIfPresent(store: ObjectStore, uri: string): Promise<Buffer | null> {
+  if ((await store.stat(uri)) === null) return null;
+  return store.read(uri, { maxBytes: MAX_PART_BYTES });
 }
