@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CalibrateOptions } from '../ops/int8/calibrate-command.ts';
 import type { EvaluateOptions } from '../ops/int8/evaluate-command.ts';
@@ -12,7 +10,7 @@ import type { ScheduleAddOptions } from '../schedule/schedule-command.ts';
 import { ENGINE_CHOICES, ENGINES } from '../shared/engine.ts';
 import { describeError, ResnetBatchError } from '../shared/errors.ts';
 import { PRECISIONS } from '../shared/precision.ts';
-import { PROJECT_ROOT } from '../shared/source-location.ts';
+import { PROJECT_VERSION } from '../shared/source-location.ts';
 import type { ClassifyOptions } from '../worker/classify-command.ts';
 import type { WorkerCommandOptions } from '../worker/worker-command.ts';
 
@@ -23,13 +21,9 @@ import type { WorkerCommandOptions } from '../worker/worker-command.ts';
  * Exit codes: 0 success, 1 fatal (bad configuration included, with one line saying what to
  * fix), 2 partial (some images or shards failed).
  */
-const { version } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
-  version: string;
-};
-
 const program = new Command('resnet-batch')
   .description('Batch ResNet-50 inference: image URIs in, embeddings (.npy) and labels (Parquet) out')
-  .version(version, '-V, --version', 'print the version and exit')
+  .version(PROJECT_VERSION, '-V, --version', 'print the version and exit')
   .showHelpAfterError()
   .configureOutput({ outputError: (text, write) => write(text) });
 

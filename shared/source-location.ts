@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,3 +18,8 @@ export const MODULE_EXTENSION = compiled ? '.js' : '.ts';
 
 /** bin/resnet-batch.js, which picks the compiled CLI or the sources: what child processes run. */
 export const CLI_LAUNCHER = join(PROJECT_ROOT, 'bin', 'resnet-batch.js');
+
+/** This package's version (package.json), for --version and the User-Agent of web fetches. */
+export const PROJECT_VERSION = (
+  JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }
+).version;

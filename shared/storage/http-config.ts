@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { PROJECT_VERSION } from '../source-location.ts';
 
 /**
  * How the workers fetch http(s) image URLs (shared/storage/http-store.ts), from the environment.
@@ -34,12 +34,8 @@ export interface HttpConfig {
 /** The longest Retry-After honoured, in seconds; a server asking for more makes the image an error row at once. */
 export const MAX_RETRY_AFTER_SECONDS = 60;
 
-const version = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
-
 /** The User-Agent: the project and its version, and the token X-Robots-Tag directives may address. */
-export const USER_AGENT = `resnet-batch/${version} (batch image inference; X-Robots-Tag token: resnet-batch)`;
+export const USER_AGENT = `resnet-batch/${PROJECT_VERSION} (batch image inference; X-Robots-Tag token: resnet-batch)`;
 
 const nonEmpty = z
   .string()
