@@ -12,6 +12,7 @@
 import sharp from 'sharp';
 import { PREPROCESS } from '../model/preprocess-spec.ts';
 import { ConfigError, ImageError } from '../shared/errors.ts';
+import { describeJpegDamage } from './jpeg-damage.ts';
 import { describePngDamage } from './png-damage.ts';
 import { ACCEPTED_FORMATS_IN_WORDS, type RasterFormat, sniffFormat } from './sniff-format.ts';
 
@@ -212,13 +213,32 @@ async function toImageError(
     return new ImageError('UNSUPPORTED_FORMAT', unsupported(format).message, { cause: error });
   const reason = /^timeout:/iu.test(message)
     ? 'decoding took too long (over the timeout)'
-    : plainReason(message, bytes, format);
+    : plainReason(await withLibvipsReason(message, bytes), bytes, format);
   return new ImageError(
     'DECODE_FAILED',
     `could not decode the ${format} image (${bytes.length} bytes): ${reason}; expected a complete, valid ${format} file; ` +
       'it is truncated, corrupt or a variant libvips cannot read: fetch or export it again (as 8-bit RGB)',
     { cause: error },
   );
+}
+
+/**
+ * libvips keeps error text in one process-wide buffer that other decode threads clear, so a
+ * failure under concurrent decodes can arrive as a bare "Input buffer has corrupt header". The
+ * header is read once more, alone, for libvips' own words; when that succeeds or says nothing
+ * either, the first message stands and the format's structural check names the damage.
+ */
+async function withLibvipsReason(message: string, bytes: Buffer): Promise<string> {
+  if (!/^Input (?:buffer|file) has corrupt header:?\s*$/iu.test(message.trim())) return message;
+  const again = await sharp(bytes, { failOn: 'warning', limitInputPixels: false, pages: 1 })
+    .metadata()
+    .then(
+      () => undefined,
+      (error: unknown) => (error instanceof Error ? error.message : undefined),
+    );
+  return again !== undefined && !/^Input (?:buffer|file) has corrupt header:?\s*$/iu.test(again.trim())
+    ? again
+    : message;
 }
 
 /** libvips' lines without loader prefixes ("VipsJpeg: ", "tiff2vips: ") and repeats, at most ~300 characters. */
@@ -237,6 +257,7 @@ function plainReason(message: string, bytes: Buffer, format: RasterFormat): stri
   // libvips words a damaged PNG as "libpng read error" or, depending on where libpng notices it,
   // "Warning treated as error": the chunk walk names the damage whichever it said.
   if (format === 'png') reason = describePngDamage(bytes) ?? reason;
+  if (reason.length === 0 && format === 'jpeg') reason = describeJpegDamage(bytes) ?? '';
   if (reason.length === 0) reason = 'libvips gave no reason';
   if (reason.length > 300) reason = `${reason.slice(0, 297)}...`;
   return headerUnreadable ? `its header is unreadable: ${reason}` : reason;

@@ -10,6 +10,7 @@ import sharp, { type Sharp } from 'sharp';
 import { PREPROCESS } from '../../model/preprocess-spec.ts';
 import { ConfigError, ImageError } from '../../shared/errors.ts';
 import { type DecodedImage, decodeImage } from '../../worker/decode-image.ts';
+import { describeJpegDamage } from '../../worker/jpeg-damage.ts';
 
 const fixtures = new URL('../fixtures/images/', import.meta.url);
 const fixture = (name: string): Promise<Buffer> => readFile(new URL(name, fixtures));
@@ -266,6 +267,38 @@ test('an extreme aspect ratio (100000x1) decodes without materialising the resiz
 test("truncated.jpg is DECODE_FAILED with libjpeg's reason", async () => {
   const error = await rejectsWith(await fixture('truncated.jpg'), 'DECODE_FAILED', /premature end of JPEG image/);
   assert.doesNotMatch(error.message, /VipsJpeg:/);
+});
+
+test('truncated JPEGs decoded among good images, many at once, each keep a reason that says they end early', async () => {
+  // libvips' error text is process-wide and other decode threads clear it; the reason must survive that.
+  const [truncated, rocket, chelsea] = await Promise.all(['truncated.jpg', 'rocket.jpg', 'chelsea.png'].map(fixture));
+  const inputs = Array.from({ length: 48 }, (_, index) => [truncated, rocket, chelsea][index % 3] as Buffer);
+  const outcomes = await Promise.allSettled(inputs.map((bytes) => decodeImage(bytes)));
+  for (const [index, outcome] of outcomes.entries()) {
+    if (index % 3 !== 0) {
+      assert.equal(outcome.status, 'fulfilled', `input ${index} should decode`);
+      continue;
+    }
+    assert.equal(outcome.status, 'rejected');
+    assert.match((outcome as PromiseRejectedResult).reason.message, /premature end of JPEG/i);
+  }
+});
+
+test('the JPEG marker walk names where a file ends and finds nothing wrong in a whole one', async () => {
+  const rocket = await fixture('rocket.jpg');
+  assert.equal(describeJpegDamage(rocket), undefined);
+  assert.match(
+    describeJpegDamage(await fixture('truncated.jpg')) ?? '',
+    /ends inside its DHT segment at byte 393.*truncated/,
+  );
+  assert.match(
+    describeJpegDamage(rocket.subarray(0, rocket.length - 100)) ?? '',
+    /inside its pixel data, with no end-of-image marker/,
+  );
+  assert.match(
+    describeJpegDamage(await fixture('chelsea.png')) ?? '',
+    /does not start with a JPEG start-of-image marker/,
+  );
 });
 
 test('a JPEG cut in half is DECODE_FAILED, not a grey image', async () => {
