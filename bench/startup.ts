@@ -3,7 +3,7 @@
 // image of the fixtures. Each command runs once to warm the caches it keeps (the ONNX graph and
 // ONNX Runtime's optimised copy, the weights' digest, the OS page cache), then `repeats` times,
 // interleaved so that the neighbours' load drifts over all of them alike; the median is reported.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,9 +30,20 @@ export interface StartupResult {
 }
 
 const cli = fileURLToPath(new URL('../bin/resnet-batch.js', import.meta.url));
+const build = fileURLToPath(new URL('../bin/build.js', import.meta.url));
+
+/**
+ * The launcher runs the sources when dist/ is older than them (an edit after `npm ci`), and would
+ * silently time tsx instead of what users run; so the bench compiles first, as `npm ci` does.
+ */
+function buildCompiledCli(): void {
+  const built = spawnSync(process.execPath, [build], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`npm run build failed before the start-up measures: ${built.stderr.trim()}`);
+}
 const image = fileURLToPath(new URL('../test/fixtures/images/chelsea.png', import.meta.url));
 
 export async function measureStartup(redisUrl: string, repeats: number): Promise<StartupResult> {
+  buildCompiledCli();
   const dir = await mkdtemp(join(tmpdir(), 'resnet-batch-startup-'));
   try {
     const input = join(dir, 'one');
