@@ -1,9 +1,10 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { buildConnector } from 'undici';
+import type { buildConnector } from 'undici';
 import { ImageError } from '../errors.ts';
 import { blockedRangeOf } from './address-ranges.ts';
 import { type HttpConfig, isAllowedHost } from './http-config.ts';
+import { undici } from './undici.ts';
 
 /**
  * The SSRF guard, where it cannot be bypassed: inside the connection step of the HTTP client. For
@@ -20,7 +21,7 @@ import { type HttpConfig, isAllowedHost } from './http-config.ts';
  * and no byte is sent to the address. A name that does not resolve is UNREACHABLE.
  */
 export function guardedConnector(config: HttpConfig): buildConnector.connector {
-  const connect = buildConnector({ timeout: config.connectTimeoutMs });
+  const connect = undici().buildConnector({ timeout: config.connectTimeoutMs });
   return (options, callback) => {
     checkedAddress(options.hostname, Number(options.port) || defaultPort(options.protocol), config).then(
       (address) => {

@@ -1,10 +1,11 @@
 import { STATUS_CODES } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ImageError, ObjectTooLargeError } from '../errors.ts';
 import type { HostLimiter } from './host-limiter.ts';
 import { type HttpConfig, MAX_RETRY_AFTER_SECONDS } from './http-config.ts';
 import { optOutDirective } from './robots-tag.ts';
+import { undici } from './undici.ts';
 
 /**
  * One image from the web: a GET with the project's User-Agent, through the guarded connection
@@ -80,7 +81,7 @@ async function requestOnce(
 ): Promise<HttpImage | { location: URL }> {
   const { config } = client;
   const signal = AbortSignal.timeout(config.timeoutMs);
-  const response = await request(url, {
+  const response = await undici().request(url, {
     dispatcher: client.dispatcher,
     method: 'GET',
     headers: { 'user-agent': config.userAgent, accept: 'image/*,*/*;q=0.8' },

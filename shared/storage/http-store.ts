@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { Agent } from 'undici';
 import { StorageError } from '../errors.ts';
 import { HostLimiter } from './host-limiter.ts';
 import type { HttpConfig } from './http-config.ts';
@@ -9,6 +8,7 @@ import { type HttpLocation, httpUriSyntax, parseHttpUri } from './http-uri.ts';
 import type { ObjectInfo, ObjectRead, ObjectStore } from './object-store.ts';
 import type { StorageConfig } from './storage-config.ts';
 import type { StoreScheme } from './store-scheme.ts';
+import { undici } from './undici.ts';
 
 /**
  * Images on the web, read only: an http(s) URL names one image, fetched by http-fetch.ts through
@@ -85,7 +85,7 @@ export function sharedHttpClient(config: HttpConfig): HttpClient {
   if (client === undefined) {
     client = {
       // Redirects are never followed by the agent: http-fetch.ts follows them, checking each hop.
-      dispatcher: new Agent({
+      dispatcher: new (undici().Agent)({
         connect: guardedConnector(config),
         headersTimeout: config.timeoutMs,
         bodyTimeout: config.timeoutMs,

@@ -5,6 +5,8 @@ import { copyFile, mkdtemp, readdir, rm, stat, truncate } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as ort from 'onnxruntime-node';
 import { resolveModelLocation } from '../../model/model-location.ts';
 import { loadOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
@@ -32,7 +34,7 @@ async function embed(session: ort.InferenceSession): Promise<Float32Array> {
   return outputs.embedding!.data as Float32Array;
 }
 
-const optimizedFiles = async () => (await readdir(dir)).filter((name) => /\.ort-[0-9a-f]{16}\.onnx$/.test(name));
+const optimizedFiles = async () => (await readdir(dir)).filter((name) => /\.ort-[0-9a-f]{16}\.ort$/.test(name));
 
 describe('the optimised graph cache of the CPU engine', () => {
   let first: Float32Array;
@@ -45,6 +47,27 @@ describe('the optimised graph cache of the CPU engine', () => {
 
   test('a later open uses it and gives the same embedding', async () => {
     const again = await embed(await openOptimizedCpuSession(ort, graph, options));
+    const worst = again.reduce((max, value, index) => Math.max(max, Math.abs(value - first[index]!)), 0);
+    assert.ok(worst < 1e-4, `largest difference ${worst}`);
+  });
+
+  test('the saved graph gives the embedding of the graph itself, opened without the cache', async () => {
+    const plain = await embed(await ort.InferenceSession.create(graph, options));
+    const worst = plain.reduce((max, value, index) => Math.max(max, Math.abs(value - first[index]!)), 0);
+    assert.ok(worst < 1e-4, `largest difference ${worst}`);
+  });
+
+  test('a session opened from the saved bytes keeps them: it still runs after garbage collection', async () => {
+    // ONNX Runtime reads the weights from the buffer it was given, without copying them.
+    const session = await openOptimizedCpuSession(ort, graph, options);
+    setFlagsFromString('--expose-gc');
+    const collectGarbage = runInNewContext('gc') as () => void;
+    for (let round = 0; round < 3; round += 1) {
+      collectGarbage();
+      await new Promise((resolve) => setImmediate(resolve));
+      Buffer.alloc(64 * 1024 * 1024, 0xff); // reuse whatever was freed
+    }
+    const again = await embed(session);
     const worst = again.reduce((max, value, index) => Math.max(max, Math.abs(value - first[index]!)), 0);
     assert.ok(worst < 1e-4, `largest difference ${worst}`);
   });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, rename, rm } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { arch, cpus, platform } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -14,7 +14,12 @@ import { runtimeCacheRoot } from '../../model/model-cache.ts';
  * under 2 s). So the CPU engine saves the optimised graph on first open and later opens it as is,
  * with optimisation off:
  *
- *   <graph>.ort-<key>.onnx    key: sha256 of the ONNX Runtime version, OS, architecture, CPU model
+ *   <graph>.ort-<key>.ort    key: sha256 of the ONNX Runtime version, OS, architecture, CPU model
+ *
+ * The copy is in ONNX Runtime's own format (flatbuffers), opened from bytes this process reads
+ * and keeps, which the session uses in place, weights included (use_ort_model_bytes_directly and
+ * _for_initializers): no protobuf parse and no second 100 MB copy of the weights. That halves the
+ * open on hosts where touching fresh memory is slow (measured on a VM: 750 ms -> 430 ms).
  *
  * ONNX Runtime warns that a graph optimised with the CPU layout "should only be used in the same
  * environment it was optimised in", hence the key: a cache folder shared by different hosts
@@ -31,11 +36,11 @@ export async function openOptimizedCpuSession(
   graphPath: string,
   options: ort.InferenceSession.SessionOptions,
 ): Promise<ort.InferenceSession> {
-  const name = `${basename(graphPath)}.ort-${hostKey()}.onnx`;
+  const name = `${basename(graphPath)}.ort-${hostKey()}.ort`;
   const candidates = [...new Set([join(dirname(graphPath), name), join(runtimeCacheRoot(), 'onnx', name)])];
   for (const optimizedPath of candidates) {
     try {
-      return await runtime.InferenceSession.create(optimizedPath, { ...options, graphOptimizationLevel: 'disabled' });
+      return await openSavedSession(runtime, optimizedPath, options);
     } catch {
       // Missing (first open), or unreadable: deleted if we may, and made again below.
       await rm(optimizedPath, { force: true }).catch(() => undefined);
@@ -43,7 +48,8 @@ export async function openOptimizedCpuSession(
   }
   const optimizedPath = await firstWritable(candidates);
   if (optimizedPath === undefined) return runtime.InferenceSession.create(graphPath, options);
-  const temporary = `${optimizedPath}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
+  // The .ort extension is what makes ONNX Runtime write its own format.
+  const temporary = `${optimizedPath}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp.ort`;
   const session = await runtime.InferenceSession.create(graphPath, {
     ...options,
     graphOptimizationLevel: 'all',
@@ -52,6 +58,27 @@ export async function openOptimizedCpuSession(
     logSeverityLevel: 3,
   });
   await rename(temporary, optimizedPath).catch(() => rm(temporary, { force: true }));
+  return session;
+}
+
+/**
+ * The session reads its weights from `bytes` for as long as it lives (ONNX Runtime keeps a pointer,
+ * not a copy), so the bytes are tied to the session object and go when it does.
+ */
+const modelBytesOfSession = new WeakMap<ort.InferenceSession, Buffer>();
+
+async function openSavedSession(
+  runtime: typeof ort,
+  path: string,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<ort.InferenceSession> {
+  const bytes = await readFile(path);
+  const session = await runtime.InferenceSession.create(bytes, {
+    ...options,
+    graphOptimizationLevel: 'disabled',
+    extra: { session: { use_ort_model_bytes_directly: '1', use_ort_model_bytes_for_initializers: '1' } },
+  });
+  modelBytesOfSession.set(session, bytes);
   return session;
 }
 
