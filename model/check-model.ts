@@ -42,10 +42,14 @@ export async function checkModel(ref: string, options: CheckModelOptions = {}): 
   }
   const location = resolveModelLocation(ref, options);
   try {
-    const [weights] = await Promise.all([
+    // Read together, reported in a fixed order (the weights first): the same folder gets the same message every time.
+    const [weightsRead, labelsRead] = await Promise.allSettled([
       readRawWeights(location.read, ARTIFACT_LAYOUT.modelJson),
       readLabels(location.read, ARTIFACT_LAYOUT.labels, resnet50.classCount),
     ]);
+    if (weightsRead.status === 'rejected') throw weightsRead.reason;
+    if (labelsRead.status === 'rejected') throw labelsRead.reason;
+    const weights = weightsRead.value;
     checkBatchNormEpsilon(weights.modelJson, resnet50, ARTIFACT_LAYOUT.modelJson);
     return { ref, weightsSha256: weights.sha256, modelId: modelIdFor(resnet50, weights.sha256) };
   } catch (error) {
