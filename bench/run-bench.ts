@@ -13,9 +13,9 @@
 // BENCH_CEILING_SHARDS: shards of 256 images the Redis ceiling bench queues (default 3000; the
 //   small-shard run queues 4x as many shards of 16). 0 skips it.
 // 10-20 minutes on 2 cores, 571 s in the last run on a fast host (the start-up measures of issue 12
-// add ~5, the int8 measures of issue 13 ~4, the 10M-row Parquet list and the Redis ceiling of issue 15 ~8, and the first run
-// fetches ~270 MB of Debian packages for the held-out photos, bench/holdout-images.ts); run it on
-// a quiet machine (the load average is recorded).
+// add ~5, the int8 measures of issue 13 ~4, the 10M-row Parquet list and the Redis ceiling of
+// issue 15 ~8, and the first run fetches ~270 MB of Debian packages for the held-out photos,
+// bench/holdout-images.ts); run it on a quiet machine (the load average is recorded).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
