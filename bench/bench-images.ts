@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { seededRandom } from '../shared/seeded-random.ts';
 
 /**
  * The benchmark's images: the fixture photos (test/fixtures/images), each turned into many
@@ -30,7 +31,7 @@ export async function benchImages(count: number): Promise<BenchImage[]> {
 
 /** Variant `index` of `source`: a pseudo-random but repeatable recipe from the index alone. */
 async function variant(source: Buffer, index: number): Promise<BenchImage> {
-  const random = seeded(index + 1);
+  const random = seededRandom(index + 1);
   const { width = 0, height = 0 } = await sharp(source).metadata();
   const keep = 0.75 + random() * 0.25;
   const cropWidth = Math.max(64, Math.floor(width * keep));
@@ -52,16 +53,4 @@ async function variant(source: Buffer, index: number): Promise<BenchImage> {
   else pipeline = pipeline.webp({ quality: 80 });
   const extension = format < 0.7 ? 'jpg' : format < 0.9 ? 'png' : 'webp';
   return { name: `${String(index).padStart(5, '0')}.${extension}`, bytes: await pipeline.toBuffer() };
-}
-
-/** mulberry32: a small deterministic generator, so every bench run uses the same images. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -11,25 +11,14 @@
 import sharp from 'sharp';
 import { PREPROCESS } from '../model/preprocess-spec.ts';
 import { type AgreementSummary, compareImage, type ImageAgreement, summarize } from '../ops/int8/agreement.ts';
-import type { InferenceEngine } from '../shared/engine.ts';
+import { type InferenceEngine, stackImages } from '../shared/engine.ts';
+import { seededRandom } from '../shared/seeded-random.ts';
 import { decodeImage } from '../worker/decode-image.ts';
 import { openEngine } from '../worker/engines/open-engine.ts';
 import { holdoutImages } from './holdout-images.ts';
 
 const BATCH = 32;
 const SEED = 20_151_210; // He et al., 2015 went on arXiv on 10 December 2015
-
-/** Mulberry32: a small seeded generator, so the noise is the same on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Each BGR value one grey level up or down, staying inside 0-255 once the mean is added back. */
 function withOneLevelNoise(pixels: Float32Array, random: () => number): Float32Array {
@@ -51,11 +40,7 @@ async function inferAll(
   const batches = [];
   for (let from = 0; from < images.length; from += BATCH) {
     const batch = images.slice(from, from + BATCH);
-    const input = new Float32Array(batch.length * (batch[0]?.length ?? 0));
-    batch.forEach((image, index) => {
-      input.set(image, index * image.length);
-    });
-    batches.push(await engine.infer(input, batch.length));
+    batches.push(await engine.infer(stackImages(batch), batch.length));
   }
   return batches;
 }

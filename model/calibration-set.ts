@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { seededRandom } from '../shared/seeded-random.ts';
 import { PROJECT_ROOT } from '../shared/source-location.ts';
 
 /** Bump when the recipe below changes: the digest, hence the cached int8 graph, changes with it. */
@@ -60,7 +61,7 @@ function digestOf(sources: readonly Buffer[], count: number): string {
 
 /** Every 8th image a document, every 8th from the 4th a collage, the rest one augmented photo. */
 async function calibrationImage(sources: readonly Buffer[], index: number): Promise<Buffer> {
-  const random = seeded(index + 1);
+  const random = seededRandom(index + 1);
   if (index % 8 === 3) return documentImage(random);
   if (index % 8 === 7) return collage(sources, random);
   return augmentedPhoto(sources[index % sources.length]!, random);
@@ -120,16 +121,4 @@ async function documentImage(random: () => number): Promise<Buffer> {
   }
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256"><rect width="256" height="256" fill="rgb(${paper},${paper},${paper - 8})"/>${bars.join('')}</svg>`;
   return sharp(Buffer.from(svg)).jpeg({ quality: 90 }).toBuffer();
-}
-
-/** mulberry32: a small deterministic generator, so every host builds the same images. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

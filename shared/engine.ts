@@ -92,6 +92,17 @@ export function runsPrecision(name: EngineName, precision: Precision): boolean {
   );
 }
 
+/** Images of one size laid out one after another: the `pixels` of a batch of `images.length`. */
+export function stackImages(images: readonly Float32Array[]): Float32Array {
+  const batch = new Float32Array(images.reduce((total, image) => total + image.length, 0));
+  let offset = 0;
+  for (const image of images) {
+    batch.set(image, offset);
+    offset += image.length;
+  }
+  return batch;
+}
+
 /**
  * The batch check every engine makes before running (the contract's rule on `pixels.length`):
  * ResnetBatchError BAD_BATCH naming what was expected and received.

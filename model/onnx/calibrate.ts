@@ -10,6 +10,7 @@
 import { availableParallelism } from 'node:os';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import { stackImages } from '../../shared/engine.ts';
 import { ModelError } from '../../shared/errors.ts';
 import { PercentileOfAbs } from './activation-ranges.ts';
 import { ONNX_NAMES } from './build-onnx-resnet.ts';
@@ -60,14 +61,10 @@ export async function calibrate(
   const batchSize = options.batchSize ?? 4;
   const trackers = new Map<string, TailTrackers>();
   const names = points.map((point) => point.tensor);
-  const perImage = input.size * input.size * input.channels;
   try {
     for (let from = 0; from < images.length; from += batchSize) {
       const batch = images.slice(from, from + batchSize);
-      const pixels = new Float32Array(batch.length * perImage);
-      batch.forEach((image, index) => {
-        pixels.set(image, index * perImage);
-      });
+      const pixels = stackImages(batch);
       const feed = new ort.Tensor('float32', pixels, [batch.length, input.size, input.size, input.channels]);
       const outputs = await session.run({ [ONNX_NAMES.input]: feed }, names);
       for (const name of names) {

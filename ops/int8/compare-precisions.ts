@@ -3,6 +3,7 @@
  * ONNX CPU engine (the one that runs both), and compares their outputs (agreement.ts). Used by
  * `resnet-batch evaluate` and by `npm run bench` on its held-out set.
  */
+import { stackImages } from '../../shared/engine.ts';
 import type { Precision } from '../../shared/precision.ts';
 import { openEngine } from '../../worker/engines/open-engine.ts';
 import { type AgreementSummary, compareImage, type ImageAgreement, summarize } from './agreement.ts';
@@ -49,11 +50,7 @@ export async function comparePrecisions(pixels: readonly Float32Array[], options
     const perImage: ImageAgreement[] = [];
     for (let from = 0; from < pixels.length; from += batchSize) {
       const batch = pixels.slice(from, from + batchSize);
-      const perInput = batch[0]!.length;
-      const input = new Float32Array(batch.length * perInput);
-      batch.forEach((image, index) => {
-        input.set(image, index * perInput);
-      });
+      const input = stackImages(batch);
       const reference = await fp32.engine.infer(input, batch.length);
       const quantized = await other.engine.infer(input, batch.length);
       for (let row = 0; row < batch.length; row += 1) perImage.push(compareImage(reference, quantized, row, sizes));
