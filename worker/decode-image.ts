@@ -229,17 +229,18 @@ async function toImageError(
  * either, the first message stands and the format's structural check names the damage.
  */
 async function withLibvipsReason(message: string, bytes: Buffer): Promise<string> {
-  if (!/^Input (?:buffer|file) has corrupt header:?\s*$/iu.test(message.trim())) return message;
+  if (!REASONLESS_HEADER_ERROR.test(message.trim())) return message;
   const again = await sharp(bytes, { failOn: 'warning', limitInputPixels: false, pages: 1 })
     .metadata()
     .then(
       () => undefined,
       (error: unknown) => (error instanceof Error ? error.message : undefined),
     );
-  return again !== undefined && !/^Input (?:buffer|file) has corrupt header:?\s*$/iu.test(again.trim())
-    ? again
-    : message;
+  return again !== undefined && !REASONLESS_HEADER_ERROR.test(again.trim()) ? again : message;
 }
+
+/** sharp's header error with libvips' lines missing. */
+const REASONLESS_HEADER_ERROR = /^Input (?:buffer|file) has corrupt header:?\s*$/iu;
 
 /** libvips' lines without loader prefixes ("VipsJpeg: ", "tiff2vips: ") and repeats, at most ~300 characters. */
 function plainReason(message: string, bytes: Buffer, format: RasterFormat): string {

@@ -34,6 +34,11 @@ async function embed(session: ort.InferenceSession): Promise<Float32Array> {
   return outputs.embedding!.data as Float32Array;
 }
 
+/** The largest absolute difference between two embeddings. */
+function largestDifference(a: Float32Array, b: Float32Array): number {
+  return a.reduce((max, value, index) => Math.max(max, Math.abs(value - b[index]!)), 0);
+}
+
 const optimizedFiles = async () => (await readdir(dir)).filter((name) => /\.ort-[0-9a-f]{16}\.ort$/.test(name));
 
 describe('the optimised graph cache of the CPU engine', () => {
@@ -47,13 +52,13 @@ describe('the optimised graph cache of the CPU engine', () => {
 
   test('a later open uses it and gives the same embedding', async () => {
     const again = await embed(await openOptimizedCpuSession(ort, graph, options));
-    const worst = again.reduce((max, value, index) => Math.max(max, Math.abs(value - first[index]!)), 0);
+    const worst = largestDifference(again, first);
     assert.ok(worst < 1e-4, `largest difference ${worst}`);
   });
 
   test('the saved graph gives the embedding of the graph itself, opened without the cache', async () => {
     const plain = await embed(await ort.InferenceSession.create(graph, options));
-    const worst = plain.reduce((max, value, index) => Math.max(max, Math.abs(value - first[index]!)), 0);
+    const worst = largestDifference(plain, first);
     assert.ok(worst < 1e-4, `largest difference ${worst}`);
   });
 
@@ -68,7 +73,7 @@ describe('the optimised graph cache of the CPU engine', () => {
       Buffer.alloc(64 * 1024 * 1024, 0xff); // reuse whatever was freed
     }
     const again = await embed(session);
-    const worst = again.reduce((max, value, index) => Math.max(max, Math.abs(value - first[index]!)), 0);
+    const worst = largestDifference(again, first);
     assert.ok(worst < 1e-4, `largest difference ${worst}`);
   });
 
