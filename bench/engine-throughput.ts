@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import type { EngineChoice } from '../shared/engine.ts';
-import type { Precision } from '../shared/precision.ts';
+import type { EngineChoice } from '../shared/inference/engine.ts';
+import type { Precision } from '../shared/inference/precision.ts';
 import { openEngine } from '../worker/engines/open-engine.ts';
 import { threadCounts } from '../worker/thread-counts.ts';
 

@@ -1,4 +1,4 @@
-import type { InferenceEngine } from '../shared/engine.ts';
+import type { InferenceEngine } from '../shared/inference/engine.ts';
 import { openEngine } from '../worker/engines/open-engine.ts';
 import { threadCounts } from '../worker/thread-counts.ts';
 

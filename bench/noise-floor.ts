@@ -11,7 +11,7 @@
 import sharp from 'sharp';
 import { PREPROCESS } from '../model/preprocess-spec.ts';
 import { type AgreementSummary, compareImage, type ImageAgreement, summarize } from '../ops/int8/agreement.ts';
-import { type InferenceEngine, stackImages } from '../shared/engine.ts';
+import { type InferenceEngine, stackImages } from '../shared/inference/engine.ts';
 import { seededRandom } from '../shared/seeded-random.ts';
 import { decodeImage } from '../worker/decode-image.ts';
 import { openEngine } from '../worker/engines/open-engine.ts';

@@ -1,4 +1,4 @@
-import type { ShardJob } from '../shared/job-payload.ts';
+import type { ShardJob } from '../shared/queue/job-payload.ts';
 import type { ShardContext, ShardOutcome } from '../worker/process-shard.ts';
 
 /**

@@ -25,9 +25,9 @@ import { selectImages } from '../producer/select-images.ts';
 import { shardListing } from '../producer/shard-listing.ts';
 import { submitRun } from '../producer/submit.ts';
 import { configFromEnv, SHARD_QUEUE_NAME } from '../shared/config.ts';
-import { jobOptions } from '../shared/job-options.ts';
-import { connectRedis } from '../shared/redis-connection.ts';
-import { RunRegistry } from '../shared/run-registry.ts';
+import { jobOptions } from '../shared/queue/job-options.ts';
+import { connectRedis } from '../shared/queue/redis-connection.ts';
+import { RunRegistry } from '../shared/run/run-registry.ts';
 import type { ObjectInfo } from '../shared/storage/object-store.ts';
 
 const parquetList = process.argv[2] === 'parquet' ? process.argv[3] : undefined;

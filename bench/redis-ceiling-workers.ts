@@ -7,7 +7,7 @@
 //
 //   node --import tsx bench/redis-ceiling-workers.ts <workers> <model uri>
 import { configFromEnv } from '../shared/config.ts';
-import { createLogger } from '../shared/logger.ts';
+import { createLogger } from '../shared/observability/logger.ts';
 import { NullEngine, nullLabels } from '../worker/engines/null-engine.ts';
 import { ShardWorker } from '../worker/shard-worker.ts';
 import { DiscardStore } from './discard-store.ts';

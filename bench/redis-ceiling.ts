@@ -24,9 +24,9 @@ import type { Redis } from 'ioredis';
 import { enqueueShards } from '../producer/enqueue-shards.ts';
 import type { Shard } from '../producer/shard-listing.ts';
 import { configFromEnv, SHARD_QUEUE_NAME } from '../shared/config.ts';
-import { jobOptions } from '../shared/job-options.ts';
-import { connectRedis } from '../shared/redis-connection.ts';
-import { RunRegistry } from '../shared/run-registry.ts';
+import { jobOptions } from '../shared/queue/job-options.ts';
+import { connectRedis } from '../shared/queue/redis-connection.ts';
+import { RunRegistry } from '../shared/run/run-registry.ts';
 import { startRedis } from '../test/harness/redis-server.ts';
 
 export interface RedisCeilingPlan {

@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { Redis } from 'ioredis';
-import { RunRegistry } from '../shared/run-registry.ts';
+import { RunRegistry } from '../shared/run/run-registry.ts';
 import { openStore } from '../shared/storage/open-store.ts';
 import { startRedis } from '../test/harness/redis-server.ts';
 import { stagePhotoCopies } from '../test/reliability/reliability-harness.ts';

@@ -6,7 +6,7 @@
 //   node --import tsx infra/create-buckets.ts images results
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { describeError } from '../shared/errors.ts';
-import { createS3Client } from '../shared/storage/s3-client.ts';
+import { createS3Client } from '../shared/storage/s3/s3-client.ts';
 import { storageConfigFromEnv } from '../shared/storage/storage-config.ts';
 
 const buckets = process.argv.slice(2);

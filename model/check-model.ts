@@ -1,5 +1,5 @@
 import { ConfigError, describeError, ModelError, ResnetBatchError } from '../shared/errors.ts';
-import { DEFAULT_MODEL_REF } from '../shared/model-ref.ts';
+import { DEFAULT_MODEL_REF } from '../shared/inference/model-ref.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { ARTIFACT_LAYOUT, ARTIFACT_MODEL_ID, ARTIFACT_WEIGHTS_SHA256, modelIdFor } from './artifact.ts';
 import { readLabels } from './labels.ts';
@@ -9,7 +9,7 @@ import { checkBatchNormEpsilon, readRawWeights } from './weights-file.ts';
 
 /** A model a run may name: its reference, the digest of its weights and the id its rows will carry. */
 export interface CheckedModel {
-  /** As the run records it: 'default' or the canonical URI (shared/model-ref.ts). */
+  /** As the run records it: 'default' or the canonical URI (shared/inference/model-ref.ts). */
   ref: string;
   /** sha256 over model.json and every weight shard in manifest order (weights-file.ts). */
   weightsSha256: string;

@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { PipelineConfig } from '../shared/config.ts';
-import type { EngineChoice } from '../shared/engine.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
-import type { Logger } from '../shared/logger.ts';
-import type { Precision } from '../shared/precision.ts';
+import type { EngineChoice } from '../shared/inference/engine.ts';
+import type { Precision } from '../shared/inference/precision.ts';
+import type { Logger } from '../shared/observability/logger.ts';
+import type { StopWorkerMessage } from '../shared/queue/worker-control.ts';
 import { CLI_LAUNCHER } from '../shared/source-location.ts';
-import type { StopWorkerMessage } from '../shared/worker-control.ts';
 
 /**
  * What `run` needs of a worker running inside its own process. worker/worker-service.ts
@@ -87,7 +87,7 @@ export class LocalWorkers {
   /**
    * Whether the model is loaded in this process (or there is no in-process worker): until then its
    * engine thread may log, writing to the terminal directly, where a live progress line would be
-   * broken by it (shared/live-line.ts reaches this thread's logs only).
+   * broken by it (shared/observability/live-line.ts reaches this thread's logs only).
    */
   get settled(): boolean {
     return this.inProcess === undefined || this.inProcessReady || this.inProcessDone;

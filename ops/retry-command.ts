@@ -1,9 +1,9 @@
 import { Queue } from 'bullmq';
 import { configFromEnv, SHARD_QUEUE_NAME } from '../shared/config.ts';
-import { enqueueFinalizer } from '../shared/enqueue-finalizer.ts';
-import { finalizeJobId, shardJobId } from '../shared/job-payload.ts';
-import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
-import { RunRegistry } from '../shared/run-registry.ts';
+import { finalizeJobId, shardJobId } from '../shared/queue/job-payload.ts';
+import { connectRedis, reachableRedisUrl } from '../shared/queue/redis-connection.ts';
+import { enqueueFinalizer } from '../shared/run/enqueue-finalizer.ts';
+import { RunRegistry } from '../shared/run/run-registry.ts';
 
 /**
  * `resnet-batch retry <run>`: puts the run's failed shards back in the queue with fresh attempts,

@@ -1,14 +1,14 @@
 import cliProgress from 'cli-progress';
 import { newRunId } from '../producer/run-id.ts';
 import { configFromEnv, type PipelineConfig } from '../shared/config.ts';
-import type { EngineChoice } from '../shared/engine.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
-import { eraseTerminalLine, setLiveLine } from '../shared/live-line.ts';
-import { createLogger, type Logger } from '../shared/logger.ts';
-import type { Precision } from '../shared/precision.ts';
-import type { RunActivity } from '../shared/run-activity.ts';
-import type { RunRecord } from '../shared/run-record.ts';
-import type { RunRegistry } from '../shared/run-registry.ts';
+import type { EngineChoice } from '../shared/inference/engine.ts';
+import type { Precision } from '../shared/inference/precision.ts';
+import { eraseTerminalLine, setLiveLine } from '../shared/observability/live-line.ts';
+import { createLogger, type Logger } from '../shared/observability/logger.ts';
+import type { RunActivity } from '../shared/run/run-activity.ts';
+import type { RunRecord } from '../shared/run/run-record.ts';
+import type { RunRegistry } from '../shared/run/run-registry.ts';
 import { startEmbeddedRedis } from './embedded-redis.ts';
 import { LocalWorkers, redisUnreachableMs, type StartInProcessWorker } from './local-workers.ts';
 import { formatDuration, readRunProgress, runProgress } from './run-progress.ts';
@@ -128,9 +128,9 @@ async function submitAndWait(
   // Loaded here, not at the top: the worker above starts loading the model meanwhile.
   const [{ submitRun }, { RunRegistry }, { RunActivity }, { connectRedis }] = await Promise.all([
     import('../producer/submit.ts'),
-    import('../shared/run-registry.ts'),
-    import('../shared/run-activity.ts'),
-    import('../shared/redis-connection.ts'),
+    import('../shared/run/run-registry.ts'),
+    import('../shared/run/run-activity.ts'),
+    import('../shared/queue/redis-connection.ts'),
   ]);
   // Like its workers, `run` gives up on a Redis gone for longer than the limit, with that reason.
   let lost: Error | undefined;
@@ -186,7 +186,7 @@ async function submitAndWait(
 async function prepareInt8Model(model: string | undefined, config: PipelineConfig): Promise<void> {
   const [{ prepareModel }, { resolveModelUri }] = await Promise.all([
     import('../worker/engines/open-engine.ts'),
-    import('../shared/model-ref.ts'),
+    import('../shared/inference/model-ref.ts'),
   ]);
   await prepareModel({
     modelRef: resolveModelUri(model, config),

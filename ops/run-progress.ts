@@ -1,5 +1,5 @@
-import type { RunActivity } from '../shared/run-activity.ts';
-import type { RunRecord } from '../shared/run-record.ts';
+import type { RunActivity } from '../shared/run/run-activity.ts';
+import type { RunRecord } from '../shared/run/run-record.ts';
 
 /** Derived progress figures of a run, shared by `status`, `runs`, the dashboard and the live view of `run`. */
 export interface RunProgress {
@@ -14,7 +14,7 @@ export interface RunProgress {
   elapsedSeconds: number;
 }
 
-/** What workers reported between shard completions (shared/run-activity.ts). */
+/** What workers reported between shard completions (shared/run/run-activity.ts). */
 export interface ActivitySnapshot {
   inFlight: number;
   recentImagesPerSecond: number;

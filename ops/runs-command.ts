@@ -1,7 +1,7 @@
 import { configFromEnv } from '../shared/config.ts';
-import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
-import type { RunRecord } from '../shared/run-record.ts';
-import { RunRegistry } from '../shared/run-registry.ts';
+import { connectRedis, reachableRedisUrl } from '../shared/queue/redis-connection.ts';
+import type { RunRecord } from '../shared/run/run-record.ts';
+import { RunRegistry } from '../shared/run/run-registry.ts';
 import { stateWithFailures } from './run-progress.ts';
 
 export interface RunsOptions {

@@ -2,11 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { configFromEnv, type PipelineConfig, SHARD_QUEUE_NAME } from '../shared/config.ts';
-import { eraseTerminalLine, setLiveLine } from '../shared/live-line.ts';
-import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
-import { RunActivity } from '../shared/run-activity.ts';
-import type { RunRecord } from '../shared/run-record.ts';
-import { RunRegistry } from '../shared/run-registry.ts';
+import { eraseTerminalLine, setLiveLine } from '../shared/observability/live-line.ts';
+import { connectRedis, reachableRedisUrl } from '../shared/queue/redis-connection.ts';
+import { RunActivity } from '../shared/run/run-activity.ts';
+import type { RunRecord } from '../shared/run/run-record.ts';
+import { RunRegistry } from '../shared/run/run-registry.ts';
 import { formatDuration, type RunProgress, readRunProgress } from './run-progress.ts';
 
 export interface StatusOptions {

@@ -1,5 +1,4 @@
 import { ConfigError } from '../shared/errors.ts';
-import { MAX_CARRIED_FIELDS, MAX_CARRIED_VALUE_CHARS } from '../shared/job-payload.ts';
 import {
   type CarriedColumn,
   type CarriedFields,
@@ -7,6 +6,7 @@ import {
   type CarriedValue,
   RESERVED_COLUMN_NAMES,
 } from '../shared/output/columns.ts';
+import { MAX_CARRIED_FIELDS, MAX_CARRIED_VALUE_CHARS } from '../shared/queue/job-payload.ts';
 
 /**
  * The fields a manifest line carries into its image's rows: every field of a `.jsonl` line other

@@ -1,4 +1,5 @@
 import { ConfigError, describeError, ObjectNotFoundError, PreconditionFailedError } from '../shared/errors.ts';
+import type { Precision } from '../shared/inference/precision.ts';
 import { OUTPUT_FORMAT_VERSION } from '../shared/output/output-format.ts';
 import {
   definitionDifferences,
@@ -6,14 +7,13 @@ import {
   definitionOfRecord,
   type RunDefinition,
   runDefinitionKey,
-} from '../shared/output/run-definition.ts';
-import type { Precision } from '../shared/precision.ts';
-import type { RunRecord } from '../shared/run-record.ts';
-import type { NewRun, RunRegistry } from '../shared/run-registry.ts';
+} from '../shared/run/run-definition.ts';
+import type { RunRecord } from '../shared/run/run-record.ts';
+import type { NewRun, RunRegistry } from '../shared/run/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 
 /**
- * Claims a run id for a definition (shared/output/run-definition.ts), in both places a run is
+ * Claims a run id for a definition (shared/run/run-definition.ts), in both places a run is
  * known: `<output>/<run>/_run.json` on storage and the run record in Redis. A run id is created on
  * its first submit; a later submit (a resubmission, `run` again after an interruption, a schedule
  * firing handled twice) must bring the same definition, or it is refused with what differs and

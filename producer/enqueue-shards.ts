@@ -1,10 +1,10 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ConfigError } from '../shared/errors.ts';
-import { JOB_PAYLOAD_VERSION, SHARD_JOB_NAME, type ShardJob, shardJobId } from '../shared/job-payload.ts';
 import { readCommitMarker } from '../shared/output/read-parts.ts';
-import type { RunRegistry } from '../shared/run-registry.ts';
-import { shardDigest } from '../shared/shard-digest.ts';
+import { JOB_PAYLOAD_VERSION, SHARD_JOB_NAME, type ShardJob, shardJobId } from '../shared/queue/job-payload.ts';
+import type { RunRegistry } from '../shared/run/run-registry.ts';
+import { shardDigest } from '../shared/run/shard-digest.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import type { Shard } from './shard-listing.ts';
 
@@ -12,7 +12,7 @@ import type { Shard } from './shard-listing.ts';
  * Stage 4 of submit: add the shards to the queue, one addBulk per group, awaiting each before the
  * listing is read further (backpressure: the listing never runs ahead of Redis).
  *
- * Each shard's inputs are fixed by the digest the run records for it (shared/shard-digest.ts):
+ * Each shard's inputs are fixed by the digest the run records for it (shared/run/shard-digest.ts):
  * the first submit records it, and a later one whose listing puts other images in the shard (a
  * file added, removed or changed in the input) is refused before that shard is touched.
  *
@@ -23,7 +23,7 @@ import type { Shard } from './shard-listing.ts';
  *   - a job with its id exists (waiting, active, delayed, failed or a kept completed one).
  * BullMQ would ignore the second kind anyway (the id is deterministic, see shardJobId); checking
  * first makes `enqueued` count only the jobs that are really new. Attempts, backoff and retention
- * are shared/job-options.ts's.
+ * are shared/queue/job-options.ts's.
  */
 export interface EnqueueTarget {
   queue: Queue;

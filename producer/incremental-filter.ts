@@ -1,7 +1,7 @@
 import { ConfigError } from '../shared/errors.ts';
-import type { Logger } from '../shared/logger.ts';
-import type { RunRecord } from '../shared/run-record.ts';
-import type { RunRegistry } from '../shared/run-registry.ts';
+import type { Logger } from '../shared/observability/logger.ts';
+import type { RunRecord } from '../shared/run/run-record.ts';
+import type { RunRegistry } from '../shared/run/run-registry.ts';
 import type { ObjectInfo } from '../shared/storage/object-store.ts';
 import type { StoreOpener } from './list-inputs.ts';
 import { loadPreviousResults } from './previous-results.ts';

@@ -15,7 +15,7 @@ import { folderUri, rootFolderOf } from '../shared/storage/uri.ts';
  * manifest they take one streaming pass over it (see list-inputs.ts).
  */
 
-/** The job schema's bound on inputRoots (shared/job-payload.ts). */
+/** The job schema's bound on inputRoots (shared/queue/job-payload.ts). */
 export const MAX_INPUT_ROOTS = 64;
 
 export class InputRootsBuilder {

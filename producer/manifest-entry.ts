@@ -28,7 +28,7 @@ export type ParsedEntry =
   | { kind: 'blank' }
   | { kind: 'invalid'; reason: string };
 
-/** The schema's limits (shared/job-payload.ts): longer URIs or ETags would make the job invalid. */
+/** The schema's limits (shared/queue/job-payload.ts): longer URIs or ETags would make the job invalid. */
 const MAX_URI_LENGTH = 4096;
 const MAX_ETAG_LENGTH = 256;
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../shared/errors.ts';
-import { RUN_ID_PATTERN } from '../shared/job-payload.ts';
+import { RUN_ID_PATTERN } from '../shared/queue/job-payload.ts';
 
 /**
  * Run ids name Redis keys, job ids and the output folder `<output>/<run>/`.

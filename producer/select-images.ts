@@ -1,10 +1,10 @@
-import { decodableNameTest } from '../shared/image-formats.ts';
+import { decodableNameTest } from '../shared/inference/image-formats.ts';
 import type { ObjectInfo } from '../shared/storage/object-store.ts';
 import { namesTellFormat } from '../shared/storage/uri.ts';
 
 /**
  * Stage 2 of submit: keep the files sharp can decode, judged by name only (no bytes are read at
- * submit, see shared/image-formats.ts). A file that is kept but turns out not to be an image (a
+ * submit, see shared/inference/image-formats.ts). A file that is kept but turns out not to be an image (a
  * text file named .jpg, a truncated JPEG, an empty object) still gets a metadata row with its
  * error from the worker; a file that is not kept is only counted.
  *

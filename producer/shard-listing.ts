@@ -1,5 +1,5 @@
 import { ConfigError } from '../shared/errors.ts';
-import { DEFAULT_SHARD_SIZE, type ImageRef, MAX_SHARD_SIZE } from '../shared/job-payload.ts';
+import { DEFAULT_SHARD_SIZE, type ImageRef, MAX_SHARD_SIZE } from '../shared/queue/job-payload.ts';
 import type { ListedImage } from './list-inputs.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { Logger } from '../shared/logger.ts';
+import type { Logger } from '../shared/observability/logger.ts';
 
 /**
  * Counts what submit leaves out, by reason, and says why for the first few of each: a listing

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import { configFromEnv } from '../shared/config.ts';
-import { createLogger } from '../shared/logger.ts';
+import { createLogger } from '../shared/observability/logger.ts';
 
 import { type SubmitOptions, type SubmitProgress, type SubmitResult, submitRun } from './submit.ts';
 

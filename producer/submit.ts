@@ -2,19 +2,19 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type CheckedModel, checkModel } from '../model/check-model.ts';
 import { type PipelineConfig, SHARD_QUEUE_NAME } from '../shared/config.ts';
-import { enqueueFinalizer } from '../shared/enqueue-finalizer.ts';
-import { jobOptions } from '../shared/job-options.ts';
-import { DEFAULT_SHARD_SIZE } from '../shared/job-payload.ts';
-import type { Logger } from '../shared/logger.ts';
-import { resolveModelUri } from '../shared/model-ref.ts';
-import type { Precision } from '../shared/precision.ts';
-import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
-import type { RunRecord } from '../shared/run-record.ts';
-import { RunRegistry } from '../shared/run-registry.ts';
+import { resolveModelUri } from '../shared/inference/model-ref.ts';
+import type { Precision } from '../shared/inference/precision.ts';
+import type { Logger } from '../shared/observability/logger.ts';
+import { queueTelemetry, startTracing } from '../shared/observability/telemetry.ts';
+import { jobOptions } from '../shared/queue/job-options.ts';
+import { DEFAULT_SHARD_SIZE } from '../shared/queue/job-payload.ts';
+import { connectRedis, reachableRedisUrl } from '../shared/queue/redis-connection.ts';
+import { enqueueFinalizer } from '../shared/run/enqueue-finalizer.ts';
+import type { RunRecord } from '../shared/run/run-record.ts';
+import { RunRegistry } from '../shared/run/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { openStore as openAnyStore } from '../shared/storage/open-store.ts';
 import { normalizeUri } from '../shared/storage/uri.ts';
-import { queueTelemetry, startTracing } from '../shared/telemetry.ts';
 import { checkOutputWritable } from './check-output.ts';
 import { type ClaimedRun, claimRun } from './claim-run.ts';
 import { enqueueShards } from './enqueue-shards.ts';
@@ -47,9 +47,9 @@ export interface SubmitOptions {
   run?: string;
   /** Images per shard job, 1..MAX_SHARD_SIZE, default DEFAULT_SHARD_SIZE (256). Smaller shards spread a small run over more workers. */
   shardSize?: number;
-  /** Model URI the workers load; default MODEL_URI, else the local cache (see shared/model-ref.ts). */
+  /** Model URI the workers load; default MODEL_URI, else the local cache (see shared/inference/model-ref.ts). */
   model?: string;
-  /** Precision the workers run the model at (shared/precision.ts); default PRECISION (fp32). */
+  /** Precision the workers run the model at (shared/inference/precision.ts); default PRECISION (fp32). */
   precision?: Precision;
   /**
    * Finished run to compare against: only images that are new, changed (another ETag) or not ok
@@ -319,7 +319,7 @@ async function streamRun(plan: Plan, claimed: ClaimedRun, context: StreamContext
         model,
         inputRoots: plan.listing.inputRoots,
         normalize: plan.normalize,
-        // Only int8 is written: an fp32 job stays the payload it always was (shared/job-payload.ts).
+        // Only int8 is written: an fp32 job stays the payload it always was (shared/queue/job-payload.ts).
         ...(claimed.precision === 'fp32' ? {} : { precision: claimed.precision }),
       },
       jobOptions: jobOptions(deps.config),

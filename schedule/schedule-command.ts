@@ -1,7 +1,7 @@
 import { configFromEnv } from '../shared/config.ts';
-import { createLogger } from '../shared/logger.ts';
+import { createLogger } from '../shared/observability/logger.ts';
 
-import { connectRedis, reachableRedisUrl } from '../shared/redis-connection.ts';
+import { connectRedis, reachableRedisUrl } from '../shared/queue/redis-connection.ts';
 import { type NewSchedule, type ScheduleListing, ScheduleRegistry } from './schedule-registry.ts';
 
 /**

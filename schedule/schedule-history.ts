@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { RunRecord } from '../shared/run-record.ts';
-import type { RunRegistry } from '../shared/run-registry.ts';
+import type { RunRecord } from '../shared/run/run-record.ts';
+import type { RunRegistry } from '../shared/run/run-registry.ts';
 
 /**
  * What each schedule did, next to the run records (same prefix P):

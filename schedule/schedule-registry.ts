@@ -4,9 +4,9 @@ import type { StoreOpener } from '../producer/list-inputs.ts';
 import { checkSubmission } from '../producer/submit.ts';
 import type { PipelineConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
-import { DEFAULT_SHARD_SIZE } from '../shared/job-payload.ts';
-import type { Logger } from '../shared/logger.ts';
-import type { Precision } from '../shared/precision.ts';
+import type { Precision } from '../shared/inference/precision.ts';
+import type { Logger } from '../shared/observability/logger.ts';
+import { DEFAULT_SHARD_SIZE } from '../shared/queue/job-payload.ts';
 import { ScheduleHistory, type ScheduleState } from './schedule-history.ts';
 import {
   checkCron,

@@ -2,8 +2,8 @@ import type { Job } from 'bullmq';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors.ts';
-import { MAX_SHARD_SIZE } from '../shared/job-payload.ts';
-import { PRECISIONS } from '../shared/precision.ts';
+import { PRECISIONS } from '../shared/inference/precision.ts';
+import { MAX_SHARD_SIZE } from '../shared/queue/job-payload.ts';
 import { schemaProblems } from '../shared/schema-problems.ts';
 
 /**
@@ -44,10 +44,10 @@ export const scheduleDataSchema = z
     shardSize: z.number().int().min(1).max(MAX_SHARD_SIZE),
     /** L2-normalised vectors (`--normalize`); schedules added before the flag existed read as false. */
     normalize: z.boolean().default(false),
-    /** Model reference (shared/model-ref.ts), resolved at add time so every firing runs the same model. */
+    /** Model reference (shared/inference/model-ref.ts), resolved at add time so every firing runs the same model. */
     model: z.string().min(1).max(4096),
     /**
-     * Precision of every firing's run (shared/precision.ts), resolved at add time; absent means fp32,
+     * Precision of every firing's run (shared/inference/precision.ts), resolved at add time; absent means fp32,
      * so schedules added before the field existed keep firing as they did.
      */
     precision: z.enum(PRECISIONS).optional(),

@@ -4,11 +4,11 @@ import type { StoreOpener } from '../producer/list-inputs.ts';
 import { submitRun } from '../producer/submit.ts';
 import type { PipelineConfig } from '../shared/config.ts';
 import { describeError } from '../shared/errors.ts';
-import { toBullmqError } from '../shared/job-outcome.ts';
-import type { Logger } from '../shared/logger.ts';
-import { DEFAULT_PRECISION } from '../shared/precision.ts';
-import { connectRedis } from '../shared/redis-connection.ts';
-import { RunRegistry } from '../shared/run-registry.ts';
+import { DEFAULT_PRECISION } from '../shared/inference/precision.ts';
+import type { Logger } from '../shared/observability/logger.ts';
+import { toBullmqError } from '../shared/queue/job-outcome.ts';
+import { connectRedis } from '../shared/queue/redis-connection.ts';
+import { RunRegistry } from '../shared/run/run-registry.ts';
 import { ScheduleHistory } from './schedule-history.ts';
 import { ScheduleLock } from './schedule-lock.ts';
 import {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { ENGINE_CHOICES } from './engine.ts';
 import { ConfigError } from './errors.ts';
-import { LOG_FORMATS } from './log-format.ts';
-import { DEFAULT_PRECISION, PRECISIONS } from './precision.ts';
+import { ENGINE_CHOICES } from './inference/engine.ts';
+import { DEFAULT_PRECISION, PRECISIONS } from './inference/precision.ts';
+import { LOG_FORMATS } from './observability/log-format.ts';
 
 /**
  * Pipeline configuration from the environment, validated once at start. Command-line flags
@@ -43,7 +43,7 @@ const configSchema = z.object({
   /**
    * LOG_FORMAT: 'auto' (default) writes readable lines when stderr is a terminal and JSON lines
    * otherwise; 'json' always JSON (a terminal you pipe through jq, a collector reading a pty);
-   * 'pretty' always readable lines. Logs go to stderr either way (shared/logger.ts).
+   * 'pretty' always readable lines. Logs go to stderr either way (shared/observability/logger.ts).
    */
   LOG_FORMAT: z.enum(LOG_FORMATS).default('auto'),
   /** JOB_ATTEMPTS: attempts per shard before it is marked failed (storage or Redis outages). Default 5. */
@@ -78,14 +78,14 @@ const configSchema = z.object({
   /** MODEL_URI: model location (path, file:// or s3://). Default: the local cache from `npm run fetch-model`. */
   MODEL_URI: z.string().min(1).optional(),
   /**
-   * PRECISION: 'fp32' or 'int8' (shared/precision.ts), the precision of runs submitted and of
+   * PRECISION: 'fp32' or 'int8' (shared/inference/precision.ts), the precision of runs submitted and of
    * workers started without --precision. Default 'fp32'. A worker runs shards of its own precision
    * only, so set it on the workers that serve int8 runs.
    */
   PRECISION: z.enum(PRECISIONS).default(DEFAULT_PRECISION),
   /**
    * ENGINE: the inference engine of `worker`, `run` and `classify` when --engine is not given:
-   * 'auto' (the fastest this host runs) or one of shared/engine.ts ENGINES ('onnx' is ONNX Runtime
+   * 'auto' (the fastest this host runs) or one of shared/inference/engine.ts ENGINES ('onnx' is ONNX Runtime
    * on the CPU). Default auto.
    */
   ENGINE: z.enum(ENGINE_CHOICES).default('auto'),
@@ -113,7 +113,7 @@ const configSchema = z.object({
   DASHBOARD_PASSWORD: z.string().min(1).optional(),
   /**
    * OTEL_EXPORTER_OTLP_ENDPOINT: OTLP/HTTP collector base URL, e.g. http://otel-collector:4318.
-   * When set, BullMQ job traces are exported there (shared/telemetry.ts); unset, no tracing code
+   * When set, BullMQ job traces are exported there (shared/observability/telemetry.ts); unset, no tracing code
    * is loaded. The other OTEL_* variables (headers, service name) are read by the SDK itself.
    */
   OTEL_EXPORTER_OTLP_ENDPOINT: z

@@ -1,7 +1,7 @@
 /**
  * Every error the project raises on purpose is a ResnetBatchError: a stable `code` that logs,
  * result rows and tests can match on, and `retryable`, which says whether trying the same thing
- * again can help. shared/job-outcome.ts is the one place that maps these onto BullMQ (retry with
+ * again can help. shared/queue/job-outcome.ts is the one place that maps these onto BullMQ (retry with
  * backoff, or UnrecoverableError).
  *
  * Messages follow "what, expected, received, how to fix", e.g.
@@ -47,7 +47,7 @@ export const IMAGE_ERROR_CODES = [
   'TOO_MANY_PIXELS', // over the pixel limit (decompression bomb guard)
   'UNSUPPORTED_FORMAT', // not an image sharp decodes, or a refused one (SVG)
   'DECODE_FAILED', // a known format whose bytes are broken (truncated, bad CRC)
-  // http(s) inputs (shared/storage/http-fetch.ts); an HTTP status the server answered is HTTP_<status>
+  // http(s) inputs (shared/storage/http/http-fetch.ts); an HTTP status the server answered is HTTP_<status>
   'BLOCKED_ADDRESS', // the host resolves to a loopback, private, link-local... address not in HTTP_ALLOWED_HOSTS
   'OPTED_OUT', // the response carries X-Robots-Tag noai or noimageai (HTTP_RESPECT_OPT_OUT)
   'TOO_MANY_REDIRECTS', // more than HTTP_MAX_REDIRECTS redirects, or a redirect to a URL that is not http(s)

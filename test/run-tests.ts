@@ -25,7 +25,7 @@ const files = findTests(testRoot)
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
-  // The AWS SDK's Node 20 notice is off in the tests as in the commands (shared/storage/s3-client.ts),
+  // The AWS SDK's Node 20 notice is off in the tests as in the commands (shared/storage/s3/s3-client.ts),
   // including the clients tests create themselves.
   {
     stdio: 'inherit',

@@ -1,6 +1,6 @@
-import type { ShardJob } from '../shared/job-payload.ts';
-import { InvalidJobError, shardPrecision } from '../shared/job-payload.ts';
-import type { Precision } from '../shared/precision.ts';
+import type { Precision } from '../shared/inference/precision.ts';
+import type { ShardJob } from '../shared/queue/job-payload.ts';
+import { InvalidJobError, shardPrecision } from '../shared/queue/job-payload.ts';
 import { isWithin, normalizeUri } from '../shared/storage/uri.ts';
 
 /**

@@ -1,11 +1,11 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { configFromEnv } from '../shared/config.ts';
-import type { EngineChoice } from '../shared/engine.ts';
 import { ConfigError, ObjectNotFoundError } from '../shared/errors.ts';
-import { decodableNameTest } from '../shared/image-formats.ts';
-import { resolveModelUri } from '../shared/model-ref.ts';
-import type { Precision } from '../shared/precision.ts';
+import type { EngineChoice } from '../shared/inference/engine.ts';
+import { decodableNameTest } from '../shared/inference/image-formats.ts';
+import { resolveModelUri } from '../shared/inference/model-ref.ts';
+import type { Precision } from '../shared/inference/precision.ts';
 import { openEngine } from './engines/open-engine.ts';
 import { type ImageResult, processImages } from './image-pipeline.ts';
 

@@ -1,4 +1,4 @@
-import type { InferenceEngine } from '../shared/engine.ts';
+import type { InferenceEngine } from '../shared/inference/engine.ts';
 
 /**
  * Turns on an engine shared by the shards a worker runs at once (worker-command.ts

@@ -1,5 +1,5 @@
 import { ImageError, ObjectTooLargeError, StorageError } from '../shared/errors.ts';
-import type { ImageRef } from '../shared/job-payload.ts';
+import type { ImageRef } from '../shared/queue/job-payload.ts';
 import type { ObjectRead, ObjectStore } from '../shared/storage/object-store.ts';
 
 /**
@@ -15,7 +15,7 @@ import type { ObjectRead, ObjectStore } from '../shared/storage/object-store.ts'
  *     without a request; the store checks the live size again before buffering);
  *   - TIMEOUT: no bytes within `timeoutMs` (a hung NFS mount, a stalled server);
  *   - for web URLs, whatever the http(s) store makes the image's own error (HTTP_<status>,
- *     BLOCKED_ADDRESS, OPTED_OUT, TOO_MANY_REDIRECTS, UNREACHABLE: shared/storage/http-fetch.ts),
+ *     BLOCKED_ADDRESS, OPTED_OUT, TOO_MANY_REDIRECTS, UNREACHABLE: shared/storage/http/http-fetch.ts),
  *     which is every failure of a web fetch: a dead link is data, not an outage.
  * Anything else (the store unreachable, throttling, 5xx after the SDK's retries) propagates and
  * fails the shard attempt, so BullMQ retries the whole shard with backoff.

@@ -1,10 +1,10 @@
 import type { Job } from 'bullmq';
-import { finalizeJobId, InvalidJobError, parseFinalizeJob } from '../shared/job-payload.ts';
-import type { Logger } from '../shared/logger.ts';
+import type { Logger } from '../shared/observability/logger.ts';
 import { manifestKey, OUTPUT_FORMAT_VERSION, type RunManifest } from '../shared/output/output-format.ts';
 import { readCommitMarkers } from '../shared/output/read-parts.ts';
-import type { RunRecord } from '../shared/run-record.ts';
-import type { RunRegistry } from '../shared/run-registry.ts';
+import { finalizeJobId, InvalidJobError, parseFinalizeJob } from '../shared/queue/job-payload.ts';
+import type { RunRecord } from '../shared/run/run-record.ts';
+import type { RunRegistry } from '../shared/run/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 
 export interface ModelIdentity {

@@ -1,5 +1,5 @@
-import type { InferenceEngine } from '../shared/engine.ts';
 import { describeError, isImageErrorCode, ResnetBatchError } from '../shared/errors.ts';
+import type { InferenceEngine } from '../shared/inference/engine.ts';
 import { type DecodeOptions, decodeImage } from './decode-image.ts';
 import { takeEngineTurn } from './engine-turns.ts';
 import { type RankedLabel, rankLabels } from './rank-labels.ts';

@@ -1,5 +1,5 @@
 import { ResnetBatchError } from '../shared/errors.ts';
-import type { Precision } from '../shared/precision.ts';
+import type { Precision } from '../shared/inference/precision.ts';
 
 /** The model a worker loaded at start: its location and the precision it runs at. */
 export interface LoadedModel {

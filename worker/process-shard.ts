@@ -1,7 +1,7 @@
-import type { InferenceEngine } from '../shared/engine.ts';
-import type { ImageRef, ShardJob } from '../shared/job-payload.ts';
+import type { InferenceEngine } from '../shared/inference/engine.ts';
 import type { CarriedColumn } from '../shared/output/columns.ts';
-import { shardDigest } from '../shared/shard-digest.ts';
+import type { ImageRef, ShardJob } from '../shared/queue/job-payload.ts';
+import { shardDigest } from '../shared/run/shard-digest.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import type { DecodeOptions } from './decode-image.ts';
 import { fetchImage } from './fetch-image.ts';

@@ -1,5 +1,4 @@
 import { PreconditionFailedError, ResnetBatchError } from '../shared/errors.ts';
-import type { ShardJob } from '../shared/job-payload.ts';
 import type { CarriedColumn } from '../shared/output/columns.ts';
 import {
   EMBEDDINGS_CONTENT_TYPE,
@@ -9,6 +8,7 @@ import {
   PARQUET_CONTENT_TYPE,
 } from '../shared/output/output-format.ts';
 import { type CommitMarker, readCommitMarker } from '../shared/output/read-parts.ts';
+import type { ShardJob } from '../shared/queue/job-payload.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import type { ShardParts } from './shard-parts.ts';
 import { encodeNpy } from './write-embeddings.ts';

@@ -1,13 +1,19 @@
 import type { Job, Queue } from 'bullmq';
 import type { PipelineConfig } from '../shared/config.ts';
-import type { InferenceEngine } from '../shared/engine.ts';
-import { enqueueFinalizer } from '../shared/enqueue-finalizer.ts';
-import { InvalidJobError, parseShardJob, type ShardJob, shardJobId, shardPrecision } from '../shared/job-payload.ts';
-import type { Logger } from '../shared/logger.ts';
-import type { RunActivity } from '../shared/run-activity.ts';
-import type { RunRecord } from '../shared/run-record.ts';
-import type { RunRegistry } from '../shared/run-registry.ts';
-import { shardDigest } from '../shared/shard-digest.ts';
+import type { InferenceEngine } from '../shared/inference/engine.ts';
+import type { Logger } from '../shared/observability/logger.ts';
+import {
+  InvalidJobError,
+  parseShardJob,
+  type ShardJob,
+  shardJobId,
+  shardPrecision,
+} from '../shared/queue/job-payload.ts';
+import { enqueueFinalizer } from '../shared/run/enqueue-finalizer.ts';
+import type { RunActivity } from '../shared/run/run-activity.ts';
+import type { RunRecord } from '../shared/run/run-record.ts';
+import type { RunRegistry } from '../shared/run/run-registry.ts';
+import { shardDigest } from '../shared/run/shard-digest.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { authorizeShard } from './authorize-shard.ts';
 import { type LoadedModel, requireLoadedModel, requireRecordedWeights } from './loaded-model.ts';

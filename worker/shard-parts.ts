@@ -1,5 +1,5 @@
-import type { ImageRef } from '../shared/job-payload.ts';
 import type { ErrorRow, MetadataRow } from '../shared/output/columns.ts';
+import type { ImageRef } from '../shared/queue/job-payload.ts';
 import type { ImageResult } from './image-pipeline.ts';
 
 /**

@@ -1,10 +1,10 @@
 import { type Job, Queue, QueueEvents, type Telemetry, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type PipelineConfig, SHARD_QUEUE_NAME } from '../shared/config.ts';
-import type { InferenceEngine } from '../shared/engine.ts';
-import { enqueueFinalizer } from '../shared/enqueue-finalizer.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
-import { toBullmqError } from '../shared/job-outcome.ts';
+import type { InferenceEngine } from '../shared/inference/engine.ts';
+import type { Logger } from '../shared/observability/logger.ts';
+import { toBullmqError } from '../shared/queue/job-outcome.ts';
 import {
   FINALIZE_JOB_NAME,
   finalizeJobId,
@@ -13,11 +13,11 @@ import {
   SHARD_JOB_NAME,
   type ShardJob,
   shardJobId,
-} from '../shared/job-payload.ts';
-import type { Logger } from '../shared/logger.ts';
-import { connectRedis, type RedisGiveUp, requireNoEviction } from '../shared/redis-connection.ts';
-import { RunActivity } from '../shared/run-activity.ts';
-import { RunRegistry } from '../shared/run-registry.ts';
+} from '../shared/queue/job-payload.ts';
+import { connectRedis, type RedisGiveUp, requireNoEviction } from '../shared/queue/redis-connection.ts';
+import { enqueueFinalizer } from '../shared/run/enqueue-finalizer.ts';
+import { RunActivity } from '../shared/run/run-activity.ts';
+import { RunRegistry } from '../shared/run/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { finalizeRun, type ModelIdentity } from './finalize-run.ts';
 import { type LoadedModel, requireLoadedModel } from './loaded-model.ts';
@@ -35,7 +35,7 @@ export interface ShardWorkerOptions {
   logger: Logger;
   /** Counts images, timings and shard outcomes for /metrics. Default none. */
   metrics?: WorkerMetrics;
-  /** BullMQ tracing (shared/telemetry.ts queueTelemetry). Default none. */
+  /** BullMQ tracing (shared/observability/telemetry.ts queueTelemetry). Default none. */
   telemetry?: Telemetry;
   /**
    * Shards processed at once, sharing the one engine (its calls take turns, engine-turns.ts).
@@ -44,7 +44,7 @@ export interface ShardWorkerOptions {
    * poison shard can take a neighbour towards its stalled limit too (RELIABILITY.md).
    */
   concurrency?: number;
-  /** When to give up on an unreachable Redis (shared/redis-connection.ts); default never. */
+  /** When to give up on an unreachable Redis (shared/queue/redis-connection.ts); default never. */
   redisGiveUp?: RedisGiveUp;
   /** Called once the worker takes shards, right after it logs "worker ready". */
   onReady?: () => void;
@@ -262,7 +262,7 @@ export class ShardWorker {
     if (job.id !== finalizeJobId(finalize.run, finalize.generation)) return;
     if (finalize.generation !== (await this.registry.generation(finalize.run))) return;
     // A finaliser refused as INVALID_JOB came early or from outside (a forged one); the real one
-    // follows when the run is complete (shared/enqueue-finalizer.ts).
+    // follows when the run is complete (shared/run/enqueue-finalizer.ts).
     if (/^INVALID_JOB\b/.test(reason)) return;
     await this.registry.recordFinalizeFailure(finalize.run, reason);
     this.options.logger.error(

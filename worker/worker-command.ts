@@ -1,7 +1,7 @@
 import { configFromEnv } from '../shared/config.ts';
-import { createLogger } from '../shared/logger.ts';
-import { reachableRedisUrl } from '../shared/redis-connection.ts';
-import { isStopWorkerMessage } from '../shared/worker-control.ts';
+import { createLogger } from '../shared/observability/logger.ts';
+import { reachableRedisUrl } from '../shared/queue/redis-connection.ts';
+import { isStopWorkerMessage } from '../shared/queue/worker-control.ts';
 import { startWorker, type WorkerCompanionFactory, type WorkerOptions } from './worker-service.ts';
 
 export type { WorkerCompanion, WorkerCompanionFactory } from './worker-service.ts';
@@ -82,7 +82,7 @@ export async function workerCommand(
 
 /**
  * A worker spawned by `run` has an IPC channel to it: `run` sends its stop requests there
- * (shared/worker-control.ts), and the channel closes when `run` exits, whatever killed it.
+ * (shared/queue/worker-control.ts), and the channel closes when `run` exits, whatever killed it.
  * Unreferenced, so that the channel never keeps the worker alive by itself.
  */
 function watchParent(on: { stop(force: boolean): void; gone(): void }): void {

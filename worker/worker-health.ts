@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PREPROCESS } from '../model/preprocess-spec.ts';
-import type { InferenceEngine } from '../shared/engine.ts';
 import { describeError } from '../shared/errors.ts';
+import type { InferenceEngine } from '../shared/inference/engine.ts';
 
 /**
  * Liveness and readiness of one worker process, served beside /metrics on METRICS_PORT

@@ -1,9 +1,9 @@
 import { type PipelineConfig, SHARD_QUEUE_NAME } from '../shared/config.ts';
-import type { EngineChoice, InferenceEngine } from '../shared/engine.ts';
 import { describeError } from '../shared/errors.ts';
-import type { Logger } from '../shared/logger.ts';
-import { resolveModelUri } from '../shared/model-ref.ts';
-import type { Precision } from '../shared/precision.ts';
+import type { EngineChoice, InferenceEngine } from '../shared/inference/engine.ts';
+import { resolveModelUri } from '../shared/inference/model-ref.ts';
+import type { Precision } from '../shared/inference/precision.ts';
+import type { Logger } from '../shared/observability/logger.ts';
 import type { NULL_ENGINE_CHOICE } from './engines/open-engine.ts';
 import { openEngineInThread } from './engines/threaded-engine.ts';
 import type { ShardWorker } from './shard-worker.ts';
@@ -230,7 +230,7 @@ async function loadLibraries(threads: ThreadCounts, logger: Logger) {
     import('sharp'),
     import('./shard-worker.ts'),
     import('../shared/storage/open-store.ts'),
-    import('../shared/telemetry.ts'),
+    import('../shared/observability/telemetry.ts'),
   ]);
   sharp.concurrency(threads.sharpConcurrency);
   // sharp caches operations for inputs it sees again; a worker never decodes the same bytes twice.
@@ -268,7 +268,7 @@ async function startObservability(
   const [{ Queue }, { connectRedis }, { createWorkerMetrics, startMetricsServer }, { createWorkerHealth }] =
     await Promise.all([
       import('bullmq'),
-      import('../shared/redis-connection.ts'),
+      import('../shared/queue/redis-connection.ts'),
       import('./worker-metrics.ts'),
       import('./worker-health.ts'),
     ]);

@@ -10,8 +10,8 @@
 import { availableParallelism } from 'node:os';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
-import { stackImages } from '../../shared/engine.ts';
 import { ModelError } from '../../shared/errors.ts';
+import { stackImages } from '../../shared/inference/engine.ts';
 import { PercentileOfAbs } from './activation-ranges.ts';
 import { ONNX_NAMES } from './build-onnx-resnet.ts';
 import type { ActivationRanges, QuantizationPoint } from './quantize-graph.ts';

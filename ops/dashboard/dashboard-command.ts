@@ -8,10 +8,10 @@ import { Queue } from 'bullmq';
 import { Hono } from 'hono';
 import { configFromEnv, SHARD_QUEUE_NAME } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
-import { createLogger } from '../../shared/logger.ts';
-import { connectRedis, reachableRedisUrl } from '../../shared/redis-connection.ts';
-import { RunActivity } from '../../shared/run-activity.ts';
-import { RunRegistry } from '../../shared/run-registry.ts';
+import { createLogger } from '../../shared/observability/logger.ts';
+import { connectRedis, reachableRedisUrl } from '../../shared/queue/redis-connection.ts';
+import { RunActivity } from '../../shared/run/run-activity.ts';
+import { RunRegistry } from '../../shared/run/run-registry.ts';
 import { basicAuth, type DashboardCredentials, dashboardCredentials, guardWrites } from './dashboard-auth.ts';
 import { listRuns, renderRunsPage } from './runs-page.ts';
 

@@ -1,6 +1,6 @@
-import type { RunActivity } from '../../shared/run-activity.ts';
-import type { RunRecord } from '../../shared/run-record.ts';
-import type { RunRegistry } from '../../shared/run-registry.ts';
+import type { RunActivity } from '../../shared/run/run-activity.ts';
+import type { RunRecord } from '../../shared/run/run-record.ts';
+import type { RunRegistry } from '../../shared/run/run-registry.ts';
 import { escapeHtml } from '../escape-html.ts';
 import { formatDuration, type RunProgress, readRunProgress, stateWithFailures } from '../run-progress.ts';
 

@@ -27,7 +27,7 @@ import type { ReadModelFile } from '../../model/read-model-file.ts';
 import { artifactShardPaths } from '../../model/remote-model-cache.ts';
 import { resnet50 } from '../../model/spec.ts';
 import { configFromEnv } from '../../shared/config.ts';
-import { DEFAULT_MODEL_REF, resolveModelUri } from '../../shared/model-ref.ts';
+import { DEFAULT_MODEL_REF, resolveModelUri } from '../../shared/inference/model-ref.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { joinUri, normalizeUri } from '../../shared/storage/uri.ts';

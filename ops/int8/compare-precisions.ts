@@ -3,13 +3,13 @@
  * ONNX CPU engine (the one that runs both), and compares their outputs (agreement.ts). Used by
  * `resnet-batch evaluate` and by `npm run bench` on its held-out set.
  */
-import { stackImages } from '../../shared/engine.ts';
-import type { Precision } from '../../shared/precision.ts';
+import { stackImages } from '../../shared/inference/engine.ts';
+import type { Precision } from '../../shared/inference/precision.ts';
 import { openEngine } from '../../worker/engines/open-engine.ts';
 import { type AgreementSummary, compareImage, type ImageAgreement, summarize } from './agreement.ts';
 
 export interface CompareOptions {
-  /** Model reference (shared/model-ref.ts). */
+  /** Model reference (shared/inference/model-ref.ts). */
   modelRef: string;
   /** The precision compared with fp32. */
   precision: Exclude<Precision, 'fp32'>;

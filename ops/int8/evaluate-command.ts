@@ -10,8 +10,8 @@
  */
 import { configFromEnv } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
-import { resolveModelUri } from '../../shared/model-ref.ts';
-import type { Precision } from '../../shared/precision.ts';
+import { resolveModelUri } from '../../shared/inference/model-ref.ts';
+import type { Precision } from '../../shared/inference/precision.ts';
 import { decodeImage } from '../../worker/decode-image.ts';
 import type { AgreementSummary } from './agreement.ts';
 import { comparePrecisions } from './compare-precisions.ts';

@@ -1,6 +1,6 @@
 import { ObjectNotFoundError } from '../../shared/errors.ts';
 import { errorsKey, manifestKey, partFolder, type RunManifest } from '../../shared/output/output-format.ts';
-import type { RunRecord } from '../../shared/run-record.ts';
+import type { RunRecord } from '../../shared/run/run-record.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { makeThumbnails } from './make-thumbnails.ts';
 import { readReportRows } from './read-metadata.ts';

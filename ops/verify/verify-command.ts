@@ -3,9 +3,9 @@ import { checkBaseRun, loadIncrementalBase } from '../../producer/incremental-fi
 import { openListing } from '../../producer/list-inputs.ts';
 import { configFromEnv } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
-import { definitionOfRecord, type RunDefinition } from '../../shared/output/run-definition.ts';
-import { connectRedis, reachableRedisUrl } from '../../shared/redis-connection.ts';
-import { RunRegistry } from '../../shared/run-registry.ts';
+import { connectRedis, reachableRedisUrl } from '../../shared/queue/redis-connection.ts';
+import { definitionOfRecord, type RunDefinition } from '../../shared/run/run-definition.ts';
+import { RunRegistry } from '../../shared/run/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { normalizeUri } from '../../shared/storage/uri.ts';
 import { type VerifyReport, verifyRun } from './verify-run.ts';

@@ -2,10 +2,10 @@ import { filterUnchanged, type IncrementalBase } from '../../producer/incrementa
 import type { InputListing } from '../../producer/list-inputs.ts';
 import { selectImages } from '../../producer/select-images.ts';
 import { type Shard, shardListing } from '../../producer/shard-listing.ts';
-import type { ImageRef } from '../../shared/job-payload.ts';
 import { listParts, readCommitMarker, readShard, vectorCount } from '../../shared/output/read-parts.ts';
-import type { RunDefinition } from '../../shared/output/run-definition.ts';
-import { shardDigest } from '../../shared/shard-digest.ts';
+import type { ImageRef } from '../../shared/queue/job-payload.ts';
+import type { RunDefinition } from '../../shared/run/run-definition.ts';
+import { shardDigest } from '../../shared/run/shard-digest.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 
 /**

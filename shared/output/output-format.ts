@@ -30,7 +30,7 @@
  * column and a nullable `embedding_row`; read-parts.ts still reads it.
  */
 
-import type { Precision } from '../precision.ts';
+import type { Precision } from '../inference/precision.ts';
 import { joinUri } from '../storage/uri.ts';
 import type { CarriedColumn } from './columns.ts';
 
@@ -60,7 +60,7 @@ export const PART_METADATA_KEYS = {
   shard: 'resnet_batch.shard',
   ok: 'resnet_batch.ok',
   error: 'resnet_batch.error',
-  /** shared/shard-digest.ts of the inputs the shard was committed for. */
+  /** shared/run/shard-digest.ts of the inputs the shard was committed for. */
   inputsDigest: 'resnet_batch.inputs_sha256',
   /** The engine that processed the shard (InferenceEngine.name). */
   engine: 'resnet_batch.engine',

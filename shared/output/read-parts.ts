@@ -160,7 +160,7 @@ export interface CommitMarker {
   shard: number;
   ok: number;
   error: number;
-  /** shared/shard-digest.ts of the inputs it was committed for. */
+  /** shared/run/shard-digest.ts of the inputs it was committed for. */
   inputsDigest: string;
   /** The engine that processed it. */
   engine: string;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { type HttpConfig, httpConfigFromEnv } from './http-config.ts';
+import { type HttpConfig, httpConfigFromEnv } from './http/http-config.ts';
 
 /**
  * Storage settings, read from the environment by storageConfigFromEnv, apart from the pipeline's

@@ -1,6 +1,6 @@
-import { httpsScheme, plainHttpScheme } from './http-store.ts';
-import { localScheme } from './local-store.ts';
-import { s3Scheme } from './s3-store.ts';
+import { httpsScheme, plainHttpScheme } from './http/http-store.ts';
+import { localScheme } from './local/local-store.ts';
+import { s3Scheme } from './s3/s3-store.ts';
 import type { StoreScheme } from './store-scheme.ts';
 
 /**

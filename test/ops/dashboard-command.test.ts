@@ -6,8 +6,8 @@ import { Redis } from 'ioredis';
 import { dashboardCredentials, isLoopback } from '../../ops/dashboard/dashboard-auth.ts';
 import { type Dashboard, dashboardCommand, startDashboard } from '../../ops/dashboard/dashboard-command.ts';
 import { ConfigError } from '../../shared/errors.ts';
-import { RunActivity } from '../../shared/run-activity.ts';
-import { RunRegistry } from '../../shared/run-registry.ts';
+import { RunActivity } from '../../shared/run/run-activity.ts';
+import { RunRegistry } from '../../shared/run/run-registry.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { CarriedColumnsBuilder, carriedFields, lineFieldsProblem } from '../../producer/carried-fields.ts';
 import { openListing } from '../../producer/list-inputs.ts';
 import { ConfigError } from '../../shared/errors.ts';
-import { MAX_CARRIED_FIELDS, MAX_CARRIED_VALUE_CHARS } from '../../shared/job-payload.ts';
+import { MAX_CARRIED_FIELDS, MAX_CARRIED_VALUE_CHARS } from '../../shared/queue/job-payload.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 
 describe('the type a run gives a carried field', () => {

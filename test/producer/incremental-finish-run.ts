@@ -1,10 +1,10 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { SHARD_QUEUE_NAME } from '../../shared/config.ts';
-import { parseShardJob, SHARD_JOB_NAME } from '../../shared/job-payload.ts';
 import type { ErrorRow, MetadataRow } from '../../shared/output/columns.ts';
 import { errorsKey, metadataKey, PARQUET_CONTENT_TYPE } from '../../shared/output/output-format.ts';
-import { RunRegistry } from '../../shared/run-registry.ts';
+import { parseShardJob, SHARD_JOB_NAME } from '../../shared/queue/job-payload.ts';
+import { RunRegistry } from '../../shared/run/run-registry.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { encodeErrorsParquet, encodeMetadataParquet } from '../../worker/write-parts.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { selectImages } from '../../producer/select-images.ts';
-import { decodableNameTest, decodableSuffixes } from '../../shared/image-formats.ts';
+import { decodableNameTest, decodableSuffixes } from '../../shared/inference/image-formats.ts';
 import type { ObjectInfo } from '../../shared/storage/object-store.ts';
 
 const info = (uri: string): ObjectInfo => ({ uri, size: 1, etag: 'e' });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { RunRegistry } from '../../shared/run-registry.ts';
+import { RunRegistry } from '../../shared/run/run-registry.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Job } from 'bullmq';
-import { FINALIZE_JOB_NAME, finalizeJobId, JOB_PAYLOAD_VERSION } from '../../shared/job-payload.ts';
 import type { RunManifest } from '../../shared/output/output-format.ts';
+import { FINALIZE_JOB_NAME, finalizeJobId, JOB_PAYLOAD_VERSION } from '../../shared/queue/job-payload.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
@@ -51,7 +51,7 @@ before(async () => {
     forgedReasons = await Promise.all(
       forged.map(async (job) => (await queue.getJob(job.id ?? ''))?.failedReason ?? ''),
     );
-    const { RunRegistry } = await import('../../shared/run-registry.ts');
+    const { RunRegistry } = await import('../../shared/run/run-registry.ts');
     const { Redis } = await import('ioredis');
     const client = new Redis(redis.url);
     const record = await new RunRegistry(client, prefix).get(run);

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { RunManifest } from '../../shared/output/output-format.ts';
-import { RunRegistry } from '../../shared/run-registry.ts';
+import { RunRegistry } from '../../shared/run/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { shardJobId } from '../../shared/job-payload.ts';
+import { shardJobId } from '../../shared/queue/job-payload.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';

@@ -22,7 +22,7 @@ import {
 import { Table as WasmTable, writeParquet } from 'parquet-wasm';
 import { errorsKey, metadataKey } from '../../shared/output/output-format.ts';
 import { readShardRows } from '../../shared/output/read-parts.ts';
-import { LocalStore } from '../../shared/storage/local-store.ts';
+import { LocalStore } from '../../shared/storage/local/local-store.ts';
 import { encodeErrorsParquet, encodeMetadataParquet } from '../../worker/write-parts.ts';
 
 let dir: string;

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ImageError, ObjectTooLargeError, type ResnetBatchError } from '../../shared/errors.ts';
-import { blockedRangeOf } from '../../shared/storage/address-ranges.ts';
+import { blockedRangeOf } from '../../shared/storage/http/address-ranges.ts';
+import { optOutDirective } from '../../shared/storage/http/robots-tag.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
-import { optOutDirective } from '../../shared/storage/robots-tag.ts';
 import { storageConfigFromEnv } from '../../shared/storage/storage-config.ts';
 import { type HttpImageServer, serve, stall, startHttpImageServer } from '../harness/http-image-server.ts';
 

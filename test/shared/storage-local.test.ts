@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { LocalStore } from '../../shared/storage/local-store.ts';
+import { LocalStore } from '../../shared/storage/local/local-store.ts';
 
 describe('LocalStore', () => {
   let base: string;

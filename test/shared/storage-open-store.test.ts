@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../shared/errors.ts';
-import { LocalStore } from '../../shared/storage/local-store.ts';
+import { LocalStore } from '../../shared/storage/local/local-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
-import { S3Store } from '../../shared/storage/s3-store.ts';
+import { S3Store } from '../../shared/storage/s3/s3-store.ts';
 import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { configFromEnv } from '../../shared/config.ts';
-import { queueTelemetry, startTracing } from '../../shared/telemetry.ts';
+import { queueTelemetry, startTracing } from '../../shared/observability/telemetry.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 

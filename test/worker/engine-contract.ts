@@ -1,4 +1,4 @@
-// The InferenceEngine contract (shared/engine.ts) as a reusable suite: every engine file in
+// The InferenceEngine contract (shared/inference/engine.ts) as a reusable suite: every engine file in
 // worker/engines/ gets one call of engineContract() in its own test file, so a new runtime
 // (ONNX Runtime) is checked against exactly what the tfjs engine is checked against. It runs the
 // real ResNet-50 on real photos; an engine is opened once for the whole suite, and the last test
@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { PREPROCESS } from '../../model/preprocess-spec.ts';
-import type { BatchOutput, InferenceEngine } from '../../shared/engine.ts';
 import { ResnetBatchError } from '../../shared/errors.ts';
+import type { BatchOutput, InferenceEngine } from '../../shared/inference/engine.ts';
 import { decodeImage } from '../../worker/decode-image.ts';
 import { rankLabels } from '../../worker/rank-labels.ts';
 

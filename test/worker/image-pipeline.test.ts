@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { InferenceEngine } from '../../shared/engine.ts';
 import { ObjectNotFoundError, StorageError } from '../../shared/errors.ts';
+import type { InferenceEngine } from '../../shared/inference/engine.ts';
 import { openEngine } from '../../worker/engines/open-engine.ts';
 import { type ImageResult, type ImageTask, processImages } from '../../worker/image-pipeline.ts';
 

@@ -2,9 +2,9 @@
 // and dispose messages one at a time. Errors go back as plain fields (class, code, retryable,
 // message), since Error subclasses do not survive postMessage.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { InferenceEngine } from '../../shared/engine.ts';
 import { ResnetBatchError } from '../../shared/errors.ts';
-import { createLogger } from '../../shared/logger.ts';
+import type { InferenceEngine } from '../../shared/inference/engine.ts';
+import { createLogger } from '../../shared/observability/logger.ts';
 import { openEngine } from './open-engine.ts';
 import type { EngineReply, EngineRequest, SerializedError, ThreadOptions } from './threaded-engine.ts';
 

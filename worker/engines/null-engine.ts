@@ -1,6 +1,6 @@
 import { resnet50 } from '../../model/spec.ts';
-import { type BatchOutput, checkBatch, type InferenceEngine } from '../../shared/engine.ts';
 import { ResnetBatchError } from '../../shared/errors.ts';
+import { type BatchOutput, checkBatch, type InferenceEngine } from '../../shared/inference/engine.ts';
 
 /**
  * An engine without a model: it checks the batch like a real engine, then returns zero

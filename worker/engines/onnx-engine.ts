@@ -2,8 +2,8 @@ import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { ONNX_NAMES } from '../../model/onnx/build-onnx-resnet.ts';
 import type { ResNetSpec } from '../../model/spec.ts';
-import { type BatchOutput, checkBatch, type InferenceEngine } from '../../shared/engine.ts';
 import { describeError, EngineUnavailableError, ResnetBatchError } from '../../shared/errors.ts';
+import { type BatchOutput, checkBatch, type InferenceEngine } from '../../shared/inference/engine.ts';
 import { CUDA_INSTALL_HINT, onnxCudaProviderInstalled } from './onnx-cuda-provider.ts';
 import { openOptimizedCpuSession } from './onnx-session-cache.ts';
 

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { type ModelLocation, resolveModelLocation } from '../../model/model-location.ts';
 import type { LoadedOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
 import { resnet50 } from '../../model/spec.ts';
+import { ConfigError, EngineUnavailableError } from '../../shared/errors.ts';
 import {
   ENGINES,
   type EngineChoice,
@@ -10,11 +11,10 @@ import {
   engineNamed,
   type InferenceEngine,
   runsPrecision,
-} from '../../shared/engine.ts';
-import { ConfigError, EngineUnavailableError } from '../../shared/errors.ts';
-import type { Logger } from '../../shared/logger.ts';
-import { DEFAULT_MODEL_REF } from '../../shared/model-ref.ts';
-import { DEFAULT_PRECISION, type Precision } from '../../shared/precision.ts';
+} from '../../shared/inference/engine.ts';
+import { DEFAULT_MODEL_REF } from '../../shared/inference/model-ref.ts';
+import { DEFAULT_PRECISION, type Precision } from '../../shared/inference/precision.ts';
+import type { Logger } from '../../shared/observability/logger.ts';
 import { NullEngine, nullLabels } from './null-engine.ts';
 import { onnxCudaProviderInstalled } from './onnx-cuda-provider.ts';
 import type { OnnxFlavour } from './onnx-engine.ts';
@@ -22,7 +22,7 @@ import type { TfjsFlavour } from './tfjs-engine.ts';
 
 /** What a worker knows about the model it loaded: written into every row and the manifest. */
 export interface LoadedModelInfo {
-  /** The model reference (shared/model-ref.ts) shards are compared with. */
+  /** The model reference (shared/inference/model-ref.ts) shards are compared with. */
   uri: string;
   /** The precision it runs at; shards of another precision are refused like shards of another model. */
   precision: Precision;
@@ -40,7 +40,7 @@ export const NULL_ENGINE_CHOICE = 'null';
 
 export interface OpenEngineOptions {
   choice: EngineChoice | typeof NULL_ENGINE_CHOICE;
-  /** Model reference (shared/model-ref.ts): 'default' or a URI. */
+  /** Model reference (shared/inference/model-ref.ts): 'default' or a URI. */
   modelRef: string;
   /** Default fp32. int8 runs on the ONNX CPU engine only; `auto` then picks it. */
   precision?: Precision;
@@ -71,7 +71,7 @@ function gpuVisible(): boolean {
 
 /**
  * Whether this host can run each engine, and why: `--engine auto` takes the first engine of
- * shared/engine.ts ENGINES (fastest first) whose check passes. tfjs-wasm always can.
+ * shared/inference/engine.ts ENGINES (fastest first) whose check passes. tfjs-wasm always can.
  */
 const AVAILABILITY: Record<EngineName, (gpu: boolean) => string | null> = {
   'tfjs-node-gpu': (gpu) =>

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { type BatchOutput, checkBatch, type InferenceEngine } from '../../shared/engine.ts';
 import { describeError, EngineUnavailableError, ResnetBatchError } from '../../shared/errors.ts';
+import { type BatchOutput, checkBatch, type InferenceEngine } from '../../shared/inference/engine.ts';
 
 /**
  * TensorFlow.js engine. One engine per process: tfjs keeps one global backend, so the backend is

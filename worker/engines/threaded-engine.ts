@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import type { BatchOutput, InferenceEngine } from '../../shared/engine.ts';
 import { ResnetBatchError } from '../../shared/errors.ts';
+import type { BatchOutput, InferenceEngine } from '../../shared/inference/engine.ts';
 import { MODULE_EXTENSION } from '../../shared/source-location.ts';
 import type { LoadedModelInfo, OpenEngineOptions } from './open-engine.ts';
 
