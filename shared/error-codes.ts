@@ -81,7 +81,7 @@ export const ERROR_CODES = {
     meaning:
       'Object storage failed: retryable for network errors, 5xx and throttling; not for a missing bucket, refused access or bad credentials.',
     retryable: 'varies',
-    arises: ['shard', 'run', 'command'],
+    arises: ['shard', 'command'],
     fix: 'Retryable ones pass by themselves; check the endpoint if they persist. Otherwise fix the URI, bucket, credentials or policy.',
   },
   PRECONDITION_FAILED: {
