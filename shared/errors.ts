@@ -1,17 +1,33 @@
+import type { ErrorCode, ImageErrorCode } from './error-codes.ts';
+
+export {
+  ERROR_CODE_ROWS,
+  ERROR_CODES,
+  type ErrorCode,
+  type ErrorCodeDoc,
+  type ErrorScope,
+  HTTP_STATUS_CODE_DOC,
+  type HttpStatusCode,
+  IMAGE_ERROR_CODES,
+  type ImageErrorCode,
+  isImageErrorCode,
+} from './error-codes.ts';
+
 /**
  * Every error the project raises on purpose is a ResnetBatchError: a stable `code` that logs,
- * result rows and tests can match on, and `retryable`, which says whether trying the same thing
- * again can help. shared/queue/job-outcome.ts is the one place that maps these onto BullMQ (retry with
+ * result rows and tests can match on, one of the closed set in shared/error-codes.ts (an unlisted
+ * code does not compile), and `retryable`, which says whether trying the same thing again can
+ * help. shared/queue/job-outcome.ts is the one place that maps these onto BullMQ (retry with
  * backoff, or UnrecoverableError).
  *
  * Messages follow "what, expected, received, how to fix", e.g.
  *   REDIS_URL is not a redis:// or rediss:// URL (got 'localhost:6379'); set it like redis://localhost:6379
  */
 export class ResnetBatchError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly retryable: boolean;
 
-  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -31,39 +47,11 @@ export class ConfigError extends ResnetBatchError {
  * metadata; it never fails the shard. `code` is one of ImageErrorCode.
  */
 export class ImageError extends ResnetBatchError {
+  declare readonly code: ImageErrorCode;
+
   constructor(code: ImageErrorCode, message: string, options: { cause?: unknown } = {}) {
     super(code, message, { retryable: false, ...options });
   }
-}
-
-/** The codes of an image's own failures: each becomes an error row, never a failed shard. */
-export const IMAGE_ERROR_CODES = [
-  'NOT_FOUND', // the object was listed but is gone, or its bucket does not exist
-  'NOT_A_FILE', // a FIFO, socket, device or directory named like an image
-  'FORBIDDEN', // the store refused to read it (permissions, bucket policy)
-  'TIMEOUT', // the read did not finish within FETCH_TIMEOUT_MS
-  'EMPTY', // zero bytes
-  'TOO_LARGE', // over the byte limit
-  'TOO_MANY_PIXELS', // over the pixel limit (decompression bomb guard)
-  'UNSUPPORTED_FORMAT', // not an image sharp decodes, or a refused one (SVG)
-  'DECODE_FAILED', // a known format whose bytes are broken (truncated, bad CRC)
-  // http(s) inputs (shared/storage/http/http-fetch.ts); an HTTP status the server answered is HTTP_<status>
-  'BLOCKED_ADDRESS', // the host resolves to a loopback, private, link-local... address not in HTTP_ALLOWED_HOSTS
-  'OPTED_OUT', // the response carries X-Robots-Tag noai or noimageai (HTTP_RESPECT_OPT_OUT)
-  'TOO_MANY_REDIRECTS', // more than HTTP_MAX_REDIRECTS redirects, or a redirect to a URL that is not http(s)
-  'UNREACHABLE', // the host name does not resolve, or no connection could be made, after the retries
-] as const;
-
-/** HTTP_404, HTTP_403, HTTP_503...: the status an http(s) server answered with, after any retries. */
-export type HttpStatusCode = `HTTP_${number}`;
-
-export type ImageErrorCode = (typeof IMAGE_ERROR_CODES)[number] | HttpStatusCode;
-
-const IMAGE_CODES: ReadonlySet<string> = new Set(IMAGE_ERROR_CODES);
-
-/** True for the code of an image's own failure (one of IMAGE_ERROR_CODES, or HTTP_<status>). */
-export function isImageErrorCode(code: string): code is ImageErrorCode {
-  return IMAGE_CODES.has(code) || /^HTTP_[1-5][0-9]{2}$/.test(code);
 }
 
 /** The model artifact is missing, corrupt or does not match the spec. */

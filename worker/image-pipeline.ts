@@ -1,4 +1,4 @@
-import { describeError, isImageErrorCode, ResnetBatchError } from '../shared/errors.ts';
+import { describeError, type ErrorCode, isImageErrorCode, ResnetBatchError } from '../shared/errors.ts';
 import type { InferenceEngine } from '../shared/inference/engine.ts';
 import { type DecodeOptions, decodeImage } from './decode-image.ts';
 import { takeEngineTurn } from './engine-turns.ts';
@@ -24,8 +24,8 @@ export interface ImageOk<K> {
 export interface ImageFailed<K> {
   key: K;
   status: 'error';
-  /** Stable code: one of shared/errors.ts IMAGE_ERROR_CODES, or HTTP_<status> (isImageErrorCode). */
-  code: string;
+  /** Stable code: one of shared/error-codes.ts IMAGE_ERROR_CODES, or HTTP_<status> (isImageErrorCode). */
+  code: ErrorCode;
   /** The reason in words, as written into the error column. */
   error: string;
 }

@@ -2,6 +2,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Queue } from 'bullmq';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ErrorCode } from '../shared/errors.ts';
 import type { PipelineObserver } from './image-pipeline.ts';
 
 /**
@@ -22,11 +23,11 @@ import type { PipelineObserver } from './image-pipeline.ts';
 export interface WorkerMetrics extends Required<PipelineObserver> {
   readonly registry: Registry;
   /** One image's result, as processImages yields it. */
-  recordImage(result: { status: 'ok' | 'error'; code?: string }): void;
+  recordImage(result: { status: 'ok' | 'error'; code?: ErrorCode }): void;
   /** Seconds spent writing one shard's outputs. */
   recordWrite(seconds: number): void;
   /** One shard attempt ended: `error` with the error's code when it threw. */
-  recordShard(status: 'ok' | 'error', code?: string): void;
+  recordShard(status: 'ok' | 'error', code?: ErrorCode): void;
   /** The engine this process runs; replaces any earlier one. */
   setEngine(name: string): void;
 }

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { ONNX_NAMES } from '../../model/onnx/build-onnx-resnet.ts';
 import type { ResNetSpec } from '../../model/spec.ts';
-import { describeError, EngineUnavailableError, ResnetBatchError } from '../../shared/errors.ts';
+import { describeError, EngineUnavailableError, ModelError, ResnetBatchError } from '../../shared/errors.ts';
 import { type BatchOutput, checkBatch, type InferenceEngine } from '../../shared/inference/engine.ts';
 import { CUDA_INSTALL_HINT, onnxCudaProviderInstalled } from './onnx-cuda-provider.ts';
 import { openOptimizedCpuSession } from './onnx-session-cache.ts';
@@ -93,10 +93,7 @@ export class OnnxEngine implements InferenceEngine {
     const embedding = outputs[ONNX_NAMES.embedding];
     const probabilities = outputs[ONNX_NAMES.probabilities];
     if (!embedding || !probabilities)
-      throw new ResnetBatchError(
-        'MODEL',
-        `the ONNX model did not return '${ONNX_NAMES.embedding}' and '${ONNX_NAMES.probabilities}'`,
-      );
+      throw new ModelError(`the ONNX model did not return '${ONNX_NAMES.embedding}' and '${ONNX_NAMES.probabilities}'`);
     return { embeddings: embedding.data as Float32Array, probabilities: probabilities.data as Float32Array };
   }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { describeError, EngineUnavailableError, ResnetBatchError } from '../../shared/errors.ts';
+import { describeError, EngineUnavailableError, ModelError, ResnetBatchError } from '../../shared/errors.ts';
 import { type BatchOutput, checkBatch, type InferenceEngine } from '../../shared/inference/engine.ts';
 
 /**
@@ -84,8 +84,7 @@ export class TfjsEngine implements InferenceEngine {
     this.classCount = probabilityShape?.[1] ?? 0;
     this.inputSize = model.inputs[0]?.shape[1] ?? 0;
     if (!this.embeddingSize || !this.classCount || !this.inputSize) {
-      throw new ResnetBatchError(
-        'MODEL',
+      throw new ModelError(
         `the tfjs model must have one [N,S,S,3] input and two outputs [N,D] and [N,C]; got inputs ${JSON.stringify(model.inputs.map((i) => i.shape))} and outputs ${JSON.stringify(model.outputs.map((o) => o.shape))}`,
       );
     }
@@ -100,8 +99,7 @@ export class TfjsEngine implements InferenceEngine {
       return model.predict(input, { batchSize: count }) as tf.Tensor[];
     });
     try {
-      if (!embeddings || !probabilities)
-        throw new ResnetBatchError('MODEL', 'the model did not return [embedding, probabilities]');
+      if (!embeddings || !probabilities) throw new ModelError('the model did not return [embedding, probabilities]');
       const [embeddingData, probabilityData] = await Promise.all([
         embeddings.data<'float32'>(),
         probabilities.data<'float32'>(),

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { ResnetBatchError } from '../../shared/errors.ts';
+import { type ErrorCode, ResnetBatchError } from '../../shared/errors.ts';
 import type { BatchOutput, InferenceEngine } from '../../shared/inference/engine.ts';
 import { MODULE_EXTENSION } from '../../shared/source-location.ts';
 import type { LoadedModelInfo, OpenEngineOptions } from './open-engine.ts';
@@ -51,7 +51,7 @@ export type ThreadOptions = Omit<OpenEngineOptions, 'logger' | 'onProgress'> & {
 
 export interface SerializedError {
   name: string;
-  code?: string;
+  code?: ErrorCode;
   retryable?: boolean;
   message: string;
 }
