@@ -1,17 +1,16 @@
-import cliProgress from 'cli-progress';
 import { newRunId } from '../producer/run-id.ts';
 import { configFromEnv, type PipelineConfig } from '../shared/config.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
 import type { EngineChoice } from '../shared/inference/engine.ts';
 import type { Precision } from '../shared/inference/precision.ts';
-import { eraseTerminalLine, setLiveLine } from '../shared/observability/live-line.ts';
 import { createLogger, type Logger } from '../shared/observability/logger.ts';
 import type { RunActivity } from '../shared/run/run-activity.ts';
 import type { RunRecord } from '../shared/run/run-record.ts';
 import type { RunRegistry } from '../shared/run/run-registry.ts';
-import { startEmbeddedRedis } from './embedded-redis.ts';
+import { type EmbeddedRedis, startEmbeddedRedis } from './embedded-redis.ts';
 import { LocalWorkers, redisUnreachableMs, type StartInProcessWorker } from './local-workers.ts';
-import { formatDuration, readRunProgress, runProgress } from './run-progress.ts';
+import { printSubmitted, printSummary, progressDisplay } from './run-display.ts';
+import { readRunProgress } from './run-progress.ts';
 import { RunInterrupted, RunStop } from './run-stop.ts';
 
 export interface RunCommandOptions {
@@ -55,17 +54,7 @@ export async function runCommand(
   // that would refuse its shards.
   const precision = options.precision ?? config.PRECISION;
   const workers = new LocalWorkers({ ...options, precision }, createLogger('worker', process.env.LOG_LEVEL ?? 'warn'));
-  const stop = new RunStop({
-    graceful: (signal) => {
-      const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal';
-      process.stderr.write(`\n${signal}: stopping; the workers finish their current shards (${again} stops at once)\n`);
-      workers.stop(false);
-    },
-    force: (reason) => {
-      process.stderr.write(`${reason}: giving the current shards back and stopping now\n`);
-      workers.stop(true);
-    },
-  });
+  const stop = stopWorkersOnSignals(workers);
   // The model starts loading first (on its own thread); Redis and the listing meanwhile. An int8
   // graph not built on this host yet is built first, once, while Redis starts.
   const redis = deferred<string>();
@@ -73,7 +62,7 @@ export async function runCommand(
   if (startInProcessWorker && !preparing) workers.startInProcess(startInProcessWorker, config, redis.promise);
   const embedded = config.REDIS_URL ? undefined : startEmbeddedRedis();
   redis.follow(embedded ? embedded.then((server) => server.url) : Promise.resolve(config.REDIS_URL ?? ''));
-  const run: { id?: string; finished?: boolean } = {};
+  const run: RunSoFar = {};
   let interrupted: RunInterrupted | undefined;
   try {
     if (preparing) {
@@ -91,36 +80,81 @@ export async function runCommand(
     interrupted = error;
     return stop.exitCode();
   } finally {
-    // Done: the workers are idle and stop at once. Failed: what they do is moot. Signalled: they
-    // were asked already (finish, or give back after the grace period).
-    await workers.shutdown(!run.finished && stop.signal === undefined);
-    await (await embedded?.catch(() => undefined))?.stop();
-    stop.dispose();
-    if (interrupted) {
-      const unfinished = run.id ? `: run ${run.id} did not finish (the shards finished so far are written)` : '';
-      process.stderr.write(`${interrupted.message}${unfinished}\n`);
-    }
-    // A run that did not finish (a signal, an error) may leave work abandoned mid-way holding the
-    // process open (a listing, a connection still reconnecting to a Redis that is gone): once the
-    // workers and Redis have stopped, nothing else is worth waiting for. process.exit() takes the
-    // code bin/cli.ts sets meanwhile (128 + signal, or 1 after printing the error).
-    if (!run.finished) setTimeout(() => process.exit(), 1_000).unref();
+    await tearDown({ workers, embedded, stop, run, interrupted });
   }
 }
 
+/**
+ * The first signal asks the workers to finish their current shards, a second one (or the grace
+ * period over, ops/run-stop.ts) gives the shards back at once; each says so on stderr.
+ */
+function stopWorkersOnSignals(workers: LocalWorkers): RunStop {
+  return new RunStop({
+    graceful: (signal) => {
+      const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal';
+      process.stderr.write(`\n${signal}: stopping; the workers finish their current shards (${again} stops at once)\n`);
+      workers.stop(false);
+    },
+    force: (reason) => {
+      process.stderr.write(`${reason}: giving the current shards back and stopping now\n`);
+      workers.stop(true);
+    },
+  });
+}
+
+/**
+ * However the run ended: the workers, then the embedded Redis, then the signal handlers; then why
+ * it stopped, when a signal stopped it, and a deadline for a process whose run did not finish.
+ */
+async function tearDown({
+  workers,
+  embedded,
+  stop,
+  run,
+  interrupted,
+}: {
+  workers: LocalWorkers;
+  embedded: Promise<EmbeddedRedis> | undefined;
+  stop: RunStop;
+  run: RunSoFar;
+  interrupted: RunInterrupted | undefined;
+}): Promise<void> {
+  // Done: the workers are idle and stop at once. Failed: what they do is moot. Signalled: they
+  // were asked already (finish, or give back after the grace period).
+  await workers.shutdown(!run.finished && stop.signal === undefined);
+  await (await embedded?.catch(() => undefined))?.stop();
+  stop.dispose();
+  if (interrupted) {
+    const unfinished = run.id ? `: run ${run.id} did not finish (the shards finished so far are written)` : '';
+    process.stderr.write(`${interrupted.message}${unfinished}\n`);
+  }
+  // A run that did not finish (a signal, an error) may leave work abandoned mid-way holding the
+  // process open (a listing, a connection still reconnecting to a Redis that is gone): once the
+  // workers and Redis have stopped, nothing else is worth waiting for. process.exit() takes the
+  // code bin/cli.ts sets meanwhile (128 + signal, or 1 after printing the error).
+  if (!run.finished) setTimeout(() => process.exit(), 1_000).unref();
+}
+
+/** How far the run got, for the messages of a run that did not finish. */
+interface RunSoFar {
+  /** Set before the submit starts. */
+  id?: string;
+  /** Set once its record says done. */
+  finished?: boolean;
+}
+
+/** What submitAndWait works with: the Redis `run` uses, its local workers and its stop signals. */
+interface RunContext {
+  config: PipelineConfig;
+  logger: Logger;
+  url: string;
+  workers: LocalWorkers;
+  stop: RunStop;
+  run: RunSoFar;
+}
+
 /** Submits the run, then waits for it to finish; `run.id` is set before the submit starts. */
-async function submitAndWait(
-  input: string,
-  options: RunCommandOptions,
-  context: {
-    config: PipelineConfig;
-    logger: Logger;
-    url: string;
-    workers: LocalWorkers;
-    stop: RunStop;
-    run: { id?: string };
-  },
-): Promise<RunRecord> {
+async function submitAndWait(input: string, options: RunCommandOptions, context: RunContext): Promise<RunRecord> {
   const { config, logger, url, stop } = context;
   // Named here rather than by submit, so that a stop during a long listing (while the first
   // shards are already being processed) can still say which run did not finish.
@@ -161,9 +195,7 @@ async function submitAndWait(
         { config, redisUrl: url, logger },
       ),
     );
-    process.stderr.write(
-      `run ${submitted.run}: ${submitted.images} images in ${submitted.shards} shards (${submitted.skipped} skipped), ${options.workers} worker(s)\n`,
-    );
+    printSubmitted(submitted, options.workers);
     return await waitForRun(
       { registry: new RunRegistry(redis, config.QUEUE_PREFIX), activity: new RunActivity(redis, config.QUEUE_PREFIX) },
       submitted.run,
@@ -211,16 +243,7 @@ async function waitForRun(
   workers: LocalWorkers,
   stop: RunStop,
 ): Promise<RunRecord> {
-  const bar = process.stderr.isTTY
-    ? new cliProgress.SingleBar(
-        {
-          format: ' {bar} {value}/{total} images | {speed} img/s | ETA {remaining} | {errors} errors',
-          stream: process.stderr,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
-  let lastLine = 0;
+  const display = progressDisplay(workers);
   const waitStart = Date.now();
   try {
     for (;;) {
@@ -230,25 +253,7 @@ async function waitForRun(
           'RUN_MISSING',
           `run ${run} disappeared from Redis; was the server restarted without persistence?`,
         );
-      const progress = await stop.race(readRunProgress(activity, record));
-      const speed = (progress.recentImagesPerSecond || progress.imagesPerSecond).toFixed(1);
-      const eta = progress.etaSeconds === null ? '-' : formatDuration(progress.etaSeconds);
-      if (bar) {
-        // Drawn once the model is loaded here: the engine thread's logs before it would break the line.
-        if (!bar.isActive && workers.settled) {
-          bar.start(record.images.total, 0, { speed: '0', errors: 0, remaining: '-' });
-          setLiveLine(eraseTerminalLine(process.stderr));
-        }
-        if (bar.isActive) {
-          bar.setTotal(record.images.total);
-          bar.update(progress.processed, { speed, errors: record.images.error, remaining: eta });
-        }
-      } else if (Date.now() - lastLine > 5000) {
-        process.stderr.write(
-          `progress: ${progress.processed}/${record.images.total} images, ${record.shards.done + record.shards.failed}/${record.shards.total} shards, ${speed} img/s, ETA ${eta}\n`,
-        );
-        lastLine = Date.now();
-      }
+      display.show(record, await stop.race(readRunProgress(activity, record)));
       if (record.state === 'done') return record;
       if (record.finalizeError !== null) {
         throw new ResnetBatchError(
@@ -262,21 +267,8 @@ async function waitForRun(
       await stop.race(sleep(Date.now() - waitStart < 10_000 ? 100 : 500));
     }
   } finally {
-    setLiveLine(undefined);
-    bar?.stop();
+    display.close();
   }
-}
-
-function printSummary(record: RunRecord): void {
-  const progress = runProgress(record);
-  const failed = record.shards.failed
-    ? `, ${record.shards.failed} shard(s) failed: ${record.shards.failedShards.join(', ')} (resnet-batch retry ${record.run})`
-    : '';
-  process.stderr.write(
-    `done: ${record.images.ok} ok, ${record.images.error} error, ${record.images.skipped} skipped in ${progress.elapsedSeconds.toFixed(1)} s (${progress.imagesPerSecond.toFixed(2)} img/s)${failed}\n` +
-      `output: ${record.output.replace(/\/+$/, '')}/${record.run}/ (embeddings/*.npy, metadata/*.parquet, errors/*.parquet, _manifest.json)\n`,
-  );
-  process.stdout.write(`${record.run}\n`);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -57,7 +57,42 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerM
   const registry = new Registry();
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  const { images, imageErrors, batchDuration, batchImages, stageSeconds, shards, engineInfo } =
+    registerPipelineMetrics(registers);
+  if (options.queue) registerQueueDepth(options.queue, options.queueTimeoutMs ?? 2000, registers);
 
+  return {
+    registry,
+    recordImage(result) {
+      images.inc({ status: result.status });
+      if (result.status === 'error') imageErrors.inc({ code: result.code ?? 'UNKNOWN' });
+    },
+    onPrepared(seconds) {
+      stageSeconds.inc({ stage: 'fetch_decode' }, seconds);
+    },
+    onBatch({ size, inferSeconds }) {
+      batchDuration.observe(inferSeconds);
+      batchImages.inc(size);
+      stageSeconds.inc({ stage: 'infer' }, inferSeconds);
+    },
+    recordWrite(seconds) {
+      stageSeconds.inc({ stage: 'write' }, seconds);
+    },
+    recordShard(status, code) {
+      shards.inc({ status, code: status === 'ok' ? '' : (code ?? 'UNKNOWN') });
+    },
+    setEngine(name) {
+      engineInfo.reset();
+      engineInfo.set({ engine: name }, 1);
+    },
+  };
+}
+
+/**
+ * The series of images, batches, stages, shards and the engine (see WorkerMetrics). The stages and
+ * image statuses are there at 0 from the first scrape, before the first image.
+ */
+function registerPipelineMetrics(registers: Registry[]) {
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
     new Counter<L>({ name, help, labelNames, registers });
   const images = counter('resnet_batch_images_total', 'Images processed, by status (ok or error)', ['status']);
@@ -86,34 +121,7 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerM
   });
   for (const stage of ['fetch_decode', 'infer', 'write']) stageSeconds.inc({ stage }, 0);
   for (const status of ['ok', 'error']) images.inc({ status }, 0);
-
-  if (options.queue) registerQueueDepth(options.queue, options.queueTimeoutMs ?? 2000, registers);
-
-  return {
-    registry,
-    recordImage(result) {
-      images.inc({ status: result.status });
-      if (result.status === 'error') imageErrors.inc({ code: result.code ?? 'UNKNOWN' });
-    },
-    onPrepared(seconds) {
-      stageSeconds.inc({ stage: 'fetch_decode' }, seconds);
-    },
-    onBatch({ size, inferSeconds }) {
-      batchDuration.observe(inferSeconds);
-      batchImages.inc(size);
-      stageSeconds.inc({ stage: 'infer' }, inferSeconds);
-    },
-    recordWrite(seconds) {
-      stageSeconds.inc({ stage: 'write' }, seconds);
-    },
-    recordShard(status, code) {
-      shards.inc({ status, code: status === 'ok' ? '' : (code ?? 'UNKNOWN') });
-    },
-    setEngine(name) {
-      engineInfo.reset();
-      engineInfo.set({ engine: name }, 1);
-    },
-  };
+  return { images, imageErrors, batchDuration, batchImages, stageSeconds, shards, engineInfo };
 }
 
 function registerQueueDepth(queue: Queue, timeoutMs: number, registers: Registry[]): void {

@@ -1,5 +1,4 @@
-import { type PipelineConfig, SHARD_QUEUE_NAME } from '../shared/config.ts';
-import { describeError } from '../shared/errors.ts';
+import type { PipelineConfig } from '../shared/config.ts';
 import type { EngineChoice, InferenceEngine } from '../shared/inference/engine.ts';
 import { resolveModelUri } from '../shared/inference/model-ref.ts';
 import type { Precision } from '../shared/inference/precision.ts';
@@ -9,7 +8,7 @@ import { openEngineInThread } from './engines/threaded-engine.ts';
 import type { ShardWorker } from './shard-worker.ts';
 import { type ThreadCounts, threadCounts } from './thread-counts.ts';
 import { type WorkerHealth, warmUpEngine } from './worker-health.ts';
-import type { MetricsServer, WorkerMetrics } from './worker-metrics.ts';
+import { startObservability } from './worker-observability.ts';
 
 // Only what opens the engine thread is imported up front (see loadLibraries).
 
@@ -89,6 +88,12 @@ class WorkerService implements RunningWorker {
   private health: WorkerHealth | undefined;
   private stopping: 'no' | 'graceful' | 'force' = 'no';
   private fatal: Error | undefined;
+  /** The engine once opened: released first, before the closing list. */
+  private engine: InferenceEngine | undefined;
+  /** The warm-up failed: the engine thread may never answer a dispose. */
+  private engineBroken = false;
+  /** What serve() started besides the engine (tracing, probes, companions), closed on the way out. */
+  private readonly closing: Array<() => Promise<unknown> | undefined> = [];
 
   constructor(
     private readonly options: WorkerOptions,
@@ -122,10 +127,23 @@ class WorkerService implements RunningWorker {
     this.stop(true);
   }
 
+  /** The worker's life: open the engine, work until stopped, then release what it held. */
   private async serve(): Promise<void> {
+    const threads = threadCounts();
+    const opening = this.openEngine(threads);
+    try {
+      await this.work(opening, threads);
+    } finally {
+      await this.release(opening);
+    }
+    if (this.fatal) throw this.fatal;
+    this.context.logger.info('worker stopped');
+  }
+
+  /** Starts loading the model in its own thread, before anything else. */
+  private openEngine(threads: ThreadCounts): Promise<OpenedEngine> {
     const { options, context } = this;
     const { config, logger } = context;
-    const threads = threadCounts();
     const opening = openEngineInThread({
       choice: options.engine ?? config.ENGINE,
       modelRef: resolveModelUri(options.model, config),
@@ -133,79 +151,99 @@ class WorkerService implements RunningWorker {
       logger,
       intraOpNumThreads: threads.intraOpNumThreads,
     });
-    // Settled here as well: a failure to open is reported once, below.
+    // Settled here as well: a failure to open is reported once, by work().
     opening.catch(() => undefined);
-    let engine: InferenceEngine | undefined;
-    let engineBroken = false;
-    const closing: Array<() => Promise<unknown> | undefined> = [];
-    try {
-      const libraries = await loadLibraries(threads, logger);
-      const tracing = await libraries.startTracing(config, 'resnet-batch-worker');
-      closing.push(() => tracing?.shutdown());
-      const redisUrl = await context.redisUrl;
-      if (this.stopping !== 'no') return;
-      // Before the model is loaded, so that /healthz answers (and /readyz says 503) while it loads.
-      const observability = await startObservability(
-        options.metricsPort ?? config.METRICS_PORT,
-        redisUrl,
-        config,
-        logger,
-      );
-      closing.push(() => observability.close());
-      this.health = observability.health;
-      const opened = await opening;
-      engine = opened.engine;
-      if (this.stopping !== 'no') return;
-      observability.metrics?.setEngine(engine.name);
-      const batchSize = options.batchSize ?? config.BATCH_SIZE;
-      if (observability.health) {
-        // Readiness is what the warm-up is for: without the probes (the port off, as under `run`)
-        // nobody waits on it, and the first shard pays the engine's set-up instead of start-up.
-        await warmUpEngine(engine, batchSize).catch((error: unknown) => {
-          engineBroken = true;
-          throw error;
-        });
-        observability.health.markReady();
-        logger.info({ engine: engine.name, batchSize }, 'engine warmed up with one batch; /readyz answers 200');
-      }
-      this.shardWorker = new libraries.ShardWorker({
-        redisUrl,
-        config: { ...config, BATCH_SIZE: batchSize },
-        engine,
-        labels: opened.model.labels,
-        model: opened.model,
-        storeFor: (uri) => libraries.openStore(uri),
-        logger,
-        concurrency: options.shardsInFlight ?? config.SHARDS_IN_FLIGHT,
-        redisGiveUp: { afterMs: context.redisUnreachableMs, onGiveUp: (error) => this.giveUp(error) },
-        onReady: () => this.markReady(),
-        ...(observability.metrics ? { metrics: observability.metrics } : {}),
-        ...libraries.queueTelemetry(tracing),
-      });
-      if (this.stopping !== 'no') return this.shardWorker.abandon();
-      for (const create of context.companions ?? []) {
-        const companion = create({ redisUrl, config, logger });
-        closing.push(() => companion.close());
-        companion.start();
-      }
-      await Promise.race([this.shardWorker.run(), this.forced]);
-    } finally {
-      // The engine first: ONNX Runtime aborts the process (exit 134) if it exits with a session
-      // alive in a thread. An engine that failed to open is disposed by its own thread's exit.
-      engine ??= await opening.then((opened) => opened.engine).catch(() => undefined);
-      // Bounded after a failed warm-up: an engine thread that died with the batch never answers.
-      await withinMs(
-        engine?.dispose() ?? Promise.resolve(),
-        engineBroken ? ENGINE_DISPOSE_MS : Number.POSITIVE_INFINITY,
-      );
-      // After a forced stop Redis may be gone, and a close that waits on it would never end.
-      const bound = this.stopping === 'force' ? FORCED_CLOSE_MS : Number.POSITIVE_INFINITY;
-      await withinMs(Promise.all(closing.map((close) => close())), bound);
+    return opening;
+  }
+
+  /**
+   * While the model loads: the libraries, tracing, Redis and the probes; then the shard consumer
+   * and the companions until stopped. Returns early when stopped before taking shards.
+   */
+  private async work(opening: Promise<OpenedEngine>, threads: ThreadCounts): Promise<void> {
+    const { options, context } = this;
+    const { config, logger } = context;
+    const libraries = await loadLibraries(threads, logger);
+    const tracing = await libraries.startTracing(config, 'resnet-batch-worker');
+    this.closing.push(() => tracing?.shutdown());
+    const redisUrl = await context.redisUrl;
+    if (this.stopping !== 'no') return;
+    // Before the model is loaded, so that /healthz answers (and /readyz says 503) while it loads.
+    const observability = await startObservability(
+      options.metricsPort ?? config.METRICS_PORT,
+      redisUrl,
+      config,
+      logger,
+    );
+    this.closing.push(() => observability.close());
+    this.health = observability.health;
+    const opened = await opening;
+    const { engine } = opened;
+    this.engine = engine;
+    if (this.stopping !== 'no') return;
+    observability.metrics?.setEngine(engine.name);
+    const batchSize = options.batchSize ?? config.BATCH_SIZE;
+    if (observability.health) await this.warmUp(engine, batchSize, observability.health);
+    this.shardWorker = new libraries.ShardWorker({
+      redisUrl,
+      config: { ...config, BATCH_SIZE: batchSize },
+      engine,
+      labels: opened.model.labels,
+      model: opened.model,
+      storeFor: (uri) => libraries.openStore(uri),
+      logger,
+      concurrency: options.shardsInFlight ?? config.SHARDS_IN_FLIGHT,
+      redisGiveUp: { afterMs: context.redisUnreachableMs, onGiveUp: (error) => this.giveUp(error) },
+      onReady: () => this.markReady(),
+      ...(observability.metrics ? { metrics: observability.metrics } : {}),
+      ...libraries.queueTelemetry(tracing),
+    });
+    if (this.stopping !== 'no') return this.shardWorker.abandon();
+    this.startCompanions(redisUrl);
+    await Promise.race([this.shardWorker.run(), this.forced]);
+  }
+
+  /**
+   * Readiness is what the warm-up is for: without the probes (the port off, as under `run`)
+   * nobody waits on it, and the first shard pays the engine's set-up instead of start-up.
+   */
+  private async warmUp(engine: InferenceEngine, batchSize: number, health: WorkerHealth): Promise<void> {
+    await warmUpEngine(engine, batchSize).catch((error: unknown) => {
+      this.engineBroken = true;
+      throw error;
+    });
+    health.markReady();
+    this.context.logger.info(
+      { engine: engine.name, batchSize },
+      'engine warmed up with one batch; /readyz answers 200',
+    );
+  }
+
+  private startCompanions(redisUrl: string): void {
+    const { config, logger } = this.context;
+    for (const create of this.context.companions ?? []) {
+      const companion = create({ redisUrl, config, logger });
+      this.closing.push(() => companion.close());
+      companion.start();
     }
-    if (this.fatal) throw this.fatal;
-    logger.info('worker stopped');
+  }
+
+  private async release(opening: Promise<OpenedEngine>): Promise<void> {
+    // The engine first: ONNX Runtime aborts the process (exit 134) if it exits with a session
+    // alive in a thread. An engine that failed to open is disposed by its own thread's exit.
+    this.engine ??= await opening.then((opened) => opened.engine).catch(() => undefined);
+    // Bounded after a failed warm-up: an engine thread that died with the batch never answers.
+    await withinMs(
+      this.engine?.dispose() ?? Promise.resolve(),
+      this.engineBroken ? ENGINE_DISPOSE_MS : Number.POSITIVE_INFINITY,
+    );
+    // After a forced stop Redis may be gone, and a close that waits on it would never end.
+    const bound = this.stopping === 'force' ? FORCED_CLOSE_MS : Number.POSITIVE_INFINITY;
+    await withinMs(Promise.all(this.closing.map((close) => close())), bound);
   }
 }
+
+type OpenedEngine = Awaited<ReturnType<typeof openEngineInThread>>;
 
 /** After a failed warm-up, how long disposing the engine may take. Milliseconds. */
 const ENGINE_DISPOSE_MS = 5_000;
@@ -243,58 +281,4 @@ async function loadLibraries(threads: ThreadCounts, logger: Logger) {
     );
   }
   return { ShardWorker, openStore, queueTelemetry, startTracing };
-}
-
-interface Observability {
-  metrics?: WorkerMetrics;
-  health?: WorkerHealth;
-  server?: MetricsServer;
-  close(): Promise<void>;
-}
-
-/**
- * The /metrics, /healthz and /readyz server (worker-health.ts) and the queue it reads depth from,
- * whose connection also answers the health PING; nothing at all when the port is 0.
- * A port already taken (several local workers, `run --workers N`, on one default port) costs the
- * metrics of this worker only, with a warning: a worker never dies for want of its metrics.
- */
-async function startObservability(
-  port: number,
-  redisUrl: string,
-  config: PipelineConfig,
-  logger: Logger,
-): Promise<Observability> {
-  if (port === 0) return { close: async () => undefined };
-  const [{ Queue }, { connectRedis }, { createWorkerMetrics, startMetricsServer }, { createWorkerHealth }] =
-    await Promise.all([
-      import('bullmq'),
-      import('../shared/queue/redis-connection.ts'),
-      import('./worker-metrics.ts'),
-      import('./worker-health.ts'),
-    ]);
-  // A connection of its own that gives up on a command during an outage, so a scrape times out
-  // cleanly instead of piling commands up behind the worker's (which wait forever by design).
-  // BullMQ leaves a connection it was handed open on close(): closeQueue drops it too, or the
-  // process could not exit after SIGTERM.
-  const connection = connectRedis(redisUrl, undefined, { maxRetriesPerRequest: 1 });
-  const queue = new Queue(SHARD_QUEUE_NAME, { connection, prefix: config.QUEUE_PREFIX });
-  const closeQueue = async (): Promise<void> => {
-    await queue.close();
-    connection.disconnect();
-  };
-  queue.on('error', () => undefined);
-  const metrics = createWorkerMetrics({ queue });
-  const health = createWorkerHealth({ ping: () => connection.ping() });
-  try {
-    const server = await startMetricsServer(metrics.registry, { port }, health.routes);
-    logger.info({ port: server.port }, 'metrics, /healthz and /readyz');
-    return { metrics, health, server, close: async () => void (await Promise.all([server.close(), closeQueue()])) };
-  } catch (error) {
-    await closeQueue();
-    logger.warn(
-      { port, err: describeError(error) },
-      'cannot serve metrics on this port; metrics are off for this worker (set --metrics-port or METRICS_PORT to a free port, or 0)',
-    );
-    return { close: async () => undefined };
-  }
 }

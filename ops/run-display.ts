@@ -1,0 +1,74 @@
+// What `resnet-batch run` prints while it waits and once it is done (ops/run-command.ts).
+import cliProgress from 'cli-progress';
+import { eraseTerminalLine, setLiveLine } from '../shared/observability/live-line.ts';
+import type { RunRecord } from '../shared/run/run-record.ts';
+import { formatDuration, type RunProgress, runProgress } from './run-progress.ts';
+
+/**
+ * The run's progress on stderr: a bar on a terminal, redrawn at every poll, once `workers` have
+ * settled; elsewhere (a log, CI) a line every 5 s.
+ */
+export function progressDisplay(workers: { readonly settled: boolean }): {
+  show(record: RunRecord, progress: RunProgress): void;
+  close(): void;
+} {
+  const bar = process.stderr.isTTY
+    ? new cliProgress.SingleBar(
+        {
+          format: ' {bar} {value}/{total} images | {speed} img/s | ETA {remaining} | {errors} errors',
+          stream: process.stderr,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let lastLine = 0;
+  return {
+    show(record, progress) {
+      const speed = (progress.recentImagesPerSecond || progress.imagesPerSecond).toFixed(1);
+      const eta = progress.etaSeconds === null ? '-' : formatDuration(progress.etaSeconds);
+      if (bar) {
+        // Drawn once the model is loaded here: the engine thread's logs before it would break the line.
+        if (!bar.isActive && workers.settled) {
+          bar.start(record.images.total, 0, { speed: '0', errors: 0, remaining: '-' });
+          setLiveLine(eraseTerminalLine(process.stderr));
+        }
+        if (bar.isActive) {
+          bar.setTotal(record.images.total);
+          bar.update(progress.processed, { speed, errors: record.images.error, remaining: eta });
+        }
+      } else if (Date.now() - lastLine > 5000) {
+        process.stderr.write(
+          `progress: ${progress.processed}/${record.images.total} images, ${record.shards.done + record.shards.failed}/${record.shards.total} shards, ${speed} img/s, ETA ${eta}\n`,
+        );
+        lastLine = Date.now();
+      }
+    },
+    close() {
+      setLiveLine(undefined);
+      bar?.stop();
+    },
+  };
+}
+
+/** The line once the run is submitted: what it holds and who works on it. */
+export function printSubmitted(
+  submitted: { run: string; images: number; shards: number; skipped: number },
+  workers: number,
+): void {
+  process.stderr.write(
+    `run ${submitted.run}: ${submitted.images} images in ${submitted.shards} shards (${submitted.skipped} skipped), ${workers} worker(s)\n`,
+  );
+}
+
+/** The lines once the run is done (stderr), and its id alone on stdout for scripts. */
+export function printSummary(record: RunRecord): void {
+  const progress = runProgress(record);
+  const failed = record.shards.failed
+    ? `, ${record.shards.failed} shard(s) failed: ${record.shards.failedShards.join(', ')} (resnet-batch retry ${record.run})`
+    : '';
+  process.stderr.write(
+    `done: ${record.images.ok} ok, ${record.images.error} error, ${record.images.skipped} skipped in ${progress.elapsedSeconds.toFixed(1)} s (${progress.imagesPerSecond.toFixed(2)} img/s)${failed}\n` +
+      `output: ${record.output.replace(/\/+$/, '')}/${record.run}/ (embeddings/*.npy, metadata/*.parquet, errors/*.parquet, _manifest.json)\n`,
+  );
+  process.stdout.write(`${record.run}\n`);
+}
