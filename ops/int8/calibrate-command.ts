@@ -10,7 +10,7 @@ import { DEFAULT_CALIBRATION_IMAGES } from '../../model/calibration-set.ts';
 import { resolveModelLocation } from '../../model/model-location.ts';
 import { buildInt8ResNet } from '../../model/onnx/build-int8-resnet.ts';
 import { int8ModelId, writeInt8ModelFolder } from '../../model/onnx/int8-artifact.ts';
-import { loadOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
+import { prepareOnnxModel } from '../../model/onnx/prepare-onnx-model.ts';
 import { resnet50 } from '../../model/spec.ts';
 import { configFromEnv } from '../../shared/config.ts';
 import { DEFAULT_MODEL_REF, resolveModelUri } from '../../shared/inference/model-ref.ts';
@@ -41,7 +41,7 @@ export async function calibrateCommand(input: string, options: CalibrateOptions)
   // The input first: a wrong URI is reported before seconds of model loading.
   const sample = await sampleImages(input, { count, maxBytes: config.MAX_IMAGE_BYTES });
   const location = resolveModelLocation(modelUriOf(options.model, config));
-  const fp32 = await loadOnnxResNet(resnet50, location.read);
+  const fp32 = await prepareOnnxModel(resnet50, location.read, { precision: 'fp32' });
   const source = normalizeUri(input);
   const built = await buildInt8ResNet({
     fp32Path: fp32.modelPath,

@@ -181,12 +181,15 @@ async function openTfjs(flavour: TfjsFlavour, location: ModelLocation, options: 
   };
 }
 
-/** Reads the weights, generates the ONNX graph (fp32 or int8) or reuses the cached one, and opens a session on it. */
+/** Makes the model ready for ONNX (model/onnx/prepare-onnx-model.ts) and opens a session on its graph. */
 async function openOnnx(flavour: OnnxFlavour, location: ModelLocation, options: OpenEngineOptions): Promise<Opened> {
   const precision = options.precision ?? DEFAULT_PRECISION;
   const [{ OnnxEngine }, loaded] = await Promise.all([
     import('./onnx-engine.ts'),
-    precision === 'int8' ? loadInt8(location, options) : loadFp32(location),
+    prepareOnnx(location, precision, (message) => {
+      if (options.onProgress) options.onProgress(message);
+      else options.logger?.info(message);
+    }),
   ]);
   options.logger?.info(
     { path: loaded.modelPath, sha256: loaded.onnxSha256, generated: loaded.generated, precision },
@@ -207,11 +210,6 @@ async function openOnnx(flavour: OnnxFlavour, location: ModelLocation, options: 
   };
 }
 
-async function loadFp32(location: ModelLocation): Promise<LoadedOnnxResNet> {
-  const { loadOnnxResNet } = await import('../../model/onnx/load-onnx-resnet.ts');
-  return loadOnnxResNet(resnet50, location.read, { localDir: location.localDir });
-}
-
 /**
  * Builds what a model needs on this host before any engine opens it: the int8 graph on first use
  * (20-30 s on 2 cores, with `onProgress` lines). `run` calls it once before starting its workers, so that N
@@ -225,25 +223,30 @@ export async function prepareModel(options: {
 }): Promise<void> {
   if (options.precision !== 'int8') return;
   const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef);
-  await loadInt8(location, { choice: 'onnx', modelRef: options.modelRef, onProgress: options.onProgress });
+  await prepareOnnx(location, options.precision, options.onProgress);
 }
 
 /**
- * The int8 graph, built on this host's first use from the default calibration set (20-30 s, with
- * progress lines). Its loader and the decoder calibration uses (sharp) are imported only here, so
- * an fp32 engine thread loads neither.
+ * The model's ONNX graph at `precision`, found or generated (model/onnx/prepare-onnx-model.ts),
+ * with the worker's decoder for an int8 build: calibration sees exactly what inference will. The
+ * decoder (sharp) and the loaders are imported only here, so an fp32 engine thread loads no decoder.
  */
-async function loadInt8(location: ModelLocation, options: OpenEngineOptions): Promise<LoadedOnnxResNet> {
-  const [{ loadInt8ResNet }, { decodeImage }] = await Promise.all([
-    import('../../model/onnx/load-int8-resnet.ts'),
-    import('../decode-image.ts'),
-  ]);
-  return loadInt8ResNet(resnet50, location.read, {
-    localDir: location.localDir,
+async function prepareOnnx(
+  location: ModelLocation,
+  precision: Precision,
+  onProgress: (message: string) => void,
+): Promise<LoadedOnnxResNet> {
+  const preparing = import('../../model/onnx/prepare-onnx-model.ts');
+  const graphOptions = { localDir: location.localDir };
+  if (precision === 'fp32') {
+    const { prepareOnnxModel } = await preparing;
+    return prepareOnnxModel(resnet50, location.read, { ...graphOptions, precision });
+  }
+  const [{ prepareOnnxModel }, { decodeImage }] = await Promise.all([preparing, import('../decode-image.ts')]);
+  return prepareOnnxModel(resnet50, location.read, {
+    ...graphOptions,
+    precision,
     decode: async (bytes) => (await decodeImage(bytes)).pixels,
-    onProgress: (message) => {
-      if (options.onProgress) options.onProgress(message);
-      else options.logger?.info(message);
-    },
+    onProgress,
   });
 }
