@@ -1,7 +1,7 @@
 import { type PipelineConfig, SHARD_QUEUE_NAME } from '../shared/config.ts';
 import { describeError } from '../shared/errors.ts';
 import type { EngineChoice, InferenceEngine } from '../shared/inference/engine.ts';
-import { resolveModelUri } from '../shared/inference/model-ref.ts';
+import { resolveModelRef } from '../shared/inference/model-ref.ts';
 import type { Precision } from '../shared/inference/precision.ts';
 import type { Logger } from '../shared/observability/logger.ts';
 import type { NULL_ENGINE_CHOICE } from './engines/open-engine.ts';
@@ -128,7 +128,7 @@ class WorkerService implements RunningWorker {
     const threads = threadCounts();
     const opening = openEngineInThread({
       choice: options.engine ?? config.ENGINE,
-      modelRef: resolveModelUri(options.model, config),
+      modelRef: resolveModelRef(options.model, config),
       precision: options.precision ?? config.PRECISION,
       logger,
       intraOpNumThreads: threads.intraOpNumThreads,

@@ -7,13 +7,13 @@
  * Exit codes: 0 written; anything fatal is thrown (bin/cli.ts prints it, exit 1).
  */
 import { DEFAULT_CALIBRATION_IMAGES } from '../../model/calibration-set.ts';
-import { resolveModelLocation } from '../../model/model-location.ts';
+import { locateModel } from '../../model/model-location.ts';
 import { buildInt8ResNet } from '../../model/onnx/build-int8-resnet.ts';
 import { int8ModelId, writeInt8ModelFolder } from '../../model/onnx/int8-artifact.ts';
 import { prepareOnnxModel } from '../../model/onnx/prepare-onnx-model.ts';
 import { resnet50 } from '../../model/spec.ts';
 import { configFromEnv } from '../../shared/config.ts';
-import { DEFAULT_MODEL_REF, resolveModelUri } from '../../shared/inference/model-ref.ts';
+import { resolveModelRef } from '../../shared/inference/model-ref.ts';
 import { normalizeUri } from '../../shared/storage/uri.ts';
 import { decodeImage } from '../../worker/decode-image.ts';
 import { sampleImages } from './sample-images.ts';
@@ -40,7 +40,7 @@ export async function calibrateCommand(input: string, options: CalibrateOptions)
   say(`reading up to ${count} images from ${input}`);
   // The input first: a wrong URI is reported before seconds of model loading.
   const sample = await sampleImages(input, { count, maxBytes: config.MAX_IMAGE_BYTES });
-  const location = resolveModelLocation(modelUriOf(options.model, config));
+  const location = locateModel(resolveModelRef(options.model, config));
   const fp32 = await prepareOnnxModel(resnet50, location.read, { precision: 'fp32' });
   const source = normalizeUri(input);
   const built = await buildInt8ResNet({
@@ -72,9 +72,4 @@ export async function calibrateCommand(input: string, options: CalibrateOptions)
       `int8 model ${summary.model_id} calibrated on ${built.images} image(s)${built.refused > 0 ? ` (${built.refused} could not be decoded)` : ''} in ${summary.seconds} s; run it with --model ${output} --precision int8\n`,
     );
   return 0;
-}
-
-function modelUriOf(flag: string | undefined, config: ReturnType<typeof configFromEnv>): string | undefined {
-  const ref = resolveModelUri(flag, config);
-  return ref === DEFAULT_MODEL_REF ? undefined : ref;
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { type ModelLocation, resolveModelLocation } from '../../model/model-location.ts';
+import { locateModel, type ModelLocation } from '../../model/model-location.ts';
 import type { LoadedOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
 import { resnet50 } from '../../model/spec.ts';
 import { ConfigError, EngineUnavailableError } from '../../shared/errors.ts';
@@ -12,7 +12,7 @@ import {
   type InferenceEngine,
   runsPrecision,
 } from '../../shared/inference/engine.ts';
-import { DEFAULT_MODEL_REF } from '../../shared/inference/model-ref.ts';
+import { type ModelRef, recordedModelRef } from '../../shared/inference/model-ref.ts';
 import { DEFAULT_PRECISION, type Precision } from '../../shared/inference/precision.ts';
 import type { Logger } from '../../shared/observability/logger.ts';
 import { NullEngine, nullLabels } from './null-engine.ts';
@@ -22,7 +22,7 @@ import type { TfjsFlavour } from './tfjs-engine.ts';
 
 /** What a worker knows about the model it loaded: written into every row and the manifest. */
 export interface LoadedModelInfo {
-  /** The model reference (shared/inference/model-ref.ts) shards are compared with. */
+  /** The model reference as recorded (shared/inference/model-ref.ts): shards are compared with it. */
   uri: string;
   /** The precision it runs at; shards of another precision are refused like shards of another model. */
   precision: Precision;
@@ -40,8 +40,8 @@ export const NULL_ENGINE_CHOICE = 'null';
 
 export interface OpenEngineOptions {
   choice: EngineChoice | typeof NULL_ENGINE_CHOICE;
-  /** Model reference (shared/inference/model-ref.ts): 'default' or a URI. */
-  modelRef: string;
+  /** The packaged artifact or the weights at a URI (shared/inference/model-ref.ts). */
+  modelRef: ModelRef;
   /** Default fp32. int8 runs on the ONNX CPU engine only; `auto` then picks it. */
   precision?: Precision;
   logger?: Logger;
@@ -130,7 +130,7 @@ export async function openEngine(options: OpenEngineOptions): Promise<Opened> {
   const precision = options.precision ?? DEFAULT_PRECISION;
   const picked = chooseEngine(options.choice, precision);
   options.logger?.info({ engine: picked.flavour, reason: picked.reason, precision }, 'engine chosen');
-  const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef);
+  const location = locateModel(options.modelRef);
   const opened =
     picked.flavour === 'onnx-cpu' || picked.flavour === 'onnx-cuda'
       ? await openOnnx(picked.flavour, location, options)
@@ -148,7 +148,7 @@ function openNull(options: OpenEngineOptions): Opened {
   return {
     engine: new NullEngine(),
     model: {
-      uri: options.modelRef,
+      uri: recordedModelRef(options.modelRef),
       precision: options.precision ?? DEFAULT_PRECISION,
       id: 'null-engine',
       weightsSha256: 'none',
@@ -172,7 +172,7 @@ async function openTfjs(flavour: TfjsFlavour, location: ModelLocation, options: 
   return {
     engine: new TfjsEngine(flavour, loaded.model),
     model: {
-      uri: options.modelRef,
+      uri: recordedModelRef(options.modelRef),
       precision: 'fp32',
       id: loaded.modelId,
       weightsSha256: loaded.weightsSha256,
@@ -201,7 +201,7 @@ async function openOnnx(flavour: OnnxFlavour, location: ModelLocation, options: 
   return {
     engine,
     model: {
-      uri: options.modelRef,
+      uri: recordedModelRef(options.modelRef),
       precision,
       id: loaded.modelId,
       weightsSha256: loaded.weightsSha256,
@@ -217,13 +217,12 @@ async function openOnnx(flavour: OnnxFlavour, location: ModelLocation, options: 
  * progress. Nothing to do for fp32 here: its graph takes seconds and is generated on open.
  */
 export async function prepareModel(options: {
-  modelRef: string;
+  modelRef: ModelRef;
   precision: Precision;
   onProgress: (message: string) => void;
 }): Promise<void> {
   if (options.precision !== 'int8') return;
-  const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef);
-  await prepareOnnx(location, options.precision, options.onProgress);
+  await prepareOnnx(locateModel(options.modelRef), options.precision, options.onProgress);
 }
 
 /**
