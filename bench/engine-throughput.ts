@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { EngineChoice } from '../shared/inference/engine.ts';
+import { PACKAGED_MODEL } from '../shared/inference/model-ref.ts';
 import type { Precision } from '../shared/inference/precision.ts';
 import { openEngine } from '../worker/engines/open-engine.ts';
 import { threadCounts } from '../worker/thread-counts.ts';
@@ -36,7 +37,7 @@ export async function measureEngine(
   }
   const { engine } = await openEngine({
     choice: plan.choice,
-    modelRef: 'default',
+    modelRef: PACKAGED_MODEL,
     precision: plan.precision,
     intraOpNumThreads: threadCounts().intraOpNumThreads,
   });

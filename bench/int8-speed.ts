@@ -1,4 +1,5 @@
 import type { InferenceEngine } from '../shared/inference/engine.ts';
+import { PACKAGED_MODEL } from '../shared/inference/model-ref.ts';
 import { openEngine } from '../worker/engines/open-engine.ts';
 import { threadCounts } from '../worker/thread-counts.ts';
 
@@ -33,7 +34,7 @@ export async function measureInt8Ratio(
   const open = (precision: 'fp32' | 'int8') =>
     openEngine({
       choice: 'onnx',
-      modelRef: 'default',
+      modelRef: PACKAGED_MODEL,
       precision,
       intraOpNumThreads: threadCounts().intraOpNumThreads,
     });

@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { PREPROCESS } from '../model/preprocess-spec.ts';
 import { type AgreementSummary, compareImage, type ImageAgreement, summarize } from '../ops/int8/agreement.ts';
 import { type InferenceEngine, stackImages } from '../shared/inference/engine.ts';
+import { PACKAGED_MODEL } from '../shared/inference/model-ref.ts';
 import { seededRandom } from '../shared/seeded-random.ts';
 import { decodeImage } from '../worker/decode-image.ts';
 import { openEngine } from '../worker/engines/open-engine.ts';
@@ -76,8 +77,8 @@ async function main(): Promise<void> {
   const random = seededRandom(SEED);
   const noisy = clean.map((pixels) => withOneLevelNoise(pixels, random));
 
-  const fp32 = await openEngine({ choice: 'onnx', modelRef: 'default', precision: 'fp32' });
-  const int8 = await openEngine({ choice: 'onnx', modelRef: 'default', precision: 'int8' });
+  const fp32 = await openEngine({ choice: 'onnx', modelRef: PACKAGED_MODEL, precision: 'fp32' });
+  const int8 = await openEngine({ choice: 'onnx', modelRef: PACKAGED_MODEL, precision: 'int8' });
   try {
     const sizes = { embedding: fp32.engine.embeddingSize, classes: fp32.engine.classCount };
     const reference = await inferAll(fp32.engine, clean);

@@ -25,6 +25,7 @@ import { loadInt8ResNet } from '../model/onnx/load-int8-resnet.ts';
 import { loadOnnxResNet } from '../model/onnx/load-onnx-resnet.ts';
 import { resnet50 } from '../model/spec.ts';
 import { comparePrecisions } from '../ops/int8/compare-precisions.ts';
+import { PACKAGED_MODEL } from '../shared/inference/model-ref.ts';
 import { decodeImage } from '../worker/decode-image.ts';
 import { type ThreadCounts, threadCounts } from '../worker/thread-counts.ts';
 import { benchImages } from './bench-images.ts';
@@ -223,7 +224,7 @@ async function measureAccuracy(): Promise<Int8Measures['accuracy']> {
   if ('unavailable' in holdout) return holdout;
   const pixels: Float32Array[] = [];
   for (const image of holdout.images) pixels.push((await decodeImage(image.bytes)).pixels);
-  const { summary } = await comparePrecisions(pixels, { modelRef: 'default', precision: 'int8' });
+  const { summary } = await comparePrecisions(pixels, { modelRef: PACKAGED_MODEL, precision: 'int8' });
   return { summary, photos: holdout.photos };
 }
 

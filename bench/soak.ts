@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { Redis } from 'ioredis';
+import { PACKAGED_MODEL } from '../shared/inference/model-ref.ts';
 import { RunRegistry } from '../shared/run/run-registry.ts';
 import { openStore } from '../shared/storage/open-store.ts';
 import { startRedis } from '../test/harness/redis-server.ts';
@@ -125,7 +126,7 @@ async function soakWorker(dir: string, started: number): Promise<Sample[]> {
 }
 
 async function soakInProcess(dir: string, names: string[], started: number): Promise<Sample[]> {
-  const { engine, model } = await openEngine({ choice: values.engine as 'tfjs-wasm', modelRef: 'default' });
+  const { engine, model } = await openEngine({ choice: values.engine as 'tfjs-wasm', modelRef: PACKAGED_MODEL });
   const inputRoot = pathToFileURL(join(dir, 'input')).href;
   const samples: Sample[] = [];
   try {

@@ -1,9 +1,9 @@
 import { ConfigError, describeError, ModelError, ResnetBatchError } from '../shared/errors.ts';
-import { DEFAULT_MODEL_REF } from '../shared/inference/model-ref.ts';
+import { parseRecordedModelRef } from '../shared/inference/model-ref.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { ARTIFACT_LAYOUT, ARTIFACT_MODEL_ID, ARTIFACT_WEIGHTS_SHA256, modelIdFor } from './artifact.ts';
 import { readLabels } from './labels.ts';
-import { resolveModelLocation } from './model-location.ts';
+import { locateModel } from './model-location.ts';
 import { resnet50 } from './spec.ts';
 import { checkBatchNormEpsilon, readRawWeights } from './weights-file.ts';
 
@@ -37,10 +37,11 @@ export interface CheckModelOptions {
  * submits may not have it at all.
  */
 export async function checkModel(ref: string, options: CheckModelOptions = {}): Promise<CheckedModel> {
-  if (ref === DEFAULT_MODEL_REF) {
+  const model = parseRecordedModelRef(ref);
+  if (model.kind === 'packaged') {
     return { ref, weightsSha256: ARTIFACT_WEIGHTS_SHA256, modelId: ARTIFACT_MODEL_ID };
   }
-  const location = resolveModelLocation(ref, options);
+  const location = locateModel(model, options);
   try {
     // Read together, reported in a fixed order (the weights first): the same folder gets the same message every time.
     const [weightsRead, labelsRead] = await Promise.allSettled([

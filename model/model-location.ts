@@ -8,6 +8,7 @@
  */
 
 import { resolve } from 'node:path';
+import type { ModelRef } from '../shared/inference/model-ref.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import { localPathOf } from '../shared/storage/uri.ts';
 import { artifactCacheDir } from './model-cache.ts';
@@ -42,6 +43,11 @@ export function resolveModelLocation(uri: string | undefined, options: ResolveMo
   const path = localPathOf(trimmed);
   if (path !== undefined) return { uri: trimmed, read: readModelFileFromDir(path), localDir: resolve(path) };
   return { uri: trimmed, read: readRemote(trimmed, options) };
+}
+
+/** Where a run's model is read from: the local cache for the packaged artifact, else its URI. */
+export function locateModel(ref: ModelRef, options: ResolveModelOptions = {}): ModelLocation {
+  return resolveModelLocation(ref.kind === 'uri' ? ref.uri : undefined, options);
 }
 
 /**

@@ -9,14 +9,16 @@
  * Each entry of PREPARED reuses what the cache already holds (its digest is checked) and
  * generates the rest. Exit code 0 on success, 1 with a message saying what to do.
  *
- * HOOK for more generated models (issue 13's int8 graph): add one entry whose `prepare` writes
- * under `root`, the same cache root, next to the fp32 graph. Whatever is not prepared here is
- * generated at first use into $RESNET_BATCH_RUNTIME_CACHE, which the images keep writable.
+ * Each entry prepares through onnx/prepare-onnx-model.ts, the path a worker's engine takes too.
+ * HOOK for more generated models (issue 13's int8 graph): add one entry that prepares it under
+ * `root`, the same cache root, next to the fp32 graph (an int8 build needs the worker's decoder,
+ * worker/decode-image.ts). Whatever is not prepared here is generated at first use into
+ * $RESNET_BATCH_RUNTIME_CACHE, which the images keep writable.
  */
 import { describeError } from '../shared/errors.ts';
 import { cacheRoot } from './model-cache.ts';
 import { resolveModelLocation } from './model-location.ts';
-import { loadOnnxResNet } from './onnx/load-onnx-resnet.ts';
+import { prepareOnnxModel } from './onnx/prepare-onnx-model.ts';
 import type { ReadModelFile } from './read-model-file.ts';
 import { resnet50 } from './spec.ts';
 
@@ -31,7 +33,7 @@ const PREPARED: readonly PreparedModel[] = [
   {
     name: 'ResNet-50 fp32 ONNX graph',
     prepare: async (read, root) => {
-      const loaded = await loadOnnxResNet(resnet50, read, { cacheRoot: root });
+      const loaded = await prepareOnnxModel(resnet50, read, { precision: 'fp32', cacheRoot: root });
       return { path: loaded.modelPath, generated: loaded.generated };
     },
   },

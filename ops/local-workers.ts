@@ -9,7 +9,10 @@ import { CLI_LAUNCHER } from '../shared/source-location.ts';
 
 /**
  * What `run` needs of a worker running inside its own process. worker/worker-service.ts
- * RunningWorker is one; bin/cli.ts injects the starter, since ops/ does not import worker/.
+ * RunningWorker is one; bin/cli-program.ts injects the starter, as it starts every worker
+ * (`resnet-batch worker` too), so ops/ never imports the worker service. ops/ does import from
+ * worker/ what its commands run themselves: the image decoder (calibrate, evaluate) and the
+ * engine opener (compare-precisions, and `run`'s int8 prebuild in run-command.ts).
  */
 export interface InProcessWorker {
   readonly ready: Promise<void>;

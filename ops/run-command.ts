@@ -216,12 +216,12 @@ async function submitAndWait(input: string, options: RunCommandOptions, context:
  * the fp32 path loads nothing of it.
  */
 async function prepareInt8Model(model: string | undefined, config: PipelineConfig): Promise<void> {
-  const [{ prepareModel }, { resolveModelUri }] = await Promise.all([
+  const [{ prepareModel }, { resolveModelRef }] = await Promise.all([
     import('../worker/engines/open-engine.ts'),
     import('../shared/inference/model-ref.ts'),
   ]);
   await prepareModel({
-    modelRef: resolveModelUri(model, config),
+    modelRef: resolveModelRef(model, config),
     precision: 'int8',
     onProgress: (message) => process.stderr.write(`resnet-batch: ${message}\n`),
   });

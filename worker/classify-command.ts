@@ -4,7 +4,7 @@ import { configFromEnv } from '../shared/config.ts';
 import { ConfigError, ObjectNotFoundError } from '../shared/errors.ts';
 import type { EngineChoice } from '../shared/inference/engine.ts';
 import { decodableNameTest } from '../shared/inference/image-formats.ts';
-import { resolveModelUri } from '../shared/inference/model-ref.ts';
+import { resolveModelRef } from '../shared/inference/model-ref.ts';
 import type { Precision } from '../shared/inference/precision.ts';
 import { openEngine } from './engines/open-engine.ts';
 import { type ImageResult, processImages } from './image-pipeline.ts';
@@ -33,7 +33,7 @@ export async function classifyCommand(paths: string[], options: ClassifyOptions)
   const config = configFromEnv();
   const { engine, model } = await openEngine({
     choice: options.engine ?? config.ENGINE,
-    modelRef: resolveModelUri(options.model, config),
+    modelRef: resolveModelRef(options.model, config),
     precision: options.precision ?? config.PRECISION,
     onProgress: (message) => process.stderr.write(`resnet-batch: ${message}\n`),
   });

@@ -1,6 +1,6 @@
 import type { PipelineConfig } from '../shared/config.ts';
 import type { EngineChoice, InferenceEngine } from '../shared/inference/engine.ts';
-import { resolveModelUri } from '../shared/inference/model-ref.ts';
+import { resolveModelRef } from '../shared/inference/model-ref.ts';
 import type { Precision } from '../shared/inference/precision.ts';
 import type { Logger } from '../shared/observability/logger.ts';
 import type { NULL_ENGINE_CHOICE } from './engines/open-engine.ts';
@@ -146,7 +146,7 @@ class WorkerService implements RunningWorker {
     const { config, logger } = context;
     const opening = openEngineInThread({
       choice: options.engine ?? config.ENGINE,
-      modelRef: resolveModelUri(options.model, config),
+      modelRef: resolveModelRef(options.model, config),
       precision: options.precision ?? config.PRECISION,
       logger,
       intraOpNumThreads: threads.intraOpNumThreads,

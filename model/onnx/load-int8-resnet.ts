@@ -10,13 +10,17 @@
  * half-way leaves no graph behind. The builder (ONNX Runtime for calibration, the ONNX schema) is
  * imported only when a graph is built, not on a warm start.
  */
-import { ModelError } from '../../shared/errors.ts';
 import { CALIBRATION_SET_VERSION, defaultCalibrationDigest, defaultCalibrationSet } from '../calibration-set.ts';
 import type { ReadModelFile } from '../read-model-file.ts';
 import type { ResNetSpec } from '../spec.ts';
 import type { BuildProgress, DecodeForCalibration } from './build-int8-resnet.ts';
-import { type Int8Calibration, identityDigest, int8ModelId, parseInt8Calibration } from './int8-artifact.ts';
-import { INT8_LAYOUT } from './int8-layout.ts';
+import {
+  type Int8Calibration,
+  identityDigest,
+  int8ModelId,
+  readInt8Calibration,
+  readInt8Graph,
+} from './int8-artifact.ts';
 import {
   checkWritable,
   graphCacheRoots,
@@ -25,7 +29,7 @@ import {
   loadOnnxResNet,
   writeGraph,
 } from './load-onnx-resnet.ts';
-import { int8ModelPath, readCachedOnnxDigest, sha256Hex } from './onnx-model-cache.ts';
+import { int8ModelPath, readCachedOnnxDigest } from './onnx-model-cache.ts';
 
 export interface LoadInt8Options extends LoadOnnxOptions {
   /** Decodes calibration images like the worker does (worker/decode-image.ts). */
@@ -46,7 +50,7 @@ export async function loadInt8ResNet(
   options: LoadInt8Options,
 ): Promise<LoadedInt8ResNet> {
   const fp32 = await loadOnnxResNet(spec, read, options);
-  const shipped = await readShippedCalibration(read);
+  const shipped = await readInt8Calibration(read, { spec: spec.name, weightsSha256: fp32.weightsSha256 });
   if (shipped) return fromModelFolder(fp32, shipped, read, options);
   const digest = identityDigest({
     weightsSha256: fp32.weightsSha256,
@@ -81,11 +85,6 @@ async function fromModelFolder(
   read: ReadModelFile,
   options: LoadInt8Options,
 ): Promise<LoadedInt8ResNet> {
-  if (calibration.weights_sha256 !== fp32.weightsSha256 || calibration.spec !== fp32.spec.name) {
-    throw new ModelError(
-      `${INT8_LAYOUT.calibration} was made for ${calibration.spec} weights ${calibration.weights_sha256.slice(0, 12)}, but the model folder holds ${fp32.spec.name} weights ${fp32.weightsSha256.slice(0, 12)}; run resnet-batch calibrate again with this model`,
-    );
-  }
   const loaded = {
     ...fp32,
     modelId: int8ModelId(fp32.modelId, calibration.digest),
@@ -95,12 +94,7 @@ async function fromModelFolder(
   const cached = await findCachedInt8(calibration.digest, options);
   if (cached?.onnxSha256 === calibration.onnx_sha256) return { ...loaded, ...cached, generated: false };
   const modelPath = int8ModelPath(calibration.digest, graphCacheRoots(options).writableRoot);
-  const bytes = await read(INT8_LAYOUT.model);
-  if (sha256Hex(bytes) !== calibration.onnx_sha256) {
-    throw new ModelError(
-      `${INT8_LAYOUT.model} does not match the sha256 in ${INT8_LAYOUT.calibration} (a partial upload or an edited file); run resnet-batch calibrate again`,
-    );
-  }
+  const bytes = await readInt8Graph(read, calibration);
   await checkWritable(modelPath);
   return { ...loaded, modelPath, onnxSha256: await writeGraph(modelPath, bytes), generated: false };
 }
@@ -116,20 +110,4 @@ async function findCachedInt8(
     if (onnxSha256) return { modelPath, onnxSha256 };
   }
   return undefined;
-}
-
-/** The model folder's calibration record, or undefined when the folder has none. */
-async function readShippedCalibration(read: ReadModelFile): Promise<Int8Calibration | undefined> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await read(INT8_LAYOUT.calibration);
-  } catch (error) {
-    if (isMissing(error)) return undefined;
-    throw error;
-  }
-  return parseInt8Calibration(Buffer.from(bytes).toString('utf8'), INT8_LAYOUT.calibration);
-}
-
-function isMissing(error: unknown): boolean {
-  return error instanceof ModelError && (error.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }

@@ -2,35 +2,19 @@
  * `resnet-batch calibrate <input> [--images N] --output <model-uri> [--model <uri>] [--json]`:
  * makes the int8 graph from the user's own images and writes a complete model folder that
  * `--model <model-uri> --precision int8` then runs (and `--precision fp32` too: the weights are
- * copied beside it). The folder's layout is the weights artifact's (model/artifact.ts) plus
- * int8/model.onnx and int8/calibration.json (model/onnx/int8-artifact.ts).
- *
- * Stopped half-way it leaves no model that loads wrong: every object is written atomically,
- * and calibration.json, which names the graph's sha256, goes last; a folder without it has no int8
- * model, and a graph that does not match it is refused when loaded.
+ * copied beside it). model/onnx/int8-artifact.ts lays the folder out (and says why one stopped
+ * half-way never loads wrong); this command samples the images, builds the graph and reports.
  * Exit codes: 0 written; anything fatal is thrown (bin/cli.ts prints it, exit 1).
  */
-import { ARTIFACT_LAYOUT } from '../../model/artifact.ts';
 import { DEFAULT_CALIBRATION_IMAGES } from '../../model/calibration-set.ts';
-import { resolveModelLocation } from '../../model/model-location.ts';
+import { locateModel } from '../../model/model-location.ts';
 import { buildInt8ResNet } from '../../model/onnx/build-int8-resnet.ts';
-import {
-  type Int8Calibration,
-  identityDigest,
-  int8ModelId,
-  QUANTIZATION_SETTINGS,
-} from '../../model/onnx/int8-artifact.ts';
-import { INT8_LAYOUT } from '../../model/onnx/int8-layout.ts';
-import { loadOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
-import { sha256Hex } from '../../model/onnx/onnx-model-cache.ts';
-import type { ReadModelFile } from '../../model/read-model-file.ts';
-import { artifactShardPaths } from '../../model/remote-model-cache.ts';
+import { int8ModelId, writeInt8ModelFolder } from '../../model/onnx/int8-artifact.ts';
+import { prepareOnnxModel } from '../../model/onnx/prepare-onnx-model.ts';
 import { resnet50 } from '../../model/spec.ts';
 import { configFromEnv } from '../../shared/config.ts';
-import { DEFAULT_MODEL_REF, resolveModelUri } from '../../shared/inference/model-ref.ts';
-import type { ObjectStore } from '../../shared/storage/object-store.ts';
-import { openStore } from '../../shared/storage/open-store.ts';
-import { joinUri, normalizeUri } from '../../shared/storage/uri.ts';
+import { resolveModelRef } from '../../shared/inference/model-ref.ts';
+import { normalizeUri } from '../../shared/storage/uri.ts';
 import { decodeImage } from '../../worker/decode-image.ts';
 import { sampleImages } from './sample-images.ts';
 
@@ -56,8 +40,8 @@ export async function calibrateCommand(input: string, options: CalibrateOptions)
   say(`reading up to ${count} images from ${input}`);
   // The input first: a wrong URI is reported before seconds of model loading.
   const sample = await sampleImages(input, { count, maxBytes: config.MAX_IMAGE_BYTES });
-  const location = resolveModelLocation(modelUriOf(options.model, config));
-  const fp32 = await loadOnnxResNet(resnet50, location.read);
+  const location = locateModel(resolveModelRef(options.model, config));
+  const fp32 = await prepareOnnxModel(resnet50, location.read, { precision: 'fp32' });
   const source = normalizeUri(input);
   const built = await buildInt8ResNet({
     fp32Path: fp32.modelPath,
@@ -67,24 +51,14 @@ export async function calibrateCommand(input: string, options: CalibrateOptions)
     source,
     onProgress: say,
   });
-  const digest = identityDigest({
-    weightsSha256: fp32.weightsSha256,
-    spec: resnet50.name,
-    calibrationDigest: built.imagesDigest,
-  });
-  const calibration: Int8Calibration = {
-    format: 1,
-    spec: resnet50.name,
-    weights_sha256: fp32.weightsSha256,
-    digest,
-    onnx_sha256: sha256Hex(built.bytes),
-    calibration: { source, images: built.images, digest: built.imagesDigest },
-    quantization: { ...QUANTIZATION_SETTINGS },
-    created_at: new Date().toISOString(),
-  };
   const output = normalizeUri(options.output);
   say(`writing the model folder ${output}`);
-  await writeModelFolder(output, location.read, built.bytes, calibration);
+  const { digest } = await writeInt8ModelFolder(output, location.read, {
+    graph: built.bytes,
+    spec: resnet50.name,
+    weightsSha256: fp32.weightsSha256,
+    calibration: { source, images: built.images, digest: built.imagesDigest },
+  });
   const summary = {
     model_uri: output,
     model_id: int8ModelId(fp32.modelId, digest),
@@ -98,33 +72,4 @@ export async function calibrateCommand(input: string, options: CalibrateOptions)
       `int8 model ${summary.model_id} calibrated on ${built.images} image(s)${built.refused > 0 ? ` (${built.refused} could not be decoded)` : ''} in ${summary.seconds} s; run it with --model ${output} --precision int8\n`,
     );
   return 0;
-}
-
-/** The weights files, then the int8 graph, then its calibration record (the marker that it is complete). */
-async function writeModelFolder(
-  output: string,
-  read: ReadModelFile,
-  graph: Uint8Array,
-  calibration: Int8Calibration,
-): Promise<void> {
-  const store = openStore(output);
-  try {
-    const modelJson = Buffer.from(await read(ARTIFACT_LAYOUT.modelJson));
-    const files = [ARTIFACT_LAYOUT.labels, ...artifactShardPaths(modelJson, output)];
-    await put(store, output, ARTIFACT_LAYOUT.modelJson, modelJson);
-    for (const file of files) await put(store, output, file, await read(file));
-    await put(store, output, INT8_LAYOUT.model, graph);
-    await put(store, output, INT8_LAYOUT.calibration, `${JSON.stringify(calibration, null, 2)}\n`);
-  } finally {
-    await store.close();
-  }
-}
-
-async function put(store: ObjectStore, root: string, path: string, body: Uint8Array | string): Promise<void> {
-  await store.write(joinUri(root.endsWith('/') ? root : `${root}/`, path), body);
-}
-
-function modelUriOf(flag: string | undefined, config: ReturnType<typeof configFromEnv>): string | undefined {
-  const ref = resolveModelUri(flag, config);
-  return ref === DEFAULT_MODEL_REF ? undefined : ref;
 }

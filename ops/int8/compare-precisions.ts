@@ -4,13 +4,13 @@
  * `resnet-batch evaluate` and by `npm run bench` on its held-out set.
  */
 import { stackImages } from '../../shared/inference/engine.ts';
+import type { ModelRef } from '../../shared/inference/model-ref.ts';
 import type { Precision } from '../../shared/inference/precision.ts';
 import { openEngine } from '../../worker/engines/open-engine.ts';
 import { type AgreementSummary, compareImage, type ImageAgreement, summarize } from './agreement.ts';
 
 export interface CompareOptions {
-  /** Model reference (shared/inference/model-ref.ts). */
-  modelRef: string;
+  modelRef: ModelRef;
   /** The precision compared with fp32. */
   precision: Exclude<Precision, 'fp32'>;
   /** Images per engine call; default 32. */

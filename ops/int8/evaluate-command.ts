@@ -10,7 +10,7 @@
  */
 import { configFromEnv } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
-import { resolveModelUri } from '../../shared/inference/model-ref.ts';
+import { resolveModelRef } from '../../shared/inference/model-ref.ts';
 import type { Precision } from '../../shared/inference/precision.ts';
 import { decodeImage } from '../../worker/decode-image.ts';
 import type { AgreementSummary } from './agreement.ts';
@@ -50,7 +50,7 @@ export async function evaluateCommand(input: string, options: EvaluateOptions): 
   }
   const precision = options.precision ?? 'int8';
   const comparison = await comparePrecisions(pixels, {
-    modelRef: resolveModelUri(options.model, config),
+    modelRef: resolveModelRef(options.model, config),
     precision,
     onProgress: say,
     // A line per batch for a person watching; a script's stderr gets the first-use build lines only.

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetReadObjects } from 'hyparquet';
 import { parse as parseNpy } from 'npyjs';
+import { PACKAGED_MODEL } from '../../shared/inference/model-ref.ts';
 import type { RunManifest } from '../../shared/output/output-format.ts';
 import { decodeImage } from '../../worker/decode-image.ts';
 import { openEngine } from '../../worker/engines/open-engine.ts';
@@ -77,7 +78,7 @@ before(async () => {
   );
   runDir = join(out, RUN);
 
-  const { engine } = await openEngine({ choice: 'onnx', modelRef: 'default' });
+  const { engine } = await openEngine({ choice: 'onnx', modelRef: PACKAGED_MODEL });
   try {
     for (const [photo, file] of Object.entries(PHOTOS)) {
       const decoded = await decodeImage(await readFile(join(fixtures, file)));

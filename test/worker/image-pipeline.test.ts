@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ObjectNotFoundError, StorageError } from '../../shared/errors.ts';
 import type { InferenceEngine } from '../../shared/inference/engine.ts';
+import { PACKAGED_MODEL } from '../../shared/inference/model-ref.ts';
 import { openEngine } from '../../worker/engines/open-engine.ts';
 import { type ImageResult, type ImageTask, processImages } from '../../worker/image-pipeline.ts';
 
@@ -43,7 +44,7 @@ describe('processImages', () => {
   let labels: readonly string[];
 
   before(async () => {
-    const opened = await openEngine({ choice: 'tfjs-wasm', modelRef: 'default' });
+    const opened = await openEngine({ choice: 'tfjs-wasm', modelRef: PACKAGED_MODEL });
     engine = opened.engine;
     labels = opened.model.labels;
   });

@@ -14,7 +14,7 @@ function tensorflowModulesLoadedBy(choice: string, precision = 'fp32'): string[]
   const script = `
     import { createRequire } from 'node:module';
     const { openEngine } = await import(${JSON.stringify(openEngine)});
-    const { engine } = await openEngine({ choice: ${JSON.stringify(choice)}, modelRef: 'default', precision: ${JSON.stringify(precision)} });
+    const { engine } = await openEngine({ choice: ${JSON.stringify(choice)}, modelRef: { kind: 'packaged' }, precision: ${JSON.stringify(precision)} });
     await engine.dispose();
     // tfjs is CommonJS: whatever of it was imported, from ESM too, sits in the CJS module cache.
     const loaded = Object.keys(createRequire(import.meta.url).cache).filter((path) => path.includes('/@tensorflow/'));

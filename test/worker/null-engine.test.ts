@@ -23,7 +23,10 @@ test('the null engine refuses a batch whose length does not match its count', as
 });
 
 test('openEngine opens the null engine without reading a model, under the engine name null', async () => {
-  const { engine, model } = await openEngine({ choice: NULL_ENGINE_CHOICE, modelRef: 'file:///nowhere/model' });
+  const { engine, model } = await openEngine({
+    choice: NULL_ENGINE_CHOICE,
+    modelRef: { kind: 'uri', uri: 'file:///nowhere/model' },
+  });
   assert.equal(engine.name, 'null');
   assert.equal(model.id, 'null-engine');
   assert.equal(model.labels.length, 1000);

@@ -14,6 +14,7 @@ import { loadOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
 import { resnet50 } from '../../model/spec.ts';
 import { EngineUnavailableError, ImageError } from '../../shared/errors.ts';
 import type { BatchOutput } from '../../shared/inference/engine.ts';
+import { PACKAGED_MODEL } from '../../shared/inference/model-ref.ts';
 import { decodeImage } from '../../worker/decode-image.ts';
 import { onnxCudaProviderInstalled } from '../../worker/engines/onnx-engine.ts';
 import { type LoadedModelInfo, openEngine, pickEngine } from '../../worker/engines/open-engine.ts';
@@ -30,7 +31,7 @@ const EMBEDDING_TOLERANCE = 1e-3;
 
 let opening: Promise<{ opened: OpenedEngine; model: LoadedModelInfo }> | undefined;
 function openShared() {
-  opening ??= openEngine({ choice: 'onnx', modelRef: 'default' }).then(({ engine, model }) => ({
+  opening ??= openEngine({ choice: 'onnx', modelRef: PACKAGED_MODEL }).then(({ engine, model }) => ({
     opened: { engine, labels: model.labels },
     model,
   }));
@@ -79,7 +80,7 @@ describe('engine selection with onnxruntime-node installed', () => {
   test('asking for onnx-cuda without the CUDA provider fails with EngineUnavailableError giving the install command', {
     skip: onnxCudaProviderInstalled() && 'the CUDA provider is installed here',
   }, async () => {
-    await assert.rejects(openEngine({ choice: 'onnx-cuda', modelRef: 'default' }), (error: unknown) => {
+    await assert.rejects(openEngine({ choice: 'onnx-cuda', modelRef: PACKAGED_MODEL }), (error: unknown) => {
       assert.ok(error instanceof EngineUnavailableError, `expected EngineUnavailableError, got ${String(error)}`);
       assert.match(error.message, /script\/install\.js --onnxruntime-node-install=cuda12/);
       return true;
@@ -89,7 +90,7 @@ describe('engine selection with onnxruntime-node installed', () => {
   test("--engine onnx opens an engine named 'onnx-cpu' with the model id, weights digest and labels of the tfjs engine", async () => {
     const { opened, model } = await openShared();
     assert.equal(opened.engine.name, 'onnx-cpu');
-    const tfjs = await openEngine({ choice: 'tfjs-wasm', modelRef: 'default' });
+    const tfjs = await openEngine({ choice: 'tfjs-wasm', modelRef: PACKAGED_MODEL });
     await tfjs.engine.dispose();
     assert.deepEqual(model, tfjs.model);
   });
@@ -107,7 +108,7 @@ describe('agreement with the tfjs-wasm engine', () => {
     const { opened } = await openShared();
     labels = opened.labels;
     onnx = await opened.engine.infer(fixtures.pixels, names.length);
-    const reference = await openEngine({ choice: 'tfjs-wasm', modelRef: 'default' });
+    const reference = await openEngine({ choice: 'tfjs-wasm', modelRef: PACKAGED_MODEL });
     tfjs = await reference.engine.infer(fixtures.pixels, names.length);
     await reference.engine.dispose();
   });

@@ -3,6 +3,7 @@
 // from the cache (test/model/model-int8-graph.test.ts builds it first; alone, this file builds it).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { PACKAGED_MODEL } from '../../shared/inference/model-ref.ts';
 import { openEngine, pickEngine } from '../../worker/engines/open-engine.ts';
 import { engineContract } from './engine-contract.ts';
 
@@ -13,7 +14,7 @@ describe('engine choice at int8', () => {
 });
 
 engineContract('onnx-cpu int8', async () => {
-  const { engine, model } = await openEngine({ choice: 'auto', modelRef: 'default', precision: 'int8' });
+  const { engine, model } = await openEngine({ choice: 'auto', modelRef: PACKAGED_MODEL, precision: 'int8' });
   assert.equal(model.precision, 'int8');
   return { engine, labels: model.labels };
 });

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { EngineUnavailableError } from '../../shared/errors.ts';
+import { PACKAGED_MODEL } from '../../shared/inference/model-ref.ts';
 import { decodeImage } from '../../worker/decode-image.ts';
 import { openEngine, pickEngine } from '../../worker/engines/open-engine.ts';
 import { activateTfjsBackend } from '../../worker/engines/tfjs-engine.ts';
@@ -30,7 +31,7 @@ const tfjsNodeGpuInstalled = installed('@tensorflow/tfjs-node-gpu');
 let opening: Promise<OpenedEngine> | undefined;
 /** One model load for the whole file. */
 function openShared(): Promise<OpenedEngine> {
-  opening ??= openEngine({ choice: 'tfjs-wasm', modelRef: 'default' }).then(({ engine, model }) => ({
+  opening ??= openEngine({ choice: 'tfjs-wasm', modelRef: PACKAGED_MODEL }).then(({ engine, model }) => ({
     engine,
     labels: model.labels,
   }));
@@ -51,7 +52,7 @@ describe('engine selection', () => {
   test('asking for tfjs-node when it is not installed fails with EngineUnavailableError saying how to install it', {
     skip: tfjsNodeInstalled && '@tensorflow/tfjs-node is installed here',
   }, async () => {
-    await assert.rejects(openEngine({ choice: 'tfjs-node', modelRef: 'default' }), (error: unknown) => {
+    await assert.rejects(openEngine({ choice: 'tfjs-node', modelRef: PACKAGED_MODEL }), (error: unknown) => {
       assert.ok(error instanceof EngineUnavailableError, `expected EngineUnavailableError, got ${String(error)}`);
       assert.equal(error.code, 'ENGINE_UNAVAILABLE');
       assert.equal(error.retryable, false);
@@ -63,7 +64,7 @@ describe('engine selection', () => {
   test('asking for tfjs-node-gpu when it is not installed names its package and the CUDA it needs', {
     skip: tfjsNodeGpuInstalled && '@tensorflow/tfjs-node-gpu is installed here',
   }, async () => {
-    await assert.rejects(openEngine({ choice: 'tfjs-node-gpu', modelRef: 'default' }), (error: unknown) => {
+    await assert.rejects(openEngine({ choice: 'tfjs-node-gpu', modelRef: PACKAGED_MODEL }), (error: unknown) => {
       assert.ok(error instanceof EngineUnavailableError);
       assert.match(error.message, /npm install @tensorflow\/tfjs-node-gpu/);
       assert.match(error.message, /CUDA/);

@@ -6,7 +6,10 @@ import { openEngineInThread } from '../../worker/engines/threaded-engine.ts';
 const imageFloats = 224 * 224 * 3;
 
 test('an engine on its own thread answers with the outputs of the engine it opened there', async () => {
-  const { engine, model } = await openEngineInThread({ choice: 'null', modelRef: 'file:///nowhere/model' });
+  const { engine, model } = await openEngineInThread({
+    choice: 'null',
+    modelRef: { kind: 'uri', uri: 'file:///nowhere/model' },
+  });
   try {
     assert.equal(engine.name, 'null');
     assert.equal(engine.embeddingSize, 2048);
@@ -21,7 +24,10 @@ test('an engine on its own thread answers with the outputs of the engine it open
 });
 
 test("an engine thread's error comes back as a ResnetBatchError with the same code", async () => {
-  const { engine } = await openEngineInThread({ choice: 'null', modelRef: 'file:///nowhere/model' });
+  const { engine } = await openEngineInThread({
+    choice: 'null',
+    modelRef: { kind: 'uri', uri: 'file:///nowhere/model' },
+  });
   try {
     await assert.rejects(
       engine.infer(new Float32Array(imageFloats), 2),

@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { freePort } from '../../shared/free-port.ts';
 import type { InferenceEngine } from '../../shared/inference/engine.ts';
+import { PACKAGED_MODEL } from '../../shared/inference/model-ref.ts';
 import { JOB_PAYLOAD_VERSION, type ShardJob } from '../../shared/queue/job-payload.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { openEngine } from '../../worker/engines/open-engine.ts';
@@ -58,7 +59,7 @@ describe('worker metrics', () => {
 
   before(async () => {
     redis = await startRedis();
-    const opened = await openEngine({ choice: 'tfjs-wasm', modelRef: 'default' });
+    const opened = await openEngine({ choice: 'tfjs-wasm', modelRef: PACKAGED_MODEL });
     engine = opened.engine;
     labels = opened.model.labels;
   });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { type ModelLocation, resolveModelLocation } from '../../model/model-location.ts';
+import { locateModel, type ModelLocation } from '../../model/model-location.ts';
 import type { LoadedOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
 import { resnet50 } from '../../model/spec.ts';
 import { ConfigError, EngineUnavailableError } from '../../shared/errors.ts';
@@ -12,7 +12,7 @@ import {
   type InferenceEngine,
   runsPrecision,
 } from '../../shared/inference/engine.ts';
-import { DEFAULT_MODEL_REF } from '../../shared/inference/model-ref.ts';
+import { type ModelRef, recordedModelRef } from '../../shared/inference/model-ref.ts';
 import { DEFAULT_PRECISION, type Precision } from '../../shared/inference/precision.ts';
 import type { Logger } from '../../shared/observability/logger.ts';
 import { NullEngine, nullLabels } from './null-engine.ts';
@@ -22,7 +22,7 @@ import type { TfjsFlavour } from './tfjs-engine.ts';
 
 /** What a worker knows about the model it loaded: written into every row and the manifest. */
 export interface LoadedModelInfo {
-  /** The model reference (shared/inference/model-ref.ts) shards are compared with. */
+  /** The model reference as recorded (shared/inference/model-ref.ts): shards are compared with it. */
   uri: string;
   /** The precision it runs at; shards of another precision are refused like shards of another model. */
   precision: Precision;
@@ -40,8 +40,8 @@ export const NULL_ENGINE_CHOICE = 'null';
 
 export interface OpenEngineOptions {
   choice: EngineChoice | typeof NULL_ENGINE_CHOICE;
-  /** Model reference (shared/inference/model-ref.ts): 'default' or a URI. */
-  modelRef: string;
+  /** The packaged artifact or the weights at a URI (shared/inference/model-ref.ts). */
+  modelRef: ModelRef;
   /** Default fp32. int8 runs on the ONNX CPU engine only; `auto` then picks it. */
   precision?: Precision;
   logger?: Logger;
@@ -130,7 +130,7 @@ export async function openEngine(options: OpenEngineOptions): Promise<Opened> {
   const precision = options.precision ?? DEFAULT_PRECISION;
   const picked = chooseEngine(options.choice, precision);
   options.logger?.info({ engine: picked.flavour, reason: picked.reason, precision }, 'engine chosen');
-  const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef);
+  const location = locateModel(options.modelRef);
   const opened =
     picked.flavour === 'onnx-cpu' || picked.flavour === 'onnx-cuda'
       ? await openOnnx(picked.flavour, location, options)
@@ -148,7 +148,7 @@ function openNull(options: OpenEngineOptions): Opened {
   return {
     engine: new NullEngine(),
     model: {
-      uri: options.modelRef,
+      uri: recordedModelRef(options.modelRef),
       precision: options.precision ?? DEFAULT_PRECISION,
       id: 'null-engine',
       weightsSha256: 'none',
@@ -172,7 +172,7 @@ async function openTfjs(flavour: TfjsFlavour, location: ModelLocation, options: 
   return {
     engine: new TfjsEngine(flavour, loaded.model),
     model: {
-      uri: options.modelRef,
+      uri: recordedModelRef(options.modelRef),
       precision: 'fp32',
       id: loaded.modelId,
       weightsSha256: loaded.weightsSha256,
@@ -181,12 +181,15 @@ async function openTfjs(flavour: TfjsFlavour, location: ModelLocation, options: 
   };
 }
 
-/** Reads the weights, generates the ONNX graph (fp32 or int8) or reuses the cached one, and opens a session on it. */
+/** Makes the model ready for ONNX (model/onnx/prepare-onnx-model.ts) and opens a session on its graph. */
 async function openOnnx(flavour: OnnxFlavour, location: ModelLocation, options: OpenEngineOptions): Promise<Opened> {
   const precision = options.precision ?? DEFAULT_PRECISION;
   const [{ OnnxEngine }, loaded] = await Promise.all([
     import('./onnx-engine.ts'),
-    precision === 'int8' ? loadInt8(location, options) : loadFp32(location),
+    prepareOnnx(location, precision, (message) => {
+      if (options.onProgress) options.onProgress(message);
+      else options.logger?.info(message);
+    }),
   ]);
   options.logger?.info(
     { path: loaded.modelPath, sha256: loaded.onnxSha256, generated: loaded.generated, precision },
@@ -198,18 +201,13 @@ async function openOnnx(flavour: OnnxFlavour, location: ModelLocation, options: 
   return {
     engine,
     model: {
-      uri: options.modelRef,
+      uri: recordedModelRef(options.modelRef),
       precision,
       id: loaded.modelId,
       weightsSha256: loaded.weightsSha256,
       labels: loaded.labels,
     },
   };
-}
-
-async function loadFp32(location: ModelLocation): Promise<LoadedOnnxResNet> {
-  const { loadOnnxResNet } = await import('../../model/onnx/load-onnx-resnet.ts');
-  return loadOnnxResNet(resnet50, location.read, { localDir: location.localDir });
 }
 
 /**
@@ -219,31 +217,35 @@ async function loadFp32(location: ModelLocation): Promise<LoadedOnnxResNet> {
  * progress. Nothing to do for fp32 here: its graph takes seconds and is generated on open.
  */
 export async function prepareModel(options: {
-  modelRef: string;
+  modelRef: ModelRef;
   precision: Precision;
   onProgress: (message: string) => void;
 }): Promise<void> {
   if (options.precision !== 'int8') return;
-  const location = resolveModelLocation(options.modelRef === DEFAULT_MODEL_REF ? undefined : options.modelRef);
-  await loadInt8(location, { choice: 'onnx', modelRef: options.modelRef, onProgress: options.onProgress });
+  await prepareOnnx(locateModel(options.modelRef), options.precision, options.onProgress);
 }
 
 /**
- * The int8 graph, built on this host's first use from the default calibration set (20-30 s, with
- * progress lines). Its loader and the decoder calibration uses (sharp) are imported only here, so
- * an fp32 engine thread loads neither.
+ * The model's ONNX graph at `precision`, found or generated (model/onnx/prepare-onnx-model.ts),
+ * with the worker's decoder for an int8 build: calibration sees exactly what inference will. The
+ * decoder (sharp) and the loaders are imported only here, so an fp32 engine thread loads no decoder.
  */
-async function loadInt8(location: ModelLocation, options: OpenEngineOptions): Promise<LoadedOnnxResNet> {
-  const [{ loadInt8ResNet }, { decodeImage }] = await Promise.all([
-    import('../../model/onnx/load-int8-resnet.ts'),
-    import('../decode-image.ts'),
-  ]);
-  return loadInt8ResNet(resnet50, location.read, {
-    localDir: location.localDir,
+async function prepareOnnx(
+  location: ModelLocation,
+  precision: Precision,
+  onProgress: (message: string) => void,
+): Promise<LoadedOnnxResNet> {
+  const preparing = import('../../model/onnx/prepare-onnx-model.ts');
+  const graphOptions = { localDir: location.localDir };
+  if (precision === 'fp32') {
+    const { prepareOnnxModel } = await preparing;
+    return prepareOnnxModel(resnet50, location.read, { ...graphOptions, precision });
+  }
+  const [{ prepareOnnxModel }, { decodeImage }] = await Promise.all([preparing, import('../decode-image.ts')]);
+  return prepareOnnxModel(resnet50, location.read, {
+    ...graphOptions,
+    precision,
     decode: async (bytes) => (await decodeImage(bytes)).pixels,
-    onProgress: (message) => {
-      if (options.onProgress) options.onProgress(message);
-      else options.logger?.info(message);
-    },
+    onProgress,
   });
 }
