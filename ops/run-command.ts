@@ -5,6 +5,7 @@ import { ResnetBatchError } from '../shared/errors.ts';
 import type { EngineChoice } from '../shared/inference/engine.ts';
 import type { Precision } from '../shared/inference/precision.ts';
 import { eraseTerminalLine, setLiveLine } from '../shared/observability/live-line.ts';
+import { logLevelFromEnv } from '../shared/observability/log-format.ts';
 import { createLogger, type Logger } from '../shared/observability/logger.ts';
 import type { RunActivity } from '../shared/run/run-activity.ts';
 import type { RunRecord } from '../shared/run/run-record.ts';
@@ -54,7 +55,7 @@ export async function runCommand(
   // recorded at another precision is refused up front (claim-run.ts) rather than left to workers
   // that would refuse its shards.
   const precision = options.precision ?? config.PRECISION;
-  const workers = new LocalWorkers({ ...options, precision }, createLogger('worker', process.env.LOG_LEVEL ?? 'warn'));
+  const workers = new LocalWorkers({ ...options, precision }, createLogger('worker', logLevelFromEnv('warn')));
   const stop = new RunStop({
     graceful: (signal) => {
       const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal';
