@@ -49,9 +49,9 @@ const configSchema = z.object({
   /**
    * LOG_LEVEL: the least severe log line written: trace, debug, info, warn, error, fatal or
    * silent. Default info; the workers `resnet-batch run` starts for itself default to warn, so
-   * that its progress line is not buried. debug to see each batch and shard as it goes.
-   * (Read by shared/observability/log-format.ts, which loads no zod; validated here at start.)
+   * that its progress line is not buried. warn keeps only the problems; debug adds queue connection errors.
    */
+  // Validated here at start; read by shared/observability/log-format.ts, which loads no zod.
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
   /**
    * NO_COLOR: set to anything (no-color.org) to write readable log lines without colour. Default
