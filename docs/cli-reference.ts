@@ -6,8 +6,8 @@ import { cell, table } from './markdown.ts';
  * README's CLI reference, read from the commander program itself (bin/cli-program.ts): every
  * command and sub-command, its arguments, every flag with its help text, default and choices as
  * commander's own help formats them, then the exit codes. A flag or argument that three or more
- * commands declare the same way (same term, same help) is described once, in a table of shared
- * flags, and named in each command's row.
+ * commands declare the same way (same term, same help) is described once, in the last row, and
+ * named in each command's row. One line per command keeps README short.
  */
 const SHARED_AT = 3;
 
@@ -30,27 +30,22 @@ export function cliReference(program: Command): string {
   for (const item of commands.flatMap(items).filter(isShared)) shared.set(key(item), item);
   const globalFlags = program.options.map((option) => optionItem(program.createHelp(), option));
 
+  const sharedCell = [...shared.values(), ...globalFlags].map((item) => `\`${item.term}\`: ${cell(item.text)}`);
+  const exitCodes = EXIT_CODES.map(({ code, meaning }) => `- \`${code}\` ${cell(meaning)}`);
   return [
     `Every command prints this with examples: \`${program.name()} <command> --help\`.`,
     '',
     table(
       ['command', 'what it does; its own arguments and flags'],
-      commands.map((command) => [`\`${usage(command)}\``, commandCell(command, isShared)]),
-    ),
-    '',
-    'Arguments and flags several commands share, and the global ones:',
-    '',
-    table(
-      ['argument or flag', 'meaning'],
-      [...shared.values(), ...globalFlags].map((item) => [`\`${item.term}\``, cell(item.text)]),
+      [
+        ...commands.map((command) => [`\`${usage(command)}\``, commandCell(command, isShared)]),
+        ['shared by several commands, and global', sharedCell.join('<br>')],
+      ],
     ),
     '',
     'Exit codes:',
     '',
-    table(
-      ['code', 'meaning'],
-      EXIT_CODES.map(({ code, meaning }) => [`\`${code}\``, cell(meaning)]),
-    ),
+    ...exitCodes,
   ].join('\n');
 }
 
