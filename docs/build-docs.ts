@@ -3,7 +3,7 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { program } from '../bin/cli-program.ts';
 import { cliReference } from './cli-reference.ts';
-import { ENV_SCHEMAS, envReference } from './env-reference.ts';
+import { envReference, envSchemaFiles } from './env-reference.ts';
 import { errorReference } from './error-reference.ts';
 
 /**
@@ -24,9 +24,11 @@ interface Section {
   render(): string | Promise<string>;
 }
 
+const ENV_SCHEMAS = envSchemaFiles(ROOT);
+
 const SECTIONS: readonly Section[] = [
   { name: 'cli', source: 'bin/cli-program.ts, bin/exit-codes.ts', render: () => cliReference(program) },
-  { name: 'env', source: ENV_SCHEMAS.join(', '), render: () => envReference(ROOT) },
+  { name: 'env', source: ENV_SCHEMAS.join(', '), render: () => envReference(ROOT, ENV_SCHEMAS) },
   { name: 'errors', source: 'shared/errors.ts', render: () => errorReference(ROOT) },
 ];
 

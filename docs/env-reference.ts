@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import ts from 'typescript';
 import { cell, table } from './markdown.ts';
 
@@ -10,11 +10,28 @@ import { cell, table } from './markdown.ts';
  * opens with the variables' names and a colon ("S3_ENDPOINT, else AWS_ENDPOINT_URL: ...") gives
  * the first column; otherwise the names do.
  */
-export const ENV_SCHEMAS = [
-  'shared/config.ts',
-  'shared/storage/storage-config.ts',
-  'shared/storage/http/http-config.ts',
-] as const;
+/** The folders whose schemas are searched (the source, not tests or bench). */
+const SOURCE_FOLDERS = ['bin', 'ops', 'schedule', 'producer', 'worker', 'model', 'shared'];
+
+/**
+ * The files that declare environment schemas: a `z.object({` with a field named like a variable.
+ * Found rather than listed, so that a new schema cannot be left out of the table. Shallower
+ * files first (shared/config.ts, then the stores'), so the table reads from general to specific.
+ */
+export function envSchemaFiles(root: URL): string[] {
+  const files = SOURCE_FOLDERS.flatMap((folder) =>
+    readdirSync(new URL(`${folder}/`, root), { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => `${folder}/${file}`),
+  );
+  const depth = (file: string) => file.split('/').length;
+  return files
+    .filter((file) => {
+      const source = readFileSync(new URL(file, root), 'utf8');
+      return source.includes('z.object(') && /^\s+[A-Z][A-Z0-9_]{2,}: /m.test(source);
+    })
+    .sort((a, b) => depth(a) - depth(b) || a.localeCompare(b));
+}
 
 interface EnvRow {
   names: string[];
@@ -23,8 +40,8 @@ interface EnvRow {
 
 const VARIABLE = /^[A-Z][A-Z0-9_]*$/;
 
-export function envReference(root: URL): string {
-  const rows = ENV_SCHEMAS.flatMap((file) => schemaRows(file, readFileSync(new URL(file, root), 'utf8')));
+export function envReference(root: URL, files: readonly string[]): string {
+  const rows = files.flatMap((file) => schemaRows(file, readFileSync(new URL(file, root), 'utf8')));
   return table(
     ['variable', 'meaning, default, when to change it'],
     rows.map((row) => {
@@ -34,7 +51,7 @@ export function envReference(root: URL): string {
   );
 }
 
-export function schemaRows(file: string, source: string): EnvRow[] {
+function schemaRows(file: string, source: string): EnvRow[] {
   const rows: EnvRow[] = [];
   const visit = (node: ts.Node): void => {
     if (isZodObjectCall(node)) {

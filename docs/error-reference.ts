@@ -40,7 +40,7 @@ function isErrorCodeTable(value: unknown): value is ErrorCodeTable {
 }
 
 /** The codes shared/errors.ts declares today, read from its source (its comments are not data). */
-export function declaredCodes(source: string): ErrorCodeDoc[] {
+function declaredCodes(source: string): ErrorCodeDoc[] {
   const file = ts.createSourceFile('errors.ts', source, ts.ScriptTarget.Latest, true);
   const codes: ErrorCodeDoc[] = [];
   const visit = (node: ts.Node): void => {
