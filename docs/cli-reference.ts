@@ -54,7 +54,7 @@ function leafCommands(command: Command): Command[] {
   return command.commands.flatMap((sub) => (sub.commands.length > 0 ? leafCommands(sub) : [sub]));
 }
 
-/** `resnet-batch schedule add [options] <name> <input>` without the program name. */
+/** `schedule add <name> <input>`: the command's path under the program, and its arguments. */
 function usage(command: Command): string {
   const names: string[] = [];
   for (let at: Command | null = command; at?.parent; at = at.parent) names.unshift(at.name());
