@@ -52,7 +52,7 @@ const configSchema = z.object({
    * that its progress line is not buried. warn keeps only the problems; debug adds queue connection errors.
    */
   // Validated here at start; read by shared/observability/log-format.ts, which loads no zod.
-  LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `is not one of ${LOG_LEVELS.join(', ')}; set it like info` }).optional(),
   /**
    * NO_COLOR: set to anything (no-color.org) to write readable log lines without colour. Default
    * unset: colour when stderr is a terminal.
