@@ -1,6 +1,6 @@
 // Import rules of the source folders, checked by `npm run lint` (dependency-cruiser). Each top-level
-// folder is one role, and a role imports only the roles below it. README's "Layout" section is
-// drawn from this picture; keep the two the same.
+// folder is one role, and a role imports only the roles below it. README's "How a run works"
+// copies this picture; keep the two the same.
 //
 //   bin/  ->  ops/       ->  producer/, worker/  ->  model/  ->  shared/
 //   bin/  ->  schedule/  ->  producer/           ->  model/  ->  shared/

@@ -81,7 +81,7 @@ const intFromEnv = (name: string, fallback: number): number =>
 
 async function main(): Promise<void> {
   // The S3 clients of the bench's own harness are made outside shared/storage/s3/s3-client.ts, which
-  // turns the SDK's Node 20 notice off for the commands (README, "Node 20 or 22").
+  // turns the SDK's Node 20 notice off for the commands (docs/OPERATIONS.md, "Node versions").
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const startedAt = new Date();
   const loadAverageBefore = loadavg();

@@ -18,8 +18,7 @@ import type { WorkerCommandOptions } from '../worker/worker-command.ts';
  * generator reads it). Each command's work lives with its role (producer/, worker/,
  * schedule/, ops/), loaded only when that command runs; this file parses flags, documents them
  * with examples, and prints what a command throws in one format: `resnet-batch: CODE: message`.
- * Exit codes: 0 success, 1 fatal (bad configuration included, with one line saying what to
- * fix), 2 partial (some images or shards failed).
+ * Exit codes: bin/exit-codes.ts.
  */
 export const program = new Command('resnet-batch')
   .description('Batch ResNet-50 inference: image URIs in, embeddings (.npy) and labels (Parquet) out')

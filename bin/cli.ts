@@ -7,6 +7,7 @@ try {
 } catch (error) {
   const code = error instanceof ResnetBatchError ? `${error.code}: ` : '';
   process.stderr.write(`resnet-batch: ${code}${describeError(error)}\n`);
-  if (process.env.DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  const { configValue } = await import('../shared/config.ts');
+  if (configValue('DEBUG') && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   process.exitCode = 1;
 }

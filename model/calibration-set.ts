@@ -10,7 +10,7 @@
  * - 2x2 collages of four different photos;
  * - "documents": dark lines of varying length on light paper, drawn as SVG shapes (no fonts, so
  *   the pixels do not depend on the fonts a host has).
- * Users with other data calibrate on it with `resnet-batch calibrate` (README, int8).
+ * Users with other data calibrate on it with `resnet-batch calibrate` (README, "int8 on the CPU").
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';

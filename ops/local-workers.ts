@@ -3,6 +3,7 @@ import type { PipelineConfig } from '../shared/config.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
 import type { EngineChoice } from '../shared/inference/engine.ts';
 import type { Precision } from '../shared/inference/precision.ts';
+import { logLevelFromEnv } from '../shared/observability/log-format.ts';
 import type { Logger } from '../shared/observability/logger.ts';
 import type { StopWorkerMessage } from '../shared/queue/worker-control.ts';
 import { CLI_LAUNCHER } from '../shared/source-location.ts';
@@ -108,7 +109,7 @@ export class LocalWorkers {
     const env = {
       ...process.env,
       REDIS_URL: redisUrl,
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      LOG_LEVEL: logLevelFromEnv('warn'),
       METRICS_PORT: process.env.METRICS_PORT ?? '0',
       REDIS_UNREACHABLE_MS: String(redisUnreachableMs(config)),
     };

@@ -3,6 +3,7 @@ import { configFromEnv, type PipelineConfig } from '../shared/config.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
 import type { EngineChoice } from '../shared/inference/engine.ts';
 import type { Precision } from '../shared/inference/precision.ts';
+import { logLevelFromEnv } from '../shared/observability/log-format.ts';
 import { createLogger, type Logger } from '../shared/observability/logger.ts';
 import type { RunActivity } from '../shared/run/run-activity.ts';
 import type { RunRecord } from '../shared/run/run-record.ts';
@@ -53,7 +54,7 @@ export async function runCommand(
   // recorded at another precision is refused up front (claim-run.ts) rather than left to workers
   // that would refuse its shards.
   const precision = options.precision ?? config.PRECISION;
-  const workers = new LocalWorkers({ ...options, precision }, createLogger('worker', process.env.LOG_LEVEL ?? 'warn'));
+  const workers = new LocalWorkers({ ...options, precision }, createLogger('worker', logLevelFromEnv('warn')));
   const stop = stopWorkersOnSignals(workers);
   // The model starts loading first (on its own thread); Redis and the listing meanwhile. An int8
   // graph not built on this host yet is built first, once, while Redis starts.

@@ -7,8 +7,8 @@ import { lineFieldsProblem, type RawFields } from './carried-fields.ts';
  * One entry of a list file turned into the image it names. The formats, chosen by the file's name:
  *   .txt           one URI or path per line; blank lines and lines starting with '#' are skipped.
  *   .jsonl         one JSON object per line: {"uri": "...", "size": 123, "etag": "...", ...}.
- *   .csv           a header row, then one row per image (csv-list.ts).
- *   .parquet       one row per image (parquet-list.ts).
+ *   .csv           a header row, then one row per image (table-list.ts, read by csv-rows.ts).
+ *   .parquet       one row per image (table-list.ts, read by parquet-rows.ts).
  *   manifest.json  an S3 Inventory report's manifest (s3-inventory.ts): the bucket's objects.
  * In a .jsonl line and a CSV or Parquet row, the URI is the "uri" field (the --url-column of a
  * table, by default `url`, else `uri`); "size" and "etag" are optional listing facts, and every

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import { ENGINE_CHOICES } from './inference/engine.ts';
 import { DEFAULT_PRECISION, PRECISIONS } from './inference/precision.ts';
-import { LOG_FORMATS } from './observability/log-format.ts';
+import { LOG_FORMATS, LOG_LEVELS } from './observability/log-format.ts';
 
 /**
  * Pipeline configuration from the environment, validated once at start. Command-line flags
@@ -35,7 +35,7 @@ const configSchema = z.object({
    * answer before it exits (code 1, one line saying so). Default 300000 (5 minutes): longer than a
    * Redis restart or a managed failover (seconds to a minute or two), short enough that a
    * supervisor (Kubernetes, compose, systemd) sees a crash loop instead of a worker that looks
-   * healthy and does nothing. 0 never gives up (the behaviour before issue 12). `resnet-batch run`
+   * healthy and does nothing. 0 never gives up. `resnet-batch run`
    * gives its own workers 15000 unless this is set: their Redis is the one it started, and when
    * that is gone the run is over. Raise it for Redis maintenance windows longer than 5 minutes.
    */
@@ -46,6 +46,23 @@ const configSchema = z.object({
    * 'pretty' always readable lines. Logs go to stderr either way (shared/observability/logger.ts).
    */
   LOG_FORMAT: z.enum(LOG_FORMATS).default('auto'),
+  /**
+   * LOG_LEVEL: the least severe log line written: trace, debug, info, warn, error, fatal or
+   * silent. Default info; the workers `resnet-batch run` starts for itself default to warn, so
+   * that its progress line is not buried. warn keeps only the problems; debug adds queue connection errors.
+   */
+  // Validated here at start; read by shared/observability/log-format.ts, which loads no zod.
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `is not one of ${LOG_LEVELS.join(', ')}; set it like info` }).optional(),
+  /**
+   * NO_COLOR: set to anything (no-color.org) to write readable log lines without colour. Default
+   * unset: colour when stderr is a terminal.
+   */
+  NO_COLOR: z.string().optional(),
+  /**
+   * DEBUG: set to anything to print the stack trace under a command's one-line error (bin/cli.ts).
+   * Default unset. For bug reports; `RESNET_BATCH_FROM_SOURCE=1` makes the trace name .ts lines.
+   */
+  DEBUG: z.string().optional(),
   /** JOB_ATTEMPTS: attempts per shard before it is marked failed (storage or Redis outages). Default 5. */
   JOB_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   /** JOB_BACKOFF_MS: first retry delay in ms; doubles each attempt (exponential). Default 2000. */
@@ -114,11 +131,16 @@ const configSchema = z.object({
   /**
    * OTEL_EXPORTER_OTLP_ENDPOINT: OTLP/HTTP collector base URL, e.g. http://otel-collector:4318.
    * When set, BullMQ job traces are exported there (shared/observability/telemetry.ts); unset, no tracing code
-   * is loaded. The other OTEL_* variables (headers, service name) are read by the SDK itself.
+   * is loaded. The other OTEL_* variables (headers, resource attributes) are read by the SDK itself.
    */
   OTEL_EXPORTER_OTLP_ENDPOINT: z
     .url({ protocol: /^https?$/, message: 'is not an http(s) URL; set it like http://otel-collector:4318' })
     .optional(),
+  /**
+   * OTEL_SERVICE_NAME: service.name of the traces. Default resnet-batch-worker for workers,
+   * resnet-batch-producer for submit. Set it to tell environments or fleets apart in one collector.
+   */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
 });
 
 export type PipelineConfig = z.infer<typeof configSchema>;
@@ -134,6 +156,20 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineCon
     return `${name} ${issue.message} (got '${redactUrl(String(env[name] ?? ''))}')`;
   });
   throw new ConfigError(problems.join('; '));
+}
+
+/**
+ * One variable through its schema entry, apart from configFromEnv: undefined when unset or
+ * invalid. For readers that run whether or not the whole configuration is valid (bin/cli.ts
+ * prints a failed configFromEnv, with its stack when DEBUG is set).
+ */
+export function configValue<K extends keyof PipelineConfig>(
+  name: K,
+  env: NodeJS.ProcessEnv = process.env,
+): PipelineConfig[K] | undefined {
+  const value = env[name];
+  const parsed = configSchema.shape[name].safeParse(value === '' ? undefined : value);
+  return parsed.success ? (parsed.data as PipelineConfig[K]) : undefined;
 }
 
 /** The same URL with any password replaced, for messages and logs. */

@@ -3,13 +3,12 @@ import { isatty } from 'node:tty';
 import { type DestinationStream, destination, type Logger, pino } from 'pino';
 import type { PrettyOptions } from 'pino-pretty';
 import { clearLiveLine } from './live-line.ts';
-import { LOG_FORMATS, type LogFormat } from './log-format.ts';
+import { colourWanted, logFormatFromEnv, logLevelFromEnv } from './log-format.ts';
 
 /**
  * One structured logger for every process (producer, worker, run), always on stderr so that
  * stdout stays free for command output (`classify --json`, `status --json`, run ids).
- * LOG_LEVEL: trace|debug|info|warn|error|fatal|silent, default info.
- * LOG_FORMAT (shared/config.ts): JSON lines for log collectors and `jq`, or readable lines
+ * LOG_LEVEL and LOG_FORMAT (documented in shared/config.ts, read in log-format.ts): JSON lines for log collectors and `jq`, or readable lines
  * (`12:00:01.123 WARN (worker): message {fields}`) for people; by default readable when stderr
  * is a terminal, JSON otherwise.
  *
@@ -21,7 +20,7 @@ import { LOG_FORMATS, type LogFormat } from './log-format.ts';
  * Redaction is the last line of defence for secrets: configuration never logs credentials or
  * Redis passwords in the first place (see shared/config.ts redactUrl).
  */
-export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(name: string, level = logLevelFromEnv()): Logger {
   return pino(
     {
       name,
@@ -37,9 +36,7 @@ export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'inf
 
 /** Whether this process's logs are readable lines (true) or JSON (false), as createLogger writes them. */
 export function logsArePretty(env: NodeJS.ProcessEnv = process.env): boolean {
-  const format = (LOG_FORMATS as readonly string[]).includes(env.LOG_FORMAT ?? '')
-    ? (env.LOG_FORMAT as LogFormat)
-    : 'auto';
+  const format = logFormatFromEnv(env);
   // isatty(2) rather than process.stderr.isTTY: it answers the same in a worker thread (the
   // engine thread logs too), whose process.stderr is a pipe to the main thread.
   return format === 'pretty' || (format === 'auto' && isatty(2));
@@ -69,7 +66,7 @@ function prettyStream(): DestinationStream {
   return pretty({
     destination: 2,
     sync: true,
-    colorize: isatty(2) && !process.env.NO_COLOR,
+    colorize: isatty(2) && colourWanted(),
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname',
     singleLine: true,

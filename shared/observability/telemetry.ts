@@ -24,7 +24,7 @@ export const TRACER_NAME = 'resnet-batch';
  * nothing) when it does not. `service` becomes service.name unless OTEL_SERVICE_NAME is set.
  */
 export async function startTracing(
-  config: Pick<PipelineConfig, 'OTEL_EXPORTER_OTLP_ENDPOINT'>,
+  config: Pick<PipelineConfig, 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_SERVICE_NAME'>,
   service: string,
 ): Promise<Tracing | undefined> {
   if (!config.OTEL_EXPORTER_OTLP_ENDPOINT) return undefined;
@@ -37,7 +37,7 @@ export async function startTracing(
   // the configuration module the one place that validated it.
   const url = `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
   const sdk = new NodeSDK({
-    serviceName: process.env.OTEL_SERVICE_NAME ?? service,
+    serviceName: config.OTEL_SERVICE_NAME ?? service,
     traceExporter: new OTLPTraceExporter({ url }),
     instrumentations: [],
   });

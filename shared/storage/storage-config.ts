@@ -7,13 +7,8 @@ import { type HttpConfig, httpConfigFromEnv } from './http/http-config.ts';
  * shared/config.ts: stores are opened in many places (the producer, workers, the model loader,
  * tests with their own servers), and each passes this one small type to open-store.ts.
  *
- * | Variable                                        | Meaning                                      | Default |
- * |-------------------------------------------------|----------------------------------------------|---------|
- * | S3_ENDPOINT, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL | S3-compatible endpoint (MinIO, s3rver, Ceph, R2), http(s)://host:port | AWS S3 |
- * | S3_FORCE_PATH_STYLE                              | `true`/`false`: bucket in the path, not the host name | true when an endpoint is set, else false |
- * | AWS_REGION, else AWS_DEFAULT_REGION              | region requests are signed for               | us-east-1 |
- * | AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN | static credentials                | the AWS default chain |
- * | S3_REQUEST_TIMEOUT_MS                           | ms from sending a request to its response headers (see s3-client.ts requestTimeoutMs) | 120000 |
+ * Each variable is documented at its schema entry below (README's environment table is
+ * generated from these comments).
  *
  * Credentials: when the env passed in holds AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY they are
  * used as given, which is exactly the first step of the AWS default chain, but works for an env
@@ -21,7 +16,7 @@ import { type HttpConfig, httpConfigFromEnv } from './http/http-config.ts';
  * undefined and the SDK walks its default chain (env, SSO, shared ini files / AWS_PROFILE,
  * credential_process, web identity, ECS and EC2 instance metadata).
  *
- * The HTTP_* variables of http(s) image URLs are read by http-config.ts (table there).
+ * The HTTP_* variables of http(s) image URLs are read by http-config.ts (documented there).
  */
 export interface StorageConfig {
   s3: S3Config;
@@ -37,10 +32,7 @@ export interface S3Config {
   region: string;
   /** Static credentials; undefined means the AWS default provider chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /**
-   * S3_REQUEST_TIMEOUT_MS: overrides s3-client.ts requestTimeoutMs (default 120000). Lower it on
-   * a fast network so a hung server fails a request sooner; the fault tests set it to a second.
-   */
+  /** S3_REQUEST_TIMEOUT_MS, when set; the fault tests set it to a second. */
   requestTimeoutMs?: number;
 }
 
@@ -49,16 +41,39 @@ const nonEmpty = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
+/** A field without a comment of its own shares the comment of the field before it. */
 const envSchema = z.object({
+  /**
+   * S3_ENDPOINT, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL: an S3-compatible endpoint
+   * (MinIO, SeaweedFS, Ceph, R2, s3rver), http(s)://host:port; the compose file's SeaweedFS is
+   * http://s3:8333. Default unset: AWS S3 in AWS_REGION.
+   */
   S3_ENDPOINT: nonEmpty,
   AWS_ENDPOINT_URL_S3: nonEmpty,
   AWS_ENDPOINT_URL: nonEmpty,
+  /**
+   * S3_FORCE_PATH_STYLE: true or false: the bucket in the path (endpoint/bucket/key), not in the
+   * host name. Default true when an endpoint is set (MinIO and s3rver need it), else false.
+   */
   S3_FORCE_PATH_STYLE: nonEmpty.pipe(z.enum(['true', 'false', '1', '0']).optional()),
+  /**
+   * AWS_REGION, else AWS_DEFAULT_REGION: the region requests are signed for. Default us-east-1,
+   * which most S3-compatible stores accept.
+   */
   AWS_REGION: nonEmpty,
   AWS_DEFAULT_REGION: nonEmpty,
+  /**
+   * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN: static credentials. Default
+   * unset: the AWS default chain (profile and SSO, web identity, ECS or EC2 instance role).
+   */
   AWS_ACCESS_KEY_ID: nonEmpty,
   AWS_SECRET_ACCESS_KEY: nonEmpty,
   AWS_SESSION_TOKEN: nonEmpty,
+  /**
+   * S3_REQUEST_TIMEOUT_MS: ms from sending an S3 request (uploading its body included: one 8 MiB
+   * multipart part) to its response headers. Default 120000 (s3-client.ts requestTimeoutMs: an
+   * 8 MiB part at 0.5 Mbit/s). Lower it on a fast network so that a hung server fails sooner.
+   */
   S3_REQUEST_TIMEOUT_MS: nonEmpty.pipe(
     z
       .string()

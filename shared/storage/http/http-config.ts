@@ -5,16 +5,7 @@ import { PROJECT_VERSION } from '../../source-location.ts';
 /**
  * How the workers fetch http(s) image URLs (shared/storage/http/http-store.ts), from the environment.
  * Read with the other storage settings (storage-config.ts), because stores are what need them.
- *
- * | Variable                    | Meaning                                                              | Default |
- * |-----------------------------|----------------------------------------------------------------------|---------|
- * | HTTP_ALLOWED_HOSTS          | comma-separated `host` or `host:port` fetched even when they resolve to a loopback, private, link-local, unique-local or multicast address | none |
- * | HTTP_CONNECT_TIMEOUT_MS     | ms to resolve the name and open the TCP (and TLS) connection          | 10000 |
- * | HTTP_TIMEOUT_MS             | ms for one attempt, from the request to the last byte of the body      | 30000 |
- * | HTTP_ATTEMPTS               | attempts per URL on 429, 5xx and dropped connections (1 = no retry)    | 3 |
- * | HTTP_MAX_REDIRECTS          | redirects followed per URL, each hop checked like the first            | 5 |
- * | HTTP_PER_HOST_CONCURRENCY   | requests one worker process has open to one host at once              | 8 |
- * | HTTP_RESPECT_OPT_OUT        | `true`/`false`: an image whose response says X-Robots-Tag noai or noimageai is an OPTED_OUT error row | true |
+ * Each variable is documented at its schema entry below, with its default.
  */
 export interface HttpConfig {
   /** Lower-case `host` and `host:port` entries of HTTP_ALLOWED_HOSTS. */
@@ -45,12 +36,35 @@ const whole = (min: number, max: number) =>
   nonEmpty.pipe(z.coerce.number<string | undefined>().int().min(min).max(max).optional());
 
 const envSchema = z.object({
+  /**
+   * HTTP_ALLOWED_HOSTS: comma-separated `host` or `host:port` (IPv6 in brackets) whose images are
+   * fetched even from a loopback, private, link-local, unique-local or multicast address: an
+   * image server on your own network. Default unset: only public addresses.
+   */
   HTTP_ALLOWED_HOSTS: nonEmpty,
+  /** HTTP_CONNECT_TIMEOUT_MS: ms to resolve the name and open the TCP (and TLS) connection. Default 10000. */
   HTTP_CONNECT_TIMEOUT_MS: whole(100, 600_000),
+  /**
+   * HTTP_TIMEOUT_MS: ms for one attempt, from the request to the last byte of the body; past it
+   * the image is a TIMEOUT row (not retried). Default 30000. Raise it for slow servers of large images.
+   */
   HTTP_TIMEOUT_MS: whole(100, 3_600_000),
+  /**
+   * HTTP_ATTEMPTS: attempts per URL on 429, 5xx and dropped connections (1 = no retry), with
+   * backoff 1 s, 2 s... and Retry-After honoured up to 60 s. Default 3.
+   */
   HTTP_ATTEMPTS: whole(1, 20),
+  /** HTTP_MAX_REDIRECTS: redirects followed per URL, each hop checked like the first. Default 5. */
   HTTP_MAX_REDIRECTS: whole(0, 20),
+  /**
+   * HTTP_PER_HOST_CONCURRENCY: requests one worker process has open to one host at once. Default
+   * 8. Lower it for a small server you do not want to load.
+   */
   HTTP_PER_HOST_CONCURRENCY: whole(1, 1024),
+  /**
+   * HTTP_RESPECT_OPT_OUT: true or false. Default true: an image whose response says X-Robots-Tag
+   * noai or noimageai is an OPTED_OUT row. false only with the owners' permission.
+   */
   HTTP_RESPECT_OPT_OUT: nonEmpty.pipe(z.enum(['true', 'false', '1', '0']).optional()),
 });
 

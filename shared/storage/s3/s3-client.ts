@@ -46,8 +46,8 @@ export const defaultS3ClientTuning: S3ClientTuning = {
 /**
  * The SDK prints a 9-line NodeVersionSupportWarning on Node < 22 when it builds a client's runtime
  * config, which lands before the first S3 error of every command and in test output. The project
- * supports Node >= 20.10 (package.json engines) and says in the README that Node 22 is the LTS to
- * move to, so the notice is turned off with the SDK's own switch (@aws-sdk/core
+ * supports Node >= 20.18.1 (package.json engines) and says in docs/OPERATIONS.md that Node 22 is
+ * the LTS to move to, so the notice is turned off with the SDK's own switch (@aws-sdk/core
  * emitWarningIfUnsupportedVersion reads it). Setting the variable to anything but 'true' brings
  * the notice back.
  */
