@@ -29,7 +29,7 @@ const ENV_SCHEMAS = envSchemaFiles(ROOT);
 const SECTIONS: readonly Section[] = [
   { name: 'cli', source: 'bin/cli-program.ts, bin/exit-codes.ts', render: () => cliReference(program) },
   { name: 'env', source: ENV_SCHEMAS.join(', '), render: () => envReference(ROOT, ENV_SCHEMAS) },
-  { name: 'errors', source: 'shared/errors.ts', render: () => errorReference(ROOT) },
+  { name: 'errors', source: 'shared/error-codes.ts', render: errorReference },
 ];
 
 /** README with every generated section written afresh, and the names of those that changed. */
