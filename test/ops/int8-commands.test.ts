@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../shared/storage/open-store.ts';
+import { runCli } from '../harness/cli.ts';
 import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { runCli } from '../pipeline/pipeline-harness.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
 const cliEntry = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));

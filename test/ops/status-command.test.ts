@@ -10,10 +10,11 @@ import { Redis } from 'ioredis';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { runCli, startOnnxWorker, submit } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { waitForActiveShard } from '../harness/run-state.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { runCli, submit } from '../pipeline/pipeline-harness.ts';
-import { stagePhotoCopies, startOnnxWorker, waitForActiveShard } from '../reliability/reliability-harness.ts';
 
 let redis: TestRedis;
 let client: Redis;

@@ -7,11 +7,13 @@ import { gzipSync } from 'node:zlib';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { startWorkers, stopWorkers, submit } from '../harness/cli.ts';
 import { copyQueryTo } from '../harness/duckdb-copy.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { readRunOutput } from '../harness/run-output.ts';
+import { waitForRunDone } from '../harness/run-state.ts';
 import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { readRunOutput, startWorkers, stopWorkers, submit, waitForRunDone } from './pipeline-harness.ts';
 import { CAT_CLASSES } from './pipeline-inputs.ts';
 
 /**

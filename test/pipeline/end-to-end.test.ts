@@ -9,19 +9,12 @@ import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { joinUri } from '../../shared/storage/uri.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { runCli, startWorkers, stopWorkers, submit } from '../harness/cli.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { shardQueue, waitForRunDone } from '../harness/run-state.ts';
 import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import {
-  type RunOutput,
-  readRunOutput,
-  runCli,
-  shardQueue,
-  startWorkers,
-  stopWorkers,
-  submit,
-  waitForRunDone,
-} from './pipeline-harness.ts';
 import { CAT_CLASSES, EXPECTED_ERRORS, stageInputs, uploadInputs } from './pipeline-inputs.ts';
 
 /**

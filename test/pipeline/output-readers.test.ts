@@ -17,8 +17,8 @@ import { parse as parseNpy } from 'npyjs';
 import type { RunManifest } from '../../shared/output/output-format.ts';
 import { decodeImage } from '../../worker/decode-image.ts';
 import { openEngine } from '../../worker/engines/open-engine.ts';
+import { type CliResult, runCli } from '../harness/cli.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type CliResult, runCli } from './pipeline-harness.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
 const readme = fileURLToPath(new URL('../../README.md', import.meta.url));

@@ -6,8 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse as parseNpy } from 'npyjs';
 import type { RunManifest } from '../../shared/output/output-format.ts';
+import { type CliResult, runCli } from '../harness/cli.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type CliResult, runCli } from './pipeline-harness.ts';
 
 /**
  * `resnet-batch run`, the one-command local job, exactly as the README's quick start runs it:

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../shared/storage/open-store.ts';
+import { type CliResult, runCli } from '../harness/cli.ts';
+import { type RunOutput, readRunOutput } from '../harness/run-output.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type CliResult, type RunOutput, readRunOutput, runCli } from './pipeline-harness.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
 let dir: string;

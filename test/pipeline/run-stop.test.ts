@@ -13,9 +13,9 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { partName } from '../../shared/output/output-format.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
 import { descendantsOf, type ProcessInfo, survivorsAfter } from '../harness/process-tree.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { stagePhotoCopies } from '../reliability/reliability-harness.ts';
 
 const cli = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));
 /** The window: 20 s after the stop, nothing may be left. */

@@ -7,19 +7,12 @@ import { shardJobId } from '../../shared/queue/job-payload.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { startWorkers, stopWorkers, submit } from '../harness/cli.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { completeRunKeys, type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { shardQueue, waitForRunDone } from '../harness/run-state.ts';
 import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import {
-  completeRunKeys,
-  type RunOutput,
-  readRunOutput,
-  shardQueue,
-  startWorkers,
-  stopWorkers,
-  submit,
-  waitForRunDone,
-} from './pipeline-harness.ts';
 import { EXPECTED_ERRORS, stageInputs, uploadInputs } from './pipeline-inputs.ts';
 
 /**

@@ -6,10 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
+import { startWorkers, stopWorkers, submit } from '../harness/cli.ts';
 import { type HttpImageServer, serve, stall, startHttpImageServer } from '../harness/http-image-server.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { type ReadRow, readRunOutput } from '../harness/run-output.ts';
+import { waitForRunDone } from '../harness/run-state.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type ReadRow, readRunOutput, startWorkers, stopWorkers, submit, waitForRunDone } from './pipeline-harness.ts';
 import { CAT_CLASSES } from './pipeline-inputs.ts';
 
 /**

@@ -14,10 +14,11 @@ import { SHARD_QUEUE_NAME } from '../../shared/config.ts';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { runCli, startOnnxWorker, submit } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { waitForRunDone } from '../harness/run-state.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { runCli, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
-import { stagePhotoCopies, startOnnxWorker } from '../reliability/reliability-harness.ts';
 
 const OTHER_WEIGHTS = 'ab'.repeat(32);
 

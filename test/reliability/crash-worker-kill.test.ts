@@ -6,25 +6,13 @@ import { after, before, describe, test } from 'node:test';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { assertNpyMatchesOkRows, assertOneRowPerInput, type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { shardQueue, waitForActiveShard, waitForRunDone } from '../harness/run-state.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import {
-  type RunOutput,
-  readRunOutput,
-  shardQueue,
-  stopWorkers,
-  submit,
-  waitForRunDone,
-} from '../pipeline/pipeline-harness.ts';
-import {
-  assertNpyMatchesOkRows,
-  assertOneRowPerInput,
-  reliabilityEnv,
-  stagePhotoCopies,
-  startOnnxWorker,
-  waitForActiveShard,
-  watchOutputInvariant,
-} from './reliability-harness.ts';
+import { reliabilityEnv, watchOutputInvariant } from './reliability-harness.ts';
 
 /**
  * A worker SIGKILLed in the middle of a shard: the shard's lock (SHARD_LOCK_MS 3 s) expires,

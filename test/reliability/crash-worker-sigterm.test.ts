@@ -6,24 +6,13 @@ import { after, before, describe, test } from 'node:test';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { assertNpyMatchesOkRows, assertOneRowPerInput, type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { shardQueue, waitForActiveShard, waitForRunDone } from '../harness/run-state.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import {
-  type RunOutput,
-  readRunOutput,
-  shardQueue,
-  stopWorkers,
-  submit,
-  waitForRunDone,
-} from '../pipeline/pipeline-harness.ts';
-import {
-  assertNpyMatchesOkRows,
-  assertOneRowPerInput,
-  reliabilityEnv,
-  stagePhotoCopies,
-  startOnnxWorker,
-  waitForActiveShard,
-} from './reliability-harness.ts';
+import { reliabilityEnv } from './reliability-harness.ts';
 
 /**
  * SIGTERM in the middle of a shard: the worker stops taking shards, finishes the one it is in,

@@ -6,10 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { runCli, startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { waitFor, waitForRunDone } from '../harness/run-state.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { runCli, stopWorkers, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
-import { reliabilityEnv, stagePhotoCopies, startOnnxWorker, statusJson, waitFor } from './reliability-harness.ts';
+import { reliabilityEnv, statusJson } from './reliability-harness.ts';
 
 /**
  * A finaliser whose manifest write fails for good (here: a folder sits where _manifest.json must

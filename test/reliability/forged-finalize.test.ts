@@ -7,10 +7,12 @@ import type { Job } from 'bullmq';
 import type { RunManifest } from '../../shared/output/output-format.ts';
 import { FINALIZE_JOB_NAME, finalizeJobId, JOB_PAYLOAD_VERSION } from '../../shared/queue/job-payload.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { shardQueue, waitFor, waitForRunDone } from '../harness/run-state.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { shardQueue, stopWorkers, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
-import { reliabilityEnv, stagePhotoCopies, startOnnxWorker, waitFor } from './reliability-harness.ts';
+import { reliabilityEnv } from './reliability-harness.ts';
 
 /**
  * A forged finalize job (anything that can add a job to the queue can add one) used to end a run

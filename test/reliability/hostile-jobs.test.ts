@@ -9,10 +9,12 @@ import { JOB_PAYLOAD_VERSION, shardJobId } from '../../shared/queue/job-payload.
 import type { RunRecord } from '../../shared/run/run-record.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
+import { submit } from '../harness/cli.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { shardQueue, waitForRunDone } from '../harness/run-state.ts';
 import { s3Env, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type RunOutput, readRunOutput, shardQueue, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 
 /**

@@ -7,11 +7,13 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { runCli, startOnnxWorker, stopWorkers } from '../harness/cli.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { type ReadRow, readRunOutput } from '../harness/run-output.ts';
+import { waitForRunDone } from '../harness/run-state.ts';
 import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type ReadRow, readRunOutput, runCli, stopWorkers, waitForRunDone } from '../pipeline/pipeline-harness.ts';
-import { reliabilityEnv, startOnnxWorker } from './reliability-harness.ts';
+import { reliabilityEnv } from './reliability-harness.ts';
 
 /**
  * Inputs that are not one plain file each, and one file named several ways:

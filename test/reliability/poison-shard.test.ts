@@ -9,27 +9,13 @@ import type { RunManifest } from '../../shared/output/output-format.ts';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { type CliResult, runCli, startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
+import { PHOTOS, stagePhotoCopies } from '../harness/fixtures.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { assertNpyMatchesOkRows, assertOneRowPerInput, type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { waitForRunDone } from '../harness/run-state.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import {
-  type CliResult,
-  type RunOutput,
-  readRunOutput,
-  runCli,
-  stopWorkers,
-  submit,
-  waitForRunDone,
-} from '../pipeline/pipeline-harness.ts';
-import {
-  assertNpyMatchesOkRows,
-  assertOneRowPerInput,
-  PHOTOS,
-  reliabilityEnv,
-  type StatusJson,
-  stagePhotoCopies,
-  startOnnxWorker,
-  statusJson,
-} from './reliability-harness.ts';
+import { reliabilityEnv, type StatusJson, statusJson } from './reliability-harness.ts';
 
 /**
  * A poison shard: shard 2 holds an input (zz-poison.png, last of the listing) whose read SIGKILLs

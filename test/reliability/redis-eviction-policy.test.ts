@@ -7,10 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { runCli, startOnnxWorker, stopWorkers } from '../harness/cli.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { shardQueue, waitFor } from '../harness/run-state.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { runCli, shardQueue, stopWorkers } from '../pipeline/pipeline-harness.ts';
-import { reliabilityEnv, startOnnxWorker, waitFor } from './reliability-harness.ts';
+import { reliabilityEnv } from './reliability-harness.ts';
 
 /**
  * BullMQ needs a Redis that never evicts: under memory pressure an evicting policy (allkeys-lru)

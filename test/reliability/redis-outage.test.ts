@@ -6,18 +6,13 @@ import { after, before, describe, test } from 'node:test';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { assertNpyMatchesOkRows, assertOneRowPerInput, type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { waitForActiveShard, waitForRunDone } from '../harness/run-state.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type RunOutput, readRunOutput, stopWorkers, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
-import {
-  assertNpyMatchesOkRows,
-  assertOneRowPerInput,
-  logLines,
-  reliabilityEnv,
-  stagePhotoCopies,
-  startOnnxWorker,
-  waitForActiveShard,
-} from './reliability-harness.ts';
+import { logLines, reliabilityEnv } from './reliability-harness.ts';
 
 /**
  * Redis stays down for 18 s, far past the retry budget of the run's jobs (JOB_ATTEMPTS 2, backoff

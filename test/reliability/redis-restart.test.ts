@@ -6,16 +6,13 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
+import { type CliResult, runCli } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { assertNpyMatchesOkRows, assertOneRowPerInput, type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { waitFor } from '../harness/run-state.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type CliResult, type RunOutput, readRunOutput, runCli } from '../pipeline/pipeline-harness.ts';
-import {
-  assertNpyMatchesOkRows,
-  assertOneRowPerInput,
-  reliabilityEnv,
-  stagePhotoCopies,
-  waitFor,
-} from './reliability-harness.ts';
+import { reliabilityEnv } from './reliability-harness.ts';
 
 /**
  * Redis (appendonly yes, fsync always) is SIGKILLed and restarted on the same port and data

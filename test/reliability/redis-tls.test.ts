@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort } from '../../shared/free-port.ts';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
+import { runCli, startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { runCli, stopWorkers, submit } from '../pipeline/pipeline-harness.ts';
-import { startOnnxWorker } from './reliability-harness.ts';
 
 /**
  * rediss:// with a password: a redis-server that only listens on TLS (self-signed certificate made

@@ -6,23 +6,13 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { runCli, startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { assertOneRowPerInput, readRunOutput } from '../harness/run-output.ts';
+import { shardQueue, waitForRunDone } from '../harness/run-state.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import {
-  readRunOutput,
-  runCli,
-  shardQueue,
-  stopWorkers,
-  submit,
-  waitForRunDone,
-} from '../pipeline/pipeline-harness.ts';
-import {
-  assertOneRowPerInput,
-  reliabilityEnv,
-  stagePhotoCopies,
-  startOnnxWorker,
-  statusJson,
-} from './reliability-harness.ts';
+import { reliabilityEnv, statusJson } from './reliability-harness.ts';
 
 /**
  * A run id names one input, output and settings for good (its definition, `<run>/_run.json` and

@@ -6,16 +6,12 @@ import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
+import { submit } from '../harness/cli.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { completeRunKeys, type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { waitForRunDone } from '../harness/run-state.ts';
 import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import {
-  completeRunKeys,
-  type RunOutput,
-  readRunOutput,
-  submit,
-  waitForRunDone,
-} from '../pipeline/pipeline-harness.ts';
 import { type Fault, type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 
 /**

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
+import { runCli, submit } from '../harness/cli.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { waitForRunDone } from '../harness/run-state.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { runCli, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
 
 /**
  * Planted secrets: a Redis password and an AWS secret key, both distinctive canaries, in the

@@ -8,16 +8,12 @@ import { fileURLToPath } from 'node:url';
 import type { RunManifest } from '../../shared/output/output-format.ts';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { waitFor, waitForActiveShard, waitForRunDone } from '../harness/run-state.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { stopWorkers, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
-import {
-  reliabilityEnv,
-  stagePhotoCopies,
-  startOnnxWorker,
-  waitFor,
-  waitForActiveShard,
-} from './reliability-harness.ts';
+import { reliabilityEnv } from './reliability-harness.ts';
 
 /**
  * A worker that lost its lock keeps going (a long GC pause, a stopped container, a VM migration;
