@@ -87,11 +87,13 @@ export interface WorkerOptions {
   preload?: string[];
   /** Milliseconds to wait for "worker ready". Default 120000 (onnx loads in a few seconds; the machine is shared). */
   timeoutMs?: number;
+  /** LOG_LEVEL of the worker. Default info, so the tests can read its lines. */
+  logLevel?: string;
 }
 
 /**
- * Starts one `resnet-batch worker --engine onnx --batch-size 4` child (info logs, so the tests can
- * read its lines) and resolves once it logged "worker ready".
+ * Starts one `resnet-batch worker --engine onnx --batch-size 4` child and resolves once it logged
+ * "worker ready".
  */
 export async function startOnnxWorker(
   env: Record<string, string>,
@@ -105,7 +107,7 @@ export async function startOnnxWorker(
     process.execPath,
     [...preload, cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '4', '--metrics-port', '0'],
     {
-      env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+      env: { ...process.env, ...env, LOG_LEVEL: options.logLevel ?? 'info' },
       ready: /"msg":"worker ready"/,
       timeoutMs: options.timeoutMs ?? 120_000,
     },

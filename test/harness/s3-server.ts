@@ -36,17 +36,11 @@ export async function startS3(): Promise<TestS3> {
   return (await useContainers()) ? startSeaweedfsContainer() : startS3rver();
 }
 
-/** The S3 server of a file or describe block (set-up-scope.ts). */
-export interface UsedS3 extends TestS3 {
-  /** Creates an empty bucket named `<prefix>-<unique>`, for one test or run; resolves with its name. */
-  newBucket(prefix?: string): Promise<string>;
-}
-
 /**
  * An S3 server started before the scope's tests and stopped after them: `const s3 = useS3()` at
  * the top of a file or describe block; each test takes its own bucket with newBucket().
  */
-export function useS3(): UsedS3 {
+export function useS3(): TestS3 {
   const current = useResource(startS3, (s3) => s3.stop());
   return {
     get endpoint() {
@@ -59,15 +53,17 @@ export function useS3(): UsedS3 {
       return current().secretAccessKey;
     },
     createBucket: (name) => current().createBucket(name),
-    async newBucket(prefix = 'bkt') {
-      const name = uniqueName(prefix);
-      await current().createBucket(name);
-      return name;
-    },
     kill: () => current().kill(),
     restart: () => current().restart(),
     stop: () => current().stop(),
   };
+}
+
+/** Creates an empty bucket named `<prefix>-<unique>`, for one test or run; resolves with its name. */
+export async function newBucket(s3: TestS3, prefix = 'bkt'): Promise<string> {
+  const name = uniqueName(prefix);
+  await s3.createBucket(name);
+  return name;
 }
 
 /**

@@ -10,8 +10,7 @@ import { readModelFileFromStore } from '../../model/remote-model-cache.ts';
 import { resnet50 } from '../../model/spec.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
-import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
-import { uniqueName } from '../harness/unique-name.ts';
+import { newBucket, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 
 describe('a model in object storage', () => {
   let s3: TestS3;
@@ -22,8 +21,7 @@ describe('a model in object storage', () => {
 
   before(async () => {
     s3 = await startS3();
-    const bucket = uniqueName('models');
-    await s3.createBucket(bucket);
+    const bucket = await newBucket(s3, 'models');
     store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
     modelUri = `s3://${bucket}/resnet50/`;
     const modelJson = JSON.parse(await readFile(join(localArtifact, ARTIFACT_LAYOUT.modelJson), 'utf8')) as {

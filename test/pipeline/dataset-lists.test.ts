@@ -9,6 +9,7 @@ import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
 import { startWorkers, stopWorkers, submit } from '../harness/cli.ts';
 import { copyQueryTo } from '../harness/duckdb-copy.ts';
+import { readFixture } from '../harness/fixtures.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { readRunOutput } from '../harness/run-output.ts';
 import { waitForRunDone } from '../harness/run-state.ts';
@@ -22,7 +23,6 @@ import { CAT_CLASSES } from './pipeline-inputs.ts';
  * report (CSV.gz data files and a manifest.json, laid out as AWS writes them) of the same bucket.
  */
 
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 const IMAGES = ['chelsea.png', 'coffee.png', 'rocket.jpg', 'horse.png', 'truncated.jpg'];
 
 let redis: TestRedis;
@@ -38,8 +38,7 @@ before(async () => {
   bucket = uniqueName('lists');
   await s3.createBucket(bucket);
   store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
-  for (const name of IMAGES)
-    await store.write(`s3://${bucket}/photos/${name}`, await readFile(new URL(name, fixtures)));
+  for (const name of IMAGES) await store.write(`s3://${bucket}/photos/${name}`, await readFixture(name));
   dir = await mkdtemp(join(tmpdir(), 'dataset-lists-'));
   env = { REDIS_URL: redis.url, QUEUE_PREFIX: uniqueName('lists'), LOG_LEVEL: 'warn', METRICS_PORT: '0', ...s3Env(s3) };
   workers = await startWorkers(1, env);

@@ -9,7 +9,7 @@ import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { joinUri } from '../../shared/storage/uri.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { runCli, startWorkers, stopWorkers, submit } from '../harness/cli.ts';
+import { cliEnv, runCli, startWorkers, stopWorkers, submit } from '../harness/cli.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { type RunOutput, readRunOutput } from '../harness/run-output.ts';
 import { shardQueue, waitForRunDone } from '../harness/run-state.ts';
@@ -47,13 +47,7 @@ before(async () => {
   // Metrics on, on a free port (the default one may be taken by anything on the machine): one
   // worker serves /metrics, the other finds the port taken and goes without; both must still
   // exit 0 on SIGTERM.
-  env = {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: prefix,
-    LOG_LEVEL: 'warn',
-    METRICS_PORT: String(await freePort()),
-    ...s3Env(s3),
-  };
+  env = cliEnv(redis.url, prefix, { METRICS_PORT: String(await freePort()), ...s3Env(s3) });
   s3Store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
   localStore = openStore('/');
 

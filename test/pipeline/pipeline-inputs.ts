@@ -2,6 +2,7 @@ import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { joinUri } from '../../shared/storage/uri.ts';
+import { fixturePath } from '../harness/fixtures.ts';
 
 /**
  * The input set of the end-to-end tests: the 11 fixture images (two of which fail to decode:
@@ -26,7 +27,7 @@ export const CAT_CLASSES: readonly string[] = ['Egyptian_cat', 'tabby', 'tiger_c
 export async function stageInputs(folder: string): Promise<string[]> {
   await mkdir(folder, { recursive: true });
   const images = (await readdir(fixtures)).filter((name) => name !== 'README.md');
-  for (const name of images) await copyFile(new URL(name, fixtures), join(folder, name));
+  for (const name of images) await copyFile(fixturePath(name), join(folder, name));
   await writeFile(join(folder, 'empty.jpg'), Buffer.alloc(0));
   await writeFile(join(folder, 'diary.jpg'), 'Dear diary, today I saved a letter as a JPEG.\n');
   return (await readdir(folder)).sort();

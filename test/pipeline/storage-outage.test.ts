@@ -7,11 +7,11 @@ import { shardJobId } from '../../shared/queue/job-payload.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startWorkers, stopWorkers, submit } from '../harness/cli.ts';
+import { cliEnv, startWorkers, stopWorkers, submit } from '../harness/cli.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { completeRunKeys, type RunOutput, readRunOutput } from '../harness/run-output.ts';
 import { shardQueue, waitForRunDone } from '../harness/run-state.ts';
-import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { newBucket, s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 import { EXPECTED_ERRORS, stageInputs, uploadInputs } from './pipeline-inputs.ts';
 
@@ -36,8 +36,7 @@ let workerExit: Array<number | string>;
 
 before(async () => {
   [redis, s3] = await Promise.all([startRedis(), startS3()]);
-  const bucket = uniqueName('bkt');
-  await s3.createBucket(bucket);
+  const bucket = await newBucket(s3);
   store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
   dir = await mkdtemp(join(tmpdir(), 'pipeline-outage-'));
   names = await stageInputs(join(dir, 'input'));
@@ -46,15 +45,7 @@ before(async () => {
   const prefix = uniqueName('outage');
   // Attempts and backoff are job options, fixed at submit: many quick retries, so the run does
   // not fail for good while S3 is down, and resumes within a second of its return.
-  const env = {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: prefix,
-    LOG_LEVEL: 'warn',
-    METRICS_PORT: '0',
-    JOB_ATTEMPTS: '30',
-    JOB_BACKOFF_MS: '200',
-    ...s3Env(s3),
-  };
+  const env = cliEnv(redis.url, prefix, { JOB_ATTEMPTS: '30', JOB_BACKOFF_MS: '200', ...s3Env(s3) });
   ({ run } = await submit(`s3://${bucket}/input/`, `s3://${bucket}/results`, { shardSize: SHARD_SIZE }, env));
 
   await s3.kill();

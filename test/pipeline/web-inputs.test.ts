@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
-import { startWorkers, stopWorkers, submit } from '../harness/cli.ts';
+import { cliEnv, startWorkers, stopWorkers, submit } from '../harness/cli.ts';
+import { readFixture } from '../harness/fixtures.ts';
 import { type HttpImageServer, serve, stall, startHttpImageServer } from '../harness/http-image-server.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { type ReadRow, readRunOutput } from '../harness/run-output.ts';
@@ -22,7 +23,6 @@ import { CAT_CLASSES } from './pipeline-inputs.ts';
  * to a worker that must refuse it without a single request reaching the server.
  */
 
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 const nullWorkerEntry = fileURLToPath(new URL('../harness/null-worker.ts', import.meta.url));
 
 let redis: TestRedis;
@@ -31,7 +31,7 @@ let dir: string;
 
 before(async () => {
   redis = await startRedis();
-  const image = (name: string) => readFile(new URL(name, fixtures));
+  const image = (name: string) => readFixture(name);
   server = await startHttpImageServer({
     '/img/chelsea.png': serve(await image('chelsea.png'), { etag: '"chelsea-v1"' }),
     // No extension, and a query: web URLs often look like this.
@@ -63,14 +63,7 @@ describe('a CSV list of http URLs', () => {
 
   test('runs end to end: every URL exactly once, captions carried, a 404 and a timeout as error rows', async () => {
     const prefix = uniqueName('web');
-    const env = {
-      REDIS_URL: redis.url,
-      QUEUE_PREFIX: prefix,
-      LOG_LEVEL: 'warn',
-      METRICS_PORT: '0',
-      HTTP_ALLOWED_HOSTS: server.hostPort,
-      HTTP_TIMEOUT_MS: '2000',
-    };
+    const env = cliEnv(redis.url, prefix, { HTTP_ALLOWED_HOSTS: server.hostPort, HTTP_TIMEOUT_MS: '2000' });
     const urls = {
       cat: `${server.origin}/img/chelsea.png`,
       coffee: `${server.origin}/photo?id=coffee`,

@@ -15,17 +15,17 @@ import { ConfigError } from '../../shared/errors.ts';
 import type { ObjectInfo } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { StorageConfig } from '../../shared/storage/storage-config.ts';
+import { fixturePath } from '../harness/fixtures.ts';
 import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 let dir: string;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'producer-list-'));
   await mkdir(join(dir, 'photos', 'nested'), { recursive: true });
-  await copyFile(new URL('chelsea.png', fixtures), join(dir, 'photos', 'chelsea.png'));
-  await copyFile(new URL('rocket.jpg', fixtures), join(dir, 'photos', 'nested', 'rocket.jpg'));
+  await copyFile(fixturePath('chelsea.png'), join(dir, 'photos', 'chelsea.png'));
+  await copyFile(fixturePath('rocket.jpg'), join(dir, 'photos', 'nested', 'rocket.jpg'));
   await writeFile(join(dir, 'photos', 'notes.txt'), 'not an image');
 });
 

@@ -12,7 +12,7 @@ import { ConfigError } from '../../shared/errors.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { StorageConfig } from '../../shared/storage/storage-config.ts';
 import { copyQueryTo } from '../harness/duckdb-copy.ts';
-import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { newBucket, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 let dir: string;
@@ -155,8 +155,7 @@ describe('lists and inventories in S3', () => {
   });
 
   test('a Parquet list in S3 is read like a local one', async () => {
-    const bucket = uniqueName('lists');
-    await s3.createBucket(bucket);
+    const bucket = await newBucket(s3, 'lists');
     const local = join(dir, 's3-list.parquet');
     await copyQueryTo(
       `SELECT 's3://${bucket}/photos/' || i || '.jpg' AS uri FROM range(30) t(i)`,
@@ -200,8 +199,7 @@ describe('lists and inventories in S3', () => {
 
   test('a CSV inventory lists the current objects it names, keys decoded, with sizes and ETags', async () => {
     const source = uniqueName('src');
-    const destination = uniqueName('inv');
-    await s3.createBucket(destination);
+    const destination = await newBucket(s3, 'inv');
     const row = (key: string, size: number, latest: string, deleted: string) =>
       `"${source}","${key}","${latest}","${deleted}","${size}","2026-11-30T10:00:00.000Z","e${size}"`;
     const part = (rows: string[]) => gzipSync(`${rows.join('\n')}\n`);
@@ -236,8 +234,7 @@ describe('lists and inventories in S3', () => {
 
   test('a Parquet inventory is read the same way', async () => {
     const source = uniqueName('src');
-    const destination = uniqueName('inv');
-    await s3.createBucket(destination);
+    const destination = await newBucket(s3, 'inv');
     const local = join(dir, 'inventory.parquet');
     await copyQueryTo(
       `SELECT '${source}' AS bucket, 'img/' || i || '.jpg' AS key, 1000 + i AS size, 'tag' || i AS e_tag, true AS is_latest
@@ -258,8 +255,7 @@ describe('lists and inventories in S3', () => {
   });
 
   test('an ORC inventory and a manifest.json that is no inventory are refused with what to do', async () => {
-    const destination = uniqueName('inv');
-    await s3.createBucket(destination);
+    const destination = await newBucket(s3, 'inv');
     const orc = await writeInventory('CSV', 'src-bucket', destination, [{ key: 'x.orc', body: Buffer.from('') }], 'x');
     const store = openStore(orc, config);
     await store.write(orc, JSON.stringify({ ...JSON.parse((await store.read(orc)).toString()), fileFormat: 'ORC' }));

@@ -4,10 +4,11 @@
 // finaliser, say). Requests that change jobs now need credentials always, and cross-origin,
 // cross-site or non-JSON ones are refused even with them. Real HTTP on loopback, a real Redis.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { type Dashboard, startDashboard } from '../../ops/dashboard/dashboard-command.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 const credentials = { user: 'ops', password: 'correct horse battery staple' };
@@ -15,19 +16,17 @@ const basic = (user: string, password: string): Record<string, string> => ({
   authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
 });
 
-let redis: TestRedis;
+const redis = useRedis();
 let client: Redis;
 const dashboards: Dashboard[] = [];
 
-before(async () => {
-  redis = await startRedis();
+setUp(async () => {
   client = new Redis(redis.url);
 });
 
-after(async () => {
+teardown(async () => {
   await Promise.all(dashboards.map((dashboard) => dashboard.close()));
   client?.disconnect();
-  await redis?.stop();
 });
 
 async function start(prefix: string, withAuth: boolean): Promise<Dashboard> {

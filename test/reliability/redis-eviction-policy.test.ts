@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +6,10 @@ import { Redis } from 'ioredis';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
 import { runCli, startOnnxWorker, stopWorkers } from '../harness/cli.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { useRedis } from '../harness/redis-server.ts';
 import { shardQueue, waitFor } from '../harness/run-state.ts';
+import { teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 import { reliabilityEnv } from './reliability-harness.ts';
 
@@ -22,8 +22,8 @@ import { reliabilityEnv } from './reliability-harness.ts';
  */
 
 const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
-let redis: TestRedis;
-let dir: string;
+const redis = useRedis();
+const dir = useTempDir('eviction-');
 let workers: ServerProcess[] = [];
 
 async function setPolicy(policy: string): Promise<void> {
@@ -35,15 +35,8 @@ async function setPolicy(policy: string): Promise<void> {
   }
 }
 
-before(async () => {
-  redis = await startRedis();
-  dir = await mkdtemp(join(tmpdir(), 'eviction-'));
-});
-
-after(async () => {
+teardown(async () => {
   if (workers.length > 0) await stopWorkers(workers);
-  await redis?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('a Redis whose maxmemory-policy evicts keys (allkeys-lru)', () => {
@@ -52,7 +45,7 @@ describe('a Redis whose maxmemory-policy evicts keys (allkeys-lru)', () => {
 
   test('submit refuses it before enqueueing, naming the policy and the fix', async () => {
     const env = reliabilityEnv(redis.url, uniqueName('lru'));
-    const result = await runCli(['submit', fixtures, '--output', join(dir, 'out')], env);
+    const result = await runCli(['submit', fixtures, '--output', join(dir.path, 'out')], env);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /maxmemory-policy is 'allkeys-lru'.*CONFIG SET maxmemory-policy noeviction/);
     const { queue, close } = shardQueue(redis.url, env.QUEUE_PREFIX ?? '');
@@ -77,7 +70,10 @@ describe('a Redis whose maxmemory-policy evicts keys (allkeys-lru)', () => {
 describe('a shard whose payload was evicted from Redis', () => {
   test('fails at once as INVALID_JOB saying it was evicted and what to do', async () => {
     const env = reliabilityEnv(redis.url, uniqueName('evicted'));
-    const submitted = await runCli(['submit', fixtures, '--output', join(dir, 'evicted'), '--shard-size', '4'], env);
+    const submitted = await runCli(
+      ['submit', fixtures, '--output', join(dir.path, 'evicted'), '--shard-size', '4'],
+      env,
+    );
     assert.equal(submitted.code, 0, submitted.stderr);
     const run = submitted.stdout.trim();
     const { queue, close } = shardQueue(redis.url, env.QUEUE_PREFIX ?? '');

@@ -7,8 +7,7 @@ import { ConfigError } from '../../shared/errors.ts';
 import { LocalStore } from '../../shared/storage/local/local-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { S3Store } from '../../shared/storage/s3/s3-store.ts';
-import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
-import { uniqueName } from '../harness/unique-name.ts';
+import { newBucket, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 
 describe('openStore', () => {
   let s3: TestS3;
@@ -28,8 +27,7 @@ describe('openStore', () => {
   });
 
   test('s3 URIs open an S3 store that reaches the configured endpoint', async () => {
-    const bucket = uniqueName('bkt');
-    await s3.createBucket(bucket);
+    const bucket = await newBucket(s3);
     const store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
     assert.ok(store instanceof S3Store);
     await store.write(`s3://${bucket}/hello.txt`, 'hi');

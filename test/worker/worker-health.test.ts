@@ -12,7 +12,7 @@ import { ARTIFACT_LAYOUT } from '../../model/artifact.ts';
 import { artifactCacheDir } from '../../model/model-cache.ts';
 import { freePort } from '../../shared/free-port.ts';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { startRedis, type TestRedis, useRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 const cliEntry = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));
@@ -52,13 +52,7 @@ async function startWorker(redis: TestRedis, args: string[], env: Record<string,
 }
 
 describe('worker /healthz', () => {
-  let redis: TestRedis;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   test('answers 200 while Redis answers, and 503 once Redis is killed', async () => {
     const { worker, port } = await startWorker(redis, ['--import', 'tsx', nullWorkerEntry]);
