@@ -7,14 +7,15 @@ import { fileURLToPath } from 'node:url';
  * read, or copied into a test's own folder, never written in place.
  */
 
-const fixturesDir = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
+/** The folder of the fixture images, for tests that give a command the whole folder as input. */
+export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
 
 /** Fixture photos that decode with the real model (see test/fixtures/images/README.md). */
 export const PHOTOS: readonly string[] = ['chelsea.png', 'coffee.png', 'rocket.jpg', 'horse.png', 'green_palette.png'];
 
 /** The path of the fixture image `name`. */
 export function fixturePath(name: string): string {
-  return join(fixturesDir, name);
+  return join(FIXTURES_DIR, name);
 }
 
 export function readFixture(name: string): Promise<Buffer> {
@@ -23,7 +24,7 @@ export function readFixture(name: string): Promise<Buffer> {
 
 /** Every fixture image's name (the README left out), sorted. */
 export async function fixtureNames(): Promise<string[]> {
-  return (await readdir(fixturesDir)).filter((name) => name !== 'README.md').sort();
+  return (await readdir(FIXTURES_DIR)).filter((name) => name !== 'README.md').sort();
 }
 
 /** Copies the fixture images `names` (default: all of them) into `folder` (created); resolves with `folder`. */

@@ -8,7 +8,7 @@ import { type Dashboard, dashboardCommand, startDashboard } from '../../ops/dash
 import { ConfigError } from '../../shared/errors.ts';
 import { RunActivity } from '../../shared/run/run-activity.ts';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { useRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 const credentials = { user: 'ops', password: 'correct horse battery staple' };
@@ -18,19 +18,17 @@ function basic(user: string, password: string): Record<string, string> {
 }
 
 describe('dashboard', () => {
-  let redis: TestRedis;
+  const redis = useRedis();
   let client: Redis;
   const dashboards: Dashboard[] = [];
 
   before(async () => {
-    redis = await startRedis();
     client = new Redis(redis.url);
   });
 
   after(async () => {
     await Promise.all(dashboards.map((dashboard) => dashboard.close()));
     client?.disconnect();
-    await redis?.stop();
   });
 
   async function start(prefix: string, withAuth: boolean): Promise<Dashboard> {

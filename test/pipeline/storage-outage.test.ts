@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
 import { cliEnv, startWorkers, stopWorkers, submit } from '../harness/cli.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { useRedis } from '../harness/redis-server.ts';
 import { completeRunKeys, type RunOutput, readRunOutput } from '../harness/run-output.ts';
 import { shardQueue, waitForRunDone } from '../harness/run-state.ts';
-import { newBucket, s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { newBucket, s3Env, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 import { EXPECTED_ERRORS, stageInputs, uploadInputs } from './pipeline-inputs.ts';
 
@@ -23,9 +23,9 @@ import { EXPECTED_ERRORS, stageInputs, uploadInputs } from './pipeline-inputs.ts
  */
 
 const SHARD_SIZE = 4;
-let redis: TestRedis;
-let s3: TestS3;
-let dir: string;
+const redis = useRedis();
+const s3 = useS3();
+const dir = useTempDir('pipeline-outage-');
 let store: ObjectStore;
 let worker: ServerProcess[] = [];
 let names: string[];
@@ -34,13 +34,11 @@ let attemptsWhileDown: number;
 let output: RunOutput;
 let workerExit: Array<number | string>;
 
-before(async () => {
-  [redis, s3] = await Promise.all([startRedis(), startS3()]);
+setUp(async () => {
   const bucket = await newBucket(s3);
   store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
-  dir = await mkdtemp(join(tmpdir(), 'pipeline-outage-'));
-  names = await stageInputs(join(dir, 'input'));
-  await uploadInputs(store, `s3://${bucket}/input/`, join(dir, 'input'), names);
+  names = await stageInputs(join(dir.path, 'input'));
+  await uploadInputs(store, `s3://${bucket}/input/`, join(dir.path, 'input'), names);
 
   const prefix = uniqueName('outage');
   // Attempts and backoff are job options, fixed at submit: many quick retries, so the run does
@@ -68,11 +66,9 @@ before(async () => {
   worker = [];
 });
 
-after(async () => {
+teardown(async () => {
   if (worker.length > 0) await stopWorkers(worker);
   await store?.close();
-  await Promise.all([redis?.stop(), s3?.stop()]);
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('a run whose storage went down while a worker processed it', () => {

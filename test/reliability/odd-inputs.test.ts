@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
 import { runCli, startOnnxWorker, stopWorkers } from '../harness/cli.ts';
+import { fixturePath, readFixture } from '../harness/fixtures.ts';
 import { useRedis } from '../harness/redis-server.ts';
 import { type ReadRow, readRunOutput } from '../harness/run-output.ts';
 import { waitForRunDone } from '../harness/run-state.ts';
@@ -30,7 +31,6 @@ import { reliabilityEnv } from './reliability-harness.ts';
  * were processed (their ETag and size), not the listing's.
  */
 
-const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
 const redis = useRedis();
 const s3 = useS3();
 const dir = useTempDir('reliability-odd-');
@@ -67,8 +67,8 @@ describe('a local manifest naming a FIFO, a folder and one photo three ways', ()
   before(async () => {
     const base = join(dir.path, 'manifest');
     await mkdir(join(base, 'folder.jpg'), { recursive: true });
-    await copyFile(join(fixtures, 'chelsea.png'), join(base, 'chelsea.png'));
-    await copyFile(join(fixtures, 'coffee.png'), join(base, 'coffee.png'));
+    await copyFile(fixturePath('chelsea.png'), join(base, 'chelsea.png'));
+    await copyFile(fixturePath('coffee.png'), join(base, 'coffee.png'));
     execFileSync('mkfifo', [join(base, 'pipe.jpg')]);
     const lines = ['chelsea.png', './chelsea.png', join(base, 'chelsea.png'), 'pipe.jpg', 'folder.jpg', 'coffee.png'];
     await writeFile(join(base, 'list.txt'), `${lines.join('\n')}\n`);
@@ -95,7 +95,7 @@ describe('a folder holding a link that loops', () => {
   before(async () => {
     const base = join(dir.path, 'loops');
     await mkdir(base, { recursive: true });
-    await copyFile(join(fixtures, 'rocket.jpg'), join(base, 'rocket.jpg'));
+    await copyFile(fixturePath('rocket.jpg'), join(base, 'rocket.jpg'));
     await symlink(join(base, 'loop-b.jpg'), join(base, 'loop-a.jpg'));
     await symlink(join(base, 'loop-a.jpg'), join(base, 'loop-b.jpg'));
     result = await submitAndWait(base, join(dir.path, 'loops-out'));
@@ -119,8 +119,8 @@ describe('a manifest naming an image in a bucket that does not exist, beside goo
   before(async () => {
     const bucket = await newBucket(s3);
     const store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
-    await store.write(`s3://${bucket}/in/chelsea.png`, await readFile(join(fixtures, 'chelsea.png')));
-    await store.write(`s3://${bucket}/in/coffee.png`, await readFile(join(fixtures, 'coffee.png')));
+    await store.write(`s3://${bucket}/in/chelsea.png`, await readFixture('chelsea.png'));
+    await store.write(`s3://${bucket}/in/coffee.png`, await readFixture('coffee.png'));
     await store.close();
     const missing = uniqueName('gone');
     const lines = [`s3://${bucket}/in/chelsea.png`, `s3://${missing}/in/ghost.jpg`, `s3://${bucket}/in/coffee.png`];
@@ -142,7 +142,7 @@ describe('an object overwritten between listing and processing', () => {
     workers = [];
     const base = join(dir.path, 'changed');
     await mkdir(base, { recursive: true });
-    await copyFile(join(fixtures, 'coffee.png'), join(base, 'photo.png'));
+    await copyFile(fixturePath('coffee.png'), join(base, 'photo.png'));
     const submitted = await runCli(['submit', base, '--output', join(dir.path, 'changed-out')], {
       ...env,
       LOG_LEVEL: 'warn',
@@ -150,7 +150,7 @@ describe('an object overwritten between listing and processing', () => {
     assert.equal(submitted.code, 0, submitted.stderr);
     const run = submitted.stdout.trim();
     // Another photo under the same name, after the listing recorded the first one's ETag.
-    await copyFile(join(fixtures, 'chelsea.png'), join(base, 'photo.png'));
+    await copyFile(fixturePath('chelsea.png'), join(base, 'photo.png'));
     const now = await stat(join(base, 'photo.png'));
     workers = [await startOnnxWorker(env)];
     await waitForRunDone(redis.url, env.QUEUE_PREFIX ?? '', run, 120_000);

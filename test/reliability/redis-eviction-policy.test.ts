@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
 import { runCli, startOnnxWorker, stopWorkers } from '../harness/cli.ts';
+import { FIXTURES_DIR } from '../harness/fixtures.ts';
 import { useRedis } from '../harness/redis-server.ts';
 import { shardQueue, waitFor } from '../harness/run-state.ts';
 import { teardown } from '../harness/set-up-scope.ts';
@@ -21,7 +21,6 @@ import { reliabilityEnv } from './reliability-harness.ts';
  * reproduced with HDEL) is reported as evicted, not as a malformed job.
  */
 
-const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
 const redis = useRedis();
 const dir = useTempDir('eviction-');
 let workers: ServerProcess[] = [];
@@ -45,7 +44,7 @@ describe('a Redis whose maxmemory-policy evicts keys (allkeys-lru)', () => {
 
   test('submit refuses it before enqueueing, naming the policy and the fix', async () => {
     const env = reliabilityEnv(redis.url, uniqueName('lru'));
-    const result = await runCli(['submit', fixtures, '--output', join(dir.path, 'out')], env);
+    const result = await runCli(['submit', FIXTURES_DIR, '--output', join(dir.path, 'out')], env);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /maxmemory-policy is 'allkeys-lru'.*CONFIG SET maxmemory-policy noeviction/);
     const { queue, close } = shardQueue(redis.url, env.QUEUE_PREFIX ?? '');
@@ -71,7 +70,7 @@ describe('a shard whose payload was evicted from Redis', () => {
   test('fails at once as INVALID_JOB saying it was evicted and what to do', async () => {
     const env = reliabilityEnv(redis.url, uniqueName('evicted'));
     const submitted = await runCli(
-      ['submit', fixtures, '--output', join(dir.path, 'evicted'), '--shard-size', '4'],
+      ['submit', FIXTURES_DIR, '--output', join(dir.path, 'evicted'), '--shard-size', '4'],
       env,
     );
     assert.equal(submitted.code, 0, submitted.stderr);

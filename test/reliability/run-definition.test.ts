@@ -2,15 +2,14 @@ import assert from 'node:assert/strict';
 import { copyFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
 import { runCli, startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
-import { stagePhotoCopies } from '../harness/fixtures.ts';
+import { fixturePath, stagePhotoCopies } from '../harness/fixtures.ts';
 import { useRedis } from '../harness/redis-server.ts';
 import { assertOneRowPerInput, readRunOutput } from '../harness/run-output.ts';
 import { shardQueue, waitForRunDone } from '../harness/run-state.ts';
-import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { teardown } from '../harness/set-up-scope.ts';
 import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 import { reliabilityEnv, statusJson } from './reliability-harness.ts';
@@ -25,12 +24,9 @@ import { reliabilityEnv, statusJson } from './reliability-harness.ts';
  *     the loser) is refused, and the output holds exactly one input's rows.
  */
 
-const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
 const redis = useRedis();
 const dir = useTempDir('reliability-definition-');
 let workers: ServerProcess[] = [];
-
-setUp(async () => {});
 
 teardown(async () => {
   if (workers.length > 0) await stopWorkers(workers);
@@ -49,7 +45,7 @@ describe('resubmitting a run after a file was added to its input folder', () => 
     workers = [await startOnnxWorker(env)];
     await waitForRunDone(redis.url, env.QUEUE_PREFIX ?? '', run);
     // A name that sorts first: with shards by listing position, every boundary moves.
-    await copyFile(join(fixtures, 'rocket.jpg'), join(dir.path, 'grow', 'aaa-new.jpg'));
+    await copyFile(fixturePath('rocket.jpg'), join(dir.path, 'grow', 'aaa-new.jpg'));
     resubmitted = await runCli(
       ['submit', join(dir.path, 'grow'), '--output', join(dir.path, 'grow-out'), '--run', run, '--shard-size', '2'],
       env,

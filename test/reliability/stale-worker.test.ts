@@ -3,12 +3,11 @@ import { createHash } from 'node:crypto';
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { RunManifest } from '../../shared/output/output-format.ts';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
 import { startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
-import { stagePhotoCopies } from '../harness/fixtures.ts';
+import { fixturePath, stagePhotoCopies } from '../harness/fixtures.ts';
 import { useRedis } from '../harness/redis-server.ts';
 import { waitFor, waitForActiveShard, waitForRunDone } from '../harness/run-state.ts';
 import { setUp, teardown } from '../harness/set-up-scope.ts';
@@ -27,7 +26,6 @@ import { reliabilityEnv } from './reliability-harness.ts';
  */
 
 const IMAGES = 60;
-const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
 const redis = useRedis();
 const dir = useTempDir('reliability-stale-');
 let runDir: string;
@@ -74,7 +72,7 @@ setUp(async () => {
   before_ = await digests();
 
   // A result of A's would now differ from B's committed one: this input reads as broken.
-  await copyFile(join(fixtures, 'truncated.jpg'), join(dir.path, 'input', names[IMAGES - 1]!));
+  await copyFile(fixturePath('truncated.jpg'), join(dir.path, 'input', names[IMAGES - 1]!));
   frozen.child.kill('SIGCONT');
   await waitFor(
     'the thawed worker gives the shard up',

@@ -1,29 +1,25 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../shared/errors.ts';
 import { LocalStore } from '../../shared/storage/local/local-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { S3Store } from '../../shared/storage/s3/s3-store.ts';
 import { newBucket, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 
 describe('openStore', () => {
   let s3: TestS3;
-  let dir: string;
+  const dir = useTempDir('resnet-batch-open-');
   before(async () => {
     s3 = await startS3();
-    dir = await mkdtemp(join(tmpdir(), 'resnet-batch-open-'));
   });
   after(async () => {
     await s3.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   test('plain paths and file URIs open the local store', () => {
     assert.ok(openStore('./images') instanceof LocalStore);
-    assert.ok(openStore(`file://${dir}/x`) instanceof LocalStore);
+    assert.ok(openStore(`file://${dir.path}/x`) instanceof LocalStore);
   });
 
   test('s3 URIs open an S3 store that reaches the configured endpoint', async () => {

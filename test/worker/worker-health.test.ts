@@ -12,7 +12,7 @@ import { ARTIFACT_LAYOUT } from '../../model/artifact.ts';
 import { artifactCacheDir } from '../../model/model-cache.ts';
 import { freePort } from '../../shared/free-port.ts';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis, useRedis } from '../harness/redis-server.ts';
+import { type TestRedis, useRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 const cliEntry = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));
@@ -69,14 +69,12 @@ describe('worker /healthz', () => {
 });
 
 describe('worker /readyz', () => {
-  let redis: TestRedis;
+  const redis = useRedis();
   let modelDir: string;
   before(async () => {
-    redis = await startRedis();
     modelDir = await mkdtemp(join(tmpdir(), 'resnet-batch-gated-model-'));
   });
   after(async () => {
-    await redis?.stop();
     await rm(modelDir, { recursive: true, force: true });
   });
 
