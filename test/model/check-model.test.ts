@@ -10,7 +10,7 @@ import { checkModel } from '../../model/check-model.ts';
 import { artifactCacheDir } from '../../model/model-cache.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
-import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { s3StorageConfig, useS3 } from '../harness/s3-server.ts';
 
 const artifact = artifactCacheDir();
 
@@ -34,16 +34,14 @@ async function modelCopy(root: string, change: Record<string, Uint8Array | null>
 
 describe('checkModel', () => {
   let root: string;
-  let s3: TestS3;
+  const s3 = useS3();
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'resnet-batch-check-model-'));
-    s3 = await startS3();
     await s3.createBucket('models');
   });
 
   after(async () => {
-    await s3?.stop();
     await rm(root, { recursive: true, force: true });
   });
 

@@ -10,17 +10,16 @@ import { readModelFileFromStore } from '../../model/remote-model-cache.ts';
 import { resnet50 } from '../../model/spec.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
-import { newBucket, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { newBucket, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
 
 describe('a model in object storage', () => {
-  let s3: TestS3;
+  const s3 = useS3();
   let store: ObjectStore;
   let cache: string;
   let modelUri: string;
   const localArtifact = artifactCacheDir();
 
   before(async () => {
-    s3 = await startS3();
     const bucket = await newBucket(s3, 'models');
     store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
     modelUri = `s3://${bucket}/resnet50/`;
@@ -38,7 +37,6 @@ describe('a model in object storage', () => {
 
   after(async () => {
     await store.close();
-    await s3.stop();
     await rm(cache, { recursive: true, force: true });
   });
 

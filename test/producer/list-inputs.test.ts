@@ -16,7 +16,7 @@ import type { ObjectInfo } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { StorageConfig } from '../../shared/storage/storage-config.ts';
 import { fixturePath } from '../harness/fixtures.ts';
-import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { newBucket, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 let dir: string;
@@ -172,16 +172,14 @@ describe('local inputs', () => {
 });
 
 describe('S3 inputs', () => {
-  let s3: TestS3;
+  const s3 = useS3();
   let config: StorageConfig;
   let bucket: string;
   const open = (uri: string) => openStore(uri, config);
 
   before(async () => {
-    s3 = await startS3();
     config = s3StorageConfig(s3);
-    bucket = uniqueName('bkt');
-    await s3.createBucket(bucket);
+    bucket = await newBucket(s3);
     const store = open(`s3://${bucket}/`);
     for (const key of ['imgs/a.jpg', 'imgs/b.png', 'imgs/sub/c.gif', 'imgs2/d.jpg', 'imgs/readme.md'])
       await store.write(`s3://${bucket}/${key}`, 'x');
@@ -191,10 +189,6 @@ describe('S3 inputs', () => {
     );
     await store.write(`s3://${bucket}/lists/ok.txt`, `s3://${bucket}/imgs/a.jpg\ns3://${bucket}/imgs/sub/c.gif\n`);
     await store.close();
-  });
-
-  after(async () => {
-    await s3?.stop();
   });
 
   test('a prefix lists its objects across pages, as a folder, not keys that only share the prefix string', async () => {

@@ -12,7 +12,7 @@ import { ConfigError } from '../../shared/errors.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { StorageConfig } from '../../shared/storage/storage-config.ts';
 import { copyQueryTo } from '../harness/duckdb-copy.ts';
-import { newBucket, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { newBucket, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 let dir: string;
@@ -144,16 +144,11 @@ describe('Parquet lists', () => {
 });
 
 describe('lists and inventories in S3', () => {
-  let s3: TestS3;
+  const s3 = useS3();
   let config: StorageConfig;
   before(async () => {
-    s3 = await startS3();
     config = s3StorageConfig(s3);
   });
-  after(async () => {
-    await s3.stop();
-  });
-
   test('a Parquet list in S3 is read like a local one', async () => {
     const bucket = await newBucket(s3, 'lists');
     const local = join(dir, 's3-list.parquet');

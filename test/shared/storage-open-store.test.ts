@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ConfigError } from '../../shared/errors.ts';
 import { LocalStore } from '../../shared/storage/local/local-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { S3Store } from '../../shared/storage/s3/s3-store.ts';
-import { newBucket, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { newBucket, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
 import { useTempDir } from '../harness/temp-dir.ts';
 
 describe('openStore', () => {
-  let s3: TestS3;
+  const s3 = useS3();
   const dir = useTempDir('resnet-batch-open-');
-  before(async () => {
-    s3 = await startS3();
-  });
-  after(async () => {
-    await s3.stop();
-  });
-
   test('plain paths and file URIs open the local store', () => {
     assert.ok(openStore('./images') instanceof LocalStore);
     assert.ok(openStore(`file://${dir.path}/x`) instanceof LocalStore);
