@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { useResource } from './set-up-scope.ts';
 
 /** A folder of a file or describe block (set-up-scope.ts): `path` is set before the tests, the folder removed after them. */
@@ -20,11 +19,4 @@ export function useTempDir(prefix: string): TempDir {
       return current();
     },
   };
-}
-
-/** A new folder for one test, removed after it. */
-export async function tempDirFor(t: TestContext, prefix: string): Promise<string> {
-  const path = await mkdtemp(join(tmpdir(), prefix));
-  t.after(() => rm(path, { recursive: true, force: true }));
-  return path;
 }
