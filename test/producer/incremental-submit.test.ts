@@ -10,12 +10,12 @@ import { ConfigError } from '../../shared/errors.ts';
 import { parseShardJob } from '../../shared/queue/job-payload.ts';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
+import { finishRunLikeAWorker } from '../harness/finish-run.ts';
 import { copyFixtures, fixturePath, readFixture } from '../harness/fixtures.ts';
 import { useRedis } from '../harness/redis-server.ts';
 import { newBucket, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
 import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { finishRunLikeAWorker } from './incremental-finish-run.ts';
 import { freshSubmitDeps, queuedShardData } from './submit-deps.ts';
 
 // A real model folder (the cached artifact): submit checks --model before anything else.

@@ -11,10 +11,10 @@ import { submitRun } from '../../producer/submit.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
+import { finishRunLikeAWorker } from '../harness/finish-run.ts';
 import { copyFixtures } from '../harness/fixtures.ts';
 import { useRedis } from '../harness/redis-server.ts';
 import { useTempDir } from '../harness/temp-dir.ts';
-import { finishRunLikeAWorker } from './incremental-finish-run.ts';
 import { freshSubmitDeps, queuedShardData } from './submit-deps.ts';
 
 const IMAGES = ['astronaut.png', 'chelsea.png', 'coffee.png'];

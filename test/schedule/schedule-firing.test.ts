@@ -14,11 +14,11 @@ import { configFromEnv, type PipelineConfig, SHARD_QUEUE_NAME } from '../../shar
 import { createLogger } from '../../shared/observability/logger.ts';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
+import { finishRunLikeAWorker } from '../harness/finish-run.ts';
 import { copyFixtures } from '../harness/fixtures.ts';
 import { useRedis } from '../harness/redis-server.ts';
 import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { finishRunLikeAWorker } from '../producer/incremental-finish-run.ts';
 
 // A real model folder (the cached artifact): submit checks --model before anything else.
 const MODEL = pathToFileURL(artifactCacheDir()).href;
