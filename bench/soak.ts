@@ -9,8 +9,8 @@ import { Redis } from 'ioredis';
 import { PACKAGED_MODEL } from '../shared/inference/model-ref.ts';
 import { RunRegistry } from '../shared/run/run-registry.ts';
 import { openStore } from '../shared/storage/open-store.ts';
+import { stagePhotoCopies } from '../test/harness/fixtures.ts';
 import { startRedis } from '../test/harness/redis-server.ts';
-import { stagePhotoCopies } from '../test/reliability/reliability-harness.ts';
 import { openEngine } from '../worker/engines/open-engine.ts';
 import { processShard } from '../worker/process-shard.ts';
 

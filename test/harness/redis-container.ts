@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RedisOptions, TestRedis } from './redis-server.ts';
+import { type RedisOptions, redisSettings, type TestRedis } from './redis-server.ts';
 
 /**
  * The testcontainers path of startRedis. UNTESTED on the machine this was written on (it has a
@@ -14,18 +14,7 @@ import type { RedisOptions, TestRedis } from './redis-server.ts';
  */
 export async function startRedisContainer(options: RedisOptions): Promise<TestRedis> {
   const { GenericContainer, Wait } = await import('testcontainers');
-  const command = [
-    'redis-server',
-    '--save',
-    '',
-    '--appendonly',
-    options.appendonly === true ? 'yes' : 'no',
-    '--appendfsync',
-    'always',
-    '--maxmemory-policy',
-    'noeviction',
-  ];
-  if (options.password !== undefined) command.push('--requirepass', options.password);
+  const command = ['redis-server', ...redisSettings(options)];
   const container = await new GenericContainer('redis:8.2.10')
     .withCommand(command)
     .withExposedPorts(6379)

@@ -1,10 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { freePort } from '../../shared/free-port.ts';
 import { type ServerProcess, startServerProcess } from './child-process.ts';
 import { useContainers } from './docker-available.ts';
 import { startRedisContainer } from './redis-container.ts';
+import { useResource } from './set-up-scope.ts';
 
 export interface RedisOptions {
   /**
@@ -42,6 +44,46 @@ export interface TestRedis {
  */
 export async function startRedis(options: RedisOptions = {}): Promise<TestRedis> {
   return (await useContainers()) ? startRedisContainer(options) : startRedisProcess(options);
+}
+
+/** The Redis of a file or describe block (set-up-scope.ts), with one client of the test's own. */
+export interface UsedRedis extends TestRedis {
+  /** An ioredis client (maxRetriesPerRequest null, as BullMQ wants), made on first use and disconnected after the tests. */
+  readonly client: Redis;
+}
+
+/**
+ * A Redis started before the scope's tests and stopped after them: `const redis = useRedis()`
+ * at the top of a file or describe block, then `redis.url` in the tests. One per scope; give each
+ * test its own queue prefix (uniqueName('q')) so tests never see each other's jobs.
+ */
+export function useRedis(options: RedisOptions = {}): UsedRedis {
+  let client: Redis | undefined;
+  const current = useResource(
+    () => startRedis(options),
+    async (redis) => {
+      client?.disconnect();
+      await redis.stop();
+    },
+  );
+  return {
+    get url() {
+      return current().url;
+    },
+    get port() {
+      return current().port;
+    },
+    get dir() {
+      return current().dir;
+    },
+    get client() {
+      client ??= new Redis(current().url, { maxRetriesPerRequest: null });
+      return client;
+    },
+    stop: () => current().stop(),
+    kill: (signal) => current().kill(signal),
+    restart: () => current().restart(),
+  };
 }
 
 async function startRedisProcess(options: RedisOptions): Promise<TestRedis> {
@@ -106,15 +148,12 @@ async function startRedisProcess(options: RedisOptions): Promise<TestRedis> {
 }
 
 function redisArgs(port: number, dir: string, options: RedisOptions): string[] {
+  return ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no', ...redisSettings(options)];
+}
+
+/** The settings of every test Redis, local process or container. */
+export function redisSettings(options: RedisOptions): string[] {
   return [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--dir',
-    dir,
-    '--daemonize',
-    'no',
     '--save',
     '',
     '--appendonly',

@@ -7,6 +7,8 @@ import { type StorageConfig, storageConfigFromEnv } from '../../shared/storage/s
 import { type ServerProcess, startServerProcess } from './child-process.ts';
 import { useContainers } from './docker-available.ts';
 import { startSeaweedfsContainer } from './seaweedfs-container.ts';
+import { useResource } from './set-up-scope.ts';
+import { uniqueName } from './unique-name.ts';
 
 /** An S3-protocol server for tests. Always call stop(). */
 export interface TestS3 {
@@ -32,6 +34,36 @@ export interface TestS3 {
  */
 export async function startS3(): Promise<TestS3> {
   return (await useContainers()) ? startSeaweedfsContainer() : startS3rver();
+}
+
+/**
+ * An S3 server started before the scope's tests and stopped after them: `const s3 = useS3()` at
+ * the top of a file or describe block; each test takes its own bucket with newBucket().
+ */
+export function useS3(): TestS3 {
+  const current = useResource(startS3, (s3) => s3.stop());
+  return {
+    get endpoint() {
+      return current().endpoint;
+    },
+    get accessKeyId() {
+      return current().accessKeyId;
+    },
+    get secretAccessKey() {
+      return current().secretAccessKey;
+    },
+    createBucket: (name) => current().createBucket(name),
+    kill: () => current().kill(),
+    restart: () => current().restart(),
+    stop: () => current().stop(),
+  };
+}
+
+/** Creates an empty bucket named `<prefix>-<unique>`, for one test or run; resolves with its name. */
+export async function newBucket(s3: TestS3, prefix = 'bkt'): Promise<string> {
+  const name = uniqueName(prefix);
+  await s3.createBucket(name);
+  return name;
 }
 
 /**

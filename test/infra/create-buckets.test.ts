@@ -2,10 +2,10 @@
 // configured the way docker-compose.yml configures it: the pipeline's S3 environment.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { s3Env, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { s3Env, useS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 const script = fileURLToPath(new URL('../../infra/create-buckets.ts', import.meta.url));
@@ -18,13 +18,7 @@ function createBuckets(env: Record<string, string>, buckets: string[]) {
 }
 
 describe('infra/create-buckets.ts', () => {
-  let s3: TestS3;
-  before(async () => {
-    s3 = await startS3();
-  });
-  after(async () => {
-    await s3?.stop();
-  });
+  const s3 = useS3();
 
   test('creates the missing buckets, and a second run finds them and succeeds', async () => {
     const buckets = [uniqueName('images'), uniqueName('results')];

@@ -4,13 +4,14 @@
 // against the same worker.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parser } from '@prometheus-io/lezer-promql';
 import { parse } from 'yaml';
 import { freePort } from '../../shared/free-port.ts';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { teardown } from '../harness/set-up-scope.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 import { repoFile } from './infra-files.ts';
 
@@ -62,12 +63,11 @@ function exportedNames(metricsText: string): Set<string> {
 const panels = dashboard.panels.filter((panel) => panel.targets?.length);
 
 describe('the Grafana dashboard against a live worker', () => {
-  let redis: TestRedis;
+  const redis = useRedis();
   let worker: ServerProcess;
   let port: number;
   let exported: Set<string>;
   before(async () => {
-    redis = await startRedis();
     port = await freePort();
     ({ server: worker } = await startServerProcess(
       process.execPath,
@@ -80,9 +80,8 @@ describe('the Grafana dashboard against a live worker', () => {
     ));
     exported = exportedNames(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
   });
-  after(async () => {
+  teardown(async () => {
     await worker?.stop('SIGKILL');
-    await redis?.stop();
   });
 
   test('the scrape holds the resnet_batch_ metrics worker-metrics.ts documents', () => {

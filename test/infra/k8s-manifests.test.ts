@@ -4,7 +4,7 @@
 // probes on the worker's health endpoints, KEDA on the real BullMQ wait and active lists, the CPU
 // request from the measured CPU per image, non-root with a writable runtime cache, Redis durable.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
 import { Queue, Worker } from 'bullmq';
@@ -17,7 +17,7 @@ import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { configFromEnv, SHARD_QUEUE_NAME } from '../../shared/config.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { useRedis } from '../harness/redis-server.ts';
 import { DOCKERFILES, finalStage, k8sFiles, type Manifest, manifestsOf, repoFile } from './infra-files.ts';
 
 /** The schema-validating model of each apiVersion/kind the files use; validate() throws on a violation. */
@@ -147,13 +147,7 @@ describe('kubernetes manifests: the GPU worker', () => {
 });
 
 describe('kubernetes manifests: KEDA', () => {
-  let redis: TestRedis;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   const trigger = (name: string) => scaled.spec.triggers.find((entry: { name: string }) => entry.name === name);
 

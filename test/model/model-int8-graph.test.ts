@@ -5,10 +5,9 @@
 // upgrade that stops fusing fails here. The first test in a fresh cache builds the int8 graph
 // from the default calibration set (20-30 s on 2 cores); later tests and files reuse it.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { ARTIFACT_MODEL_ID } from '../../model/artifact.ts';
@@ -20,6 +19,7 @@ import { quantizationPoints } from '../../model/onnx/quantize-graph.ts';
 import { biasForInputMean, quantizeBias, quantizePerChannel } from '../../model/onnx/quantize-weights.ts';
 import { resnet50 } from '../../model/spec.ts';
 import { decodeImage } from '../../worker/decode-image.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 
 const { onnx } = onnxProto;
 
@@ -83,17 +83,12 @@ describe('int8 weights and biases', () => {
 
 describe('the int8 ResNet-50 graph', () => {
   let loaded: LoadedInt8ResNet;
-  let dir: string;
+  const dir = useTempDir('model-int8-');
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'model-int8-'));
     loaded = await loadInt8ResNet(resnet50, resolveModelLocation(undefined).read, {
       decode: async (bytes) => (await decodeImage(bytes)).pixels,
     });
-  });
-
-  after(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   test('calibrates 69 activation tensors: 49 ReLU outputs, 20 block branches before their Add, never the image', async () => {
@@ -105,7 +100,7 @@ describe('the int8 ResNet-50 graph', () => {
   });
 
   test('ONNX Runtime fuses all 53 convolutions into QLinearConv and all 16 residual Adds into QLinearAdd', async () => {
-    const optimized = join(dir, 'optimized.onnx');
+    const optimized = join(dir.path, 'optimized.onnx');
     const session = await ort.InferenceSession.create(loaded.modelPath, {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',

@@ -1,49 +1,22 @@
 // `resnet-batch dashboard`: bull-board and the run list on a real Redis, with and without basic
 // auth, over real HTTP on loopback.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { describe, test } from 'node:test';
 import { dashboardCredentials, isLoopback } from '../../ops/dashboard/dashboard-auth.ts';
-import { type Dashboard, dashboardCommand, startDashboard } from '../../ops/dashboard/dashboard-command.ts';
+import { dashboardCommand } from '../../ops/dashboard/dashboard-command.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import { RunActivity } from '../../shared/run/run-activity.ts';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { basicAuth, DASHBOARD_CREDENTIALS, useDashboards } from '../harness/dashboards.ts';
+import { useRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
-const credentials = { user: 'ops', password: 'correct horse battery staple' };
-
-function basic(user: string, password: string): Record<string, string> {
-  return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
-}
+const credentials = DASHBOARD_CREDENTIALS;
+const basic = basicAuth;
 
 describe('dashboard', () => {
-  let redis: TestRedis;
-  let client: Redis;
-  const dashboards: Dashboard[] = [];
-
-  before(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-  });
-
-  after(async () => {
-    await Promise.all(dashboards.map((dashboard) => dashboard.close()));
-    client?.disconnect();
-    await redis?.stop();
-  });
-
-  async function start(prefix: string, withAuth: boolean): Promise<Dashboard> {
-    const dashboard = await startDashboard({
-      redisUrl: redis.url,
-      prefix,
-      host: '127.0.0.1',
-      port: 0,
-      credentials: withAuth ? credentials : undefined,
-    });
-    dashboards.push(dashboard);
-    return dashboard;
-  }
+  const redis = useRedis();
+  const start = useDashboards(redis);
 
   test('with credentials configured, a request without them gets 401 and a Basic challenge', async () => {
     const dashboard = await start(uniqueName('dash'), true);
@@ -78,7 +51,7 @@ describe('dashboard', () => {
 
   test('the runs page lists a run created with RunRegistry, with its state, images (in-flight ones too) and shards', async () => {
     const prefix = uniqueName('dash');
-    const registry = new RunRegistry(client, prefix);
+    const registry = new RunRegistry(redis.client, prefix);
     await registry.create({
       run: 'nightly-001',
       input: 's3://bucket/images/',
@@ -93,7 +66,7 @@ describe('dashboard', () => {
     await registry.markStarted('nightly-001');
     await registry.completeShard('nightly-001', 0, { ok: 250, error: 6 }, 'tfjs-node');
     // A worker 40 images into shard 1: counted as processed before the shard completes.
-    await new RunActivity(client, prefix).recordBatch('nightly-001', 1, 40, 40);
+    await new RunActivity(redis.client, prefix).recordBatch('nightly-001', 1, 40, 40);
     const dashboard = await start(prefix, true);
     const headers = basic(credentials.user, credentials.password);
 

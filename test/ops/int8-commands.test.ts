@@ -4,17 +4,17 @@
 // calibrate stopped half-way leaves no int8 model behind.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { access, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../shared/storage/open-store.ts';
-import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
-import { uniqueName } from '../harness/unique-name.ts';
-import { runCli } from '../pipeline/pipeline-harness.ts';
+import { runCli } from '../harness/cli.ts';
+import { FIXTURES_DIR, fixturePath, readFixture } from '../harness/fixtures.ts';
+import { newBucket, s3Env, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
+import { setUp } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 
-const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
 const cliEntry = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));
 const PHOTOS = ['astronaut.png', 'chelsea.png', 'coffee.png', 'horse.png', 'rocket.jpg'];
 const ENV = { ENGINE: undefined, MODEL_URI: undefined, PRECISION: undefined, LOG_LEVEL: 'warn' };
@@ -38,18 +38,13 @@ interface EvaluateJson {
   cosineMin: number;
 }
 
-let dir: string;
+const dir = useTempDir('ops-int8-');
 let photos: string;
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ops-int8-'));
-  photos = join(dir, 'photos');
+setUp(async () => {
+  photos = join(dir.path, 'photos');
   await mkdir(photos);
-  for (const name of PHOTOS) await copyFile(join(fixtures, name), join(photos, name));
-});
-
-after(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
+  for (const name of PHOTOS) await copyFile(fixturePath(name), join(photos, name));
 });
 
 /** The figures are shares and cosines of a sane comparison (4 calibration images make a rough model: no closer bound). */
@@ -67,7 +62,7 @@ describe('calibrate and evaluate on a local folder', () => {
 
   before(async () => {
     const result = await runCli(
-      ['calibrate', photos, '--images', '4', '--output', join(dir, 'model'), '--json'],
+      ['calibrate', photos, '--images', '4', '--output', join(dir.path, 'model'), '--json'],
       ENV,
       TIMEOUT_MS,
     );
@@ -79,8 +74,8 @@ describe('calibrate and evaluate on a local folder', () => {
     assert.equal(calibrated.images, 4);
     assert.match(calibrated.model_id, /\/int8-[0-9a-f]{12}$/);
     for (const file of ['ResNet50/model.json', 'assets/labels.json', 'int8/model.onnx'])
-      await access(join(dir, 'model', file));
-    const record = JSON.parse(await readFile(join(dir, 'model', 'int8/calibration.json'), 'utf8')) as {
+      await access(join(dir.path, 'model', file));
+    const record = JSON.parse(await readFile(join(dir.path, 'model', 'int8/calibration.json'), 'utf8')) as {
       calibration: { images: number; source: string };
     };
     assert.equal(record.calibration.images, 4);
@@ -90,7 +85,15 @@ describe('calibrate and evaluate on a local folder', () => {
   test('--model names the calibrated folder at int8, and the same folder still runs at fp32', async () => {
     for (const precision of ['int8', 'fp32']) {
       const result = await runCli(
-        ['classify', '--json', '--model', join(dir, 'model'), '--precision', precision, join(photos, 'coffee.png')],
+        [
+          'classify',
+          '--json',
+          '--model',
+          join(dir.path, 'model'),
+          '--precision',
+          precision,
+          join(photos, 'coffee.png'),
+        ],
         ENV,
         TIMEOUT_MS,
       );
@@ -101,7 +104,7 @@ describe('calibrate and evaluate on a local folder', () => {
 
   test('evaluate --json compares fp32 and the calibrated int8 model on the folder, leaving out what it cannot decode', async () => {
     const result = await runCli(
-      ['evaluate', fixtures, '--images', '8', '--model', join(dir, 'model'), '--json'],
+      ['evaluate', FIXTURES_DIR, '--images', '8', '--model', join(dir.path, 'model'), '--json'],
       ENV,
       TIMEOUT_MS,
     );
@@ -114,7 +117,7 @@ describe('calibrate and evaluate on a local folder', () => {
   });
 
   test('a calibrate stopped with Ctrl-C while calibrating leaves no int8 model in its output', async () => {
-    const output = join(dir, 'interrupted');
+    const output = join(dir.path, 'interrupted');
     const child = spawn(process.execPath, [cliEntry, 'calibrate', photos, '--images', '4', '--output', output], {
       env: { ...process.env, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -139,24 +142,17 @@ describe('calibrate and evaluate on a local folder', () => {
 });
 
 describe('calibrate and evaluate on an s3:// prefix', () => {
-  let s3: TestS3;
+  const s3 = useS3();
   let bucket: string;
 
   before(async () => {
-    s3 = await startS3();
-    bucket = uniqueName('int8');
-    await s3.createBucket(bucket);
+    bucket = await newBucket(s3, 'int8');
     const store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
     try {
-      for (const name of PHOTOS)
-        await store.write(`s3://${bucket}/photos/${name}`, await readFile(join(fixtures, name)));
+      for (const name of PHOTOS) await store.write(`s3://${bucket}/photos/${name}`, await readFixture(name));
     } finally {
       await store.close();
     }
-  });
-
-  after(async () => {
-    await s3?.stop();
   });
 
   test('calibrate reads the prefix and writes the model folder under another prefix, which evaluate then runs', async () => {

@@ -4,15 +4,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page, Request } from 'playwright-core';
 import { renderReport } from '../../ops/report/render-report.ts';
 import type { ReportData } from '../../ops/report/report-data.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -58,16 +58,14 @@ function runCli(args: string[], env: Record<string, string>, cwd: string): Promi
 }
 
 describe('report command on a real run', { timeout: 420_000 }, () => {
-  let redis: TestRedis;
-  let dir: string;
+  const redis = useRedis();
+  const dir = useTempDir('resnet-batch-report-');
   let env: Record<string, string>;
   let run: string;
   let html: string;
   let reportFile: string;
 
   before(async () => {
-    redis = await startRedis();
-    dir = await mkdtemp(join(tmpdir(), 'resnet-batch-report-'));
     env = { REDIS_URL: redis.url, QUEUE_PREFIX: uniqueName('report'), LOG_LEVEL: 'warn' };
     run = uniqueName('run');
     const ran = await runCli(
@@ -75,7 +73,7 @@ describe('report command on a real run', { timeout: 420_000 }, () => {
         'run',
         fixtures,
         '--output',
-        join(dir, 'out'),
+        join(dir.path, 'out'),
         '--run',
         run,
         '--workers',
@@ -86,23 +84,18 @@ describe('report command on a real run', { timeout: 420_000 }, () => {
         '3',
       ],
       env,
-      dir,
+      dir.path,
     );
     // 0: every shard completed; the two fixtures that do not decode are error rows, not failures.
     assert.equal(ran.code, 0, `run exited ${ran.code}:\n${ran.stderr}`);
-    const report = await runCli(['report', run], env, dir);
+    const report = await runCli(['report', run], env, dir.path);
     assert.equal(report.code, 0, `report exited ${report.code}:\n${report.stderr}`);
     reportFile = report.stdout.trim();
     html = await readFile(reportFile, 'utf8');
   });
 
-  after(async () => {
-    await redis?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
   test('writes report-<run>.html in the working directory by default', () => {
-    assert.equal(reportFile, join(dir, `report-${run}.html`));
+    assert.equal(reportFile, join(dir.path, `report-${run}.html`));
   });
 
   test('the HTML holds no script and no reference to anything outside it', () => {
@@ -140,7 +133,7 @@ describe('report command on a real run', { timeout: 420_000 }, () => {
     });
 
     test('the screenshot of the whole page is a non-trivial PNG', async () => {
-      const shot = join(dir, 'report.png');
+      const shot = join(dir.path, 'report.png');
       await page.screenshot({ path: shot, fullPage: true });
       const bytes = await readFile(shot);
       assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -209,7 +202,7 @@ describe('report command on a real run', { timeout: 420_000 }, () => {
 
     test('a label carrying HTML stays text and runs nothing', async () => {
       const hostile = '<img src=x onerror="document.title=1">';
-      const file = join(dir, 'hostile.html');
+      const file = join(dir.path, 'hostile.html');
       await writeFile(file, renderReport(hostileReport(hostile)));
       const other = await browser.newPage();
       await other.goto(`file://${file}`);
@@ -222,9 +215,9 @@ describe('report command on a real run', { timeout: 420_000 }, () => {
   });
 
   test('a run without _manifest.json (still running) takes its totals from the run record', async () => {
-    await rm(join(dir, 'out', run, '_manifest.json'));
-    const out = join(dir, 'no-manifest.html');
-    const result = await runCli(['report', run, '--out', out], env, dir);
+    await rm(join(dir.path, 'out', run, '_manifest.json'));
+    const out = join(dir.path, 'no-manifest.html');
+    const result = await runCli(['report', run, '--out', out], env, dir.path);
     assert.equal(result.code, 0, result.stderr);
     const page = await readFile(out, 'utf8');
     assert.match(page, /Totals <span class="muted">\(from the run record\)/);
@@ -232,7 +225,7 @@ describe('report command on a real run', { timeout: 420_000 }, () => {
   });
 
   test('report of an unknown run exits 1 and says to check the run id', async () => {
-    const result = await runCli(['report', 'no-such-run'], env, dir);
+    const result = await runCli(['report', 'no-such-run'], env, dir.path);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /run 'no-such-run' not found.*check the run id and QUEUE_PREFIX/);
   });

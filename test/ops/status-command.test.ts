@@ -2,30 +2,29 @@
 // runs them: the real CLI against a real Redis. The run records are written with RunRegistry
 // where the test needs a run in a given state, and by a real worker where it needs progress.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { runCli, startOnnxWorker, submit } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { waitForActiveShard } from '../harness/run-state.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { runCli, submit } from '../pipeline/pipeline-harness.ts';
-import { stagePhotoCopies, startOnnxWorker, waitForActiveShard } from '../reliability/reliability-harness.ts';
 
-let redis: TestRedis;
+const redis = useRedis();
 let client: Redis;
 
-before(async () => {
-  redis = await startRedis();
+setUp(async () => {
   client = new Redis(redis.url);
 });
 
-after(async () => {
+teardown(async () => {
   client?.disconnect();
-  await redis?.stop();
 });
 
 /** A run in the registry with `shards` shards of 10 images, listing done; returns its registry. */
@@ -196,17 +195,16 @@ describe('runs', () => {
 
 describe('progress within a shard, with a real worker', () => {
   const prefix = uniqueName('progress');
-  let dir: string;
+  const dir = useTempDir('resnet-batch-progress-');
   let worker: ServerProcess | undefined;
   let run: string;
   let midShard: StatusJson;
   let waited: Awaited<ReturnType<typeof runCli>>;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'resnet-batch-progress-'));
-    await stagePhotoCopies(join(dir, 'input'), 100);
+    await stagePhotoCopies(join(dir.path, 'input'), 100);
     // One shard of 100 images, processed by batches of 4 (startOnnxWorker).
-    ({ run } = await submit(join(dir, 'input'), join(dir, 'out'), { shardSize: 100 }, env(prefix)));
+    ({ run } = await submit(join(dir.path, 'input'), join(dir.path, 'out'), { shardSize: 100 }, env(prefix)));
     worker = await startOnnxWorker(env(prefix));
     await waitForActiveShard(redis.url, prefix, shardJobId(run, 0), 120_000);
     // Frozen inside its shard, the worker cannot move on while status reads the run.
@@ -221,9 +219,8 @@ describe('progress within a shard, with a real worker', () => {
     waited = await runCli(['status', run, '--wait', '--json', '--timeout', '300'], env(prefix), 320_000);
   });
 
-  after(async () => {
+  teardown(async () => {
     await worker?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   test('status counts the images of the shard in progress before it completes', () => {

@@ -1,17 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { startWorkers, stopWorkers, submit } from '../harness/cli.ts';
 import { copyQueryTo } from '../harness/duckdb-copy.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
-import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { readFixture } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { readRunOutput } from '../harness/run-output.ts';
+import { waitForRunDone } from '../harness/run-state.ts';
+import { s3Env, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { readRunOutput, startWorkers, stopWorkers, submit, waitForRunDone } from './pipeline-harness.ts';
 import { CAT_CLASSES } from './pipeline-inputs.ts';
 
 /**
@@ -20,38 +24,32 @@ import { CAT_CLASSES } from './pipeline-inputs.ts';
  * report (CSV.gz data files and a manifest.json, laid out as AWS writes them) of the same bucket.
  */
 
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 const IMAGES = ['chelsea.png', 'coffee.png', 'rocket.jpg', 'horse.png', 'truncated.jpg'];
 
-let redis: TestRedis;
-let s3: TestS3;
+const redis = useRedis();
+const s3 = useS3();
 let store: ObjectStore;
 let workers: ServerProcess[] = [];
 let env: Record<string, string>;
 let bucket: string;
-let dir: string;
+const dir = useTempDir('dataset-lists-');
 
-before(async () => {
-  [redis, s3] = await Promise.all([startRedis(), startS3()]);
+setUp(async () => {
   bucket = uniqueName('lists');
   await s3.createBucket(bucket);
   store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
-  for (const name of IMAGES)
-    await store.write(`s3://${bucket}/photos/${name}`, await readFile(new URL(name, fixtures)));
-  dir = await mkdtemp(join(tmpdir(), 'dataset-lists-'));
+  for (const name of IMAGES) await store.write(`s3://${bucket}/photos/${name}`, await readFixture(name));
   env = { REDIS_URL: redis.url, QUEUE_PREFIX: uniqueName('lists'), LOG_LEVEL: 'warn', METRICS_PORT: '0', ...s3Env(s3) };
   workers = await startWorkers(1, env);
 });
 
-after(async () => {
+teardown(async () => {
   await stopWorkers(workers);
   await store?.close();
-  await Promise.all([redis?.stop(), s3?.stop()]);
-  await rm(dir, { recursive: true, force: true });
 });
 
 test('a Parquet list in S3 runs end to end with its other columns carried, with their types', async () => {
-  const local = join(dir, 'list.parquet');
+  const local = join(dir.path, 'list.parquet');
   const values = IMAGES.map((name, i) => `('s3://${bucket}/photos/${name}', 'photo of ${name}', ${i})`).join(', ');
   await copyQueryTo(`SELECT * FROM (VALUES ${values}) t(uri, caption, position)`, local, 'FORMAT parquet');
   await store.write(`s3://${bucket}/lists/photos.parquet`, await readFile(local));

@@ -1,27 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { freePort } from '../../shared/free-port.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { joinUri } from '../../shared/storage/uri.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
-import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { cliEnv, runCli, startWorkers, stopWorkers, submit } from '../harness/cli.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { shardQueue, waitForRunDone } from '../harness/run-state.ts';
+import { s3Env, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import {
-  type RunOutput,
-  readRunOutput,
-  runCli,
-  shardQueue,
-  startWorkers,
-  stopWorkers,
-  submit,
-  waitForRunDone,
-} from './pipeline-harness.ts';
 import { CAT_CLASSES, EXPECTED_ERRORS, stageInputs, uploadInputs } from './pipeline-inputs.ts';
 
 /**
@@ -35,9 +29,9 @@ import { CAT_CLASSES, EXPECTED_ERRORS, stageInputs, uploadInputs } from './pipel
 
 const SHARD_SIZE = 4;
 
-let redis: TestRedis;
-let s3: TestS3;
-let dir: string;
+const redis = useRedis();
+const s3 = useS3();
+const dir = useTempDir('pipeline-e2e-');
 let bucket: string;
 let prefix: string;
 let env: Record<string, string>;
@@ -46,46 +40,35 @@ let inputNames: string[];
 let s3Store: ObjectStore;
 let localStore: ObjectStore;
 
-before(async () => {
-  [redis, s3] = await Promise.all([startRedis(), startS3()]);
+setUp(async () => {
   bucket = uniqueName('bkt');
   await s3.createBucket(bucket);
   prefix = uniqueName('e2e');
   // Metrics on, on a free port (the default one may be taken by anything on the machine): one
   // worker serves /metrics, the other finds the port taken and goes without; both must still
   // exit 0 on SIGTERM.
-  env = {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: prefix,
-    LOG_LEVEL: 'warn',
-    METRICS_PORT: String(await freePort()),
-    ...s3Env(s3),
-  };
+  env = cliEnv(redis.url, prefix, { METRICS_PORT: String(await freePort()), ...s3Env(s3) });
   s3Store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
   localStore = openStore('/');
-
-  dir = await mkdtemp(join(tmpdir(), 'pipeline-e2e-'));
-  const input = join(dir, 'input');
+  const input = join(dir.path, 'input');
   inputNames = await stageInputs(input);
   await uploadInputs(s3Store, `s3://${bucket}/input/`, input, inputNames);
   // Manifests: relative paths in .jsonl (resolved against the manifest's folder), S3 URIs in .txt.
   await writeFile(
-    join(dir, 'inputs.jsonl'),
+    join(dir.path, 'inputs.jsonl'),
     inputNames.map((name) => JSON.stringify({ uri: `input/${name}` })).join('\n'),
   );
   await writeFile(
-    join(dir, 'inputs.txt'),
+    join(dir.path, 'inputs.txt'),
     `# the same images, in S3\n${inputNames.map((name) => joinUri(`s3://${bucket}/input/`, name)).join('\n')}\n`,
   );
 
   workers = await startWorkers(2, env);
 });
 
-after(async () => {
+teardown(async () => {
   if (workers.length > 0) await stopWorkers(workers);
   await Promise.all([s3Store?.close(), localStore?.close()]);
-  await Promise.all([redis?.stop(), s3?.stop()]);
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** One run, submitted with the CLI and waited for; the output read back once for every test. */
@@ -119,7 +102,7 @@ function describeRun(
       const rows = output.parts.flatMap((part) => part.rows);
       for (const name of inputNames) {
         const row = rows.find((entry) => entry.uri === source.uriOf(name));
-        assert.equal(Number(row?.size_bytes), (await stat(join(dir, 'input', name))).size, name);
+        assert.equal(Number(row?.size_bytes), (await stat(join(dir.path, 'input', name))).size, name);
       }
     });
 
@@ -213,15 +196,15 @@ describeRun(
 describeRun(
   'a run from a local folder into a local folder',
   {
-    input: () => join(dir, 'input'),
-    output: () => join(dir, 'results'),
+    input: () => join(dir.path, 'input'),
+    output: () => join(dir.path, 'results'),
     store: () => localStore,
-    uriOf: (name) => pathToFileURL(join(dir, 'input', name)).href,
+    uriOf: (name) => pathToFileURL(join(dir.path, 'input', name)).href,
   },
   (result) => {
     test('resubmitting the finished run enqueues nothing and changes no output', async () => {
       const { run, output } = result();
-      const root = join(dir, 'results', run);
+      const root = join(dir.path, 'results', run);
       const finalKeys = output.keys;
       const snapshot = async () =>
         Promise.all(
@@ -235,7 +218,12 @@ describeRun(
       try {
         const countsBefore = await queue.getJobCounts();
         const filesBefore = await snapshot();
-        const again = await submit(join(dir, 'input'), join(dir, 'results'), { run, shardSize: SHARD_SIZE }, env);
+        const again = await submit(
+          join(dir.path, 'input'),
+          join(dir.path, 'results'),
+          { run, shardSize: SHARD_SIZE },
+          env,
+        );
         assert.equal(again.run, run);
         assert.match(again.stderr, /resubmitted, nothing missing to enqueue/);
         assert.deepEqual(await queue.getJobCounts(), countsBefore);
@@ -248,14 +236,14 @@ describeRun(
 );
 
 describeRun('a run from a .jsonl manifest of local files', {
-  input: () => join(dir, 'inputs.jsonl'),
-  output: () => join(dir, 'results-from-manifest'),
+  input: () => join(dir.path, 'inputs.jsonl'),
+  output: () => join(dir.path, 'results-from-manifest'),
   store: () => localStore,
-  uriOf: (name) => pathToFileURL(join(dir, 'input', name)).href,
+  uriOf: (name) => pathToFileURL(join(dir.path, 'input', name)).href,
 });
 
 describeRun('a run from a .txt manifest of S3 objects', {
-  input: () => join(dir, 'inputs.txt'),
+  input: () => join(dir.path, 'inputs.txt'),
   output: () => `s3://${bucket}/results-from-txt`,
   store: () => s3Store,
   uriOf: (name) => `s3://${bucket}/input/${name}`,

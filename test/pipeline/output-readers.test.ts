@@ -6,10 +6,9 @@
 // a misaligned row would carry the other photo's vector.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetReadObjects } from 'hyparquet';
@@ -18,10 +17,12 @@ import { PACKAGED_MODEL } from '../../shared/inference/model-ref.ts';
 import type { RunManifest } from '../../shared/output/output-format.ts';
 import { decodeImage } from '../../worker/decode-image.ts';
 import { openEngine } from '../../worker/engines/open-engine.ts';
+import { type CliResult, runCli } from '../harness/cli.ts';
+import { fixturePath, readFixture } from '../harness/fixtures.ts';
+import { setUp } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type CliResult, runCli } from './pipeline-harness.ts';
 
-const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
 const readme = fileURLToPath(new URL('../../README.md', import.meta.url));
 
 /** The inputs in manifest order: two photos, copied many times, and three broken files between them. */
@@ -45,7 +46,7 @@ const PHOTOS = { chelsea: 'chelsea.png', coffee: 'coffee.png' } as const;
 const BROKEN = new Set(['empty', 'text', 'truncated']);
 const RUN = 'aligned-run';
 
-let dir: string;
+const dir = useTempDir('output-readers-');
 let runDir: string;
 let result: CliResult;
 /** Input file name -> its manifest line's caption. */
@@ -53,26 +54,25 @@ const captions = new Map<string, string>();
 /** Photo -> its reference vector, computed in this process with the same engine and model. */
 const reference = new Map<string, Float32Array>();
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'output-readers-'));
-  const inputs = join(dir, 'inputs');
+setUp(async () => {
+  const inputs = join(dir.path, 'inputs');
   await mkdir(inputs);
   const lines: string[] = [];
   for (const [index, kind] of INPUTS.entries()) {
     const name = `img-${String(index).padStart(2, '0')}-${kind}.${kind === 'truncated' || kind === 'empty' || kind === 'text' ? 'jpg' : 'png'}`;
-    if (kind === 'chelsea' || kind === 'coffee') await copyFile(join(fixtures, PHOTOS[kind]), join(inputs, name));
-    else if (kind === 'truncated') await copyFile(join(fixtures, 'truncated.jpg'), join(inputs, name));
+    if (kind === 'chelsea' || kind === 'coffee') await copyFile(fixturePath(PHOTOS[kind]), join(inputs, name));
+    else if (kind === 'truncated') await copyFile(fixturePath('truncated.jpg'), join(inputs, name));
     else if (kind === 'text') await writeFile(join(inputs, name), 'not an image, just text\n');
     else await writeFile(join(inputs, name), '');
     const caption = `${kind} number ${index}, "quoted" and ünïcode`;
     captions.set(name, caption);
     lines.push(JSON.stringify({ uri: `inputs/${name}`, caption, id: index }));
   }
-  await writeFile(join(dir, 'list.jsonl'), `${lines.join('\n')}\n`);
+  await writeFile(join(dir.path, 'list.jsonl'), `${lines.join('\n')}\n`);
 
-  const out = join(dir, 'demo-output');
+  const out = join(dir.path, 'demo-output');
   result = await runCli(
-    ['run', join(dir, 'list.jsonl'), '--output', out, '--run', RUN, '--shard-size', '5', '--engine', 'onnx'],
+    ['run', join(dir.path, 'list.jsonl'), '--output', out, '--run', RUN, '--shard-size', '5', '--engine', 'onnx'],
     { REDIS_URL: undefined, QUEUE_PREFIX: uniqueName('readers'), LOG_LEVEL: 'warn', METRICS_PORT: '0' },
     240_000,
   );
@@ -81,16 +81,12 @@ before(async () => {
   const { engine } = await openEngine({ choice: 'onnx', modelRef: PACKAGED_MODEL });
   try {
     for (const [photo, file] of Object.entries(PHOTOS)) {
-      const decoded = await decodeImage(await readFile(join(fixtures, file)));
+      const decoded = await decodeImage(await readFixture(file));
       reference.set(photo, (await engine.infer(decoded.pixels, 1)).embeddings.slice());
     }
   } finally {
     await engine.dispose();
   }
-});
-
-after(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 function cosine(a: Float32Array, b: Float32Array): number {
@@ -241,15 +237,15 @@ describe("the README's output snippets, run as written on that output", () => {
   }
 
   test('the Node snippet prints each metadata row with its own vector', async () => {
-    const script = join(dir, 'snippet.mjs');
+    const script = join(dir.path, 'snippet.mjs');
     await writeFile(script, await snippet('js', 'Node (the libraries this project uses)'));
     // The snippet imports this project's libraries, as a user's script beside its node_modules would.
     await symlink(
       fileURLToPath(new URL('../../node_modules', import.meta.url)),
-      join(dir, 'node_modules'),
+      join(dir.path, 'node_modules'),
       'dir',
     ).catch(() => undefined);
-    const ran = spawnSync(process.execPath, [script], { cwd: dir, encoding: 'utf8' });
+    const ran = spawnSync(process.execPath, [script], { cwd: dir.path, encoding: 'utf8' });
     assert.equal(ran.status, 0, ran.stderr);
     const lines = ran.stdout.trim().split('\n');
     assert.equal(lines.length, INPUTS.filter((kind) => !BROKEN.has(kind)).length, ran.stdout);
@@ -262,14 +258,14 @@ describe("the README's output snippets, run as written on that output", () => {
     try {
       const sql = (await snippet('sql', 'DuckDB')).split(';').filter((statement) => statement.trim() !== '');
       const labels = (
-        await connection.runAndReadAll(sql[0]!.replaceAll('demo-output', join(dir, 'demo-output')))
+        await connection.runAndReadAll(sql[0]!.replaceAll('demo-output', join(dir.path, 'demo-output')))
       ).getRowObjects();
       assert.equal(
         labels.reduce((sum, row) => sum + Number(row.images), 0),
         INPUTS.filter((kind) => !BROKEN.has(kind)).length,
       );
       const errors = (
-        await connection.runAndReadAll(sql[1]!.replaceAll('demo-output', join(dir, 'demo-output')))
+        await connection.runAndReadAll(sql[1]!.replaceAll('demo-output', join(dir.path, 'demo-output')))
       ).getRowObjects();
       assert.equal(
         errors.reduce((sum, row) => sum + Number(row.inputs), 0),
@@ -289,7 +285,7 @@ describe("the README's output snippets, run as written on that output", () => {
       return;
     }
     const code = await snippet('python', 'Python (numpy');
-    const ran = spawnSync(python, ['-c', code], { cwd: dir, encoding: 'utf8' });
+    const ran = spawnSync(python, ['-c', code], { cwd: dir.path, encoding: 'utf8' });
     assert.equal(ran.status, 0, ran.stderr);
     assert.match(ran.stdout, new RegExp(`\\(${INPUTS.filter((kind) => !BROKEN.has(kind)).length}, 2048\\)`));
   });

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
 import { parse as parseNpy } from 'npyjs';
 import type { RunManifest } from '../../shared/output/output-format.ts';
+import { type CliResult, runCli } from '../harness/cli.ts';
+import { FIXTURES_DIR } from '../harness/fixtures.ts';
+import { setUp } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type CliResult, runCli } from './pipeline-harness.ts';
 
 /**
  * `resnet-batch run`, the one-command local job, exactly as the README's quick start runs it:
@@ -15,14 +16,12 @@ import { type CliResult, runCli } from './pipeline-harness.ts';
  * out, one worker.
  */
 
-const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
-let dir: string;
+const dir = useTempDir('pipeline-run-');
 let result: CliResult;
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'pipeline-run-'));
+setUp(async () => {
   result = await runCli(
-    ['run', fixtures, '--output', join(dir, 'out'), '--workers', '1', '--engine', 'tfjs-wasm', '--normalize'],
+    ['run', FIXTURES_DIR, '--output', join(dir.path, 'out'), '--workers', '1', '--engine', 'tfjs-wasm', '--normalize'],
     {
       REDIS_URL: undefined,
       QUEUE_PREFIX: uniqueName('run'),
@@ -32,10 +31,6 @@ before(async () => {
     },
     240_000,
   );
-});
-
-after(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('resnet-batch run without REDIS_URL', () => {
@@ -48,8 +43,8 @@ describe('resnet-batch run without REDIS_URL', () => {
     const run = result.stdout.trim();
     assert.match(result.stderr, /done: 9 ok, 2 error, 1 skipped in [\d.]+ s \([\d.]+ img\/s\)/);
     assert.ok(
-      result.stderr.includes(`output: ${join(dir, 'out')}`) ||
-        result.stderr.includes(`output: file://${join(dir, 'out')}`),
+      result.stderr.includes(`output: ${join(dir.path, 'out')}`) ||
+        result.stderr.includes(`output: file://${join(dir.path, 'out')}`),
       result.stderr,
     );
     assert.ok(result.stderr.includes(`/${run}/`), result.stderr);
@@ -57,7 +52,7 @@ describe('resnet-batch run without REDIS_URL', () => {
 
   test('writes the manifest with every fixture image accounted for', async () => {
     const run = result.stdout.trim();
-    const manifest = JSON.parse(await readFile(join(dir, 'out', run, '_manifest.json'), 'utf8')) as RunManifest;
+    const manifest = JSON.parse(await readFile(join(dir.path, 'out', run, '_manifest.json'), 'utf8')) as RunManifest;
     assert.equal(manifest.run, run);
     assert.deepEqual(manifest.images, { total: 11, ok: 9, error: 2, skipped: 1 });
     assert.deepEqual(manifest.shards, { total: 1, done: 1, failed: 0 });
@@ -65,9 +60,9 @@ describe('resnet-batch run without REDIS_URL', () => {
 
   test('--normalize writes unit-length vectors and says so in the manifest', async () => {
     const run = result.stdout.trim();
-    const manifest = JSON.parse(await readFile(join(dir, 'out', run, '_manifest.json'), 'utf8')) as RunManifest;
+    const manifest = JSON.parse(await readFile(join(dir.path, 'out', run, '_manifest.json'), 'utf8')) as RunManifest;
     assert.deepEqual(manifest.embeddings, { dim: 2048, dtype: 'float32', normalization: 'l2' });
-    const bytes = await readFile(join(dir, 'out', run, 'embeddings', 'part-00000.npy'));
+    const bytes = await readFile(join(dir.path, 'out', run, 'embeddings', 'part-00000.npy'));
     const npy = parseNpy(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
     assert.deepEqual(npy.shape, [9, 2048]);
     const vectors = npy.data as Float32Array;

@@ -2,24 +2,23 @@
 // embedded redis-server), one worker, a local output folder. The run's precision reaches the
 // worker, the rows and the manifest.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
 import { openStore } from '../../shared/storage/open-store.ts';
+import { type CliResult, runCli } from '../harness/cli.ts';
+import { FIXTURES_DIR } from '../harness/fixtures.ts';
+import { type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { setUp } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type CliResult, type RunOutput, readRunOutput, runCli } from './pipeline-harness.ts';
 
-const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
-let dir: string;
+const dir = useTempDir('pipeline-run-int8-');
 let result: CliResult;
 let output: RunOutput;
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'pipeline-run-int8-'));
+setUp(async () => {
   result = await runCli(
-    ['run', fixtures, '--output', join(dir, 'out'), '--precision', 'int8'],
+    ['run', FIXTURES_DIR, '--output', join(dir.path, 'out'), '--precision', 'int8'],
     {
       REDIS_URL: undefined,
       QUEUE_PREFIX: uniqueName('run-int8'),
@@ -31,17 +30,13 @@ before(async () => {
     300_000,
   );
   if (result.code === 0) {
-    const store = openStore(join(dir, 'out'));
+    const store = openStore(join(dir.path, 'out'));
     try {
-      output = await readRunOutput(store, join(dir, 'out'), result.stdout.trim());
+      output = await readRunOutput(store, join(dir.path, 'out'), result.stdout.trim());
     } finally {
       await store.close();
     }
   }
-});
-
-after(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('resnet-batch run --precision int8', () => {

@@ -6,30 +6,29 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { partName } from '../../shared/output/output-format.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
 import { descendantsOf, type ProcessInfo, survivorsAfter } from '../harness/process-tree.ts';
+import { setUp } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { stagePhotoCopies } from '../reliability/reliability-harness.ts';
 
 const cli = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));
 /** The issue's window: 20 s after the stop, nothing may be left. */
 const LEFT_AFTER_MS = 20_000;
-let root: string;
+const root = useTempDir('run-stop-');
 let input: string;
 
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'run-stop-'));
-  input = join(root, 'input');
+setUp(async () => {
+  input = join(root.path, 'input');
   // Enough 4-image shards that the run is still going when it is stopped.
   await stagePhotoCopies(input, 160);
 });
-after(() => rm(root, { recursive: true, force: true }));
 
 interface StartedRun {
   child: ChildProcess;
@@ -46,7 +45,7 @@ interface StartedRun {
 
 /** Starts `run` (its own process group, like a command at a terminal) and waits until shards are in progress. */
 async function startRun(name: string): Promise<StartedRun> {
-  const dir = await mkdtemp(join(root, `${name}-`));
+  const dir = await mkdtemp(join(root.path, `${name}-`));
   const temp = join(dir, 'tmp');
   const output = join(dir, 'out');
   await mkdir(temp);

@@ -3,26 +3,22 @@
 // `script`, so stderr.isTTY is what a person at a shell gets.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { FIXTURES_DIR } from '../harness/fixtures.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 const cli = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));
-const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
-let dir: string;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'run-terminal-'));
-});
-after(() => rm(dir, { recursive: true, force: true }));
+const dir = useTempDir('run-terminal-');
 
 /** Runs `run` on the fixtures inside a pseudo-terminal; returns everything the terminal showed. */
 function runAtTerminal(env: Record<string, string>): { code: number | null; screen: string } {
   const quote = (value: string) => `'${value.replaceAll("'", "'\\''")}'`;
-  const command = [process.execPath, cli, 'run', fixtures, '--output', join(dir, uniqueName('out'))].map(quote);
+  const command = [process.execPath, cli, 'run', FIXTURES_DIR, '--output', join(dir.path, uniqueName('out'))].map(
+    quote,
+  );
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     QUEUE_PREFIX: uniqueName('terminal'),

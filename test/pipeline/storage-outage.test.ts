@@ -1,25 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
-import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { cliEnv, startWorkers, stopWorkers, submit } from '../harness/cli.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { completeRunKeys, type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { shardQueue, waitForRunDone } from '../harness/run-state.ts';
+import { newBucket, s3Env, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import {
-  completeRunKeys,
-  type RunOutput,
-  readRunOutput,
-  shardQueue,
-  startWorkers,
-  stopWorkers,
-  submit,
-  waitForRunDone,
-} from './pipeline-harness.ts';
 import { EXPECTED_ERRORS, stageInputs, uploadInputs } from './pipeline-inputs.ts';
 
 /**
@@ -30,9 +23,9 @@ import { EXPECTED_ERRORS, stageInputs, uploadInputs } from './pipeline-inputs.ts
  */
 
 const SHARD_SIZE = 4;
-let redis: TestRedis;
-let s3: TestS3;
-let dir: string;
+const redis = useRedis();
+const s3 = useS3();
+const dir = useTempDir('pipeline-outage-');
 let store: ObjectStore;
 let worker: ServerProcess[] = [];
 let names: string[];
@@ -41,27 +34,16 @@ let attemptsWhileDown: number;
 let output: RunOutput;
 let workerExit: Array<number | string>;
 
-before(async () => {
-  [redis, s3] = await Promise.all([startRedis(), startS3()]);
-  const bucket = uniqueName('bkt');
-  await s3.createBucket(bucket);
+setUp(async () => {
+  const bucket = await newBucket(s3);
   store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
-  dir = await mkdtemp(join(tmpdir(), 'pipeline-outage-'));
-  names = await stageInputs(join(dir, 'input'));
-  await uploadInputs(store, `s3://${bucket}/input/`, join(dir, 'input'), names);
+  names = await stageInputs(join(dir.path, 'input'));
+  await uploadInputs(store, `s3://${bucket}/input/`, join(dir.path, 'input'), names);
 
   const prefix = uniqueName('outage');
   // Attempts and backoff are job options, fixed at submit: many quick retries, so the run does
   // not fail for good while S3 is down, and resumes within a second of its return.
-  const env = {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: prefix,
-    LOG_LEVEL: 'warn',
-    METRICS_PORT: '0',
-    JOB_ATTEMPTS: '30',
-    JOB_BACKOFF_MS: '200',
-    ...s3Env(s3),
-  };
+  const env = cliEnv(redis.url, prefix, { JOB_ATTEMPTS: '30', JOB_BACKOFF_MS: '200', ...s3Env(s3) });
   ({ run } = await submit(`s3://${bucket}/input/`, `s3://${bucket}/results`, { shardSize: SHARD_SIZE }, env));
 
   await s3.kill();
@@ -84,11 +66,9 @@ before(async () => {
   worker = [];
 });
 
-after(async () => {
+teardown(async () => {
   if (worker.length > 0) await stopWorkers(worker);
   await store?.close();
-  await Promise.all([redis?.stop(), s3?.stop()]);
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('a run whose storage went down while a worker processed it', () => {

@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
+import { cliEnv, startWorkers, stopWorkers, submit } from '../harness/cli.ts';
+import { readFixture } from '../harness/fixtures.ts';
 import { type HttpImageServer, serve, stall, startHttpImageServer } from '../harness/http-image-server.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { type ReadRow, readRunOutput } from '../harness/run-output.ts';
+import { waitForRunDone } from '../harness/run-state.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type ReadRow, readRunOutput, startWorkers, stopWorkers, submit, waitForRunDone } from './pipeline-harness.ts';
 import { CAT_CLASSES } from './pipeline-inputs.ts';
 
 /**
@@ -20,16 +24,14 @@ import { CAT_CLASSES } from './pipeline-inputs.ts';
  * to a worker that must refuse it without a single request reaching the server.
  */
 
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 const nullWorkerEntry = fileURLToPath(new URL('../harness/null-worker.ts', import.meta.url));
 
-let redis: TestRedis;
+const redis = useRedis();
 let server: HttpImageServer;
-let dir: string;
+const dir = useTempDir('web-inputs-');
 
-before(async () => {
-  redis = await startRedis();
-  const image = (name: string) => readFile(new URL(name, fixtures));
+setUp(async () => {
+  const image = (name: string) => readFixture(name);
   server = await startHttpImageServer({
     '/img/chelsea.png': serve(await image('chelsea.png'), { etag: '"chelsea-v1"' }),
     // No extension, and a query: web URLs often look like this.
@@ -37,13 +39,10 @@ before(async () => {
     '/img/rocket.jpg': serve(await image('rocket.jpg'), { 'last-modified': 'Tue, 01 Dec 2026 10:00:00 GMT' }),
     '/img/stalls.jpg': stall(),
   });
-  dir = await mkdtemp(join(tmpdir(), 'web-inputs-'));
 });
 
-after(async () => {
+teardown(async () => {
   await server?.stop();
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** `uri -> the rows naming it`, over the metadata and errors parts of every shard. */
@@ -61,14 +60,7 @@ describe('a CSV list of http URLs', () => {
 
   test('runs end to end: every URL exactly once, captions carried, a 404 and a timeout as error rows', async () => {
     const prefix = uniqueName('web');
-    const env = {
-      REDIS_URL: redis.url,
-      QUEUE_PREFIX: prefix,
-      LOG_LEVEL: 'warn',
-      METRICS_PORT: '0',
-      HTTP_ALLOWED_HOSTS: server.hostPort,
-      HTTP_TIMEOUT_MS: '2000',
-    };
+    const env = cliEnv(redis.url, prefix, { HTTP_ALLOWED_HOSTS: server.hostPort, HTTP_TIMEOUT_MS: '2000' });
     const urls = {
       cat: `${server.origin}/img/chelsea.png`,
       coffee: `${server.origin}/photo?id=coffee`,
@@ -76,7 +68,7 @@ describe('a CSV list of http URLs', () => {
       missing: `${server.origin}/img/missing.png`,
       stalls: `${server.origin}/img/stalls.jpg`,
     };
-    const list = join(dir, 'urls.csv');
+    const list = join(dir.path, 'urls.csv');
     await writeFile(
       list,
       [
@@ -89,7 +81,7 @@ describe('a CSV list of http URLs', () => {
         `${urls.cat},the cat again (a repeated URL is listed once)`,
       ].join('\n'),
     );
-    const output = join(dir, 'out');
+    const output = join(dir.path, 'out');
     workers = await startWorkers(1, env);
     const { run } = await submit(list, output, { shardSize: 3 }, env);
     const record = await waitForRunDone(redis.url, prefix, run);
@@ -134,11 +126,11 @@ describe('the same URL without HTTP_ALLOWED_HOSTS', () => {
       ready: /"msg":"worker ready"/,
       timeoutMs: 60_000,
     }));
-    const list = join(dir, 'blocked.csv');
+    const list = join(dir.path, 'blocked.csv');
     await writeFile(list, `url,caption\n${server.origin}/img/chelsea.png,a cat\n`);
     const requestsBefore = server.requests.length;
     const connectionsBefore = server.connections;
-    const output = join(dir, 'out-blocked');
+    const output = join(dir.path, 'out-blocked');
     const { run } = await submit(list, output, {}, env);
     await waitForRunDone(redis.url, prefix, run);
 

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { CarriedColumnsBuilder, carriedFields, lineFieldsProblem } from '../../producer/carried-fields.ts';
 import { openListing } from '../../producer/list-inputs.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import { MAX_CARRIED_FIELDS, MAX_CARRIED_VALUE_CHARS } from '../../shared/queue/job-payload.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 
 describe('the type a run gives a carried field', () => {
   const typeOf = (...values: unknown[]) => {
@@ -79,16 +79,14 @@ describe('the limits on carried fields', () => {
 });
 
 describe('a .jsonl manifest with extra fields', () => {
-  let dir: string;
+  const dir = useTempDir('carried-');
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'carried-'));
-    await writeFile(join(dir, 'a.jpg'), 'x');
-    await writeFile(join(dir, 'b.jpg'), 'x');
+    await writeFile(join(dir.path, 'a.jpg'), 'x');
+    await writeFile(join(dir.path, 'b.jpg'), 'x');
   });
-  after(() => rm(dir, { recursive: true, force: true }));
 
   test('lists each image with its fields typed for the run, and the run carried columns', async () => {
-    const manifest = join(dir, 'list.jsonl');
+    const manifest = join(dir.path, 'list.jsonl');
     await writeFile(manifest, `{"uri":"a.jpg","caption":"a cat","id":1}\n{"uri":"b.jpg","id":2.5,"size":1}\n`);
     const listing = await openListing(manifest, { openStore: (uri) => openStore(uri) });
     try {
@@ -108,7 +106,7 @@ describe('a .jsonl manifest with extra fields', () => {
   });
 
   test('is refused before anything is enqueued when a field clashes with an output column', async () => {
-    const manifest = join(dir, 'clash.jsonl');
+    const manifest = join(dir.path, 'clash.jsonl');
     await writeFile(manifest, `{"uri":"a.jpg","caption":"ok"}\n{"uri":"b.jpg","etag":"e","model":"mine"}\n`);
     await assert.rejects(
       openListing(manifest, { openStore: (uri) => openStore(uri) }),

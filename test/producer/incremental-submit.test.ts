@@ -1,68 +1,38 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readFile, rm, utimes } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdtemp, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { artifactCacheDir } from '../../model/model-cache.ts';
 import { type SubmitDeps, submitRun } from '../../producer/submit.ts';
-import { configFromEnv, SHARD_QUEUE_NAME } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
-import { parseShardJob, SHARD_JOB_NAME } from '../../shared/queue/job-payload.ts';
+import { parseShardJob } from '../../shared/queue/job-payload.ts';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
-import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { finishRunLikeAWorker } from '../harness/finish-run.ts';
+import { copyFixtures, fixturePath, readFixture } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { newBucket, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { finishRunLikeAWorker } from './incremental-finish-run.ts';
+import { freshSubmitDeps, queuedShardData } from './submit-deps.ts';
 
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 // A real model folder (the cached artifact): submit checks --model before anything else.
 const MODEL = pathToFileURL(artifactCacheDir()).href;
 const IMAGES = ['astronaut.png', 'chelsea.png', 'coffee.png', 'horse.png', 'rocket.jpg'];
-let redis: TestRedis;
-let client: Redis;
-let dir: string;
+const redis = useRedis();
+const dir = useTempDir('producer-incremental-');
 
-before(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url, { maxRetriesPerRequest: null });
-  dir = await mkdtemp(join(tmpdir(), 'producer-incremental-'));
-});
-
-after(async () => {
-  client?.disconnect();
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
-function testDeps(): SubmitDeps & { prefix: string } {
-  const prefix = uniqueName('q');
-  return { prefix, config: configFromEnv({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix }) };
-}
+const testDeps = () => freshSubmitDeps(redis.url);
 
 /** A fresh input folder holding IMAGES. */
-async function inputFolder(): Promise<string> {
-  const input = await mkdtemp(join(dir, 'in-'));
-  for (const name of IMAGES) await copyFile(new URL(name, fixtures), join(input, name));
-  return input;
-}
+const inputFolder = async () => copyFixtures(await mkdtemp(join(dir.path, 'in-')), IMAGES);
 
 /** URIs of the images queued for `run`, sorted. */
 async function queuedUris(prefix: string, run: string): Promise<string[]> {
-  const queue = new Queue(SHARD_QUEUE_NAME, { connection: client, prefix });
-  try {
-    const jobs = await queue.getJobs(['waiting', 'prioritized', 'delayed']);
-    return jobs
-      .filter((job) => job.name === SHARD_JOB_NAME && (job.data as { run?: string }).run === run)
-      .flatMap((job) => parseShardJob(job.data).images.map((image) => image.uri))
-      .sort();
-  } finally {
-    await queue.close();
-  }
+  const jobs = await queuedShardData(redis.client, prefix, run);
+  return jobs.flatMap((data) => parseShardJob(data).images.map((image) => image.uri)).sort();
 }
 
 const fileUri = (path: string) => pathToFileURL(path).href;
@@ -76,13 +46,13 @@ async function finishedBase(
 ): Promise<string> {
   const run = uniqueName('base');
   await submitRun({ input, output, run, shardSize: 2, model: MODEL }, deps);
-  await finishRunLikeAWorker(client, deps.prefix, run, (uri) => openStore(uri), failUris);
+  await finishRunLikeAWorker(redis.client, deps.prefix, run, (uri) => openStore(uri), failUris);
   return run;
 }
 
 /** Rewrites a file with other bytes and a later mtime, so its local ETag (mtimeMs-size) changes. */
 async function changeFile(path: string): Promise<void> {
-  await copyFile(new URL('palette_color.png', fixtures), path);
+  await copyFile(fixturePath('palette_color.png'), path);
   const later = new Date(Date.now() + 60_000);
   await utimes(path, later, later);
 }
@@ -91,10 +61,10 @@ describe('submit --since', () => {
   test('only the changed and the added image are enqueued after a finished run', async () => {
     const deps = testDeps();
     const input = await inputFolder();
-    const output = join(dir, 'out');
+    const output = join(dir.path, 'out');
     const base = await finishedBase(deps, input, output);
     await changeFile(join(input, 'coffee.png'));
-    await copyFile(new URL('palette_color.png', fixtures), join(input, 'new.png'));
+    await copyFile(fixturePath('palette_color.png'), join(input, 'new.png'));
 
     const result = await submitRun({ input, output, run: 'incr-1', shardSize: 2, model: MODEL, since: base }, deps);
     assert.deepEqual(await queuedUris(deps.prefix, 'incr-1'), [
@@ -115,10 +85,10 @@ describe('submit --since', () => {
   test('the run record names its base run and counts the unchanged images as skipped, and apart', async () => {
     const deps = testDeps();
     const input = await inputFolder();
-    const output = join(dir, 'out');
+    const output = join(dir.path, 'out');
     const base = await finishedBase(deps, input, output);
     await submitRun({ input, output, run: 'incr-2', shardSize: 2, model: MODEL, since: base }, deps);
-    const record = await new RunRegistry(client, deps.prefix).get('incr-2');
+    const record = await new RunRegistry(redis.client, deps.prefix).get('incr-2');
     assert.equal(record?.since, base);
     assert.deepEqual(
       { total: record?.images.total, skipped: record?.images.skipped, unchanged: record?.images.unchanged },
@@ -129,7 +99,7 @@ describe('submit --since', () => {
   test('nothing changed gives a run with no shards that is complete at once', async () => {
     const deps = testDeps();
     const input = await inputFolder();
-    const output = join(dir, 'out');
+    const output = join(dir.path, 'out');
     const base = await finishedBase(deps, input, output);
     const result = await submitRun({ input, output, run: 'incr-3', model: MODEL, since: base }, deps);
     assert.deepEqual(
@@ -141,12 +111,12 @@ describe('submit --since', () => {
   test('an image unchanged through an incremental run is still unchanged for the run after it', async () => {
     const deps = testDeps();
     const input = await inputFolder();
-    const output = join(dir, 'out');
+    const output = join(dir.path, 'out');
     const base = await finishedBase(deps, input, output);
     await changeFile(join(input, 'coffee.png'));
     await submitRun({ input, output, run: 'chain-1', shardSize: 2, model: MODEL, since: base }, deps);
-    await finishRunLikeAWorker(client, deps.prefix, 'chain-1', (uri) => openStore(uri));
-    await copyFile(new URL('palette_color.png', fixtures), join(input, 'new.png'));
+    await finishRunLikeAWorker(redis.client, deps.prefix, 'chain-1', (uri) => openStore(uri));
+    await copyFile(fixturePath('palette_color.png'), join(input, 'new.png'));
     await submitRun({ input, output, run: 'chain-2', shardSize: 2, model: MODEL, since: 'chain-1' }, deps);
     assert.deepEqual(await queuedUris(deps.prefix, 'chain-2'), [fileUri(join(input, 'new.png'))]);
   });
@@ -154,7 +124,7 @@ describe('submit --since', () => {
   test('images that failed in the base run are processed again', async () => {
     const deps = testDeps();
     const input = await inputFolder();
-    const output = join(dir, 'out');
+    const output = join(dir.path, 'out');
     const failed = fileUri(join(input, 'horse.png'));
     const base = await finishedBase(deps, input, output, new Set([failed]));
     await submitRun({ input, output, run: 'incr-4', model: MODEL, since: base }, deps);
@@ -164,7 +134,7 @@ describe('submit --since', () => {
   test('another model than the base run reprocesses everything', async () => {
     const deps = testDeps();
     const input = await inputFolder();
-    const output = join(dir, 'out');
+    const output = join(dir.path, 'out');
     const base = await finishedBase(deps, input, output);
     const result = await submitRun({ input, output, run: 'incr-5', model: 'default', since: base }, deps);
     assert.equal(result.images, IMAGES.length);
@@ -175,20 +145,20 @@ describe('submit --since', () => {
   test('a base run that has not finished is refused before anything is enqueued', async () => {
     const deps = testDeps();
     const input = await inputFolder();
-    const output = join(dir, 'out');
+    const output = join(dir.path, 'out');
     await submitRun({ input, output, run: 'unfinished', model: MODEL }, deps);
     await assert.rejects(
       submitRun({ input, output, run: 'incr-6', model: MODEL, since: 'unfinished' }, deps),
       (error: unknown) => error instanceof ConfigError && /has not finished/.test(error.message),
     );
-    assert.equal(await new RunRegistry(client, deps.prefix).get('incr-6'), null);
+    assert.equal(await new RunRegistry(redis.client, deps.prefix).get('incr-6'), null);
   });
 
   test('an unknown base run is refused', async () => {
     const deps = testDeps();
     const input = await inputFolder();
     await assert.rejects(
-      submitRun({ input, output: join(dir, 'out'), run: 'incr-7', model: MODEL, since: 'no-such-run' }, deps),
+      submitRun({ input, output: join(dir.path, 'out'), run: 'incr-7', model: MODEL, since: 'no-such-run' }, deps),
       /not registered/,
     );
   });
@@ -196,7 +166,7 @@ describe('submit --since', () => {
   test('resubmitting an incremental run enqueues nothing new, and with another --since is refused', async () => {
     const deps = testDeps();
     const input = await inputFolder();
-    const output = join(dir, 'out');
+    const output = join(dir.path, 'out');
     const base = await finishedBase(deps, input, output);
     await changeFile(join(input, 'rocket.jpg'));
     const options = { input, output, run: 'incr-8', shardSize: 2, model: MODEL, since: base };
@@ -210,23 +180,14 @@ describe('submit --since', () => {
 });
 
 describe('submit --since on S3', () => {
-  let s3: TestS3;
-  before(async () => {
-    s3 = await startS3();
-  });
-  after(async () => {
-    await s3?.stop();
-  });
+  const s3 = useS3();
 
   test('an object overwritten with other bytes (new ETag) and a new object are the only ones enqueued', async () => {
     const config = s3StorageConfig(s3);
-    const bucket = uniqueName('bkt');
-    await s3.createBucket(bucket);
+    const bucket = await newBucket(s3);
     const s3client = new S3Client({ ...config.s3, endpoint: s3.endpoint, credentials: config.s3.credentials! });
     const put = async (key: string, file: string) => {
-      await s3client.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(new URL(file, fixtures)) }),
-      );
+      await s3client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFixture(file) }));
     };
     try {
       for (const name of IMAGES) await put(`in/${name}`, name);
@@ -235,7 +196,7 @@ describe('submit --since on S3', () => {
       const input = `s3://${bucket}/in/`;
       const output = `s3://${bucket}/out`;
       await submitRun({ input, output, run: 'base', shardSize: 2, model: MODEL }, deps);
-      await finishRunLikeAWorker(client, deps.prefix, 'base', storeFor);
+      await finishRunLikeAWorker(redis.client, deps.prefix, 'base', storeFor);
       await put('in/chelsea.png', 'palette_color.png');
       await put('in/zebra.png', 'green_palette.png');
 

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import {
   describeInput,
@@ -15,22 +14,19 @@ import { ConfigError } from '../../shared/errors.ts';
 import type { ObjectInfo } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { StorageConfig } from '../../shared/storage/storage-config.ts';
-import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { fixturePath } from '../harness/fixtures.ts';
+import { newBucket, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
+import { setUp } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
-const fixtures = new URL('../fixtures/images/', import.meta.url);
-let dir: string;
+const dir = useTempDir('producer-list-');
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'producer-list-'));
-  await mkdir(join(dir, 'photos', 'nested'), { recursive: true });
-  await copyFile(new URL('chelsea.png', fixtures), join(dir, 'photos', 'chelsea.png'));
-  await copyFile(new URL('rocket.jpg', fixtures), join(dir, 'photos', 'nested', 'rocket.jpg'));
-  await writeFile(join(dir, 'photos', 'notes.txt'), 'not an image');
-});
-
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
+setUp(async () => {
+  await mkdir(join(dir.path, 'photos', 'nested'), { recursive: true });
+  await copyFile(fixturePath('chelsea.png'), join(dir.path, 'photos', 'chelsea.png'));
+  await copyFile(fixturePath('rocket.jpg'), join(dir.path, 'photos', 'nested', 'rocket.jpg'));
+  await writeFile(join(dir.path, 'photos', 'notes.txt'), 'not an image');
 });
 
 function localOptions(skipped: SkippedInput[] = [], pageSize?: number): ListOptions {
@@ -57,53 +53,53 @@ const fileUri = (path: string) => pathToFileURL(path).href;
 
 describe('local inputs', () => {
   test('a folder lists every file below it, recursively, in key order with sizes and etags', async () => {
-    const listed = await collectListing(openListing(join(dir, 'photos'), localOptions()));
+    const listed = await collectListing(openListing(join(dir.path, 'photos'), localOptions()));
     assert.deepEqual(
       listed.map((info) => info.uri),
       [
-        fileUri(join(dir, 'photos/chelsea.png')),
-        fileUri(join(dir, 'photos/nested/rocket.jpg')),
-        fileUri(join(dir, 'photos/notes.txt')),
+        fileUri(join(dir.path, 'photos/chelsea.png')),
+        fileUri(join(dir.path, 'photos/nested/rocket.jpg')),
+        fileUri(join(dir.path, 'photos/notes.txt')),
       ],
     );
     assert.ok(listed.every((info) => info.size > 0 && info.etag !== ''));
   });
 
   test('a folder is its own single input root', async () => {
-    const listing = await openListing(fileUri(join(dir, 'photos')), localOptions());
-    assert.deepEqual(listing.inputRoots, [fileUri(join(dir, 'photos'))]);
+    const listing = await openListing(fileUri(join(dir.path, 'photos')), localOptions());
+    assert.deepEqual(listing.inputRoots, [fileUri(join(dir.path, 'photos'))]);
     assert.equal(listing.input.kind, 'prefix');
   });
 
   test('a missing folder is refused with what an input may be', async () => {
     await assert.rejects(
-      describeInput(join(dir, 'nope'), (uri) => openStore(uri)),
+      describeInput(join(dir.path, 'nope'), (uri) => openStore(uri)),
       (error: unknown) =>
         error instanceof ConfigError && /does not exist/.test(error.message) && /manifest/.test(error.message),
     );
   });
 
   test('a .txt manifest skips blank and comment lines and resolves relative paths against its folder', async () => {
-    const manifest = join(dir, 'list.txt');
+    const manifest = join(dir.path, 'list.txt');
     await writeFile(
       manifest,
-      `# images\n\nphotos/chelsea.png\n  ${join(dir, 'photos/nested/rocket.jpg')}  \r\n${fileUri(join(dir, 'photos/notes.txt'))}\n`,
+      `# images\n\nphotos/chelsea.png\n  ${join(dir.path, 'photos/nested/rocket.jpg')}  \r\n${fileUri(join(dir.path, 'photos/notes.txt'))}\n`,
     );
     const skipped: SkippedInput[] = [];
     const listing = await openListing(manifest, localOptions(skipped));
     const listed = await collect(listing.pages);
     assert.deepEqual(listed, [
-      { uri: fileUri(join(dir, 'photos/chelsea.png')), size: -1, etag: '' },
-      { uri: fileUri(join(dir, 'photos/nested/rocket.jpg')), size: -1, etag: '' },
-      { uri: fileUri(join(dir, 'photos/notes.txt')), size: -1, etag: '' },
+      { uri: fileUri(join(dir.path, 'photos/chelsea.png')), size: -1, etag: '' },
+      { uri: fileUri(join(dir.path, 'photos/nested/rocket.jpg')), size: -1, etag: '' },
+      { uri: fileUri(join(dir.path, 'photos/notes.txt')), size: -1, etag: '' },
     ]);
     assert.deepEqual(skipped, []);
-    assert.deepEqual(listing.inputRoots, [fileUri(join(dir, 'photos'))]);
+    assert.deepEqual(listing.inputRoots, [fileUri(join(dir.path, 'photos'))]);
   });
 
   test('the same file named three ways in a manifest is listed once, and the other two are skipped as duplicates', async () => {
-    const manifest = join(dir, 'dupes.txt');
-    const chelsea = join(dir, 'photos/chelsea.png');
+    const manifest = join(dir.path, 'dupes.txt');
+    const chelsea = join(dir.path, 'photos/chelsea.png');
     await writeFile(
       manifest,
       `photos/chelsea.png\nphotos/nested/rocket.jpg\n./photos/chelsea.png\n${fileUri(chelsea)}\n`,
@@ -112,7 +108,7 @@ describe('local inputs', () => {
     const listed = await collectListing(openListing(manifest, localOptions(skipped)));
     assert.deepEqual(
       listed.map((info) => info.uri),
-      [fileUri(chelsea), fileUri(join(dir, 'photos/nested/rocket.jpg'))],
+      [fileUri(chelsea), fileUri(join(dir.path, 'photos/nested/rocket.jpg'))],
     );
     assert.deepEqual(
       skipped.map((entry) => [entry.reason, entry.where.slice(entry.where.lastIndexOf(':') + 1)]),
@@ -124,7 +120,7 @@ describe('local inputs', () => {
   });
 
   test('a .jsonl manifest keeps size and etag, and a bad line and a huge line are skipped with their line numbers', async () => {
-    const manifest = join(dir, 'list.jsonl');
+    const manifest = join(dir.path, 'list.jsonl');
     const lines = [
       JSON.stringify({ uri: 'photos/chelsea.png', size: 123, etag: 'abc' }),
       '{not json',
@@ -138,8 +134,8 @@ describe('local inputs', () => {
     const skipped: SkippedInput[] = [];
     const listed = await collectListing(openListing(manifest, localOptions(skipped)));
     assert.deepEqual(listed, [
-      { uri: fileUri(join(dir, 'photos/chelsea.png')), size: 123, etag: 'abc' },
-      { uri: fileUri(join(dir, 'photos/nested/rocket.jpg')), size: -1, etag: '' },
+      { uri: fileUri(join(dir.path, 'photos/chelsea.png')), size: 123, etag: 'abc' },
+      { uri: fileUri(join(dir.path, 'photos/nested/rocket.jpg')), size: -1, etag: '' },
     ]);
     assert.deepEqual(
       skipped.map((entry) => [entry.reason, entry.where.slice(entry.where.lastIndexOf(':') + 1)]),
@@ -155,7 +151,7 @@ describe('local inputs', () => {
   });
 
   test('a manifest with no usable line is refused before listing', async () => {
-    const manifest = join(dir, 'empty.txt');
+    const manifest = join(dir.path, 'empty.txt');
     await writeFile(manifest, '# nothing here\n\n');
     await assert.rejects(
       openListing(manifest, localOptions()),
@@ -164,7 +160,7 @@ describe('local inputs', () => {
   });
 
   test('a manifest naming files in two top-level folders gets one root per folder', async () => {
-    const manifest = join(dir, 'spread.txt');
+    const manifest = join(dir.path, 'spread.txt');
     await writeFile(manifest, '/srv/a/x.jpg\n/opt/b/c/y.jpg\n/opt/b/z.jpg\n');
     const listing = await openListing(manifest, localOptions());
     assert.deepEqual(listing.inputRoots, ['file:///opt/b', 'file:///srv/a']);
@@ -172,16 +168,14 @@ describe('local inputs', () => {
 });
 
 describe('S3 inputs', () => {
-  let s3: TestS3;
+  const s3 = useS3();
   let config: StorageConfig;
   let bucket: string;
   const open = (uri: string) => openStore(uri, config);
 
   before(async () => {
-    s3 = await startS3();
     config = s3StorageConfig(s3);
-    bucket = uniqueName('bkt');
-    await s3.createBucket(bucket);
+    bucket = await newBucket(s3);
     const store = open(`s3://${bucket}/`);
     for (const key of ['imgs/a.jpg', 'imgs/b.png', 'imgs/sub/c.gif', 'imgs2/d.jpg', 'imgs/readme.md'])
       await store.write(`s3://${bucket}/${key}`, 'x');
@@ -191,10 +185,6 @@ describe('S3 inputs', () => {
     );
     await store.write(`s3://${bucket}/lists/ok.txt`, `s3://${bucket}/imgs/a.jpg\ns3://${bucket}/imgs/sub/c.gif\n`);
     await store.close();
-  });
-
-  after(async () => {
-    await s3?.stop();
   });
 
   test('a prefix lists its objects across pages, as a folder, not keys that only share the prefix string', async () => {

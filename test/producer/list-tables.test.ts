@@ -2,27 +2,20 @@
 // real listing (producer/list-inputs.ts). Parquet files are written by DuckDB, inventories are
 // made in a real S3-protocol server the way AWS lays them out.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { type InputListing, type ListedImage, openListing, type SkippedInput } from '../../producer/list-inputs.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { StorageConfig } from '../../shared/storage/storage-config.ts';
 import { copyQueryTo } from '../harness/duckdb-copy.ts';
-import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { newBucket, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'producer-tables-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
+const dir = useTempDir('producer-tables-');
 async function listAll(
   input: string,
   options: { urlColumn?: string; config?: StorageConfig } = {},
@@ -44,7 +37,7 @@ async function listAll(
 
 describe('CSV lists', () => {
   test('a url column lists each row once, and every other column is carried as text', async () => {
-    const csv = join(dir, 'urls.csv');
+    const csv = join(dir.path, 'urls.csv');
     await writeFile(
       csv,
       [
@@ -79,14 +72,14 @@ describe('CSV lists', () => {
   });
 
   test('--url-column names another column; size and etag columns are listing facts', async () => {
-    const csv = join(dir, 'named.csv');
+    const csv = join(dir.path, 'named.csv');
     await writeFile(csv, 'image_link,size,etag,label\nhttps://a.example/x.png,1234,abc,cat\n');
     const { images } = await listAll(csv, { urlColumn: 'image_link' });
     assert.deepEqual(images, [{ uri: 'https://a.example/x.png', size: 1234, etag: 'abc', fields: { label: 'cat' } }]);
   });
 
   test('a list without the url column is refused, naming the columns it has', async () => {
-    const csv = join(dir, 'nourl.csv');
+    const csv = join(dir.path, 'nourl.csv');
     await writeFile(csv, 'link,caption\nhttps://a.example/x.png,cat\n');
     await assert.rejects(
       listAll(csv),
@@ -98,7 +91,7 @@ describe('CSV lists', () => {
   });
 
   test('a file that is not valid CSV is refused with the line to fix', async () => {
-    const csv = join(dir, 'broken.csv');
+    const csv = join(dir.path, 'broken.csv');
     await writeFile(csv, 'url,caption\nhttps://a.example/1.png,one\nhttps://a.example/2.png,two,extra\n');
     await assert.rejects(
       listAll(csv),
@@ -109,7 +102,7 @@ describe('CSV lists', () => {
 
 describe('Parquet lists', () => {
   test('rows are read row group by row group, with typed columns carried with their types', async () => {
-    const parquet = join(dir, 'urls.parquet');
+    const parquet = join(dir.path, 'urls.parquet');
     await copyQueryTo(
       `SELECT 'https://img.example/' || i || '.jpg' AS url, 'caption ' || i AS caption, i AS n, i % 2 = 0 AS even,
               i / 4 AS score, 'x'::BLOB AS thumbnail
@@ -134,7 +127,7 @@ describe('Parquet lists', () => {
   });
 
   test('a file that is not Parquet is refused', async () => {
-    const fake = join(dir, 'fake.parquet');
+    const fake = join(dir.path, 'fake.parquet');
     await writeFile(fake, 'url\nhttps://a.example/x.png\n');
     await assert.rejects(
       listAll(fake),
@@ -144,20 +137,14 @@ describe('Parquet lists', () => {
 });
 
 describe('lists and inventories in S3', () => {
-  let s3: TestS3;
+  const s3 = useS3();
   let config: StorageConfig;
   before(async () => {
-    s3 = await startS3();
     config = s3StorageConfig(s3);
   });
-  after(async () => {
-    await s3.stop();
-  });
-
   test('a Parquet list in S3 is read like a local one', async () => {
-    const bucket = uniqueName('lists');
-    await s3.createBucket(bucket);
-    const local = join(dir, 's3-list.parquet');
+    const bucket = await newBucket(s3, 'lists');
+    const local = join(dir.path, 's3-list.parquet');
     await copyQueryTo(
       `SELECT 's3://${bucket}/photos/' || i || '.jpg' AS uri FROM range(30) t(i)`,
       local,
@@ -200,8 +187,7 @@ describe('lists and inventories in S3', () => {
 
   test('a CSV inventory lists the current objects it names, keys decoded, with sizes and ETags', async () => {
     const source = uniqueName('src');
-    const destination = uniqueName('inv');
-    await s3.createBucket(destination);
+    const destination = await newBucket(s3, 'inv');
     const row = (key: string, size: number, latest: string, deleted: string) =>
       `"${source}","${key}","${latest}","${deleted}","${size}","2026-11-30T10:00:00.000Z","e${size}"`;
     const part = (rows: string[]) => gzipSync(`${rows.join('\n')}\n`);
@@ -236,9 +222,8 @@ describe('lists and inventories in S3', () => {
 
   test('a Parquet inventory is read the same way', async () => {
     const source = uniqueName('src');
-    const destination = uniqueName('inv');
-    await s3.createBucket(destination);
-    const local = join(dir, 'inventory.parquet');
+    const destination = await newBucket(s3, 'inv');
+    const local = join(dir.path, 'inventory.parquet');
     await copyQueryTo(
       `SELECT '${source}' AS bucket, 'img/' || i || '.jpg' AS key, 1000 + i AS size, 'tag' || i AS e_tag, true AS is_latest
        FROM range(5) t(i)`,
@@ -258,8 +243,7 @@ describe('lists and inventories in S3', () => {
   });
 
   test('an ORC inventory and a manifest.json that is no inventory are refused with what to do', async () => {
-    const destination = uniqueName('inv');
-    await s3.createBucket(destination);
+    const destination = await newBucket(s3, 'inv');
     const orc = await writeInventory('CSV', 'src-bucket', destination, [{ key: 'x.orc', body: Buffer.from('') }], 'x');
     const store = openStore(orc, config);
     await store.write(orc, JSON.stringify({ ...JSON.parse((await store.read(orc)).toString()), fileFormat: 'ORC' }));

@@ -3,51 +3,41 @@
 // real Redis, the real model; the "files changed after submit" case is set up by writing another
 // digest into the run record, as a submit that had read other files would have left it.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { ARTIFACT_WEIGHTS_SHA256 } from '../../model/artifact.ts';
 import { SHARD_QUEUE_NAME } from '../../shared/config.ts';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { runCli, startOnnxWorker, submit } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { waitForRunDone } from '../harness/run-state.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { runCli, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
-import { stagePhotoCopies, startOnnxWorker } from '../reliability/reliability-harness.ts';
 
 const OTHER_WEIGHTS = 'ab'.repeat(32);
 
 describe('submit --model', () => {
-  let redis: TestRedis;
-  let client: Redis;
-  let dir: string;
+  const redis = useRedis();
+  const dir = useTempDir('resnet-batch-submit-model-');
   let input: string;
 
   before(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-    dir = await mkdtemp(join(tmpdir(), 'resnet-batch-submit-model-'));
-    input = join(dir, 'input');
+    input = join(dir.path, 'input');
     await stagePhotoCopies(input, 3);
-  });
-
-  after(async () => {
-    client?.disconnect();
-    await redis?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   const env = (prefix: string) => ({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' });
 
   test('a model folder that does not exist is refused at submit, and nothing is written', async () => {
     const prefix = uniqueName('model');
-    const output = join(dir, 'out-missing');
+    const output = join(dir.path, 'out-missing');
     await mkdir(output);
-    const missing = join(dir, 'no-such-model');
+    const missing = join(dir.path, 'no-such-model');
     const result = await runCli(['submit', input, '--output', output, '--model', missing], env(prefix));
     assert.equal(result.code, 1);
     assert.match(
@@ -61,7 +51,7 @@ describe('submit --model', () => {
 
   test('the default model is recorded with its weights digest, shown by submit and status', async () => {
     const prefix = uniqueName('model');
-    const { run, stderr } = await submit(input, join(dir, 'out-default'), {}, env(prefix));
+    const { run, stderr } = await submit(input, join(dir.path, 'out-default'), {}, env(prefix));
     assert.match(stderr, /\(model default, weights sha256 618cc24c4031…\)/);
     const status = JSON.parse((await runCli(['status', run, '--json'], env(prefix))).stdout) as {
       model_sha256: string;
@@ -78,12 +68,12 @@ describe('submit --model', () => {
 
     before(async () => {
       const workerEnv = { ...env(prefix), JOB_ATTEMPTS: '1', METRICS_PORT: '0' };
-      ({ run } = await submit(input, join(dir, 'out-changed'), { run: 'changed-weights' }, workerEnv));
-      await client.hset(`${prefix}:run:${run}`, 'model_sha256', OTHER_WEIGHTS);
-      resubmitted = await runCli(['submit', input, '--output', join(dir, 'out-changed'), '--run', run], workerEnv);
+      ({ run } = await submit(input, join(dir.path, 'out-changed'), { run: 'changed-weights' }, workerEnv));
+      await redis.client.hset(`${prefix}:run:${run}`, 'model_sha256', OTHER_WEIGHTS);
+      resubmitted = await runCli(['submit', input, '--output', join(dir.path, 'out-changed'), '--run', run], workerEnv);
       worker = await startOnnxWorker(workerEnv);
       await waitForRunDone(redis.url, prefix, run, 120_000);
-      const connection = client.duplicate();
+      const connection = redis.client.duplicate();
       const queue = new Queue(SHARD_QUEUE_NAME, { connection, prefix });
       try {
         failedReason = (await queue.getJob(shardJobId(run, 0)))?.failedReason;
@@ -104,7 +94,7 @@ describe('submit --model', () => {
 
     test('a worker with the current files refuses the shard: MODEL_MISMATCH, and no row is written', async () => {
       assert.match(failedReason ?? '', /loaded 618cc24c4031… from there: the model files changed after submit/);
-      const record = await new RunRegistry(client, prefix).get(run);
+      const record = await new RunRegistry(redis.client, prefix).get(run);
       assert.deepEqual(record?.shards.failedShards, [0]);
       assert.equal(record?.images.ok, 0);
     });

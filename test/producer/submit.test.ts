@@ -1,67 +1,47 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { artifactCacheDir } from '../../model/model-cache.ts';
 import { noSkips } from '../../producer/skip-tally.ts';
 import { type SubmitDeps, type SubmitProgress, submitRun } from '../../producer/submit.ts';
-import { configFromEnv, SHARD_QUEUE_NAME } from '../../shared/config.ts';
+import { SHARD_QUEUE_NAME } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import { FINALIZE_JOB_NAME, JOB_PAYLOAD_VERSION, parseShardJob, shardJobId } from '../../shared/queue/job-payload.ts';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
-import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { fixtureNames, fixturePath } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { newBucket, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
+import { setUp } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
+import { freshSubmitDeps } from './submit-deps.ts';
 
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 // A real model folder (the cached artifact): submit checks --model before anything else.
 const MODEL = pathToFileURL(artifactCacheDir()).href;
-let redis: TestRedis;
-let client: Redis;
-let dir: string;
+const redis = useRedis();
+const dir = useTempDir('producer-submit-');
 let input: string;
 
-before(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url, { maxRetriesPerRequest: null });
-  dir = await mkdtemp(join(tmpdir(), 'producer-submit-'));
-  input = join(dir, 'input');
+setUp(async () => {
+  input = join(dir.path, 'input');
   await mkdir(join(input, 'sub'), { recursive: true });
-  const images = (await readdir(fixtures)).filter((name) => name !== 'README.md');
+  const images = await fixtureNames();
   for (const name of images)
-    await copyFile(new URL(name, fixtures), join(input, images.indexOf(name) % 2 === 0 ? name : `sub/${name}`));
+    await copyFile(fixturePath(name), join(input, images.indexOf(name) % 2 === 0 ? name : `sub/${name}`));
   await writeFile(join(input, 'README.md'), 'not an image');
   await writeFile(join(input, 'sub', 'labels.json'), '{}');
 });
 
-after(async () => {
-  client?.disconnect();
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
 /** A fresh queue prefix per test, so no test sees another's jobs or runs. */
-function testDeps(overrides: Record<string, string> = {}): SubmitDeps & { prefix: string } {
-  const prefix = uniqueName('q');
-  return {
-    prefix,
-    config: configFromEnv({
-      REDIS_URL: redis.url,
-      QUEUE_PREFIX: prefix,
-      JOB_ATTEMPTS: '3',
-      JOB_BACKOFF_MS: '100',
-      ...overrides,
-    }),
-  };
-}
+const testDeps = (overrides: Record<string, string> = {}) =>
+  freshSubmitDeps(redis.url, { JOB_ATTEMPTS: '3', JOB_BACKOFF_MS: '100', ...overrides });
 
 async function queuedJobs(prefix: string) {
-  const queue = new Queue(SHARD_QUEUE_NAME, { connection: client, prefix });
+  const queue = new Queue(SHARD_QUEUE_NAME, { connection: redis.client, prefix });
   try {
     return await queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
   } finally {
@@ -74,7 +54,7 @@ describe('submitting a run', () => {
     const deps = testDeps();
     const progress: SubmitProgress[] = [];
     const result = await submitRun(
-      { input, output: join(dir, 'out'), run: 'run-a', shardSize: 4, model: MODEL },
+      { input, output: join(dir.path, 'out'), run: 'run-a', shardSize: 4, model: MODEL },
       { ...deps, onProgress: (p) => progress.push(p) },
     );
     assert.deepEqual(
@@ -101,10 +81,10 @@ describe('submitting a run', () => {
 
   test('the run record holds the input, output, model, roots and final totals', async () => {
     const deps = testDeps();
-    await submitRun({ input, output: join(dir, 'out'), run: 'run-b', shardSize: 5, model: MODEL }, deps);
-    const record = await new RunRegistry(client, deps.prefix).get('run-b');
+    await submitRun({ input, output: join(dir.path, 'out'), run: 'run-b', shardSize: 5, model: MODEL }, deps);
+    const record = await new RunRegistry(redis.client, deps.prefix).get('run-b');
     assert.equal(record?.input, pathToFileURL(input).href);
-    assert.equal(record?.output, pathToFileURL(join(dir, 'out')).href);
+    assert.equal(record?.output, pathToFileURL(join(dir.path, 'out')).href);
     assert.equal(record?.model, MODEL);
     assert.equal(record?.listingDone, true);
     assert.deepEqual(
@@ -115,7 +95,7 @@ describe('submitting a run', () => {
 
   test('submitting the same run twice enqueues nothing new', async () => {
     const deps = testDeps();
-    const options = { input, output: join(dir, 'out'), run: 'run-c', shardSize: 4, model: MODEL };
+    const options = { input, output: join(dir.path, 'out'), run: 'run-c', shardSize: 4, model: MODEL };
     await submitRun(options, deps);
     const again = await submitRun(options, deps);
     assert.equal(again.resubmitted, true);
@@ -125,13 +105,13 @@ describe('submitting a run', () => {
 
   test('a resubmission adds only the shards that are neither done nor queued', async () => {
     const deps = testDeps();
-    const options = { input, output: join(dir, 'out'), run: 'run-d', shardSize: 4, model: MODEL };
+    const options = { input, output: join(dir.path, 'out'), run: 'run-d', shardSize: 4, model: MODEL };
     await submitRun(options, deps);
-    const queue = new Queue(SHARD_QUEUE_NAME, { connection: client, prefix: deps.prefix });
+    const queue = new Queue(SHARD_QUEUE_NAME, { connection: redis.client, prefix: deps.prefix });
     await (await queue.getJob(shardJobId('run-d', 1)))?.remove();
     await (await queue.getJob(shardJobId('run-d', 2)))?.remove();
     await queue.close();
-    await new RunRegistry(client, deps.prefix).completeShard('run-d', 2, { ok: 3, error: 0 }, 'tfjs-node');
+    await new RunRegistry(redis.client, deps.prefix).completeShard('run-d', 2, { ok: 3, error: 0 }, 'tfjs-node');
     const again = await submitRun(options, deps);
     assert.equal(again.enqueued, 1);
     assert.deepEqual((await queuedJobs(deps.prefix)).map((job) => job.id).sort(), [
@@ -142,12 +122,12 @@ describe('submitting a run', () => {
 
   test('a finished run is left alone on resubmission', async () => {
     const deps = testDeps();
-    const options = { input, output: join(dir, 'out'), run: 'run-e', shardSize: 100, model: MODEL };
+    const options = { input, output: join(dir.path, 'out'), run: 'run-e', shardSize: 100, model: MODEL };
     await submitRun(options, deps);
-    const registry = new RunRegistry(client, deps.prefix);
+    const registry = new RunRegistry(redis.client, deps.prefix);
     await registry.completeShard('run-e', 0, { ok: 11, error: 0 }, 'tfjs-node');
     await registry.markFinished('run-e');
-    const queue = new Queue(SHARD_QUEUE_NAME, { connection: client, prefix: deps.prefix });
+    const queue = new Queue(SHARD_QUEUE_NAME, { connection: redis.client, prefix: deps.prefix });
     await queue.obliterate({ force: true });
     await queue.close();
     const again = await submitRun(options, deps);
@@ -161,7 +141,7 @@ describe('submitting a run', () => {
   test('an input with no image at all completes at once and queues the finaliser', async () => {
     const deps = testDeps();
     const result = await submitRun(
-      { input: join(input, 'README.md'), output: join(dir, 'out'), run: 'run-f', model: MODEL },
+      { input: join(input, 'README.md'), output: join(dir.path, 'out'), run: 'run-f', model: MODEL },
       deps,
     );
     assert.deepEqual(
@@ -178,7 +158,7 @@ describe('submitting a run', () => {
   test('a generated run id is sortable by time and accepted by the schema', async () => {
     const deps = testDeps();
     const result = await submitRun(
-      { input, output: join(dir, 'out'), model: MODEL },
+      { input, output: join(dir.path, 'out'), model: MODEL },
       { ...deps, now: () => new Date('2026-11-26T20:30:15Z') },
     );
     assert.match(result.run, /^20261126-203015-[0-9a-f]{6}$/);
@@ -196,14 +176,14 @@ describe('refusing bad configuration before anything is enqueued', () => {
       (error: unknown) => error instanceof ConfigError && message.test(error.message),
     );
     assert.equal((await queuedJobs(deps.prefix)).length, 0);
-    assert.equal(await new RunRegistry(client, deps.prefix).get(options.run ?? ''), null);
+    assert.equal(await new RunRegistry(redis.client, deps.prefix).get(options.run ?? ''), null);
   }
 
   test('an unreachable Redis is named with the variable to fix', async () => {
     const deps = testDeps({ REDIS_URL: 'redis://127.0.0.1:1' });
     await assertRefused(
       deps,
-      { input, output: join(dir, 'out'), run: 'bad-redis', model: MODEL },
+      { input, output: join(dir.path, 'out'), run: 'bad-redis', model: MODEL },
       /cannot reach Redis.*check REDIS_URL/,
     );
   });
@@ -213,7 +193,7 @@ describe('refusing bad configuration before anything is enqueued', () => {
     delete deps.config.REDIS_URL;
     await assertRefused(
       deps,
-      { input, output: join(dir, 'out'), run: 'no-redis', model: MODEL },
+      { input, output: join(dir.path, 'out'), run: 'no-redis', model: MODEL },
       /REDIS_URL is not set.*redis:\/\/localhost:6379/,
     );
   });
@@ -221,13 +201,13 @@ describe('refusing bad configuration before anything is enqueued', () => {
   test('a missing input is refused', async () => {
     await assertRefused(
       testDeps(),
-      { input: join(dir, 'nope'), output: join(dir, 'out'), run: 'no-input', model: MODEL },
+      { input: join(dir.path, 'nope'), output: join(dir.path, 'out'), run: 'no-input', model: MODEL },
       /does not exist/,
     );
   });
 
   test('an output folder that cannot be created is refused with the fix', async () => {
-    const blocker = join(dir, 'a-file');
+    const blocker = join(dir.path, 'a-file');
     await writeFile(blocker, 'x');
     await assertRefused(
       testDeps(),
@@ -239,21 +219,21 @@ describe('refusing bad configuration before anything is enqueued', () => {
   test('an invalid run id or shard size is refused', async () => {
     await assertRefused(
       testDeps(),
-      { input, output: join(dir, 'out'), run: 'a:b', model: MODEL },
+      { input, output: join(dir.path, 'out'), run: 'a:b', model: MODEL },
       /run id 'a:b' is not allowed/,
     );
     await assertRefused(
       testDeps(),
-      { input, output: join(dir, 'out'), run: 'k0', shardSize: 0, model: MODEL },
+      { input, output: join(dir.path, 'out'), run: 'k0', shardSize: 0, model: MODEL },
       /shard size must be/,
     );
   });
 
   test('the same run id with another output is refused and nothing more is enqueued', async () => {
     const deps = testDeps();
-    await submitRun({ input, output: join(dir, 'out'), run: 'run-x', shardSize: 100, model: MODEL }, deps);
+    await submitRun({ input, output: join(dir.path, 'out'), run: 'run-x', shardSize: 100, model: MODEL }, deps);
     await assert.rejects(
-      submitRun({ input, output: join(dir, 'other-out'), run: 'run-x', shardSize: 100, model: MODEL }, deps),
+      submitRun({ input, output: join(dir.path, 'other-out'), run: 'run-x', shardSize: 100, model: MODEL }, deps),
       (error: unknown) =>
         error instanceof ConfigError &&
         /run run-x is already defined in Redis, and this submit differs in --output \(recorded/.test(error.message),
@@ -263,22 +243,16 @@ describe('refusing bad configuration before anything is enqueued', () => {
 
   test('the same run id with another shard size is refused, since shard i would hold other images', async () => {
     const deps = testDeps();
-    await submitRun({ input, output: join(dir, 'out'), run: 'run-k', shardSize: 100, model: MODEL }, deps);
+    await submitRun({ input, output: join(dir.path, 'out'), run: 'run-k', shardSize: 100, model: MODEL }, deps);
     await assert.rejects(
-      submitRun({ input, output: join(dir, 'out'), run: 'run-k', shardSize: 2, model: MODEL }, deps),
+      submitRun({ input, output: join(dir.path, 'out'), run: 'run-k', shardSize: 2, model: MODEL }, deps),
       (error: unknown) => error instanceof ConfigError && /--shard-size \(recorded 100, now 2\)/.test(error.message),
     );
     assert.equal((await queuedJobs(deps.prefix)).length, 1);
   });
 
   describe('S3 output', () => {
-    let s3: TestS3;
-    before(async () => {
-      s3 = await startS3();
-    });
-    after(async () => {
-      await s3?.stop();
-    });
+    const s3 = useS3();
 
     test('an output in a missing bucket is refused with how to create it', async () => {
       const config = s3StorageConfig(s3);
@@ -292,8 +266,7 @@ describe('refusing bad configuration before anything is enqueued', () => {
 
     test('an output in an existing bucket passes the write check and keeps its probe', async () => {
       const config = s3StorageConfig(s3);
-      const bucket = uniqueName('bkt');
-      await s3.createBucket(bucket);
+      const bucket = await newBucket(s3);
       const deps = { ...testDeps(), openStore: (uri: string) => openStore(uri, config) };
       const result = await submitRun(
         { input, output: `s3://${bucket}/out`, run: 'to-s3', shardSize: 100, model: MODEL },

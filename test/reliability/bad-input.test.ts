@@ -1,22 +1,25 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
 import { crc32, deflateSync } from 'node:zlib';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
-import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
-import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import type { ServerProcess } from '../harness/child-process.ts';
+import { cliEnv, startOnnxWorker, submit } from '../harness/cli.ts';
+import { fixturePath, readFixture } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { type ReadRow, readRunOutput } from '../harness/run-output.ts';
+import { waitForRunDone } from '../harness/run-state.ts';
+import { s3Env, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type ReadRow, readRunOutput, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
 
 /**
  * Bad input mixed with good images, through the real submit and one real worker: each bad file
@@ -26,8 +29,6 @@ import { type ReadRow, readRunOutput, submit, waitForRunDone } from '../pipeline
  * at submit with a reason.
  */
 
-const cliEntry = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 const MAX_IMAGE_BYTES = 1_000_000;
 
 /** Expected error of each bad S3 object: the row's error text must match. */
@@ -43,53 +44,38 @@ const BAD: Readonly<Record<string, RegExp>> = {
 /** Odd but valid S3 keys, each holding a good image. */
 const ODD = ['café ünï.png', 'with space.jpg', 'a..b.jpg', 'x%2Fy.jpg', 'ok.png'];
 
-let redis: TestRedis;
-let s3: TestS3;
+const redis = useRedis();
+const s3 = useS3();
 let bucket: string;
 let store: ObjectStore;
-let dir: string;
+const dir = useTempDir('bad-input-');
 let canary: Server;
 let canaryRequests = 0;
 let worker: ServerProcess | undefined;
 let env: Record<string, string>;
 let workerPeakRssMb: number;
 
-before(async () => {
-  [redis, s3] = await Promise.all([startRedis(), startS3()]);
+setUp(async () => {
   bucket = uniqueName('bkt');
   await s3.createBucket(bucket);
   store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
-  dir = await mkdtemp(join(tmpdir(), 'bad-input-'));
   canary = createServer((_req, res) => {
     canaryRequests += 1;
     res.end('<svg/>');
   });
   await new Promise<void>((resolve) => canary.listen(0, '127.0.0.1', resolve));
-  env = {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: uniqueName('bad'),
+  env = cliEnv(redis.url, uniqueName('bad'), {
     LOG_LEVEL: 'info',
-    METRICS_PORT: '0',
     MAX_IMAGE_BYTES: String(MAX_IMAGE_BYTES),
     ...s3Env(s3),
-  };
-  ({ server: worker } = await startServerProcess(
-    process.execPath,
-    [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '4'],
-    {
-      env: { ...process.env, ...env },
-      ready: /"msg":"worker ready"/,
-      timeoutMs: 120_000,
-    },
-  ));
+  });
+  worker = await startOnnxWorker(env);
 });
 
-after(async () => {
+teardown(async () => {
   await worker?.stop('SIGTERM', 30_000);
   await store?.close();
   await new Promise((resolve) => canary?.close(resolve));
-  await Promise.all([redis?.stop(), s3?.stop()]);
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('an S3 prefix of bad files, odd names and good images', () => {
@@ -102,15 +88,14 @@ describe('an S3 prefix of bad files, odd names and good images', () => {
     const objects: Record<string, Buffer> = {
       'empty.jpg': Buffer.alloc(0),
       'diary.jpg': Buffer.from('Dear diary, today I saved a letter as a JPEG.\n'),
-      'truncated.jpg': await readFile(new URL('truncated.jpg', fixtures)),
-      'bad-crc.png': corruptIdatCrc(await readFile(new URL('palette_color.png', fixtures))),
+      'truncated.jpg': await readFixture('truncated.jpg'),
+      'bad-crc.png': corruptIdatCrc(await readFixture('palette_color.png')),
       'bomb.png': pngBomb(50_000, 50_000),
       'huge.png': Buffer.alloc(1_500_000, 7),
       'vector.png': Buffer.from(svg),
       'vector.svg': Buffer.from(svg),
     };
-    for (const name of ODD)
-      objects[name] = await readFile(new URL(name.endsWith('.png') ? 'chelsea.png' : 'rocket.jpg', fixtures));
+    for (const name of ODD) objects[name] = await readFixture(name.endsWith('.png') ? 'chelsea.png' : 'rocket.jpg');
     for (const [name, bytes] of Object.entries(objects)) await putObject(`input/${name}`, bytes);
 
     const submitted = await submit(`s3://${bucket}/input/`, `s3://${bucket}/results`, { shardSize: 4 }, env);
@@ -160,14 +145,14 @@ describe('a local folder holding a file name that is not UTF-8', () => {
   let submitLog: string;
 
   before(async () => {
-    const input = join(dir, 'local');
+    const input = join(dir.path, 'local');
     await mkdir(input);
-    await copyFile(new URL('chelsea.png', fixtures), join(input, 'ünï côde.png'));
-    await copyFile(new URL('rocket.jpg', fixtures), join(input, 'plain.jpg'));
+    await copyFile(fixturePath('chelsea.png'), join(input, 'ünï côde.png'));
+    await copyFile(fixturePath('rocket.jpg'), join(input, 'plain.jpg'));
     // 'bad\xff\xfe.jpg': bytes no UTF-8 decoder accepts.
     await writeFile(
       Buffer.concat([Buffer.from(`${input}/bad`), Buffer.from([0xff, 0xfe]), Buffer.from('.jpg')]),
-      await readFile(new URL('rocket.jpg', fixtures)),
+      await readFixture('rocket.jpg'),
     );
     const submitted = await submit(input, `s3://${bucket}/results-local`, { shardSize: 4 }, env);
     submitLog = submitted.stderr;
@@ -201,13 +186,13 @@ describe("a manifest with a huge line and an S3 URI with a '..' segment between 
   let submitLog: string;
 
   before(async () => {
-    const manifest = join(dir, 'manifest.txt');
+    const manifest = join(dir.path, 'manifest.txt');
     // s3rver resolves '..' in the keys it stores, so a key like x/../y.jpg cannot be planted in
     // it; a manifest line names one, as a listing of real S3 (which keeps keys literal) would.
     const lines = [
-      fileURLToPath(new URL('chelsea.png', fixtures)),
+      fixturePath('chelsea.png'),
       `/${'x'.repeat(100_000)}.jpg`,
-      fileURLToPath(new URL('rocket.jpg', fixtures)),
+      fixturePath('rocket.jpg'),
       `s3://${bucket}/input/x/../ok.png`,
     ];
     await writeFile(manifest, lines.join('\n'));

@@ -1,30 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { assertNpyMatchesOkRows, assertOneRowPerInput, type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { shardQueue, waitForActiveShard, waitForRunDone } from '../harness/run-state.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import {
-  type RunOutput,
-  readRunOutput,
-  shardQueue,
-  stopWorkers,
-  submit,
-  waitForRunDone,
-} from '../pipeline/pipeline-harness.ts';
-import {
-  assertNpyMatchesOkRows,
-  assertOneRowPerInput,
-  reliabilityEnv,
-  stagePhotoCopies,
-  startOnnxWorker,
-  waitForActiveShard,
-  watchOutputInvariant,
-} from './reliability-harness.ts';
+import { reliabilityEnv, watchOutputInvariant } from './reliability-harness.ts';
 
 /**
  * A worker SIGKILLed in the middle of a shard: the shard's lock (SHARD_LOCK_MS 3 s) expires,
@@ -35,8 +23,8 @@ import {
 
 const IMAGES = 120;
 const SHARD_SIZE = 40;
-let redis: TestRedis;
-let dir: string;
+const redis = useRedis();
+const dir = useTempDir('reliability-kill-');
 let names: string[];
 let run: string;
 let workers: ServerProcess[] = [];
@@ -48,14 +36,12 @@ let invariant: { violations: string[]; polls: number; partsSeen: number };
 let output: RunOutput;
 let survivorExit: Array<number | string>;
 
-before(async () => {
-  redis = await startRedis();
-  dir = await mkdtemp(join(tmpdir(), 'reliability-kill-'));
-  names = await stagePhotoCopies(join(dir, 'input'), IMAGES);
+setUp(async () => {
+  names = await stagePhotoCopies(join(dir.path, 'input'), IMAGES);
   const prefix = uniqueName('kill');
   const env = reliabilityEnv(redis.url, prefix);
-  const out = join(dir, 'out');
-  ({ run } = await submit(join(dir, 'input'), out, { shardSize: SHARD_SIZE }, env));
+  const out = join(dir.path, 'out');
+  ({ run } = await submit(join(dir.path, 'input'), out, { shardSize: SHARD_SIZE }, env));
   const watcher = watchOutputInvariant(join(out, run));
 
   const victim = await startOnnxWorker(env);
@@ -84,10 +70,8 @@ before(async () => {
   );
 });
 
-after(async () => {
+teardown(async () => {
   if (workers.length > 0) await stopWorkers(workers);
-  await redis?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('a worker SIGKILLed in the middle of a shard', () => {

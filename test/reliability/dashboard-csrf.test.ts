@@ -4,43 +4,15 @@
 // finaliser, say). Requests that change jobs now need credentials always, and cross-origin,
 // cross-site or non-JSON ones are refused even with them. Real HTTP on loopback, a real Redis.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
-import { type Dashboard, startDashboard } from '../../ops/dashboard/dashboard-command.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { describe, test } from 'node:test';
+import { basicAuth, DASHBOARD_CREDENTIALS, useDashboards } from '../harness/dashboards.ts';
+import { useRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
-const credentials = { user: 'ops', password: 'correct horse battery staple' };
-const basic = (user: string, password: string): Record<string, string> => ({
-  authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
-});
-
-let redis: TestRedis;
-let client: Redis;
-const dashboards: Dashboard[] = [];
-
-before(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url);
-});
-
-after(async () => {
-  await Promise.all(dashboards.map((dashboard) => dashboard.close()));
-  client?.disconnect();
-  await redis?.stop();
-});
-
-async function start(prefix: string, withAuth: boolean): Promise<Dashboard> {
-  const dashboard = await startDashboard({
-    redisUrl: redis.url,
-    prefix,
-    host: '127.0.0.1',
-    port: 0,
-    credentials: withAuth ? credentials : undefined,
-  });
-  dashboards.push(dashboard);
-  return dashboard;
-}
+const credentials = DASHBOARD_CREDENTIALS;
+const basic = basicAuth;
+const redis = useRedis();
+const start = useDashboards(redis);
 
 describe('requests that change jobs', () => {
   const addJob = 'queues/api/queues/shards/add';
@@ -48,7 +20,7 @@ describe('requests that change jobs', () => {
 
   async function queued(prefix: string): Promise<number> {
     const { Queue } = await import('bullmq');
-    const queue = new Queue('shards', { connection: client, prefix });
+    const queue = new Queue('shards', { connection: redis.client, prefix });
     try {
       return await queue.count();
     } finally {

@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { runCli, startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { waitFor, waitForRunDone } from '../harness/run-state.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { runCli, stopWorkers, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
-import { reliabilityEnv, stagePhotoCopies, startOnnxWorker, statusJson, waitFor } from './reliability-harness.ts';
+import { reliabilityEnv, statusJson } from './reliability-harness.ts';
 
 /**
  * A finaliser whose manifest write fails for good (here: a folder sits where _manifest.json must
@@ -20,20 +23,16 @@ import { reliabilityEnv, stagePhotoCopies, startOnnxWorker, statusJson, waitFor 
  * its output without rewriting a part.
  */
 
-let redis: TestRedis;
-let dir: string;
+const redis = useRedis();
+const dir = useTempDir('reliability-finalize-failure-');
 let workers: ServerProcess[] = [];
 
-before(async () => {
-  redis = await startRedis();
-  dir = await mkdtemp(join(tmpdir(), 'reliability-finalize-failure-'));
-  await stagePhotoCopies(join(dir, 'input'), 4);
+setUp(async () => {
+  await stagePhotoCopies(join(dir.path, 'input'), 4);
 });
 
-after(async () => {
+teardown(async () => {
   if (workers.length > 0) await stopWorkers(workers);
-  await redis?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** A non-empty folder where the manifest must go: the write fails however often it is tried. */
@@ -52,8 +51,8 @@ describe('a finaliser that cannot write the manifest, with workers on a shared R
 
   before(async () => {
     env = reliabilityEnv(redis.url, uniqueName('final'));
-    ({ run } = await submit(join(dir, 'input'), join(dir, 'out'), { shardSize: 4 }, env));
-    const blocker = await blockManifest(join(dir, 'out', run));
+    ({ run } = await submit(join(dir.path, 'input'), join(dir.path, 'out'), { shardSize: 4 }, env));
+    const blocker = await blockManifest(join(dir.path, 'out', run));
     workers = [await startOnnxWorker(env)];
     const client = new Redis(redis.url);
     try {
@@ -91,7 +90,7 @@ describe('a finaliser that cannot write the manifest, with workers on a shared R
   test('retry enqueues the finaliser again, and the run finishes with its manifest and no failed job left', async () => {
     assert.equal(retried.code, 0, retried.stderr);
     assert.match(retried.stderr, /the finaliser enqueued again/);
-    assert.ok((await stat(join(dir, 'out', run, '_manifest.json'))).isFile());
+    assert.ok((await stat(join(dir.path, 'out', run, '_manifest.json'))).isFile());
     const status = await statusJson(run, env);
     assert.equal(status.state, 'done');
     assert.equal(status.queue.failed, 0, 'the finaliser that failed for good was replaced, not left behind');
@@ -109,7 +108,7 @@ describe('a finaliser that cannot write the manifest under `run` (its own Redis)
   };
   const runIt = () =>
     runCli(
-      ['run', join(dir, 'input'), '--output', join(dir, 'run-out'), '--run', 'blocked', '--engine', 'onnx'],
+      ['run', join(dir.path, 'input'), '--output', join(dir.path, 'run-out'), '--run', 'blocked', '--engine', 'onnx'],
       runEnv,
       240_000,
     );
@@ -121,15 +120,15 @@ describe('a finaliser that cannot write the manifest under `run` (its own Redis)
   async function partTimes(): Promise<Map<string, number>> {
     const times = new Map<string, number>();
     for (const folder of ['embeddings', 'metadata', 'errors']) {
-      for (const name of await readdir(join(dir, 'run-out', 'blocked', folder))) {
-        times.set(`${folder}/${name}`, (await stat(join(dir, 'run-out', 'blocked', folder, name))).mtimeMs);
+      for (const name of await readdir(join(dir.path, 'run-out', 'blocked', folder))) {
+        times.set(`${folder}/${name}`, (await stat(join(dir.path, 'run-out', 'blocked', folder, name))).mtimeMs);
       }
     }
     return times;
   }
 
   before(async () => {
-    const blocker = await blockManifest(join(dir, 'run-out', 'blocked'));
+    const blocker = await blockManifest(join(dir.path, 'run-out', 'blocked'));
     first = await runIt();
     partsBefore = await partTimes();
     await rm(blocker, { recursive: true });
@@ -147,7 +146,7 @@ describe('a finaliser that cannot write the manifest under `run` (its own Redis)
 
   test('run again after the cause is fixed finishes from the output, without rewriting a part', async () => {
     assert.equal(second.code, 0, second.stderr);
-    assert.ok((await stat(join(dir, 'run-out', 'blocked', '_manifest.json'))).isFile());
+    assert.ok((await stat(join(dir.path, 'run-out', 'blocked', '_manifest.json'))).isFile());
     assert.ok(partsBefore.size > 0);
     assert.deepEqual([...partsAfter], [...partsBefore]);
   });

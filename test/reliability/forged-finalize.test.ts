@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Job } from 'bullmq';
 import type { RunManifest } from '../../shared/output/output-format.ts';
 import { FINALIZE_JOB_NAME, finalizeJobId, JOB_PAYLOAD_VERSION } from '../../shared/queue/job-payload.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { shardQueue, waitFor, waitForRunDone } from '../harness/run-state.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { shardQueue, stopWorkers, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
-import { reliabilityEnv, stagePhotoCopies, startOnnxWorker, waitFor } from './reliability-harness.ts';
+import { reliabilityEnv } from './reliability-harness.ts';
 
 /**
  * A forged finalize job (anything that can add a job to the queue can add one) used to end a run
@@ -20,8 +23,8 @@ import { reliabilityEnv, stagePhotoCopies, startOnnxWorker, waitFor } from './re
  */
 
 const IMAGES = 12;
-let redis: TestRedis;
-let dir: string;
+const redis = useRedis();
+const dir = useTempDir('reliability-finalize-');
 let workers: ServerProcess[] = [];
 let forged: Job[] = [];
 let forgedReasons: string[] = [];
@@ -29,13 +32,11 @@ let firstDoneAt: string | null;
 let manifest: RunManifest;
 let stateWhenForgedFailed: { done: number; finished: boolean };
 
-before(async () => {
-  redis = await startRedis();
-  dir = await mkdtemp(join(tmpdir(), 'reliability-finalize-'));
-  await stagePhotoCopies(join(dir, 'input'), IMAGES);
+setUp(async () => {
+  await stagePhotoCopies(join(dir.path, 'input'), IMAGES);
   const prefix = uniqueName('forged');
   const env = reliabilityEnv(redis.url, prefix);
-  const { run } = await submit(join(dir, 'input'), join(dir, 'out'), { shardSize: 2 }, env);
+  const { run } = await submit(join(dir.path, 'input'), join(dir.path, 'out'), { shardSize: 2 }, env);
   const { queue, close } = shardQueue(redis.url, prefix);
   try {
     const data = { v: JOB_PAYLOAD_VERSION, run, generation: 0 };
@@ -62,13 +63,11 @@ before(async () => {
   } finally {
     await close();
   }
-  manifest = JSON.parse(await readFile(join(dir, 'out', run, '_manifest.json'), 'utf8')) as RunManifest;
+  manifest = JSON.parse(await readFile(join(dir.path, 'out', run, '_manifest.json'), 'utf8')) as RunManifest;
 });
 
-after(async () => {
+teardown(async () => {
   if (workers.length > 0) await stopWorkers(workers);
-  await redis?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('forged finalize jobs added before a run is processed', () => {

@@ -1,18 +1,22 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import type { Job } from 'bullmq';
 import { JOB_PAYLOAD_VERSION, shardJobId } from '../../shared/queue/job-payload.ts';
 import type { RunRecord } from '../../shared/run/run-record.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
-import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
-import { s3Env, startS3, type TestS3 } from '../harness/s3-server.ts';
+import type { ServerProcess } from '../harness/child-process.ts';
+import { cliEnv, startOnnxWorker, submit } from '../harness/cli.ts';
+import { copyFixtures } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { shardQueue, waitForRunDone } from '../harness/run-state.ts';
+import { s3Env, useS3 } from '../harness/s3-server.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type RunOutput, readRunOutput, shardQueue, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 
 /**
@@ -23,39 +27,26 @@ import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
  * reading its inputs or writing anywhere, and the legit run must complete untouched.
  */
 
-const cliEntry = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 const IMAGES = ['chelsea.png', 'rocket.jpg', 'horse.png'];
 
-let redis: TestRedis;
-let s3: TestS3;
+const redis = useRedis();
+const s3 = useS3();
 let proxy: FaultProxy;
-let dir: string;
+const dir = useTempDir('hostile-');
 let worker: ServerProcess | undefined;
 let run: string;
 let record: RunRecord;
 let output: RunOutput;
 const hostile = new Map<string, Job>();
 
-before(async () => {
-  [redis, s3] = await Promise.all([startRedis(), startS3()]);
+setUp(async () => {
   // The worker reaches S3 only through this (pass-through) proxy, which logs every request.
   proxy = await startFaultProxy(s3.endpoint);
   await s3.createBucket('other-bucket');
-  dir = await mkdtemp(join(tmpdir(), 'hostile-'));
-  await mkdir(join(dir, 'input'));
-  for (const name of IMAGES) await copyFile(new URL(name, fixtures), join(dir, 'input', name));
+  await copyFixtures(join(dir.path, 'input'), IMAGES);
   const prefix = uniqueName('hostile');
-  const env = {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: prefix,
-    LOG_LEVEL: 'info',
-    METRICS_PORT: '0',
-    JOB_ATTEMPTS: '5',
-    ...s3Env(s3),
-    S3_ENDPOINT: proxy.url,
-  };
-  ({ run } = await submit(join(dir, 'input'), join(dir, 'out'), { shardSize: 2 }, env));
+  const env = cliEnv(redis.url, prefix, { LOG_LEVEL: 'info', JOB_ATTEMPTS: '5', ...s3Env(s3), S3_ENDPOINT: proxy.url });
+  ({ run } = await submit(join(dir.path, 'input'), join(dir.path, 'out'), { shardSize: 2 }, env));
 
   const { queue, close } = shardQueue(redis.url, prefix);
   try {
@@ -73,7 +64,7 @@ before(async () => {
       'job id of another shard': [shardJobId(run, 14), { ...legit, shard: 0 }],
       'another output': [
         shardJobId(run, 15),
-        { ...legit, shard: 15, output: pathToFileURL(join(dir, 'elsewhere')).href },
+        { ...legit, shard: 15, output: pathToFileURL(join(dir.path, 'elsewhere')).href },
       ],
     };
     for (const [what, [jobId, data]] of Object.entries(forged)) {
@@ -88,17 +79,9 @@ before(async () => {
     await close();
   }
 
-  ({ server: worker } = await startServerProcess(
-    process.execPath,
-    [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '4'],
-    {
-      env: { ...process.env, ...env },
-      ready: /"msg":"worker ready"/,
-      timeoutMs: 120_000,
-    },
-  ));
+  worker = await startOnnxWorker(env);
   record = await waitForRunDone(redis.url, prefix, run, 120_000);
-  output = await readRunOutput(openStore(join(dir, 'out')), join(dir, 'out'), run);
+  output = await readRunOutput(openStore(join(dir.path, 'out')), join(dir.path, 'out'), run);
   // Reload the forged jobs as they ended.
   const reopened = shardQueue(redis.url, prefix);
   try {
@@ -108,11 +91,9 @@ before(async () => {
   }
 });
 
-after(async () => {
+teardown(async () => {
   await worker?.stop('SIGTERM', 30_000);
   await proxy?.close();
-  await Promise.all([redis?.stop(), s3?.stop()]);
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const REASONS: Readonly<Record<string, RegExp>> = {
@@ -143,8 +124,8 @@ describe('hostile jobs beside a legit run', () => {
   });
 
   test('nothing was written outside <output>/<run>/', async () => {
-    assert.deepEqual(await readdir(dir), ['input', 'out']);
-    assert.deepEqual(await readdir(join(dir, 'out')), [run]);
+    assert.deepEqual(await readdir(dir.path), ['input', 'out']);
+    assert.deepEqual(await readdir(join(dir.path, 'out')), [run]);
   });
 
   test('the legit run completes with its own shards only, every image once', () => {

@@ -1,17 +1,21 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { before, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
-import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { runCli, startOnnxWorker, stopWorkers } from '../harness/cli.ts';
+import { fixturePath, readFixture } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { type ReadRow, readRunOutput } from '../harness/run-output.ts';
+import { waitForRunDone } from '../harness/run-state.ts';
+import { newBucket, s3Env, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type ReadRow, readRunOutput, runCli, stopWorkers, waitForRunDone } from '../pipeline/pipeline-harness.ts';
-import { reliabilityEnv, startOnnxWorker } from './reliability-harness.ts';
+import { reliabilityEnv } from './reliability-harness.ts';
 
 /**
  * Inputs that are not one plain file each, and one file named several ways:
@@ -27,26 +31,21 @@ import { reliabilityEnv, startOnnxWorker } from './reliability-harness.ts';
  * were processed (their ETag and size), not the listing's.
  */
 
-const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
-let redis: TestRedis;
-let s3: TestS3;
-let dir: string;
+const redis = useRedis();
+const s3 = useS3();
+const dir = useTempDir('reliability-odd-');
 let workers: ServerProcess[] = [];
 let env: Record<string, string>;
 
 const nameOf = (row: ReadRow) => decodeURIComponent(row.uri.slice(row.uri.lastIndexOf('/') + 1));
 
-before(async () => {
-  [redis, s3] = await Promise.all([startRedis(), startS3()]);
-  dir = await mkdtemp(join(tmpdir(), 'reliability-odd-'));
+setUp(async () => {
   env = { ...reliabilityEnv(redis.url, uniqueName('odd')), ...s3Env(s3) };
   workers = [await startOnnxWorker(env)];
 });
 
-after(async () => {
+teardown(async () => {
   if (workers.length > 0) await stopWorkers(workers);
-  await Promise.all([redis?.stop(), s3?.stop()]);
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 async function submitAndWait(input: string, output: string): Promise<{ run: string; stderr: string; rows: ReadRow[] }> {
@@ -66,14 +65,14 @@ async function submitAndWait(input: string, output: string): Promise<{ run: stri
 describe('a local manifest naming a FIFO, a folder and one photo three ways', () => {
   let result: Awaited<ReturnType<typeof submitAndWait>>;
   before(async () => {
-    const base = join(dir, 'manifest');
+    const base = join(dir.path, 'manifest');
     await mkdir(join(base, 'folder.jpg'), { recursive: true });
-    await copyFile(join(fixtures, 'chelsea.png'), join(base, 'chelsea.png'));
-    await copyFile(join(fixtures, 'coffee.png'), join(base, 'coffee.png'));
+    await copyFile(fixturePath('chelsea.png'), join(base, 'chelsea.png'));
+    await copyFile(fixturePath('coffee.png'), join(base, 'coffee.png'));
     execFileSync('mkfifo', [join(base, 'pipe.jpg')]);
     const lines = ['chelsea.png', './chelsea.png', join(base, 'chelsea.png'), 'pipe.jpg', 'folder.jpg', 'coffee.png'];
     await writeFile(join(base, 'list.txt'), `${lines.join('\n')}\n`);
-    result = await submitAndWait(join(base, 'list.txt'), join(dir, 'manifest-out'));
+    result = await submitAndWait(join(base, 'list.txt'), join(dir.path, 'manifest-out'));
   });
 
   test('the repeats of chelsea.png are skipped at submit and reported as duplicates', () => {
@@ -94,12 +93,12 @@ describe('a local manifest naming a FIFO, a folder and one photo three ways', ()
 describe('a folder holding a link that loops', () => {
   let result: Awaited<ReturnType<typeof submitAndWait>>;
   before(async () => {
-    const base = join(dir, 'loops');
+    const base = join(dir.path, 'loops');
     await mkdir(base, { recursive: true });
-    await copyFile(join(fixtures, 'rocket.jpg'), join(base, 'rocket.jpg'));
+    await copyFile(fixturePath('rocket.jpg'), join(base, 'rocket.jpg'));
     await symlink(join(base, 'loop-b.jpg'), join(base, 'loop-a.jpg'));
     await symlink(join(base, 'loop-a.jpg'), join(base, 'loop-b.jpg'));
-    result = await submitAndWait(base, join(dir, 'loops-out'));
+    result = await submitAndWait(base, join(dir.path, 'loops-out'));
   });
 
   test('is submitted, with a warning naming each looping link', () => {
@@ -118,16 +117,15 @@ describe('a folder holding a link that loops', () => {
 describe('a manifest naming an image in a bucket that does not exist, beside good ones', () => {
   let result: Awaited<ReturnType<typeof submitAndWait>>;
   before(async () => {
-    const bucket = uniqueName('bkt');
-    await s3.createBucket(bucket);
+    const bucket = await newBucket(s3);
     const store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
-    await store.write(`s3://${bucket}/in/chelsea.png`, await readFile(join(fixtures, 'chelsea.png')));
-    await store.write(`s3://${bucket}/in/coffee.png`, await readFile(join(fixtures, 'coffee.png')));
+    await store.write(`s3://${bucket}/in/chelsea.png`, await readFixture('chelsea.png'));
+    await store.write(`s3://${bucket}/in/coffee.png`, await readFixture('coffee.png'));
     await store.close();
     const missing = uniqueName('gone');
     const lines = [`s3://${bucket}/in/chelsea.png`, `s3://${missing}/in/ghost.jpg`, `s3://${bucket}/in/coffee.png`];
-    await writeFile(join(dir, 'buckets.txt'), `${lines.join('\n')}\n`);
-    result = await submitAndWait(join(dir, 'buckets.txt'), `s3://${bucket}/out`);
+    await writeFile(join(dir.path, 'buckets.txt'), `${lines.join('\n')}\n`);
+    result = await submitAndWait(join(dir.path, 'buckets.txt'), `s3://${bucket}/out`);
   });
 
   test('that image alone is a NOT_FOUND row naming the missing bucket; its neighbours succeed', () => {
@@ -142,22 +140,22 @@ describe('an object overwritten between listing and processing', () => {
   test('its row has the ETag and size of the bytes that were processed, not the listing’s', async () => {
     await stopWorkers(workers);
     workers = [];
-    const base = join(dir, 'changed');
+    const base = join(dir.path, 'changed');
     await mkdir(base, { recursive: true });
-    await copyFile(join(fixtures, 'coffee.png'), join(base, 'photo.png'));
-    const submitted = await runCli(['submit', base, '--output', join(dir, 'changed-out')], {
+    await copyFile(fixturePath('coffee.png'), join(base, 'photo.png'));
+    const submitted = await runCli(['submit', base, '--output', join(dir.path, 'changed-out')], {
       ...env,
       LOG_LEVEL: 'warn',
     });
     assert.equal(submitted.code, 0, submitted.stderr);
     const run = submitted.stdout.trim();
     // Another photo under the same name, after the listing recorded the first one's ETag.
-    await copyFile(join(fixtures, 'chelsea.png'), join(base, 'photo.png'));
+    await copyFile(fixturePath('chelsea.png'), join(base, 'photo.png'));
     const now = await stat(join(base, 'photo.png'));
     workers = [await startOnnxWorker(env)];
     await waitForRunDone(redis.url, env.QUEUE_PREFIX ?? '', run, 120_000);
     const [row] = (
-      await readRunOutput(openStore(join(dir, 'changed-out')), join(dir, 'changed-out'), run)
+      await readRunOutput(openStore(join(dir.path, 'changed-out')), join(dir.path, 'changed-out'), run)
     ).parts.flatMap((part) => part.metadata);
     assert.equal(row?.etag, `${now.mtimeMs}-${now.size}`);
     assert.equal(Number(row?.size_bytes), now.size);

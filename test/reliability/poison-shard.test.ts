@@ -1,35 +1,22 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { RunManifest } from '../../shared/output/output-format.ts';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { type CliResult, runCli, startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
+import { PHOTOS, stagePhotoCopies } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { assertNpyMatchesOkRows, assertOneRowPerInput, type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { waitForRunDone } from '../harness/run-state.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import {
-  type CliResult,
-  type RunOutput,
-  readRunOutput,
-  runCli,
-  stopWorkers,
-  submit,
-  waitForRunDone,
-} from '../pipeline/pipeline-harness.ts';
-import {
-  assertNpyMatchesOkRows,
-  assertOneRowPerInput,
-  PHOTOS,
-  reliabilityEnv,
-  type StatusJson,
-  stagePhotoCopies,
-  startOnnxWorker,
-  statusJson,
-} from './reliability-harness.ts';
+import { reliabilityEnv, type StatusJson, statusJson } from './reliability-harness.ts';
 
 /**
  * A poison shard: shard 2 holds an input (zz-poison.png, last of the listing) whose read SIGKILLs
@@ -43,8 +30,8 @@ import {
 const SHARD_SIZE = 30;
 const GOOD = 89;
 const crashHook = fileURLToPath(new URL('./crash-on-uri.ts', import.meta.url));
-let redis: TestRedis;
-let dir: string;
+const redis = useRedis();
+const dir = useTempDir('reliability-poison-');
 let names: string[];
 let run: string;
 let workers: ServerProcess[] = [];
@@ -80,10 +67,8 @@ async function superviseUntilDone(env: Record<string, string>, prefix: string): 
   }
 }
 
-before(async () => {
-  redis = await startRedis();
-  dir = await mkdtemp(join(tmpdir(), 'reliability-poison-'));
-  const input = join(dir, 'input');
+setUp(async () => {
+  const input = join(dir.path, 'input');
   await stagePhotoCopies(input, GOOD);
   await copyFile(
     fileURLToPath(new URL(`../fixtures/images/${PHOTOS[0]}`, import.meta.url)),
@@ -92,13 +77,13 @@ before(async () => {
   names = (await readdir(input)).sort();
   const prefix = uniqueName('poison');
   const env = reliabilityEnv(redis.url, prefix, { MAX_STALLED: '1' });
-  const out = join(dir, 'out');
+  const out = join(dir.path, 'out');
   ({ run } = await submit(input, out, { shardSize: SHARD_SIZE }, env));
 
   deaths = await superviseUntilDone({ ...env, RESNET_BATCH_TEST_CRASH_ON_URI_SUBSTRING: 'zz-poison' }, prefix);
   failedStatus = await statusJson(run, env);
   failedWait = await runCli(['status', run, '--wait'], env);
-  const reportFile = join(dir, 'failed-report.html');
+  const reportFile = join(dir.path, 'failed-report.html');
   failedReport = await runCli(['report', run, '--out', reportFile], env);
   failedReportHtml = failedReport.code === 0 ? await readFile(reportFile, 'utf8') : '';
   failedManifest = (await readRunOutput(openStore(out), out, run)).manifest;
@@ -112,10 +97,8 @@ before(async () => {
   workers = [];
 });
 
-after(async () => {
+teardown(async () => {
   if (workers.length > 0) await stopWorkers(workers);
-  await redis?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('a shard that kills its worker every time', () => {

@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { runCli, startOnnxWorker, stopWorkers } from '../harness/cli.ts';
+import { FIXTURES_DIR } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { shardQueue, waitFor } from '../harness/run-state.ts';
+import { teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { runCli, shardQueue, stopWorkers } from '../pipeline/pipeline-harness.ts';
-import { reliabilityEnv, startOnnxWorker, waitFor } from './reliability-harness.ts';
+import { reliabilityEnv } from './reliability-harness.ts';
 
 /**
  * BullMQ needs a Redis that never evicts: under memory pressure an evicting policy (allkeys-lru)
@@ -20,9 +21,8 @@ import { reliabilityEnv, startOnnxWorker, waitFor } from './reliability-harness.
  * reproduced with HDEL) is reported as evicted, not as a malformed job.
  */
 
-const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
-let redis: TestRedis;
-let dir: string;
+const redis = useRedis();
+const dir = useTempDir('eviction-');
 let workers: ServerProcess[] = [];
 
 async function setPolicy(policy: string): Promise<void> {
@@ -34,15 +34,8 @@ async function setPolicy(policy: string): Promise<void> {
   }
 }
 
-before(async () => {
-  redis = await startRedis();
-  dir = await mkdtemp(join(tmpdir(), 'eviction-'));
-});
-
-after(async () => {
+teardown(async () => {
   if (workers.length > 0) await stopWorkers(workers);
-  await redis?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('a Redis whose maxmemory-policy evicts keys (allkeys-lru)', () => {
@@ -51,7 +44,7 @@ describe('a Redis whose maxmemory-policy evicts keys (allkeys-lru)', () => {
 
   test('submit refuses it before enqueueing, naming the policy and the fix', async () => {
     const env = reliabilityEnv(redis.url, uniqueName('lru'));
-    const result = await runCli(['submit', fixtures, '--output', join(dir, 'out')], env);
+    const result = await runCli(['submit', FIXTURES_DIR, '--output', join(dir.path, 'out')], env);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /maxmemory-policy is 'allkeys-lru'.*CONFIG SET maxmemory-policy noeviction/);
     const { queue, close } = shardQueue(redis.url, env.QUEUE_PREFIX ?? '');
@@ -76,7 +69,10 @@ describe('a Redis whose maxmemory-policy evicts keys (allkeys-lru)', () => {
 describe('a shard whose payload was evicted from Redis', () => {
   test('fails at once as INVALID_JOB saying it was evicted and what to do', async () => {
     const env = reliabilityEnv(redis.url, uniqueName('evicted'));
-    const submitted = await runCli(['submit', fixtures, '--output', join(dir, 'evicted'), '--shard-size', '4'], env);
+    const submitted = await runCli(
+      ['submit', FIXTURES_DIR, '--output', join(dir.path, 'evicted'), '--shard-size', '4'],
+      env,
+    );
     assert.equal(submitted.code, 0, submitted.stderr);
     const run = submitted.stdout.trim();
     const { queue, close } = shardQueue(redis.url, env.QUEUE_PREFIX ?? '');

@@ -4,9 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { ServerProcess } from '../harness/child-process.ts';
+import { startOnnxWorker } from '../harness/cli.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { reliabilityEnv, startOnnxWorker } from './reliability-harness.ts';
+import { reliabilityEnv } from './reliability-harness.ts';
 
 const servers: TestRedis[] = [];
 const workers: ServerProcess[] = [];

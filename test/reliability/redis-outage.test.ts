@@ -1,23 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { assertNpyMatchesOkRows, assertOneRowPerInput, type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { waitForActiveShard, waitForRunDone } from '../harness/run-state.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type RunOutput, readRunOutput, stopWorkers, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
-import {
-  assertNpyMatchesOkRows,
-  assertOneRowPerInput,
-  logLines,
-  reliabilityEnv,
-  stagePhotoCopies,
-  startOnnxWorker,
-  waitForActiveShard,
-} from './reliability-harness.ts';
+import { logLines, reliabilityEnv } from './reliability-harness.ts';
 
 /**
  * Redis stays down for 18 s, far past the retry budget of the run's jobs (JOB_ATTEMPTS 2, backoff
@@ -29,8 +24,8 @@ import {
 const IMAGES = 80;
 const SHARD_SIZE = 20;
 const OUTAGE_MS = 18_000;
-let redis: TestRedis;
-let dir: string;
+const redis = useRedis({ appendonly: true });
+const dir = useTempDir('reliability-redis-outage-');
 let names: string[];
 let run: string;
 let worker: ServerProcess | undefined;
@@ -40,14 +35,12 @@ let recoveryMs: number;
 let output: RunOutput;
 let exit: Array<number | string>;
 
-before(async () => {
-  redis = await startRedis({ appendonly: true });
-  dir = await mkdtemp(join(tmpdir(), 'reliability-redis-outage-'));
-  names = await stagePhotoCopies(join(dir, 'input'), IMAGES);
+setUp(async () => {
+  names = await stagePhotoCopies(join(dir.path, 'input'), IMAGES);
   const prefix = uniqueName('outage');
   const env = reliabilityEnv(redis.url, prefix, { JOB_ATTEMPTS: '2' });
-  const out = join(dir, 'out');
-  ({ run } = await submit(join(dir, 'input'), out, { shardSize: SHARD_SIZE }, env));
+  const out = join(dir.path, 'out');
+  ({ run } = await submit(join(dir.path, 'input'), out, { shardSize: SHARD_SIZE }, env));
 
   worker = await startOnnxWorker(env);
   await waitForActiveShard(redis.url, prefix, shardJobId(run, 0));
@@ -69,10 +62,8 @@ before(async () => {
   );
 });
 
-after(async () => {
+teardown(async () => {
   if (worker) await stopWorkers([worker]);
-  await redis?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('Redis down for longer than the retry budget while a worker is inside a shard', () => {

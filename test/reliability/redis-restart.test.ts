@@ -1,21 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { type CliResult, runCli } from '../harness/cli.ts';
+import { stagePhotoCopies } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { assertNpyMatchesOkRows, assertOneRowPerInput, type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { waitFor } from '../harness/run-state.ts';
+import { setUp } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type CliResult, type RunOutput, readRunOutput, runCli } from '../pipeline/pipeline-harness.ts';
-import {
-  assertNpyMatchesOkRows,
-  assertOneRowPerInput,
-  reliabilityEnv,
-  stagePhotoCopies,
-  waitFor,
-} from './reliability-harness.ts';
+import { reliabilityEnv } from './reliability-harness.ts';
 
 /**
  * Redis (appendonly yes, fsync always) is SIGKILLed and restarted on the same port and data
@@ -26,8 +23,8 @@ import {
 
 const IMAGES = 100;
 const SHARD_SIZE = 20;
-let redis: TestRedis;
-let dir: string;
+const redis = useRedis({ appendonly: true });
+const dir = useTempDir('reliability-redis-restart-');
 let names: string[];
 let run: string;
 let result: CliResult;
@@ -36,17 +33,15 @@ let restartMs: number;
 let afterRestartMs: number;
 let output: RunOutput;
 
-before(async () => {
-  redis = await startRedis({ appendonly: true });
-  dir = await mkdtemp(join(tmpdir(), 'reliability-redis-restart-'));
-  names = await stagePhotoCopies(join(dir, 'input'), IMAGES);
+setUp(async () => {
+  names = await stagePhotoCopies(join(dir.path, 'input'), IMAGES);
   const prefix = uniqueName('restart');
   run = uniqueName('run');
-  const out = join(dir, 'out');
+  const out = join(dir.path, 'out');
   const running = runCli(
     [
       'run',
-      join(dir, 'input'),
+      join(dir.path, 'input'),
       '--output',
       out,
       '--run',
@@ -84,11 +79,6 @@ before(async () => {
   process.stderr.write(
     `redis restart: ${doneBeforeRestart} shard(s) done before, down ${restartMs} ms, run finished ${afterRestartMs} ms after restart\n`,
   );
-});
-
-after(async () => {
-  await redis?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('Redis SIGKILLed and restarted while `resnet-batch run` is going', () => {

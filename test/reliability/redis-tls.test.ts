@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { freePort } from '../../shared/free-port.ts';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
+import { runCli, startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
+import { copyFixtures } from '../harness/fixtures.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { runCli, stopWorkers, submit } from '../pipeline/pipeline-harness.ts';
-import { startOnnxWorker } from './reliability-harness.ts';
 
 /**
  * rediss:// with a password: a redis-server that only listens on TLS (self-signed certificate made
@@ -17,7 +17,6 @@ import { startOnnxWorker } from './reliability-harness.ts';
  */
 
 const PASSWORD = 'tls-test-password-5c1e';
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 
 interface StatusJson {
   state: string;
@@ -25,13 +24,12 @@ interface StatusJson {
   shards: { done: number; failed: number };
 }
 
-let dir: string;
+const dir = useTempDir('redis-tls-');
 let redis: ServerProcess;
 let redisUrl: string;
 let env: Record<string, string>;
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'redis-tls-'));
+setUp(async () => {
   execFileSync(
     'openssl',
     [
@@ -47,9 +45,9 @@ before(async () => {
       '-addext',
       'subjectAltName=IP:127.0.0.1,DNS:localhost',
       '-keyout',
-      join(dir, 'key.pem'),
+      join(dir.path, 'key.pem'),
       '-out',
-      join(dir, 'cert.pem'),
+      join(dir.path, 'cert.pem'),
     ],
     { stdio: 'ignore' },
   );
@@ -64,11 +62,11 @@ before(async () => {
       '--bind',
       '127.0.0.1',
       '--tls-cert-file',
-      join(dir, 'cert.pem'),
+      join(dir.path, 'cert.pem'),
       '--tls-key-file',
-      join(dir, 'key.pem'),
+      join(dir.path, 'key.pem'),
       '--tls-ca-cert-file',
-      join(dir, 'cert.pem'),
+      join(dir.path, 'cert.pem'),
       '--tls-auth-clients',
       'no',
       '--requirepass',
@@ -78,7 +76,7 @@ before(async () => {
       '--appendonly',
       'no',
       '--dir',
-      dir,
+      dir.path,
     ],
     { ready: /Ready to accept connections/, timeoutMs: 15_000 },
   ));
@@ -86,15 +84,12 @@ before(async () => {
   env = {
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: uniqueName('tls'),
-    NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'),
+    NODE_EXTRA_CA_CERTS: join(dir.path, 'cert.pem'),
     METRICS_PORT: '0',
   };
 });
 
-after(async () => {
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+teardown(() => redis?.stop());
 
 test('plain redis:// to a TLS-only port is refused with one line naming REDIS_URL', async () => {
   const plain = await runCli(
@@ -108,11 +103,9 @@ test('plain redis:// to a TLS-only port is refused with one line naming REDIS_UR
 });
 
 test('submit, a worker and status work over rediss:// with a password', async () => {
-  const input = join(dir, 'input');
-  await mkdir(input);
-  for (const name of ['chelsea.png', 'coffee.png', 'truncated.jpg'])
-    await copyFile(new URL(name, fixtures), join(input, name));
-  const submitted = await submit(input, join(dir, 'out'), { shardSize: 2 }, env);
+  const input = join(dir.path, 'input');
+  await copyFixtures(input, ['chelsea.png', 'coffee.png', 'truncated.jpg']);
+  const submitted = await submit(input, join(dir.path, 'out'), { shardSize: 2 }, env);
   const worker = await startOnnxWorker(env);
   try {
     // Polled through the CLI: this test process has no NODE_EXTRA_CA_CERTS (it is read at start).

@@ -1,28 +1,18 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { runCli, startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
+import { fixturePath, stagePhotoCopies } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { assertOneRowPerInput, readRunOutput } from '../harness/run-output.ts';
+import { shardQueue, waitForRunDone } from '../harness/run-state.ts';
+import { teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import {
-  readRunOutput,
-  runCli,
-  shardQueue,
-  stopWorkers,
-  submit,
-  waitForRunDone,
-} from '../pipeline/pipeline-harness.ts';
-import {
-  assertOneRowPerInput,
-  reliabilityEnv,
-  stagePhotoCopies,
-  startOnnxWorker,
-  statusJson,
-} from './reliability-harness.ts';
+import { reliabilityEnv, statusJson } from './reliability-harness.ts';
 
 /**
  * A run id names one input, output and settings for good (its definition, `<run>/_run.json` and
@@ -34,20 +24,12 @@ import {
  *     the loser) is refused, and the output holds exactly one input's rows.
  */
 
-const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
-let redis: TestRedis;
-let dir: string;
+const redis = useRedis();
+const dir = useTempDir('reliability-definition-');
 let workers: ServerProcess[] = [];
 
-before(async () => {
-  redis = await startRedis();
-  dir = await mkdtemp(join(tmpdir(), 'reliability-definition-'));
-});
-
-after(async () => {
+teardown(async () => {
   if (workers.length > 0) await stopWorkers(workers);
-  await redis?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('resubmitting a run after a file was added to its input folder', () => {
@@ -57,15 +39,15 @@ describe('resubmitting a run after a file was added to its input folder', () => 
   let resubmitted: Awaited<ReturnType<typeof runCli>>;
 
   before(async () => {
-    names = await stagePhotoCopies(join(dir, 'grow'), 7);
+    names = await stagePhotoCopies(join(dir.path, 'grow'), 7);
     env = reliabilityEnv(redis.url, uniqueName('grow'));
-    ({ run } = await submit(join(dir, 'grow'), join(dir, 'grow-out'), { shardSize: 2 }, env));
+    ({ run } = await submit(join(dir.path, 'grow'), join(dir.path, 'grow-out'), { shardSize: 2 }, env));
     workers = [await startOnnxWorker(env)];
     await waitForRunDone(redis.url, env.QUEUE_PREFIX ?? '', run);
     // A name that sorts first: with shards by listing position, every boundary moves.
-    await copyFile(join(fixtures, 'rocket.jpg'), join(dir, 'grow', 'aaa-new.jpg'));
+    await copyFile(fixturePath('rocket.jpg'), join(dir.path, 'grow', 'aaa-new.jpg'));
     resubmitted = await runCli(
-      ['submit', join(dir, 'grow'), '--output', join(dir, 'grow-out'), '--run', run, '--shard-size', '2'],
+      ['submit', join(dir.path, 'grow'), '--output', join(dir.path, 'grow-out'), '--run', run, '--shard-size', '2'],
       env,
     );
   });
@@ -92,8 +74,8 @@ describe('resubmitting a run after a file was added to its input folder', () => 
       await close();
     }
     assert.equal((await statusJson(run, env)).state, 'done');
-    const store = openStore(join(dir, 'grow-out'));
-    assertOneRowPerInput(await readRunOutput(store, join(dir, 'grow-out'), run), names);
+    const store = openStore(join(dir.path, 'grow-out'));
+    assertOneRowPerInput(await readRunOutput(store, join(dir.path, 'grow-out'), run), names);
   });
 });
 
@@ -105,15 +87,15 @@ describe('`run` twice with one --run id and output but two input folders', () =>
   let second: string[];
 
   before(async () => {
-    first = await stagePhotoCopies(join(dir, 'first'), 4, 'first');
-    second = await stagePhotoCopies(join(dir, 'second'), 3, 'second');
+    first = await stagePhotoCopies(join(dir.path, 'first'), 4, 'first');
+    second = await stagePhotoCopies(join(dir.path, 'second'), 3, 'second');
   });
 
   test('one after the other: the second is refused naming the input, and the output holds only the first run', async () => {
-    const out = join(dir, 'sequential');
-    const a = await runOf(join(dir, 'first'), out, 'same-id');
+    const out = join(dir.path, 'sequential');
+    const a = await runOf(join(dir.path, 'first'), out, 'same-id');
     assert.equal(a.code, 0, a.stderr);
-    const b = await runOf(join(dir, 'second'), out, 'same-id');
+    const b = await runOf(join(dir.path, 'second'), out, 'same-id');
     assert.equal(b.code, 1, b.stderr);
     assert.match(
       b.stderr,
@@ -125,10 +107,10 @@ describe('`run` twice with one --run id and output but two input folders', () =>
   });
 
   test('at the same time: one wins, the other is refused, and the output holds exactly the winner’s rows', async () => {
-    const out = join(dir, 'concurrent');
+    const out = join(dir.path, 'concurrent');
     const [a, b] = await Promise.all([
-      runOf(join(dir, 'first'), out, 'race-id'),
-      runOf(join(dir, 'second'), out, 'race-id'),
+      runOf(join(dir.path, 'first'), out, 'race-id'),
+      runOf(join(dir.path, 'second'), out, 'race-id'),
     ]);
     assert.deepEqual([a.code, b.code].sort(), [0, 1], `${a.stderr}\n---\n${b.stderr}`);
     const winner = a.code === 0 ? first : second;

@@ -1,21 +1,17 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
 import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
-import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
-import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import type { ServerProcess } from '../harness/child-process.ts';
+import { cliEnv, startOnnxWorker, submit } from '../harness/cli.ts';
+import { readFixture } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { completeRunKeys, type RunOutput, readRunOutput } from '../harness/run-output.ts';
+import { waitForRunDone } from '../harness/run-state.ts';
+import { newBucket, s3Env, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import {
-  completeRunKeys,
-  type RunOutput,
-  readRunOutput,
-  submit,
-  waitForRunDone,
-} from '../pipeline/pipeline-harness.ts';
 import { type Fault, type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 
 /**
@@ -26,8 +22,6 @@ import { type Fault, type FaultProxy, startFaultProxy } from './fault-proxy.ts';
  * and processing. The run must complete with exactly one row per input.
  */
 
-const cliEntry = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 const GOOD = [
   'astronaut.png',
   'chelsea.png',
@@ -51,8 +45,8 @@ const FIRST_IMAGE_FAULTS: Fault[] = [
   { kind: 'reset' },
 ];
 
-let redis: TestRedis;
-let s3: TestS3;
+const redis = useRedis();
+const s3 = useS3();
 let proxy: FaultProxy;
 let store: ObjectStore;
 let worker: ServerProcess | undefined;
@@ -61,26 +55,16 @@ let output: RunOutput;
 let workerExit: number | string;
 let seconds: number;
 
-before(async () => {
-  [redis, s3] = await Promise.all([startRedis(), startS3()]);
+setUp(async () => {
   proxy = await startFaultProxy(s3.endpoint);
-  const bucket = uniqueName('bkt');
-  await s3.createBucket(bucket);
+  const bucket = await newBucket(s3);
   store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
-  for (const name of GOOD) await store.write(`s3://${bucket}/input/${name}`, await readFile(new URL(name, fixtures)));
-  await store.write(`s3://${bucket}/input/${GONE}`, await readFile(new URL('rocket.jpg', fixtures)));
+  for (const name of GOOD) await store.write(`s3://${bucket}/input/${name}`, await readFixture(name));
+  await store.write(`s3://${bucket}/input/${GONE}`, await readFixture('rocket.jpg'));
 
   const prefix = uniqueName('faults');
   // Attempts and backoff are fixed at submit: enough quick shard retries for the injected faults.
-  const env = {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: prefix,
-    LOG_LEVEL: 'info',
-    METRICS_PORT: '0',
-    JOB_ATTEMPTS: '10',
-    JOB_BACKOFF_MS: '200',
-    ...s3Env(s3),
-  };
+  const env = cliEnv(redis.url, prefix, { LOG_LEVEL: 'info', JOB_ATTEMPTS: '10', JOB_BACKOFF_MS: '200', ...s3Env(s3) });
   ({ run } = await submit(`s3://${bucket}/input/`, `s3://${bucket}/results`, { shardSize: SHARD_SIZE }, env));
   await deleteObject(bucket, `input/${GONE}`);
 
@@ -96,15 +80,7 @@ before(async () => {
     return { kind: 'pass' };
   });
   const started = Date.now();
-  ({ server: worker } = await startServerProcess(
-    process.execPath,
-    [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '4'],
-    {
-      env: { ...process.env, ...env, S3_ENDPOINT: proxy.url, S3_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) },
-      ready: /"msg":"worker ready"/,
-      timeoutMs: 120_000,
-    },
-  ));
+  worker = await startOnnxWorker({ ...env, S3_ENDPOINT: proxy.url, S3_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) });
   await waitForRunDone(redis.url, prefix, run, 120_000);
   seconds = (Date.now() - started) / 1000;
   output = await readRunOutput(store, `s3://${bucket}/results`, run);
@@ -113,11 +89,10 @@ before(async () => {
   worker = undefined;
 });
 
-after(async () => {
+teardown(async () => {
   await worker?.stop('SIGKILL');
   await store?.close();
   await proxy?.close();
-  await Promise.all([redis?.stop(), s3?.stop()]);
 });
 
 describe('a run whose worker reaches S3 through a faulty proxy', () => {

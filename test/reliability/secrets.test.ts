@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { describe, test } from 'node:test';
+import type { ServerProcess } from '../harness/child-process.ts';
+import { cliEnv, runCli, startOnnxWorker, submit } from '../harness/cli.ts';
+import { copyFixtures } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { waitForRunDone } from '../harness/run-state.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { runCli, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
 
 /**
  * Planted secrets: a Redis password and an AWS secret key, both distinctive canaries, in the
@@ -16,46 +18,30 @@ import { runCli, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts'
  * either canary.
  */
 
-const cliEntry = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 const REDIS_CANARY = 'canary-redis-7f3a9c';
 const WRONG_CANARY = 'canary-wrong-b51e04';
 const AWS_CANARY = 'SECRET-canary-aws-2d8e61';
 
-let redis: TestRedis;
-let dir: string;
+const redis = useRedis({ password: REDIS_CANARY });
+const dir = useTempDir('secrets-');
 let worker: ServerProcess | undefined;
 const texts: Array<{ where: string; text: string }> = [];
 
-before(async () => {
-  redis = await startRedis({ password: REDIS_CANARY });
-  dir = await mkdtemp(join(tmpdir(), 'secrets-'));
-  const input = join(dir, 'input');
-  await mkdir(input);
-  for (const name of ['chelsea.png', 'rocket.jpg', 'truncated.jpg'])
-    await copyFile(new URL(name, fixtures), join(input, name));
+setUp(async () => {
+  const input = join(dir.path, 'input');
+  await copyFixtures(input, ['chelsea.png', 'rocket.jpg', 'truncated.jpg']);
   await writeFile(join(input, 'empty.jpg'), Buffer.alloc(0));
-  const env = {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: uniqueName('secrets'),
+  const prefix = uniqueName('secrets');
+  const env = cliEnv(redis.url, prefix, {
     LOG_LEVEL: 'debug',
-    METRICS_PORT: '0',
     AWS_ACCESS_KEY_ID: 'AKIACANARY',
     AWS_SECRET_ACCESS_KEY: AWS_CANARY,
-  };
+  });
 
-  const submitted = await submit(input, join(dir, 'out'), { shardSize: 2 }, env);
+  const submitted = await submit(input, join(dir.path, 'out'), { shardSize: 2 }, env);
   texts.push({ where: 'submit stdout+stderr', text: submitted.stderr + submitted.run });
-  ({ server: worker } = await startServerProcess(
-    process.execPath,
-    [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '4'],
-    {
-      env: { ...process.env, ...env },
-      ready: /"msg":"worker ready"/,
-      timeoutMs: 120_000,
-    },
-  ));
-  await waitForRunDone(redis.url, env.QUEUE_PREFIX, submitted.run, 120_000);
+  worker = await startOnnxWorker(env, { logLevel: 'debug' });
+  await waitForRunDone(redis.url, prefix, submitted.run, 120_000);
   for (const args of [['status', submitted.run], ['status', submitted.run, '--json'], ['status']]) {
     const result = await runCli(args, env);
     texts.push({ where: `status ${args.join(' ')}`, text: result.stdout + result.stderr });
@@ -64,7 +50,7 @@ before(async () => {
   const wrong = { ...env, REDIS_URL: `redis://:${WRONG_CANARY}@127.0.0.1:${redis.port}` };
   for (const args of [
     ['status', submitted.run],
-    ['submit', input, '--output', join(dir, 'out2')],
+    ['submit', input, '--output', join(dir.path, 'out2')],
   ]) {
     const result = await runCli(args, wrong, 30_000);
     texts.push({
@@ -75,16 +61,14 @@ before(async () => {
   await worker.stop('SIGTERM', 30_000);
   texts.push({ where: 'worker log', text: worker.output() });
   worker = undefined;
-  for (const file of await readdir(join(dir, 'out'), { recursive: true })) {
-    const bytes = await readFile(join(dir, 'out', file)).catch(() => undefined);
+  for (const file of await readdir(join(dir.path, 'out'), { recursive: true })) {
+    const bytes = await readFile(join(dir.path, 'out', file)).catch(() => undefined);
     if (bytes) texts.push({ where: `output ${file}`, text: bytes.toString('latin1') });
   }
 });
 
-after(async () => {
+teardown(async () => {
   await worker?.stop('SIGKILL');
-  await redis?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('a run with a Redis password and AWS credentials planted', () => {

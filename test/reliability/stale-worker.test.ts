@@ -1,23 +1,19 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
 import type { RunManifest } from '../../shared/output/output-format.ts';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { startOnnxWorker, stopWorkers, submit } from '../harness/cli.ts';
+import { fixturePath, stagePhotoCopies } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { waitFor, waitForActiveShard, waitForRunDone } from '../harness/run-state.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { stopWorkers, submit, waitForRunDone } from '../pipeline/pipeline-harness.ts';
-import {
-  reliabilityEnv,
-  stagePhotoCopies,
-  startOnnxWorker,
-  waitFor,
-  waitForActiveShard,
-} from './reliability-harness.ts';
+import { reliabilityEnv } from './reliability-harness.ts';
 
 /**
  * A worker that lost its lock keeps going (a long GC pause, a stopped container, a VM migration;
@@ -30,9 +26,8 @@ import {
  */
 
 const IMAGES = 60;
-const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
-let redis: TestRedis;
-let dir: string;
+const redis = useRedis();
+const dir = useTempDir('reliability-stale-');
 let runDir: string;
 const workers: ServerProcess[] = [];
 let frozen: ServerProcess;
@@ -61,14 +56,12 @@ async function digests(): Promise<Map<string, string>> {
   return new Map(entries);
 }
 
-before(async () => {
-  redis = await startRedis();
-  dir = await mkdtemp(join(tmpdir(), 'reliability-stale-'));
-  const names = await stagePhotoCopies(join(dir, 'input'), IMAGES);
+setUp(async () => {
+  const names = await stagePhotoCopies(join(dir.path, 'input'), IMAGES);
   const prefix = uniqueName('stale');
   const env = reliabilityEnv(redis.url, prefix);
-  const { run } = await submit(join(dir, 'input'), join(dir, 'out'), { shardSize: IMAGES }, env);
-  runDir = join(dir, 'out', run);
+  const { run } = await submit(join(dir.path, 'input'), join(dir.path, 'out'), { shardSize: IMAGES }, env);
+  runDir = join(dir.path, 'out', run);
 
   frozen = await startOnnxWorker(env);
   workers.push(frozen);
@@ -79,7 +72,7 @@ before(async () => {
   before_ = await digests();
 
   // A result of A's would now differ from B's committed one: this input reads as broken.
-  await copyFile(join(fixtures, 'truncated.jpg'), join(dir, 'input', names[IMAGES - 1]!));
+  await copyFile(fixturePath('truncated.jpg'), join(dir.path, 'input', names[IMAGES - 1]!));
   frozen.child.kill('SIGCONT');
   await waitFor(
     'the thawed worker gives the shard up',
@@ -89,11 +82,9 @@ before(async () => {
   after_ = await digests();
 });
 
-after(async () => {
+teardown(async () => {
   frozen?.child.kill('SIGCONT');
   if (workers.length > 0) await stopWorkers(workers);
-  await redis?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('a worker frozen mid-shard past its lock, thawed after another worker finished the run', () => {

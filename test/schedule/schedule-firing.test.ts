@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, rm, utimes } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { artifactCacheDir } from '../../model/model-cache.ts';
 import { ScheduleHistory } from '../../schedule/schedule-history.ts';
 import { ScheduleLock } from '../../schedule/schedule-lock.ts';
@@ -16,30 +14,18 @@ import { configFromEnv, type PipelineConfig, SHARD_QUEUE_NAME } from '../../shar
 import { createLogger } from '../../shared/observability/logger.ts';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { finishRunLikeAWorker } from '../harness/finish-run.ts';
+import { copyFixtures } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { finishRunLikeAWorker } from '../producer/incremental-finish-run.ts';
 
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 // A real model folder (the cached artifact): submit checks --model before anything else.
 const MODEL = pathToFileURL(artifactCacheDir()).href;
 const IMAGES = ['astronaut.png', 'chelsea.png', 'coffee.png', 'rocket.jpg'];
 const logger = createLogger('test', 'silent');
-let redis: TestRedis;
-let client: Redis;
-let dir: string;
-
-before(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url, { maxRetriesPerRequest: null });
-  dir = await mkdtemp(join(tmpdir(), 'producer-schedule-firing-'));
-});
-
-after(async () => {
-  client?.disconnect();
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const redis = useRedis();
+const dir = useTempDir('producer-schedule-firing-');
 
 interface Setup {
   prefix: string;
@@ -53,14 +39,13 @@ interface Setup {
 async function setup(t: { after: (fn: () => Promise<void>) => void }, incremental = false): Promise<Setup> {
   const prefix = uniqueName('q');
   const config = configFromEnv({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
-  const input = await mkdtemp(join(dir, 'in-'));
-  for (const name of IMAGES) await copyFile(new URL(name, fixtures), join(input, name));
+  const input = await copyFixtures(await mkdtemp(join(dir.path, 'in-')), IMAGES);
   const data: ScheduleData = {
     v: 1,
     name: 'nightly',
     input: pathToFileURL(input).href,
     // Each test its own output: a run id names one input for good, in Redis and on storage.
-    output: pathToFileURL(join(dir, `out-${prefix}`)).href,
+    output: pathToFileURL(join(dir.path, `out-${prefix}`)).href,
     normalize: false,
     incremental,
     shardSize: 2,
@@ -75,7 +60,7 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }, incrementa
 }
 
 async function shardJobCount(prefix: string): Promise<number> {
-  const queue = new Queue(SHARD_QUEUE_NAME, { connection: client, prefix });
+  const queue = new Queue(SHARD_QUEUE_NAME, { connection: redis.client, prefix });
   try {
     return await queue.getJobCountByTypes('waiting', 'delayed', 'prioritized');
   } finally {
@@ -97,10 +82,13 @@ describe('a fired schedule', () => {
       enqueued: 2,
       resubmitted: false,
     });
-    const record = await new RunRegistry(client, s.prefix).get('nightly-20260301-030000');
+    const record = await new RunRegistry(redis.client, s.prefix).get('nightly-20260301-030000');
     assert.equal(record?.schedule, 'nightly');
     assert.equal(record?.since, null);
-    assert.equal((await new ScheduleHistory(client, s.prefix).state('nightly')).lastRun, 'nightly-20260301-030000');
+    assert.equal(
+      (await new ScheduleHistory(redis.client, s.prefix).state('nightly')).lastRun,
+      'nightly-20260301-030000',
+    );
   });
 
   test('fired twice at the same time is a resubmission that enqueues nothing', async (t) => {
@@ -120,7 +108,7 @@ describe('a fired schedule', () => {
     const s = await setup(t);
     const consumer = s.consumer();
     await consumer.fire(s.data, at('2026-03-01T03:00:00Z'));
-    await finishRunLikeAWorker(client, s.prefix, 'nightly-20260301-030000', (uri) => openStore(uri));
+    await finishRunLikeAWorker(redis.client, s.prefix, 'nightly-20260301-030000', (uri) => openStore(uri));
     assert.deepEqual(await consumer.fire(s.data, at('2026-03-01T03:00:00Z')), {
       kind: 'already-finished',
       run: 'nightly-20260301-030000',
@@ -138,8 +126,8 @@ describe('a fired schedule', () => {
       second.kind === 'skipped' ? second.reason : '',
       /run nightly-20260301-030000 of this schedule has not finished/,
     );
-    assert.equal(await new RunRegistry(client, s.prefix).get('nightly-20260302-030000'), null);
-    const state = await new ScheduleHistory(client, s.prefix).state('nightly');
+    assert.equal(await new RunRegistry(redis.client, s.prefix).get('nightly-20260302-030000'), null);
+    const state = await new ScheduleHistory(redis.client, s.prefix).state('nightly');
     assert.deepEqual(
       { skipped: state.skipped, lastRun: state.lastRun },
       { skipped: 1, lastRun: 'nightly-20260301-030000' },
@@ -150,7 +138,7 @@ describe('a fired schedule', () => {
     const s = await setup(t);
     const consumer = s.consumer();
     await consumer.fire(s.data, at('2026-03-01T03:00:00Z'));
-    await finishRunLikeAWorker(client, s.prefix, 'nightly-20260301-030000', (uri) => openStore(uri));
+    await finishRunLikeAWorker(redis.client, s.prefix, 'nightly-20260301-030000', (uri) => openStore(uri));
     const next = await consumer.fire(s.data, at('2026-03-02T03:00:00Z'));
     assert.equal(next.kind, 'submitted');
   });
@@ -162,13 +150,13 @@ describe('a fired schedule', () => {
       s.consumer().fire(s.data, at('2026-03-01T03:00:01Z')),
     ]);
     assert.deepEqual(outcomes.map((outcome) => outcome.kind).sort(), ['skipped', 'submitted']);
-    const runs = await new ScheduleHistory(client, s.prefix).runs('nightly');
+    const runs = await new ScheduleHistory(redis.client, s.prefix).runs('nightly');
     assert.equal(runs.length, 1);
   });
 
   test('is skipped while another firing of the schedule holds its lock', async (t) => {
     const s = await setup(t);
-    const lease = await new ScheduleLock(client, s.prefix).acquire('nightly');
+    const lease = await new ScheduleLock(redis.client, s.prefix).acquire('nightly');
     t.after(async () => lease?.release());
     const outcome = await s.consumer().fire(s.data, at('2026-03-01T03:00:00Z'));
     assert.equal(outcome.kind, 'skipped');
@@ -183,7 +171,7 @@ describe('a fired schedule', () => {
       since: null,
       images: 4,
     });
-    await finishRunLikeAWorker(client, s.prefix, 'nightly-20260301-030000', (uri) => openStore(uri));
+    await finishRunLikeAWorker(redis.client, s.prefix, 'nightly-20260301-030000', (uri) => openStore(uri));
     const later = new Date(Date.now() + 60_000);
     await utimes(join(s.input, 'coffee.png'), later, later);
     const second = await consumer.fire(s.data, at('2026-03-02T03:00:00Z'));
@@ -192,7 +180,7 @@ describe('a fired schedule', () => {
       images: 1,
     });
     assert.equal(
-      (await new RunRegistry(client, s.prefix).get('nightly-20260302-030000'))?.since,
+      (await new RunRegistry(redis.client, s.prefix).get('nightly-20260302-030000'))?.since,
       'nightly-20260301-030000',
     );
   });
@@ -201,26 +189,26 @@ describe('a fired schedule', () => {
 describe('schedules and running workers', () => {
   test('a firing while no consumer runs waits, alone, and becomes a run when one starts', async (t) => {
     const s = await setup(t);
-    const schedules = new ScheduleRegistry(client, { config: s.config, redisUrl: redis.url });
+    const schedules = new ScheduleRegistry(redis.client, { config: s.config, redisUrl: redis.url });
     t.after(() => schedules.close());
     const added = await schedules.add({
       name: 'each-second',
       cron: '* * * * * *',
       input: s.input,
-      output: join(dir, 'out'),
+      output: join(dir.path, 'out'),
       shardSize: 2,
       model: MODEL,
     });
     // Two fire times pass with nobody consuming: one firing is pending, not two.
     await sleep(added.next.getTime() - Date.now() + 1200);
-    const queue = new Queue(SCHEDULE_QUEUE_NAME, { connection: client, prefix: s.prefix });
+    const queue = new Queue(SCHEDULE_QUEUE_NAME, { connection: redis.client, prefix: s.prefix });
     t.after(() => queue.close());
     assert.equal(await queue.getJobCountByTypes('waiting', 'delayed', 'prioritized'), 1);
-    assert.deepEqual(await new ScheduleHistory(client, s.prefix).runs('each-second'), []);
+    assert.deepEqual(await new ScheduleHistory(redis.client, s.prefix).runs('each-second'), []);
 
     s.consumer().start();
     await waitFor(async () =>
-      (await new ScheduleHistory(client, s.prefix).runs('each-second')).includes(
+      (await new ScheduleHistory(redis.client, s.prefix).runs('each-second')).includes(
         scheduledRunId('each-second', added.next),
       ),
     );
@@ -242,7 +230,7 @@ test('the fire time of a scheduler job is read from its id', () => {
 });
 
 async function waitForRecord(prefix: string, run: string) {
-  const registry = new RunRegistry(client, prefix);
+  const registry = new RunRegistry(redis.client, prefix);
   await waitFor(async () => (await registry.get(run))?.listingDone === true);
   return (await registry.get(run))!;
 }

@@ -1,27 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { test } from 'node:test';
 import { ScheduleLock } from '../../schedule/schedule-lock.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { useRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
-let redis: TestRedis;
-let client: Redis;
-
-before(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url, { maxRetriesPerRequest: null });
-});
-
-after(async () => {
-  client?.disconnect();
-  await redis?.stop();
-});
+const redis = useRedis();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('a held lock is refused to a second holder and free again after release', async () => {
-  const lock = new ScheduleLock(client, uniqueName('q'));
+  const lock = new ScheduleLock(redis.client, uniqueName('q'));
   const lease = await lock.acquire('nightly');
   assert.notEqual(lease, null);
   assert.equal(await lock.acquire('nightly'), null);
@@ -32,7 +20,7 @@ test('a held lock is refused to a second holder and free again after release', a
 });
 
 test('a lease is renewed while held, past its time to live', async () => {
-  const lock = new ScheduleLock(client, uniqueName('q'), 300);
+  const lock = new ScheduleLock(redis.client, uniqueName('q'), 300);
   const lease = await lock.acquire('nightly');
   await sleep(800);
   assert.equal(await lock.acquire('nightly'), null);
@@ -41,10 +29,10 @@ test('a lease is renewed while held, past its time to live', async () => {
 
 test('a lease that expired cannot release the lock of the holder after it', async () => {
   const prefix = uniqueName('q');
-  const lock = new ScheduleLock(client, prefix, 300);
+  const lock = new ScheduleLock(redis.client, prefix, 300);
   const stale = await lock.acquire('nightly');
   // Simulates a holder frozen past its time to live: the key expires under it.
-  await client.del(lock.key('nightly'));
+  await redis.client.del(lock.key('nightly'));
   const current = await lock.acquire('nightly');
   await stale?.release();
   assert.equal(await lock.acquire('nightly'), null);
@@ -52,7 +40,7 @@ test('a lease that expired cannot release the lock of the holder after it', asyn
 });
 
 test('locks of two schedules are independent', async () => {
-  const lock = new ScheduleLock(client, uniqueName('q'));
+  const lock = new ScheduleLock(redis.client, uniqueName('q'));
   const [a, b] = await Promise.all([lock.acquire('a'), lock.acquire('b')]);
   assert.ok(a !== null && b !== null);
   await Promise.all([a.release(), b.release()]);

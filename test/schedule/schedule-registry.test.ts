@@ -1,45 +1,35 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { artifactCacheDir } from '../../model/model-cache.ts';
 import { ScheduleRegistry } from '../../schedule/schedule-registry.ts';
 import { SCHEDULE_QUEUE_NAME } from '../../schedule/schedule-spec.ts';
 import { configFromEnv } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { fixturePath } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { setUp } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 // A real model folder (the cached artifact): submit checks --model before anything else.
 const MODEL = pathToFileURL(artifactCacheDir()).href;
-let redis: TestRedis;
-let client: Redis;
-let dir: string;
+const redis = useRedis();
+const dir = useTempDir('producer-schedule-');
 let input: string;
 
-before(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url, { maxRetriesPerRequest: null });
-  dir = await mkdtemp(join(tmpdir(), 'producer-schedule-'));
-  input = await mkdtemp(join(dir, 'in-'));
-  await copyFile(new URL('chelsea.png', fixtures), join(input, 'chelsea.png'));
-});
-
-after(async () => {
-  client?.disconnect();
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
+setUp(async () => {
+  input = await mkdtemp(join(dir.path, 'in-'));
+  await copyFile(fixturePath('chelsea.png'), join(input, 'chelsea.png'));
 });
 
 /** A registry on a fresh queue prefix; closed after the test. */
 function schedules(t: { after: (fn: () => Promise<void>) => void }): ScheduleRegistry & { prefix: string } {
   const prefix = uniqueName('q');
-  const registry = new ScheduleRegistry(client, {
+  const registry = new ScheduleRegistry(redis.client, {
     config: configFromEnv({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix }),
     redisUrl: redis.url,
   });
@@ -58,7 +48,7 @@ describe('schedule add, ls and rm', () => {
       cron: '0 3 * * *',
       tz: 'Europe/Paris',
       input,
-      output: join(dir, 'out'),
+      output: join(dir.path, 'out'),
       incremental: true,
       shardSize: 8,
       normalize: false,
@@ -75,7 +65,7 @@ describe('schedule add, ls and rm', () => {
       v: 1,
       name: 'nightly',
       input: pathToFileURL(input).href,
-      output: pathToFileURL(join(dir, 'out')).href,
+      output: pathToFileURL(join(dir.path, 'out')).href,
       incremental: true,
       shardSize: 8,
       normalize: false,
@@ -92,7 +82,7 @@ describe('schedule add, ls and rm', () => {
       cron: '30 9 * * *',
       tz: 'Asia/Tokyo',
       input,
-      output: join(dir, 'out'),
+      output: join(dir.path, 'out'),
       model: MODEL,
     });
     // 09:30 in Tokyo (UTC+9, no daylight saving) is 00:30 UTC.
@@ -101,12 +91,12 @@ describe('schedule add, ls and rm', () => {
 
   test('adding a name again replaces the schedule instead of adding a second one', async (t) => {
     const registry = schedules(t);
-    await registry.add({ name: 'hourly', cron: '0 * * * *', input, output: join(dir, 'out'), model: MODEL });
+    await registry.add({ name: 'hourly', cron: '0 * * * *', input, output: join(dir.path, 'out'), model: MODEL });
     const again = await registry.add({
       name: 'hourly',
       cron: '15 * * * *',
       input,
-      output: join(dir, 'out'),
+      output: join(dir.path, 'out'),
       model: MODEL,
     });
     assert.equal(again.replaced, true);
@@ -120,7 +110,7 @@ describe('schedule add, ls and rm', () => {
   test('an invalid cron expression is refused with the expected form', async (t) => {
     const registry = schedules(t);
     await assert.rejects(
-      registry.add({ name: 'bad', cron: '61 * * * *', input, output: join(dir, 'out'), model: MODEL }),
+      registry.add({ name: 'bad', cron: '61 * * * *', input, output: join(dir.path, 'out'), model: MODEL }),
       refusedWith(/cron expression "61 \* \* \* \*" is invalid.*expected 5 fields/),
     );
     assert.deepEqual(await registry.list(), []);
@@ -129,7 +119,7 @@ describe('schedule add, ls and rm', () => {
   test('a cron expression with a missing field is refused rather than completed silently', async (t) => {
     const registry = schedules(t);
     await assert.rejects(
-      registry.add({ name: 'short', cron: '0 3 *', input, output: join(dir, 'out'), model: MODEL }),
+      registry.add({ name: 'short', cron: '0 3 *', input, output: join(dir.path, 'out'), model: MODEL }),
       refusedWith(/has 3 field\(s\)/),
     );
   });
@@ -142,7 +132,7 @@ describe('schedule add, ls and rm', () => {
         cron: '0 3 * * *',
         tz: 'Mars/Olympus',
         input,
-        output: join(dir, 'out'),
+        output: join(dir.path, 'out'),
         model: MODEL,
       }),
       refusedWith(/time zone 'Mars\/Olympus' is unknown.*Europe\/Paris/),
@@ -155,8 +145,8 @@ describe('schedule add, ls and rm', () => {
       registry.add({
         name: 'gone',
         cron: '0 3 * * *',
-        input: join(dir, 'no-such-folder'),
-        output: join(dir, 'out'),
+        input: join(dir.path, 'no-such-folder'),
+        output: join(dir.path, 'out'),
         model: MODEL,
       }),
       refusedWith(/does not exist/),
@@ -167,7 +157,7 @@ describe('schedule add, ls and rm', () => {
   test('a name that cannot prefix a run id is refused', async (t) => {
     const registry = schedules(t);
     await assert.rejects(
-      registry.add({ name: 'a:b', cron: '0 3 * * *', input, output: join(dir, 'out'), model: MODEL }),
+      registry.add({ name: 'a:b', cron: '0 3 * * *', input, output: join(dir.path, 'out'), model: MODEL }),
       refusedWith(/schedule name 'a:b' is not allowed/),
     );
   });
@@ -183,10 +173,10 @@ describe('schedule add, ls and rm', () => {
       name: 'every-second',
       cron: '* * * * * *',
       input,
-      output: join(dir, 'out'),
+      output: join(dir.path, 'out'),
       model: MODEL,
     });
-    const queue = new Queue(SCHEDULE_QUEUE_NAME, { connection: client, prefix: registry.prefix });
+    const queue = new Queue(SCHEDULE_QUEUE_NAME, { connection: redis.client, prefix: registry.prefix });
     t.after(() => queue.close());
     await new Promise((resolve) => setTimeout(resolve, added.next.getTime() - Date.now() + 200));
     assert.equal(await queue.getJobCountByTypes('waiting', 'delayed', 'prioritized'), 1);

@@ -2,10 +2,7 @@
 // format-1 parts of runs written before it (every input in metadata/, with `status`), so `report`
 // and `--since` keep working on old runs.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import {
   Field,
@@ -24,16 +21,16 @@ import { errorsKey, metadataKey } from '../../shared/output/output-format.ts';
 import { readShardRows } from '../../shared/output/read-parts.ts';
 import { LocalStore } from '../../shared/storage/local/local-store.ts';
 import { encodeErrorsParquet, encodeMetadataParquet } from '../../worker/write-parts.ts';
+import { setUp } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 
-let dir: string;
+const dir = useTempDir('read-parts-');
 let output: string;
 const store = new LocalStore();
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'read-parts-'));
-  output = pathToFileURL(dir).href;
+setUp(async () => {
+  output = pathToFileURL(dir.path).href;
 });
-after(() => rm(dir, { recursive: true, force: true }));
 
 /** A format-1 metadata part: one row per input, `status`, nullable `embedding_row`. */
 function formatOnePart(

@@ -13,7 +13,7 @@ import type { ObjectInfo, ObjectStore } from '../../shared/storage/object-store.
 import { createS3Client } from '../../shared/storage/s3/s3-client.ts';
 import { S3Store } from '../../shared/storage/s3/s3-store.ts';
 import { useContainers } from '../harness/docker-available.ts';
-import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
+import { newBucket, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 interface StoreUnderTest {
@@ -226,8 +226,7 @@ objectStoreContract('S3', async () => {
     commands,
     enforcesCreateOnly: await useContainers(),
     newRoot: async () => {
-      const bucket = uniqueName('bkt');
-      await s3.createBucket(bucket);
+      const bucket = await newBucket(s3);
       return `s3://${bucket}/root/`;
     },
     close: async () => {

@@ -1,21 +1,16 @@
 // Behaviour specific to the local filesystem store; the shared behaviour is in storage-contract.test.ts.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { LocalStore } from '../../shared/storage/local/local-store.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 
 describe('LocalStore', () => {
-  let base: string;
+  const base = useTempDir('resnet-batch-local-');
   const store = new LocalStore();
-  before(async () => {
-    base = await mkdtemp(join(tmpdir(), 'resnet-batch-local-'));
-  });
-  after(() => rm(base, { recursive: true, force: true }));
-
   async function listUris(prefix: string): Promise<string[]> {
     const uris: string[] = [];
     for await (const page of store.list(prefix)) uris.push(...page.map((info) => info.uri));
@@ -23,7 +18,7 @@ describe('LocalStore', () => {
   }
 
   test('listing follows S3 key order across folders, where a-b sorts before a/x', async () => {
-    const root = join(base, 'order');
+    const root = join(base.path, 'order');
     await mkdir(join(root, 'a'), { recursive: true });
     await writeFile(join(root, 'a', 'x'), '1');
     await writeFile(join(root, 'a-b'), '2');
@@ -35,33 +30,33 @@ describe('LocalStore', () => {
   });
 
   test('a plain path lists the same objects as its file URI', async () => {
-    const root = join(base, 'plain');
+    const root = join(base.path, 'plain');
     await store.write(join(root, 'one.jpg'), 'x');
     assert.deepEqual(await listUris(root), await listUris(pathToFileURL(root).href));
   });
 
   test('a write creates the missing parent folders', async () => {
-    const path = join(base, 'deep', 'er', 'part-00000.parquet');
+    const path = join(base.path, 'deep', 'er', 'part-00000.parquet');
     await store.write(path, 'parquet');
     assert.equal((await stat(path)).size, 7);
   });
 
   test('the etag is the modification time in ms and the size', async () => {
-    const path = join(base, 'etag.bin');
+    const path = join(base.path, 'etag.bin');
     await store.write(path, 'twelve bytes');
     const stats = await stat(path);
     assert.equal((await store.stat(path))?.etag, `${stats.mtimeMs}-12`);
   });
 
   test('in-progress temporary files of atomic writes are not listed', async () => {
-    const root = join(base, 'tmpfiles');
+    const root = join(base.path, 'tmpfiles');
     await store.write(join(root, 'done.npy'), 'x');
     await writeFile(join(root, `.half.npy.tmp-${process.pid}-0123456789ab`), 'partial');
     assert.deepEqual(await listUris(root), [pathToFileURL(join(root, 'done.npy')).href]);
   });
 
   test('symlinked files are listed and symlinked folders are skipped', async () => {
-    const root = join(base, 'links');
+    const root = join(base.path, 'links');
     await store.write(join(root, 'real', 'a.jpg'), 'a');
     await symlink(join(root, 'real', 'a.jpg'), join(root, 'link.jpg'));
     await symlink(join(root, 'real'), join(root, 'loop'));
@@ -72,25 +67,25 @@ describe('LocalStore', () => {
   });
 
   test('a folder is not an object: stat is null and read says it is not a file', async () => {
-    await mkdir(join(base, 'a-folder'), { recursive: true });
-    assert.equal(await store.stat(join(base, 'a-folder')), null);
-    await assert.rejects(store.read(join(base, 'a-folder')), {
+    await mkdir(join(base.path, 'a-folder'), { recursive: true });
+    assert.equal(await store.stat(join(base.path, 'a-folder')), null);
+    await assert.rejects(store.read(join(base.path, 'a-folder')), {
       code: 'NOT_A_FILE',
       message: /is a directory, not a regular file/,
     });
   });
 
   test('a FIFO named like an image is refused at once as not a file, without waiting for a writer', async () => {
-    const fifo = join(base, 'pipe.jpg');
+    const fifo = join(base.path, 'pipe.jpg');
     execFileSync('mkfifo', [fifo]);
     await assert.rejects(store.read(fifo), { code: 'NOT_A_FILE', message: /is a FIFO, not a regular file/ });
     assert.equal(await store.stat(fifo), null);
-    const listed = await listUris(base);
+    const listed = await listUris(base.path);
     assert.ok(!listed.some((uri) => uri.endsWith('/pipe.jpg')), 'a FIFO is never listed');
   });
 
   test('a link that loops is skipped with its reason while the rest of the folder is listed', async () => {
-    const root = join(base, 'loops');
+    const root = join(base.path, 'loops');
     await store.write(join(root, 'a.jpg'), 'a');
     await store.write(join(root, 'z.jpg'), 'z');
     await symlink(join(root, 'loop-b.jpg'), join(root, 'loop-a.jpg'));
@@ -116,10 +111,10 @@ describe('LocalStore', () => {
   });
 
   test('a create-only write of an existing object fails and leaves it as it was, with no temporary file behind', async () => {
-    const path = join(base, 'create-only', 'marker');
+    const path = join(base.path, 'create-only', 'marker');
     await store.write(path, 'one', { ifNoneMatch: '*' });
     await assert.rejects(store.write(path, 'two', { ifNoneMatch: '*' }), { code: 'PRECONDITION_FAILED' });
     assert.equal((await store.read(path)).toString(), 'one');
-    assert.deepEqual(await readdir(join(base, 'create-only')), ['marker']);
+    assert.deepEqual(await readdir(join(base.path, 'create-only')), ['marker']);
   });
 });

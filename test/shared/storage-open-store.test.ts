@@ -1,35 +1,22 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ConfigError } from '../../shared/errors.ts';
 import { LocalStore } from '../../shared/storage/local/local-store.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { S3Store } from '../../shared/storage/s3/s3-store.ts';
-import { s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
-import { uniqueName } from '../harness/unique-name.ts';
+import { newBucket, s3StorageConfig, useS3 } from '../harness/s3-server.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 
 describe('openStore', () => {
-  let s3: TestS3;
-  let dir: string;
-  before(async () => {
-    s3 = await startS3();
-    dir = await mkdtemp(join(tmpdir(), 'resnet-batch-open-'));
-  });
-  after(async () => {
-    await s3.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
-
+  const s3 = useS3();
+  const dir = useTempDir('resnet-batch-open-');
   test('plain paths and file URIs open the local store', () => {
     assert.ok(openStore('./images') instanceof LocalStore);
-    assert.ok(openStore(`file://${dir}/x`) instanceof LocalStore);
+    assert.ok(openStore(`file://${dir.path}/x`) instanceof LocalStore);
   });
 
   test('s3 URIs open an S3 store that reaches the configured endpoint', async () => {
-    const bucket = uniqueName('bkt');
-    await s3.createBucket(bucket);
+    const bucket = await newBucket(s3);
     const store = openStore(`s3://${bucket}/`, s3StorageConfig(s3));
     assert.ok(store instanceof S3Store);
     await store.write(`s3://${bucket}/hello.txt`, 'hi');

@@ -1,14 +1,13 @@
 // Behaviour specific to S3Store: how failures map to retryable or permanent errors.
 // The shared behaviour is in storage-contract.test.ts.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { ObjectNotFoundError, StorageError } from '../../shared/errors.ts';
 import { freePort } from '../../shared/free-port.ts';
 import { createS3Client } from '../../shared/storage/s3/s3-client.ts';
 import { S3Store } from '../../shared/storage/s3/s3-store.ts';
 import { storageConfigFromEnv } from '../../shared/storage/storage-config.ts';
-import { s3Env, startS3, type TestS3 } from '../harness/s3-server.ts';
-import { uniqueName } from '../harness/unique-name.ts';
+import { newBucket, s3Env, useS3 } from '../harness/s3-server.ts';
 
 /** A store on `env`, with one attempt and short timeouts so failures show at once. */
 function storeFor(env: Record<string, string>): S3Store {
@@ -24,14 +23,11 @@ function isStorageError(retryable: boolean, pattern: RegExp) {
 }
 
 describe('S3Store failures', () => {
-  let s3: TestS3;
+  const s3 = useS3();
   let bucket: string;
   before(async () => {
-    s3 = await startS3();
-    bucket = uniqueName('bkt');
-    await s3.createBucket(bucket);
+    bucket = await newBucket(s3);
   });
-  after(() => s3.stop());
 
   test('an unreachable endpoint is a retryable StorageError naming the uri and the endpoint', async (t) => {
     const endpoint = `http://127.0.0.1:${await freePort()}`;

@@ -3,21 +3,15 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { configFromEnv } from '../../shared/config.ts';
 import { queueTelemetry, startTracing } from '../../shared/observability/telemetry.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { useRedis } from '../harness/redis-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 describe('tracing', () => {
-  let redis: TestRedis;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   test('without OTEL_EXPORTER_OTLP_ENDPOINT nothing is started and queue options carry no telemetry', async () => {
     const tracing = await startTracing(configFromEnv({}), 'test');

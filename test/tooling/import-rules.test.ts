@@ -3,26 +3,21 @@
 // worker/, a cycle, and shared/ reaching up into a role, and accept the allowed direction.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { useTempDir } from '../harness/temp-dir.ts';
 
 const config = fileURLToPath(new URL('../../.dependency-cruiser.cjs', import.meta.url));
 const depcruise = fileURLToPath(
   new URL('../../node_modules/dependency-cruiser/bin/dependency-cruise.mjs', import.meta.url),
 );
-let root: string;
-
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'resnet-batch-import-rules-'));
-});
-after(() => rm(root, { recursive: true, force: true }));
+const root = useTempDir('resnet-batch-import-rules-');
 
 /** Writes `files` (path -> source) into a fresh folder of the scratch tree and cruises it with the project's rules. */
 async function cruise(name: string, files: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const tree = join(root, name);
+  const tree = join(root.path, name);
   for (const [path, source] of Object.entries(files)) {
     await mkdir(dirname(join(tree, path)), { recursive: true });
     await writeFile(join(tree, path), source);

@@ -2,40 +2,39 @@
 // scratch tree holding a copy of bin/build-stamp.js, then on the real build.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setUp } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-let scratch: string;
+const scratch = useTempDir('resnet-batch-launcher-');
 interface StampModule {
   sourceFingerprint(): unknown;
   compiledEntryIfCurrent(entry: string): string | undefined;
 }
 let stampModule: StampModule;
 
-before(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'resnet-batch-launcher-'));
-  await mkdir(join(scratch, 'bin'));
-  await copyFile(join(root, 'bin', 'build-stamp.js'), join(scratch, 'bin', 'build-stamp.js'));
+setUp(async () => {
+  await mkdir(join(scratch.path, 'bin'));
+  await copyFile(join(root, 'bin', 'build-stamp.js'), join(scratch.path, 'bin', 'build-stamp.js'));
   for (const folder of ['ops', 'schedule', 'producer', 'worker', 'model', 'shared']) {
-    await mkdir(join(scratch, folder));
-    await writeFile(join(scratch, folder, 'a.ts'), `export const folder = '${folder}';\n`);
+    await mkdir(join(scratch.path, folder));
+    await writeFile(join(scratch.path, folder, 'a.ts'), `export const folder = '${folder}';\n`);
   }
-  await writeFile(join(scratch, 'bin', 'cli.ts'), '');
-  await writeFile(join(scratch, 'tsconfig.json'), '{}');
-  await writeFile(join(scratch, 'tsconfig.build.json'), '{}');
-  stampModule = await import(pathToFileURL(join(scratch, 'bin', 'build-stamp.js')).href);
+  await writeFile(join(scratch.path, 'bin', 'cli.ts'), '');
+  await writeFile(join(scratch.path, 'tsconfig.json'), '{}');
+  await writeFile(join(scratch.path, 'tsconfig.build.json'), '{}');
+  stampModule = await import(pathToFileURL(join(scratch.path, 'bin', 'build-stamp.js')).href);
 });
-after(() => rm(scratch, { recursive: true, force: true }));
 
 /** What bin/build.js does after a successful compile. */
 async function stamp(): Promise<void> {
-  await mkdir(join(scratch, 'dist'), { recursive: true });
+  await mkdir(join(scratch.path, 'dist'), { recursive: true });
   await writeFile(
-    join(scratch, 'dist', 'build-stamp.json'),
+    join(scratch.path, 'dist', 'build-stamp.json'),
     JSON.stringify({ files: stampModule.sourceFingerprint() }),
   );
 }
@@ -45,27 +44,27 @@ describe('the launcher', () => {
     await stamp();
     assert.equal(
       stampModule.compiledEntryIfCurrent('bin/cli.js'),
-      pathToFileURL(join(scratch, 'dist/bin/cli.js')).href,
+      pathToFileURL(join(scratch.path, 'dist/bin/cli.js')).href,
     );
   });
 
   test('falls back to the sources when a source file changed after the build', async () => {
     await stamp();
-    await utimes(join(scratch, 'worker', 'a.ts'), new Date(), new Date(Date.now() + 5000));
+    await utimes(join(scratch.path, 'worker', 'a.ts'), new Date(), new Date(Date.now() + 5000));
     assert.equal(stampModule.compiledEntryIfCurrent('bin/cli.js'), undefined);
   });
 
   test('falls back to the sources when a source file was added or removed after the build', async () => {
     await stamp();
-    await writeFile(join(scratch, 'shared', 'b.ts'), '');
+    await writeFile(join(scratch.path, 'shared', 'b.ts'), '');
     assert.equal(stampModule.compiledEntryIfCurrent('bin/cli.js'), undefined);
     await stamp();
-    await rm(join(scratch, 'shared', 'b.ts'));
+    await rm(join(scratch.path, 'shared', 'b.ts'));
     assert.equal(stampModule.compiledEntryIfCurrent('bin/cli.js'), undefined);
   });
 
   test('falls back to the sources when there was no build', async () => {
-    await rm(join(scratch, 'dist'), { recursive: true, force: true });
+    await rm(join(scratch.path, 'dist'), { recursive: true, force: true });
     assert.equal(stampModule.compiledEntryIfCurrent('bin/cli.js'), undefined);
   });
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type CliResult, runCli } from '../pipeline/pipeline-harness.ts';
+import { type CliResult, runCli } from '../harness/cli.ts';
 
 const imagesDir = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
 const PHOTOS = ['astronaut.png', 'chelsea.png', 'coffee.png', 'horse.png', 'rocket.jpg'];

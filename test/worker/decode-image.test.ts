@@ -11,9 +11,9 @@ import { PREPROCESS } from '../../model/preprocess-spec.ts';
 import { ConfigError, ImageError } from '../../shared/errors.ts';
 import { type DecodedImage, decodeImage } from '../../worker/decode-image.ts';
 import { describeJpegDamage } from '../../worker/jpeg-damage.ts';
+import { readFixture } from '../harness/fixtures.ts';
 
-const fixtures = new URL('../fixtures/images/', import.meta.url);
-const fixture = (name: string): Promise<Buffer> => readFile(new URL(name, fixtures));
+const fixture = (name: string): Promise<Buffer> => readFixture(name);
 const SIZE = PREPROCESS.cropSize;
 const [MEAN_B, MEAN_G, MEAN_R] = PREPROCESS.meanBGR;
 const EXACT = 1e-4;

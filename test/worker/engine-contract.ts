@@ -4,13 +4,13 @@
 // real ResNet-50 on real photos; an engine is opened once for the whole suite, and the last test
 // disposes it.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { PREPROCESS } from '../../model/preprocess-spec.ts';
 import { ResnetBatchError } from '../../shared/errors.ts';
 import type { BatchOutput, InferenceEngine } from '../../shared/inference/engine.ts';
 import { decodeImage } from '../../worker/decode-image.ts';
 import { rankLabels } from '../../worker/rank-labels.ts';
+import { readFixture } from '../harness/fixtures.ts';
 
 export interface OpenedEngine {
   engine: InferenceEngine;
@@ -18,7 +18,6 @@ export interface OpenedEngine {
   labels: readonly string[];
 }
 
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 const PIXELS_PER_IMAGE = PREPROCESS.cropSize * PREPROCESS.cropSize * 3;
 const CAT_CLASSES = ['Egyptian_cat', 'tabby', 'tiger_cat'];
 /** Softmax rows are computed in float32: 1000 terms each rounded to ~6e-8 relative. */
@@ -27,7 +26,7 @@ const SUM_TOLERANCE = 1e-4;
 const POSITION_TOLERANCE = 1e-5;
 
 async function decodeFixture(name: string): Promise<Float32Array> {
-  return (await decodeImage(await readFile(new URL(name, fixtures)))).pixels;
+  return (await decodeImage(await readFixture(name))).pixels;
 }
 
 function batchOf(images: Float32Array[]): Float32Array {

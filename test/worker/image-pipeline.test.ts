@@ -2,7 +2,6 @@
 // bytes. The model is loaded once for the file; the tests run few, mostly small, images because
 // wasm infers ~3 img/s. Fetches are real file reads wrapped to delay, count or fail on purpose.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ObjectNotFoundError, StorageError } from '../../shared/errors.ts';
@@ -10,8 +9,8 @@ import type { InferenceEngine } from '../../shared/inference/engine.ts';
 import { PACKAGED_MODEL } from '../../shared/inference/model-ref.ts';
 import { openEngine } from '../../worker/engines/open-engine.ts';
 import { type ImageResult, type ImageTask, processImages } from '../../worker/image-pipeline.ts';
+import { readFixture } from '../harness/fixtures.ts';
 
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 const CAT_CLASSES = ['Egyptian_cat', 'tabby', 'tiger_cat'];
 
 function fixtureTask(name: string, delayMs = 0): ImageTask<string> {
@@ -19,7 +18,7 @@ function fixtureTask(name: string, delayMs = 0): ImageTask<string> {
     key: name,
     fetch: async () => {
       await sleep(delayMs);
-      return readFile(new URL(name, fixtures));
+      return readFixture(name);
     },
   };
 }
@@ -121,7 +120,7 @@ describe('processImages', () => {
         most = Math.max(most, inFlight);
         try {
           await sleep(20);
-          return await readFile(new URL('palette_color.png', fixtures));
+          return await readFixture('palette_color.png');
         } finally {
           inFlight -= 1;
         }

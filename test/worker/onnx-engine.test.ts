@@ -5,10 +5,8 @@
 // reference runs the fixtures in one batch (~3 img/s).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { before, describe, test } from 'node:test';
 import { resolveModelLocation } from '../../model/model-location.ts';
 import { loadOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
 import { resnet50 } from '../../model/spec.ts';
@@ -19,6 +17,7 @@ import { decodeImage } from '../../worker/decode-image.ts';
 import { onnxCudaProviderInstalled } from '../../worker/engines/onnx-engine.ts';
 import { type LoadedModelInfo, openEngine, pickEngine } from '../../worker/engines/open-engine.ts';
 import { rankLabels } from '../../worker/rank-labels.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { engineContract, type OpenedEngine } from './engine-contract.ts';
 
 const FIXTURES = new URL('../fixtures/images/', import.meta.url);
@@ -137,21 +136,13 @@ describe('agreement with the tfjs-wasm engine', () => {
 });
 
 describe('the ONNX graph cache', () => {
-  let root: string;
+  const root = useTempDir('onnx-cache-');
   const read = resolveModelLocation(undefined).read;
 
-  before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'onnx-cache-'));
-  });
-
-  after(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
-
   test('the second load reuses the cached graph without rewriting it', async () => {
-    const first = await loadOnnxResNet(resnet50, read, { cacheRoot: root });
+    const first = await loadOnnxResNet(resnet50, read, { cacheRoot: root.path });
     const written = (await stat(first.modelPath)).mtimeMs;
-    const second = await loadOnnxResNet(resnet50, read, { cacheRoot: root });
+    const second = await loadOnnxResNet(resnet50, read, { cacheRoot: root.path });
     assert.deepEqual([first.generated, second.generated], [true, false]);
     assert.equal(second.modelPath, first.modelPath);
     assert.equal(second.onnxSha256, first.onnxSha256);
@@ -160,9 +151,9 @@ describe('the ONNX graph cache', () => {
   });
 
   test('a cached graph that no longer matches its digest is regenerated', async () => {
-    const first = await loadOnnxResNet(resnet50, read, { cacheRoot: root });
+    const first = await loadOnnxResNet(resnet50, read, { cacheRoot: root.path });
     await writeFile(first.modelPath, (await readFile(first.modelPath)).subarray(0, 1000));
-    const again = await loadOnnxResNet(resnet50, read, { cacheRoot: root });
+    const again = await loadOnnxResNet(resnet50, read, { cacheRoot: root.path });
     assert.equal(again.generated, true);
     assert.equal(again.onnxSha256, first.onnxSha256);
   });

@@ -1,10 +1,9 @@
 // The CPU engine's optimised-graph cache (worker/engines/onnx-session-cache.ts): saved on the
 // first open, opened as is afterwards with the same outputs, and made again when damaged.
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readdir, rm, stat, truncate } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readdir, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as ort from 'onnxruntime-node';
@@ -12,19 +11,19 @@ import { resolveModelLocation } from '../../model/model-location.ts';
 import { loadOnnxResNet } from '../../model/onnx/load-onnx-resnet.ts';
 import { resnet50 } from '../../model/spec.ts';
 import { openOptimizedCpuSession } from '../../worker/engines/onnx-session-cache.ts';
+import { setUp } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 
 const options: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: 1 };
-let dir: string;
+const dir = useTempDir('resnet-batch-ort-cache-');
 let graph: string;
 
-before(async () => {
+setUp(async () => {
   const location = resolveModelLocation(undefined);
   const { modelPath } = await loadOnnxResNet(resnet50, location.read, { localDir: location.localDir });
-  dir = await mkdtemp(join(tmpdir(), 'resnet-batch-ort-cache-'));
-  graph = join(dir, 'resnet50.onnx');
+  graph = join(dir.path, 'resnet50.onnx');
   await copyFile(modelPath, graph);
 });
-after(() => rm(dir, { recursive: true, force: true }));
 
 /** The embedding of a constant grey image. */
 async function embed(session: ort.InferenceSession): Promise<Float32Array> {
@@ -39,7 +38,7 @@ function largestDifference(a: Float32Array, b: Float32Array): number {
   return a.reduce((max, value, index) => Math.max(max, Math.abs(value - b[index]!)), 0);
 }
 
-const optimizedFiles = async () => (await readdir(dir)).filter((name) => /\.ort-[0-9a-f]{16}\.ort$/.test(name));
+const optimizedFiles = async () => (await readdir(dir.path)).filter((name) => /\.ort-[0-9a-f]{16}\.ort$/.test(name));
 
 describe('the optimised graph cache of the CPU engine', () => {
   let first: Float32Array;
@@ -47,7 +46,7 @@ describe('the optimised graph cache of the CPU engine', () => {
   test('the first open saves the optimised graph next to the graph, and nothing else', async () => {
     first = await embed(await openOptimizedCpuSession(ort, graph, options));
     assert.equal((await optimizedFiles()).length, 1);
-    assert.deepEqual((await readdir(dir)).length, 2, 'no temporary file left');
+    assert.deepEqual((await readdir(dir.path)).length, 2, 'no temporary file left');
   });
 
   test('a later open uses it and gives the same embedding', async () => {
@@ -79,10 +78,10 @@ describe('the optimised graph cache of the CPU engine', () => {
 
   test('a damaged optimised graph is made again', async () => {
     const [name] = await optimizedFiles();
-    await truncate(join(dir, name!), 1000);
+    await truncate(join(dir.path, name!), 1000);
     const again = await embed(await openOptimizedCpuSession(ort, graph, options));
     assert.equal(again.length, first.length);
     assert.deepEqual(await optimizedFiles(), [name]);
-    assert.ok((await stat(join(dir, name!))).size > 1_000_000, 'written again in full');
+    assert.ok((await stat(join(dir.path, name!))).size > 1_000_000, 'written again in full');
   });
 });

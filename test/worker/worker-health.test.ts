@@ -3,16 +3,16 @@
 // asserting how long that took.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ARTIFACT_LAYOUT } from '../../model/artifact.ts';
 import { artifactCacheDir } from '../../model/model-cache.ts';
 import { freePort } from '../../shared/free-port.ts';
 import { type ServerProcess, startServerProcess } from '../harness/child-process.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { type TestRedis, useRedis } from '../harness/redis-server.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 const cliEntry = fileURLToPath(new URL('../../bin/resnet-batch.js', import.meta.url));
@@ -52,13 +52,7 @@ async function startWorker(redis: TestRedis, args: string[], env: Record<string,
 }
 
 describe('worker /healthz', () => {
-  let redis: TestRedis;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   test('answers 200 while Redis answers, and 503 once Redis is killed', async () => {
     const { worker, port } = await startWorker(redis, ['--import', 'tsx', nullWorkerEntry]);
@@ -75,17 +69,8 @@ describe('worker /healthz', () => {
 });
 
 describe('worker /readyz', () => {
-  let redis: TestRedis;
-  let modelDir: string;
-  before(async () => {
-    redis = await startRedis();
-    modelDir = await mkdtemp(join(tmpdir(), 'resnet-batch-gated-model-'));
-  });
-  after(async () => {
-    await redis?.stop();
-    await rm(modelDir, { recursive: true, force: true });
-  });
-
+  const redis = useRedis();
+  const modelDir = useTempDir('resnet-batch-gated-model-');
   // The model folder is the cached artifact, linked file by file, except its first weight shard: a
   // named pipe, so the worker's model load blocks until the test writes it (model.json may be read
   // more than once, a shard once). /readyz is asked while it blocks.
@@ -94,13 +79,13 @@ describe('worker /readyz', () => {
     const [gated, ...linked] = await shardFiles(source);
     assert.ok(gated, 'the artifact has weight shards');
     for (const relative of [ARTIFACT_LAYOUT.modelJson, ARTIFACT_LAYOUT.labels, ...linked]) {
-      await mkdir(dirname(join(modelDir, relative)), { recursive: true });
-      await symlink(join(source, relative), join(modelDir, relative));
+      await mkdir(dirname(join(modelDir.path, relative)), { recursive: true });
+      await symlink(join(source, relative), join(modelDir.path, relative));
     }
-    assert.equal(spawnSync('mkfifo', [join(modelDir, gated)]).status, 0, 'mkfifo creates the gate');
+    assert.equal(spawnSync('mkfifo', [join(modelDir.path, gated)]).status, 0, 'mkfifo creates the gate');
 
     const { worker, port } = await startWorker(redis, [cliEntry, 'worker', '--engine', 'onnx', '--batch-size', '2'], {
-      MODEL_URI: modelDir,
+      MODEL_URI: modelDir.path,
     });
     try {
       await until(worker, port, '/healthz', 200);
@@ -108,7 +93,7 @@ describe('worker /readyz', () => {
       assert.equal(before.status, 503);
       assert.match(before.body, /loading the model/);
 
-      await writeFile(join(modelDir, gated), await readFile(join(source, gated))); // opens the gate
+      await writeFile(join(modelDir.path, gated), await readFile(join(source, gated))); // opens the gate
       assert.match((await until(worker, port, '/readyz', 200)).body, /engine warm/);
       assert.match(worker.output(), /"msg":"engine warmed up with one batch/);
     } finally {

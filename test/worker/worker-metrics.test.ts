@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { before, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { freePort } from '../../shared/free-port.ts';
 import type { InferenceEngine } from '../../shared/inference/engine.ts';
@@ -20,10 +20,10 @@ import {
   startMetricsServer,
   type WorkerMetrics,
 } from '../../worker/worker-metrics.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { FIXTURES_DIR, fixturePath } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
+import { teardown } from '../harness/set-up-scope.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-
-const fixtures = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
 
 /** The value of one sample in Prometheus text exposition, or undefined when it is absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -51,24 +51,22 @@ async function scrape(url: string): Promise<string> {
 }
 
 describe('worker metrics', () => {
-  let redis: TestRedis;
+  const redis = useRedis();
   let engine: InferenceEngine;
   let labels: readonly string[];
   const servers: MetricsServer[] = [];
   const queues: Queue[] = [];
 
   before(async () => {
-    redis = await startRedis();
     const opened = await openEngine({ choice: 'tfjs-wasm', modelRef: PACKAGED_MODEL });
     engine = opened.engine;
     labels = opened.model.labels;
   });
 
-  after(async () => {
+  teardown(async () => {
     await Promise.all(servers.map((server) => server.close()));
     await Promise.all(queues.map((queue) => queue.close()));
     await engine?.dispose();
-    await redis?.stop();
   });
 
   test('a processed shard shows up as images by status, errors by code, batch latency and stage seconds', async () => {
@@ -77,8 +75,8 @@ describe('worker metrics', () => {
     const output = await mkdtemp(join(tmpdir(), 'metrics-out-'));
     try {
       const image = async (name: string) => ({
-        uri: pathToFileURL(join(fixtures, name)).href,
-        size: await stat(join(fixtures, name)).then(
+        uri: pathToFileURL(fixturePath(name)).href,
+        size: await stat(fixturePath(name)).then(
           (info) => info.size,
           () => 1000,
         ),
@@ -90,7 +88,7 @@ describe('worker metrics', () => {
         shard: 0,
         output: pathToFileURL(output).href,
         model: 'default',
-        inputRoots: [pathToFileURL(fixtures).href],
+        inputRoots: [pathToFileURL(FIXTURES_DIR).href],
         images: await Promise.all(['chelsea.png', 'palette_color.png', 'truncated.jpg', 'vanished.png'].map(image)),
         normalize: false,
       };
