@@ -17,9 +17,9 @@ import type { RunRecord } from './run-record.ts';
  * folder) is detected and refused rather than silently giving some images two rows and others none.
  */
 export type RunDefinition = { format_version: number; run: string } & StoredRunFields & {
-  /** ISO 8601 UTC of the first submit. */
-  created_at: string;
-};
+    /** ISO 8601 UTC of the first submit. */
+    created_at: string;
+  };
 
 /** `<output>/<run>/_run.json` */
 export function runDefinitionKey(outputUri: string, runId: string): string {

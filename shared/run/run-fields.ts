@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import {
-  RUN_OPTIONS,
   type NewRunFields,
   type RequestedRunFields,
+  RUN_OPTIONS,
   type RunCommand,
   type RunFields,
   type RunOptionSpec,
@@ -149,7 +149,8 @@ export function optionsOfStored<C extends RunCommand>(
   table: RunOptionTable = RUN_OPTIONS,
 ): RunOptionsOf<C> {
   const filled: Values = { ...stored };
-  for (const [name, spec] of entries(table)) if (spec.optional && filled[name] === undefined) filled[name] = spec.default;
+  for (const [name, spec] of entries(table))
+    if (spec.optional && filled[name] === undefined) filled[name] = spec.default;
   return pickRunOptions(filled, command, table);
 }
 

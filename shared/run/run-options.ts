@@ -89,7 +89,10 @@ export const RUN_OPTIONS = {
     schema: uri,
     resolvedAtSubmit: true,
     takenBy: EVERY_COMMAND,
-    flag: { syntax: '--model <uri>', help: 'model: a folder, file:// or s3:// URI (default MODEL_URI or the local cache)' },
+    flag: {
+      syntax: '--model <uri>',
+      help: 'model: a folder, file:// or s3:// URI (default MODEL_URI or the local cache)',
+    },
   },
   /**
    * Precision the model runs at (shared/inference/precision.ts): an int8 run's rows come from

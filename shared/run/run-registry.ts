@@ -70,11 +70,11 @@ return complete()`;
 
 /** A new run: its id and definition (run-options.ts), and what Redis keeps beside it. */
 export type NewRun = { run: string } & NewRunFields & {
-  /** Schedule that fired the run (see RunRecord.schedule). */
-  schedule?: string;
-  /** sha256 of the model's weights as submit checked them; workers with other weights refuse its shards. */
-  modelSha256?: string;
-};
+    /** Schedule that fired the run (see RunRecord.schedule). */
+    schedule?: string;
+    /** sha256 of the model's weights as submit checked them; workers with other weights refuse its shards. */
+    modelSha256?: string;
+  };
 
 export class RunRegistry {
   constructor(
