@@ -225,3 +225,11 @@ type ResolvedName = { [K in RunOptionName]: Table[K] extends { resolvedAtSubmit:
 
 /** The definition a submit asks for: the fields resolved at submit are undefined when it named none. */
 export type RequestedRunFields = Omit<RunFields, ResolvedName> & Partial<Pick<RunFields, ResolvedName>>;
+
+/**
+ * A command's options as a schedule stores them (run-fields.ts storedOptions): every one present,
+ * but an optional one only when not its default.
+ */
+export type StoredOptions<C extends RunCommand> = {
+  -readonly [K in Exclude<TakenBy<C>, OptionalName>]: ValueOf<K>;
+} & { -readonly [K in Extract<TakenBy<C>, OptionalName>]?: NonNullable<ValueOf<K>> };
