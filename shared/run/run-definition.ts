@@ -15,6 +15,8 @@ import type { RunRecord } from './run-record.ts';
  * is recorded in Redis when it is enqueued and in its commit marker when it is written, so a
  * listing that would put other images in a shard (a file added, removed or changed in the
  * folder) is detected and refused rather than silently giving some images two rows and others none.
+ *
+ * Its fields, their `_run.json` names and how a refusal names each are declared in run-options.ts.
  */
 export type RunDefinition = { format_version: number; run: string } & StoredRunFields & {
     /** ISO 8601 UTC of the first submit. */
