@@ -9,6 +9,8 @@ import type { SubmitCommandOptions } from '../producer/submit-command.ts';
 import type { ScheduleAddOptions } from '../schedule/schedule-command.ts';
 import { ENGINE_CHOICES, ENGINES } from '../shared/inference/engine.ts';
 import { PRECISIONS } from '../shared/inference/precision.ts';
+import { runFlagsOf } from '../shared/run/run-fields.ts';
+import { RUN_OPTIONS, type RunCommand } from '../shared/run/run-options.ts';
 import { PROJECT_VERSION } from '../shared/source-location.ts';
 import type { ClassifyOptions } from '../worker/classify-command.ts';
 import type { WorkerCommandOptions } from '../worker/worker-command.ts';
@@ -48,10 +50,19 @@ function examples(...lines: string[]): string {
 
 const INPUT =
   's3://bucket/prefix, a local folder, a list of image URIs or http(s) URLs (.txt, .jsonl, .csv, .parquet; local or s3://), or an S3 Inventory manifest.json';
-const OUTPUT = 'where results go: s3://bucket/prefix or a local folder';
 
-const urlColumnOption = (): Option =>
-  new Option('--url-column <name>', 'the column of image URLs in a .csv or .parquet list (default: url, else uri)');
+/** The run definition's flags a command takes (shared/run/run-options.ts), added to `command` in the table's order. */
+function withRunDefinitionOptions(command: Command, which: RunCommand): Command {
+  for (const flag of runFlagsOf(which)) {
+    const option = new Option(flag.syntax, flag.help);
+    if (flag.choices) option.choices(flag.choices);
+    if (flag.integer) option.argParser(positiveInt);
+    if (flag.default !== undefined) option.default(flag.default);
+    if (flag.required) option.makeOptionMandatory();
+    command.addOption(option);
+  }
+  return command;
+}
 
 const engineOption = (): Option =>
   new Option(
@@ -60,21 +71,10 @@ const engineOption = (): Option =>
       (engine) => `${engine.choice} (${engine.describe})`,
     ).join(', ')}`,
   ).choices([...ENGINE_CHOICES]);
-const modelOption = (): Option =>
-  new Option('--model <uri>', 'model: a folder, file:// or s3:// URI (default MODEL_URI or the local cache)');
+const modelOption = (): Option => new Option(RUN_OPTIONS.model.flag.syntax, RUN_OPTIONS.model.flag.help);
 const precisionOption = (): Option =>
-  new Option(
-    '--precision <precision>',
-    'model precision (default PRECISION or fp32): int8 runs about 3x faster on CPUs with AVX-512 VNNI, on the onnx engine, with labels and embeddings close to fp32 (resnet-batch evaluate measures how close on your images)',
-  ).choices([...PRECISIONS]);
-const shardSizeOption = (): Option =>
-  new Option('--shard-size <k>', 'images per shard job').argParser(positiveInt).default(256);
+  new Option(RUN_OPTIONS.precision.flag.syntax, RUN_OPTIONS.precision.flag.help).choices([...PRECISIONS]);
 const jsonOption = (): Option => new Option('--json', 'machine-readable output on stdout').default(false);
-const normalizeOption = (): Option =>
-  new Option(
-    '--normalize',
-    'L2-normalise the vectors (for inner-product / cosine search, e.g. FAISS IndexFlatIP); default: raw pooled features',
-  );
 
 program
   .command('classify')
@@ -130,21 +130,14 @@ program
     process.exitCode = await workerCommand(options, [(context) => new ScheduledRunConsumer(context)]);
   });
 
-program
-  .command('submit')
-  .description('list an input, shard it and enqueue the shards; prints the run id on stdout')
-  .argument('<input>', INPUT)
-  .requiredOption('--output <uri>', OUTPUT)
+withRunDefinitionOptions(
+  program
+    .command('submit')
+    .description('list an input, shard it and enqueue the shards; prints the run id on stdout')
+    .argument('<input>', INPUT),
+  'submit',
+)
   .option('--run <id>', 'run id (default: generated); resubmitting an id enqueues only what is missing')
-  .addOption(shardSizeOption())
-  .addOption(modelOption())
-  .addOption(precisionOption())
-  .option(
-    '--since <run>',
-    'process only images new or changed (another ETag) since this finished run; all of them when its model differs',
-  )
-  .addOption(normalizeOption())
-  .addOption(urlColumnOption())
   .addHelpText(
     'after',
     examples(
@@ -165,25 +158,23 @@ const schedule = program
   .command('schedule')
   .description('runs submitted on a cron schedule; running workers submit them when they fire');
 
-schedule
-  .command('add')
-  .description('add (or replace) a schedule; the input and output are checked as submit checks them')
-  .argument(
-    '<name>',
-    'schedule name (1-48 of A-Z a-z 0-9 . _ -); runs are named <name>-YYYYMMDD-HHMMSS (UTC fire time)',
-  )
-  .argument('<input>', INPUT)
-  .requiredOption(
-    '--cron <expr>',
-    'cron pattern: "min hour day month weekday" (e.g. "0 3 * * *"), 6 fields with leading seconds, or @daily etc.',
-  )
-  .option('--tz <zone>', 'IANA time zone of the pattern, e.g. Europe/Paris (default UTC)')
-  .requiredOption('--output <uri>', OUTPUT)
-  .option('--incremental', "process only images new or changed since the schedule's last finished run", false)
-  .addOption(shardSizeOption())
-  .addOption(normalizeOption())
-  .addOption(modelOption())
-  .addOption(precisionOption())
+withRunDefinitionOptions(
+  schedule
+    .command('add')
+    .description('add (or replace) a schedule; the input and output are checked as submit checks them')
+    .argument(
+      '<name>',
+      'schedule name (1-48 of A-Z a-z 0-9 . _ -); runs are named <name>-YYYYMMDD-HHMMSS (UTC fire time)',
+    )
+    .argument('<input>', INPUT)
+    .requiredOption(
+      '--cron <expr>',
+      'cron pattern: "min hour day month weekday" (e.g. "0 3 * * *"), 6 fields with leading seconds, or @daily etc.',
+    )
+    .option('--tz <zone>', 'IANA time zone of the pattern, e.g. Europe/Paris (default UTC)')
+    .option('--incremental', "process only images new or changed since the schedule's last finished run", false),
+  'schedule add',
+)
   .addHelpText(
     'after',
     examples('resnet-batch schedule add nightly s3://photos/ --output s3://results/ --cron "0 3 * * *" --incremental'),
@@ -288,20 +279,19 @@ program
     process.exitCode = await verifyCommand(run, options);
   });
 
-program
-  .command('run')
-  .description('submit, start N local workers and wait: the one-command local job (own Redis when REDIS_URL is unset)')
-  .argument('<input>', INPUT)
-  .requiredOption('--output <uri>', OUTPUT)
+withRunDefinitionOptions(
+  program
+    .command('run')
+    .description(
+      'submit, start N local workers and wait: the one-command local job (own Redis when REDIS_URL is unset)',
+    )
+    .argument('<input>', INPUT),
+  'run',
+)
   .option('--run <id>', 'run id (default: generated)')
   .option('--workers <n>', 'local worker processes', positiveInt, 1)
-  .addOption(shardSizeOption())
-  .addOption(normalizeOption())
   .option('--batch-size <n>', 'images per engine call', positiveInt)
   .addOption(engineOption())
-  .addOption(modelOption())
-  .addOption(precisionOption())
-  .addOption(urlColumnOption())
   .addHelpText(
     'after',
     examples(

@@ -2,10 +2,11 @@ import { newRunId } from '../producer/run-id.ts';
 import { configFromEnv, type PipelineConfig } from '../shared/config.ts';
 import { ResnetBatchError } from '../shared/errors.ts';
 import type { EngineChoice } from '../shared/inference/engine.ts';
-import type { Precision } from '../shared/inference/precision.ts';
 import { logLevelFromEnv } from '../shared/observability/log-format.ts';
 import { createLogger, type Logger } from '../shared/observability/logger.ts';
 import type { RunActivity } from '../shared/run/run-activity.ts';
+import { pickRunOptions } from '../shared/run/run-fields.ts';
+import type { RunOptionsOf } from '../shared/run/run-options.ts';
 import type { RunRecord } from '../shared/run/run-record.ts';
 import type { RunRegistry } from '../shared/run/run-registry.ts';
 import { type EmbeddedRedis, startEmbeddedRedis } from './embedded-redis.ts';
@@ -14,22 +15,17 @@ import { printSubmitted, printSummary, progressDisplay } from './run-display.ts'
 import { readRunProgress } from './run-progress.ts';
 import { RunInterrupted, RunStop } from './run-stop.ts';
 
-export interface RunCommandOptions {
-  output: string;
+/**
+ * The flags of `run`: the run options it takes (shared/run/run-options.ts; the precision is also
+ * its local workers') but the input, an argument, and its own below.
+ */
+export type RunCommandOptions = Omit<RunOptionsOf<'run'>, 'input'> & {
   run?: string;
   workers: number;
-  shardSize: number;
-  /** L2-normalise the vectors; default false. */
-  normalize?: boolean;
   batchSize?: number;
   /** Default ENGINE (shared/config.ts), else auto; passed to every local worker. */
   engine?: EngineChoice;
-  model?: string;
-  /** Precision of the run and its local workers; default PRECISION (fp32). */
-  precision?: Precision;
-  /** The column of image URLs of a CSV or Parquet list; default `url`, else `uri`. */
-  urlColumn?: string;
-}
+};
 
 /**
  * `resnet-batch run`: submit, local workers and the wait, in one command. Without REDIS_URL it
@@ -182,19 +178,7 @@ async function submitAndWait(input: string, options: RunCommandOptions, context:
   );
   try {
     const submitted = await stop.race(
-      submitRun(
-        {
-          input,
-          output: options.output,
-          run: context.run.id,
-          shardSize: options.shardSize,
-          model: options.model,
-          precision: options.precision,
-          normalize: options.normalize,
-          ...(options.urlColumn === undefined ? {} : { urlColumn: options.urlColumn }),
-        },
-        { config, redisUrl: url, logger },
-      ),
+      submitRun({ ...pickRunOptions(options, 'run'), input, run: context.run.id }, { config, redisUrl: url, logger }),
     );
     printSubmitted(submitted, options.workers);
     return await waitForRun(

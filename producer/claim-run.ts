@@ -6,8 +6,10 @@ import {
   definitionOfJson,
   definitionOfRecord,
   type RunDefinition,
+  runDefinition,
   runDefinitionKey,
 } from '../shared/run/run-definition.ts';
+import type { RequestedRunFields, RunFields } from '../shared/run/run-options.ts';
 import type { RunRecord } from '../shared/run/run-record.ts';
 import type { NewRun, RunRegistry } from '../shared/run/run-registry.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
@@ -36,11 +38,9 @@ export interface ClaimedRun {
 }
 
 export interface RunClaim {
+  run: string;
   /** The definition asked for; `model` and `precision` undefined when the submit named none (keep the run's). */
-  definition: Omit<RunDefinition, 'model' | 'precision' | 'created_at' | 'format_version'> & {
-    model: string | undefined;
-    precision: Precision | undefined;
-  };
+  fields: RequestedRunFields;
   /** The model to use for a new run when none was named. */
   defaultModel: string;
   /**
@@ -56,18 +56,16 @@ export interface RunClaim {
 }
 
 export async function claimRun(registry: RunRegistry, store: ObjectStore, claim: RunClaim): Promise<ClaimedRun> {
-  const { run, output } = claim.definition;
+  const { run } = claim;
   const existing = await registry.get(run);
-  const stored = await readDefinition(store, output, run);
-  const model = claim.definition.model ?? existing?.model ?? stored?.model ?? claim.defaultModel;
-  const precision = claim.definition.precision ?? existing?.precision ?? stored?.precision ?? claim.defaultPrecision;
-  const requested: RunDefinition = {
-    ...claim.definition,
-    model,
-    precision,
+  const stored = await readDefinition(store, claim.fields.output, run);
+  const model = claim.fields.model ?? existing?.model ?? stored?.model ?? claim.defaultModel;
+  const precision = claim.fields.precision ?? existing?.precision ?? stored?.precision ?? claim.defaultPrecision;
+  const fields: RunFields = { ...claim.fields, model, precision };
+  const requested = runDefinition(run, fields, {
     format_version: OUTPUT_FORMAT_VERSION,
     created_at: stored?.created_at ?? existing?.createdAt ?? claim.now.toISOString(),
-  };
+  });
   if (stored !== null) refuseIfDifferent(run, 'in its output (_run.json)', stored, requested);
   if (existing !== null) refuseIfDifferent(run, 'in Redis', definitionOfRecord(existing), requested);
   const modelSha256 = claim.checkedModel?.ref === model ? claim.checkedModel.weightsSha256 : undefined;
@@ -79,7 +77,13 @@ export async function claimRun(registry: RunRegistry, store: ObjectStore, claim:
   // A finished run's resubmission writes nothing at all: its output stays byte for byte.
   if (existing?.finishedAt) return { record: existing, model, precision, mayHaveCommittedShards: true };
   if (stored === null) await writeDefinition(store, requested);
-  if (existing === null && !(await registry.create(newRun(requested, claim.schedule, modelSha256), claim.now))) {
+  const newRun: NewRun = {
+    run,
+    ...fields,
+    ...(claim.schedule === undefined ? {} : { schedule: claim.schedule }),
+    ...(modelSha256 === undefined ? {} : { modelSha256 }),
+  };
+  if (existing === null && !(await registry.create(newRun, claim.now))) {
     const raced = await registry.get(run);
     if (raced === null) throw new ConfigError(`run ${run} vanished while being created; submit again`);
     refuseIfDifferent(run, 'in Redis', definitionOfRecord(raced), requested);
@@ -138,22 +142,4 @@ async function writeDefinition(store: ObjectStore, definition: RunDefinition): P
         definition,
       );
   }
-}
-
-function newRun(definition: RunDefinition, schedule: string | undefined, modelSha256: string | undefined): NewRun {
-  return {
-    run: definition.run,
-    input: definition.input,
-    output: definition.output,
-    model: definition.model,
-    precision: definition.precision,
-    inputRoots: definition.input_roots,
-    shardSize: definition.shard_size,
-    normalize: definition.normalize,
-    carriedColumns: definition.carried_columns,
-    ...(definition.since === null ? {} : { since: definition.since }),
-    ...(definition.url_column == null ? {} : { urlColumn: definition.url_column }),
-    ...(schedule === undefined ? {} : { schedule }),
-    ...(modelSha256 === undefined ? {} : { modelSha256 }),
-  };
 }

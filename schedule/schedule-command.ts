@@ -6,7 +6,8 @@ import { type NewSchedule, type ScheduleListing, ScheduleRegistry } from './sche
 
 /**
  * `resnet-batch schedule add <name> --cron "<expr>" [--tz <zone>] <input> --output <uri>
- * [--incremental] [--shard-size K] [--model <uri>] [--precision fp32|int8]`, `schedule ls [--json]`, `schedule rm <name>`.
+ * [--incremental] [run options: --shard-size, --model, --precision, --normalize, --url-column; see
+ * shared/run/run-options.ts]`, `schedule ls [--json]`, `schedule rm <name>`.
  *
  * Schedules fire into Redis; running workers (`resnet-batch worker`) submit the runs (see
  * scheduled-run-consumer.ts). Output for people goes to stderr, `ls --json` to stdout.

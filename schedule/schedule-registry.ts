@@ -4,9 +4,9 @@ import type { StoreOpener } from '../producer/list-inputs.ts';
 import { checkSubmission } from '../producer/submit.ts';
 import type { PipelineConfig } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
-import type { Precision } from '../shared/inference/precision.ts';
 import type { Logger } from '../shared/observability/logger.ts';
-import { DEFAULT_SHARD_SIZE } from '../shared/queue/job-payload.ts';
+import { pickRunOptions, storedOptions } from '../shared/run/run-fields.ts';
+import type { RunOptionsOf } from '../shared/run/run-options.ts';
 import { ScheduleHistory, type ScheduleState } from './schedule-history.ts';
 import {
   checkCron,
@@ -26,24 +26,15 @@ import {
  * per firing, whose data is the submit to run (ScheduleData). scheduled-run-consumer.ts turns
  * those jobs into runs.
  */
-export interface NewSchedule {
+export type NewSchedule = {
   name: string;
   /** Cron pattern (schedule-spec.ts checkCron). */
   cron: string;
   /** IANA time zone the pattern is read in; default the zone of the Redis-side clock, i.e. UTC. */
   tz?: string;
-  input: string;
-  output: string;
+  /** Each firing processes only what changed since the schedule's last finished run; default false. */
   incremental?: boolean;
-  /** Images per shard of each run; default DEFAULT_SHARD_SIZE. */
-  shardSize?: number;
-  /** L2-normalise the vectors of every run; default false. */
-  normalize?: boolean;
-  /** Model reference; default MODEL_URI or the local cache, resolved now. */
-  model?: string;
-  /** Precision of the runs; default PRECISION (fp32), resolved now. */
-  precision?: Precision;
-}
+} & RunOptionsOf<'schedule add'>;
 
 export interface ScheduleListing {
   name: string;
@@ -96,14 +87,7 @@ export class ScheduleRegistry {
     const tz = schedule.tz === undefined ? undefined : checkTimeZone(schedule.tz);
     checkCron(schedule.cron, tz);
     const checked = await checkSubmission(
-      {
-        input: schedule.input,
-        output: schedule.output,
-        run: `${name}-schedule-check`,
-        shardSize: schedule.shardSize ?? DEFAULT_SHARD_SIZE,
-        ...(schedule.model === undefined ? {} : { model: schedule.model }),
-        ...(schedule.precision === undefined ? {} : { precision: schedule.precision }),
-      },
+      { ...pickRunOptions(schedule, 'schedule add'), run: `${name}-schedule-check` },
       {
         config: this.deps.config,
         redisUrl: this.deps.redisUrl,
@@ -111,17 +95,12 @@ export class ScheduleRegistry {
         ...(this.deps.logger ? { logger: this.deps.logger } : {}),
       },
     );
-    const data: ScheduleData = {
+    const data = parseScheduleData({
       v: SCHEDULE_DATA_VERSION,
       name,
-      input: checked.input,
-      output: checked.output,
       incremental: schedule.incremental ?? false,
-      shardSize: checked.shardSize,
-      normalize: schedule.normalize ?? false,
-      model: checked.model,
-      ...(checked.precision === 'fp32' ? {} : { precision: checked.precision }),
-    };
+      ...storedOptions(checked, 'schedule add'),
+    });
     const replaced = (await this.queue.getJobScheduler(name)) !== undefined;
     const first = await this.queue.upsertJobScheduler(
       name,

@@ -2,8 +2,8 @@ import type { Job } from 'bullmq';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors.ts';
-import { PRECISIONS } from '../shared/inference/precision.ts';
-import { MAX_SHARD_SIZE } from '../shared/queue/job-payload.ts';
+import { storedOptionsShape } from '../shared/run/run-fields.ts';
+import { RUN_OPTIONS, type RunOptionTable, type StoredOptions } from '../shared/run/run-options.ts';
 import { schemaProblems } from '../shared/schema-problems.ts';
 
 /**
@@ -30,36 +30,38 @@ export const SCHEDULE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$/;
 /** Version of ScheduleData; a consumer refuses firings of a version it does not know. */
 export const SCHEDULE_DATA_VERSION = 1;
 
-/** The data of each fired job: the submit to run. */
-export const scheduleDataSchema = z
-  .object({
-    v: z.literal(SCHEDULE_DATA_VERSION),
-    name: z.string().regex(SCHEDULE_NAME_PATTERN),
-    /** Input as submit takes it, canonical (the listing opened at add time). */
-    input: z.string().min(1).max(4096),
-    /** Root output URI, canonical. */
-    output: z.string().min(1).max(4096),
-    /** Only images new or changed since the schedule's last finished run (incremental-filter.ts). */
-    incremental: z.boolean(),
-    shardSize: z.number().int().min(1).max(MAX_SHARD_SIZE),
-    /** L2-normalised vectors (`--normalize`); schedules added before the flag existed read as false. */
-    normalize: z.boolean().default(false),
-    /** Model reference (shared/inference/model-ref.ts), resolved at add time so every firing runs the same model. */
-    model: z.string().min(1).max(4096),
-    /**
-     * Precision of every firing's run (shared/inference/precision.ts), resolved at add time; absent means fp32,
-     * so schedules added before the field existed keep firing as they did.
-     */
-    precision: z.enum(PRECISIONS).optional(),
-  })
-  .strict();
+/**
+ * The data of each fired job for a run options table: the version, the schedule's name, whether
+ * it is incremental, and the run options `schedule add` takes (shared/run/run-options.ts), as
+ * storedOptions writes them. Each is resolved at add time (the input and output canonical, the
+ * model and precision from the environment then), so every firing runs the same submit. Fields
+ * added since v1 may be absent: normalize (false), precision (fp32), urlColumn (the default).
+ */
+export function scheduleDataSchemaFor(table: RunOptionTable) {
+  return z
+    .object({
+      v: z.literal(SCHEDULE_DATA_VERSION),
+      name: z.string().regex(SCHEDULE_NAME_PATTERN),
+      /** Only images new or changed since the schedule's last finished run (incremental-filter.ts). */
+      incremental: z.boolean(),
+      ...storedOptionsShape('schedule add', table),
+    })
+    .strict();
+}
 
-export type ScheduleData = z.infer<typeof scheduleDataSchema>;
+export const scheduleDataSchema = scheduleDataSchemaFor(RUN_OPTIONS);
+
+/** The data of each fired job: the submit to run. */
+export type ScheduleData = {
+  v: typeof SCHEDULE_DATA_VERSION;
+  name: string;
+  incremental: boolean;
+} & StoredOptions<'schedule add'>;
 
 /** The one place fired job data is parsed from `unknown`. */
 export function parseScheduleData(data: unknown): ScheduleData {
   const parsed = scheduleDataSchema.safeParse(data);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return parsed.data as ScheduleData;
   throw new ConfigError(
     `fired schedule job data is invalid (expected resnet-batch schedule data v${SCHEDULE_DATA_VERSION}): ${schemaProblems(parsed.error)}; re-add the schedule with resnet-batch schedule add`,
   );

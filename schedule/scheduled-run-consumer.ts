@@ -4,10 +4,10 @@ import type { StoreOpener } from '../producer/list-inputs.ts';
 import { submitRun } from '../producer/submit.ts';
 import type { PipelineConfig } from '../shared/config.ts';
 import { describeError } from '../shared/errors.ts';
-import { DEFAULT_PRECISION } from '../shared/inference/precision.ts';
 import type { Logger } from '../shared/observability/logger.ts';
 import { toBullmqError } from '../shared/queue/job-outcome.ts';
 import { connectRedis } from '../shared/queue/redis-connection.ts';
+import { optionsOfStored } from '../shared/run/run-fields.ts';
 import { RunRegistry } from '../shared/run/run-registry.ts';
 import { ScheduleHistory } from './schedule-history.ts';
 import { ScheduleLock } from './schedule-lock.ts';
@@ -101,64 +101,37 @@ export class ScheduledRunConsumer {
     try {
       const existing = await this.registry.get(run);
       if (existing?.finishedAt) return { kind: 'already-finished', run };
-      if (existing === null) {
-        const busy = await this.history.unfinishedRun(data.name, this.registry);
-        if (busy !== null)
-          return await this.skip(
-            data.name,
-            run,
-            firedAt,
-            `run ${busy.run} of this schedule has not finished (state ${busy.state})`,
-          );
-      }
-      const since =
-        existing !== null
-          ? (existing.since ?? null)
-          : data.incremental
-            ? await this.history.lastFinishedRun(data.name, this.registry)
-            : null;
+      const busy = existing === null ? await this.history.unfinishedRun(data.name, this.registry) : null;
+      if (busy !== null)
+        return await this.skip(
+          data.name,
+          run,
+          firedAt,
+          `run ${busy.run} of this schedule has not finished (state ${busy.state})`,
+        );
+      const since = existing !== null ? existing.since : await this.sinceOf(data);
       await this.history.recordRun(data.name, run, firedAt);
-      const result = await submitRun(
-        {
-          input: data.input,
-          output: data.output,
-          run,
-          shardSize: data.shardSize,
-          normalize: data.normalize,
-          model: data.model,
-          precision: data.precision ?? DEFAULT_PRECISION,
-          schedule: data.name,
-          ...(since === null ? {} : { since }),
-        },
-        {
-          config: this.options.config,
-          redisUrl: this.options.redisUrl,
-          logger: this.options.logger,
-          ...(this.options.openStore ? { openStore: this.options.openStore } : {}),
-        },
-      );
-      this.options.logger.info(
-        {
-          schedule: data.name,
-          run,
-          since,
-          images: result.images,
-          enqueued: result.enqueued,
-          resubmitted: result.resubmitted,
-        },
-        'scheduled run submitted',
-      );
-      return {
-        kind: 'submitted',
-        run,
-        since,
-        images: result.images,
-        enqueued: result.enqueued,
-        resubmitted: result.resubmitted,
-      };
+      return await this.submit(data, run, since);
     } finally {
       await lease.release();
     }
+  }
+
+  /** The base of a new run: the schedule's last finished run when it is incremental. */
+  private async sinceOf(data: ScheduleData): Promise<string | null> {
+    return data.incremental ? this.history.lastFinishedRun(data.name, this.registry) : null;
+  }
+
+  /** Submits the firing's run with the schedule's run options, as they were resolved at `schedule add`. */
+  private async submit(data: ScheduleData, run: string, since: string | null): Promise<FireOutcome> {
+    const { config, redisUrl, logger, openStore } = this.options;
+    const result = await submitRun(
+      { ...optionsOfStored(data, 'schedule add'), run, schedule: data.name, ...(since === null ? {} : { since }) },
+      { config, redisUrl, logger, ...(openStore ? { openStore } : {}) },
+    );
+    const submitted = { images: result.images, enqueued: result.enqueued, resubmitted: result.resubmitted };
+    logger.info({ schedule: data.name, run, since, ...submitted }, 'scheduled run submitted');
+    return { kind: 'submitted', run, since, ...submitted };
   }
 
   private async process(job: Job): Promise<FireOutcome> {

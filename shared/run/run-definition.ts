@@ -1,6 +1,6 @@
-import { DEFAULT_PRECISION, type Precision } from '../inference/precision.ts';
-import type { CarriedColumn } from '../output/columns.ts';
 import { joinUri } from '../storage/uri.ts';
+import { definingFields, storedRunFields, withStoredDefaults } from './run-fields.ts';
+import { RUN_OPTIONS, type RunFields, type RunOptionTable, type StoredRunFields } from './run-options.ts';
 import type { RunRecord } from './run-record.ts';
 
 /**
@@ -15,81 +15,53 @@ import type { RunRecord } from './run-record.ts';
  * is recorded in Redis when it is enqueued and in its commit marker when it is written, so a
  * listing that would put other images in a shard (a file added, removed or changed in the
  * folder) is detected and refused rather than silently giving some images two rows and others none.
+ *
+ * Its fields, their `_run.json` names and how a refusal names each are declared in run-options.ts.
  */
-export interface RunDefinition {
-  format_version: number;
-  run: string;
-  /** The input as submitted (canonical URI of the prefix, folder or manifest). */
-  input: string;
-  output: string;
-  /** Model reference (shared/inference/model-ref.ts). */
-  model: string;
-  /**
-   * Precision the model runs at (shared/inference/precision.ts): an int8 run's rows come from another model.
-   * Absent from the `_run.json` of runs defined before int8 existed; those are fp32 (definitionOfJson).
-   */
-  precision: Precision;
-  shard_size: number;
-  normalize: boolean;
-  /** Base run of an incremental run, or null. */
-  since: string | null;
-  input_roots: string[];
-  carried_columns: CarriedColumn[];
-  /** The URL column of a CSV or Parquet list given with --url-column; null (or absent) for the default. */
-  url_column?: string | null;
-  /** ISO 8601 UTC of the first submit. */
-  created_at: string;
-}
-
-/** The fields that make two definitions the same run, with the flag a user changes each with. */
-const DEFINING: ReadonlyArray<[keyof RunDefinition, string]> = [
-  ['input', 'the input'],
-  ['output', '--output'],
-  ['model', '--model'],
-  ['precision', '--precision'],
-  ['shard_size', '--shard-size'],
-  ['normalize', '--normalize'],
-  ['since', '--since'],
-  ['input_roots', 'the input roots (where the manifest points)'],
-  ['carried_columns', "the manifest's extra fields"],
-  ['url_column', '--url-column'],
-];
+export type RunDefinition = { format_version: number; run: string } & StoredRunFields & {
+    /** ISO 8601 UTC of the first submit. */
+    created_at: string;
+  };
 
 /** `<output>/<run>/_run.json` */
 export function runDefinitionKey(outputUri: string, runId: string): string {
   return joinUri(outputUri, `${runId}/_run.json`);
 }
 
+/** The `_run.json` of a run: its id, its fields (run-options.ts) in the table's order, then when it was created. */
+export function runDefinition(
+  run: string,
+  fields: RunFields,
+  stamp: { format_version: number; created_at: string },
+  table: RunOptionTable = RUN_OPTIONS,
+): RunDefinition {
+  return { run, ...storedRunFields(fields, table), ...stamp };
+}
+
 /** What differs between a recorded definition and a requested one, in words; empty when the same run. */
-export function definitionDifferences(recorded: RunDefinition, requested: RunDefinition): string[] {
-  // A definition written before url_column existed has none: the same as null.
+export function definitionDifferences(
+  recorded: RunDefinition,
+  requested: RunDefinition,
+  table: RunOptionTable = RUN_OPTIONS,
+): string[] {
+  // A definition written before a field existed has none: the same as null.
   const trim = (value: unknown) =>
     typeof value === 'string' ? value.replace(/\/+$/, '') : JSON.stringify(value === undefined ? null : value);
-  return DEFINING.filter(([field]) => trim(recorded[field]) !== trim(requested[field])).map(
-    ([field, flag]) => `${flag} (recorded ${JSON.stringify(recorded[field])}, now ${JSON.stringify(requested[field])})`,
-  );
+  const value = (definition: RunDefinition, field: string) => (definition as Record<string, unknown>)[field];
+  return definingFields(table)
+    .filter(([field]) => trim(value(recorded, field)) !== trim(value(requested, field)))
+    .map(
+      ([field, words]) =>
+        `${words} (recorded ${JSON.stringify(value(recorded, field))}, now ${JSON.stringify(value(requested, field))})`,
+    );
 }
 
 /** The definition a run record in Redis holds (the same fields, Redis's names). */
 export function definitionOfRecord(record: RunRecord): RunDefinition {
-  return {
-    format_version: 2,
-    run: record.run,
-    input: record.input,
-    output: record.output,
-    model: record.model,
-    precision: record.precision,
-    shard_size: record.shardSize,
-    normalize: record.normalize,
-    since: record.since ?? null,
-    input_roots: record.inputRoots,
-    carried_columns: record.carriedColumns,
-    url_column: record.urlColumn ?? null,
-    created_at: record.createdAt,
-  };
+  return runDefinition(record.run, record, { format_version: 2, created_at: record.createdAt });
 }
 
-/** A definition as read from a `_run.json`: one written before int8 existed names no precision, so fp32. */
-export function definitionOfJson(parsed: Omit<RunDefinition, 'precision'> & { precision?: Precision }): RunDefinition {
-  return { ...parsed, precision: parsed.precision ?? DEFAULT_PRECISION };
+/** A definition as read from a `_run.json`: a field it predates (precision before int8) means its default. */
+export function definitionOfJson(parsed: RunDefinition): RunDefinition {
+  return withStoredDefaults(parsed);
 }

@@ -6,30 +6,14 @@
  * failed and the manifest is written, then `done`. Counters count each shard exactly once,
  * however many times it was attempted: a shard's images are added when the shard first completes.
  */
-import type { Precision } from '../inference/precision.ts';
-import type { CarriedColumn } from '../output/columns.ts';
+import type { RunFields } from './run-options.ts';
 
 export type RunState = 'queued' | 'running' | 'done';
 
-export interface RunRecord {
+/** The run's definition (RunFields, declared in run-options.ts) with what Redis counts about it. */
+export interface RunRecord extends RunFields {
   run: string;
   state: RunState;
-  /** Input as given to submit (prefix URI, folder or manifest file URI). */
-  input: string;
-  /** Root output URI; results live under `<output>/<run>/`. */
-  output: string;
-  /** Model URI the workers load. */
-  model: string;
-  /** Precision the workers run the model at (shared/inference/precision.ts); 'fp32' for runs that predate it. */
-  precision: Precision;
-  /** Roots every image URI of the run lies under (checked again by the worker). */
-  inputRoots: string[];
-  /** Images per shard (submit --shard-size). */
-  shardSize: number;
-  /** L2-normalised vectors (`--normalize`). */
-  normalize: boolean;
-  /** Extra fields of the input's lines carried into every part, with their types (fixed at submit). */
-  carriedColumns: CarriedColumn[];
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -44,11 +28,6 @@ export interface RunRecord {
   /** Engines that produced this run's results (normally one). */
   engines: string[];
   /**
-   * Base run of an incremental run (`submit --since`, `schedule add --incremental`): images whose
-   * URI and ETag had an ok row there were skipped as unchanged. Null (or absent) for a full run.
-   */
-  since?: string | null;
-  /**
    * sha256 of the model's weights as submit found them (model/check-model.ts); a worker that
    * loaded other weights under the same reference refuses the run's shards. Null (or absent) for
    * runs submitted before it was recorded.
@@ -56,11 +35,6 @@ export interface RunRecord {
   modelSha256?: string | null;
   /** Name of the schedule that fired this run; null (or absent) for a run submitted by hand. */
   schedule?: string | null;
-  /**
-   * The column of image URLs of a CSV or Parquet list, when `--url-column` named one; null (or
-   * absent) for the default (`url`, else `uri`) and for other inputs. `verify` lists with it.
-   */
-  urlColumn?: string | null;
   /** Why the finaliser failed for good (its attempts spent); null while it has not, or after `retry`. */
   finalizeError: string | null;
 }

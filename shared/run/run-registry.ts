@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ConfigError } from '../errors.ts';
-import { DEFAULT_PRECISION, type Precision } from '../inference/precision.ts';
-import type { CarriedColumn } from '../output/columns.ts';
+import { hashOfRunFields, runFieldsOfHash } from './run-fields.ts';
+import type { NewRunFields } from './run-options.ts';
 import type { RunRecord, RunState } from './run-record.ts';
 
 /**
@@ -9,8 +9,9 @@ import type { RunRecord, RunState } from './run-record.ts';
  * hash tag in the prefix keeps them in one slot too).
  *
  * Keys, for prefix P and run R:
- * - `P:run:R`          hash: input, output, model, roots, timestamps, totals and counters
- *                      (since and schedule too, for incremental and scheduled runs; precision for int8 runs)
+ * - `P:run:R`          hash: the run's definition (the `stored` fields of run-options.ts, an
+ *                      optional one only when not its default), schedule and model_sha256 when
+ *                      set, timestamps, totals and counters
  * - `P:run:R:done`     set of shard indices that completed (each counted once)
  * - `P:run:R:failed`   set of shard indices that failed for good (until `retry`)
  * - `P:run:R:engines`  set of engine names that wrote results
@@ -67,27 +68,13 @@ for _, key in ipairs({KEYS[2], KEYS[3]}) do
 end
 return complete()`;
 
-export interface NewRun {
-  run: string;
-  input: string;
-  output: string;
-  model: string;
-  inputRoots: string[];
-  /** Images per shard: shard i holds the same images on a resubmission only with the same K. */
-  shardSize: number;
-  normalize: boolean;
-  carriedColumns: CarriedColumn[];
-  /** Base run of an incremental run (see RunRecord.since). */
-  since?: string;
-  /** Schedule that fired the run (see RunRecord.schedule). */
-  schedule?: string;
-  /** Precision of the run (see RunRecord.precision); default fp32. */
-  precision?: Precision;
-  /** sha256 of the model's weights as submit checked them; workers with other weights refuse its shards. */
-  modelSha256?: string;
-  /** The URL column of a CSV or Parquet list, when given (see RunRecord.urlColumn). */
-  urlColumn?: string;
-}
+/** A new run: its id and definition (run-options.ts), and what Redis keeps beside it. */
+export type NewRun = { run: string } & NewRunFields & {
+    /** Schedule that fired the run (see RunRecord.schedule). */
+    schedule?: string;
+    /** sha256 of the model's weights as submit checked them; workers with other weights refuse its shards. */
+    modelSha256?: string;
+  };
 
 export class RunRegistry {
   constructor(
@@ -133,15 +120,10 @@ export class RunRegistry {
     await this.redis
       .multi()
       .hset(hash, {
-        input: spec.input,
-        output: spec.output,
-        model: spec.model,
-        input_roots: JSON.stringify(spec.inputRoots),
-        shard_size: String(spec.shardSize),
-        normalize: spec.normalize ? '1' : '0',
-        carried_columns: JSON.stringify(spec.carriedColumns),
+        ...hashOfRunFields(spec),
         listing_done: '0',
-        ...optionalFields(spec),
+        ...(spec.schedule === undefined ? {} : { schedule: spec.schedule }),
+        ...(spec.modelSha256 === undefined ? {} : { model_sha256: spec.modelSha256 }),
       })
       .zadd(`${this.prefix}:runs`, now.getTime(), spec.run)
       .exec();
@@ -162,14 +144,7 @@ export class RunRegistry {
     return {
       run,
       state,
-      input: fields.input ?? '',
-      output: fields.output ?? '',
-      model: fields.model ?? '',
-      precision: (fields.precision as Precision | undefined) ?? DEFAULT_PRECISION,
-      inputRoots: JSON.parse(fields.input_roots ?? '[]') as string[],
-      shardSize: count('shard_size'),
-      normalize: fields.normalize === '1',
-      carriedColumns: JSON.parse(fields.carried_columns ?? '[]') as CarriedColumn[],
+      ...runFieldsOfHash(fields),
       createdAt: fields.created_at,
       startedAt: fields.started_at ?? null,
       finishedAt: fields.finished_at ?? null,
@@ -188,10 +163,8 @@ export class RunRegistry {
         failedShards: failedShards.map(Number).sort((a, b) => a - b),
       },
       engines: engineNames.sort(),
-      since: fields.since ?? null,
       schedule: fields.schedule ?? null,
       modelSha256: fields.model_sha256 ?? null,
-      urlColumn: fields.url_column ?? null,
       finalizeError: fields.finalize_error ?? null,
     };
   }
@@ -300,15 +273,4 @@ export class RunRegistry {
   async list(limit = 50): Promise<string[]> {
     return this.redis.zrevrange(`${this.prefix}:runs`, 0, limit - 1);
   }
-}
-
-/** Hash fields written only when set (precision only when not fp32), so full fp32 runs submitted by hand keep the hash they always had. */
-function optionalFields(spec: NewRun): Record<string, string> {
-  return {
-    ...(spec.since === undefined ? {} : { since: spec.since }),
-    ...(spec.schedule === undefined ? {} : { schedule: spec.schedule }),
-    ...(spec.modelSha256 === undefined ? {} : { model_sha256: spec.modelSha256 }),
-    ...(spec.precision === undefined || spec.precision === DEFAULT_PRECISION ? {} : { precision: spec.precision }),
-    ...(spec.urlColumn === undefined ? {} : { url_column: spec.urlColumn }),
-  };
 }
