@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Schema } from 'apache-arrow';
 import { readParquet, readSchema } from 'parquet-wasm';
 import type { ObjectStore } from '../storage/object-store.ts';
@@ -164,6 +165,10 @@ export interface CommitMarker {
   inputsDigest: string;
   /** The engine that processed it. */
   engine: string;
+  /** sha256 (hex) of the marker's own bytes, as read. */
+  sha256: string;
+  /** The data parts' checksums the marker records, or null for a shard committed before them. */
+  partsSha256: { embeddings: string; metadata: string } | null;
 }
 
 /** The commit marker of one shard, or null when the shard is not committed. */
@@ -208,7 +213,15 @@ function markerOf(shard: number, bytes: Uint8Array): CommitMarker {
     error: count(PART_METADATA_KEYS.error),
     inputsDigest: metadata.get(PART_METADATA_KEYS.inputsDigest) ?? '',
     engine: metadata.get(PART_METADATA_KEYS.engine) ?? 'unknown',
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    partsSha256: partsSha256Of(metadata),
   };
+}
+
+function partsSha256Of(metadata: Map<string, string>): CommitMarker['partsSha256'] {
+  const embeddings = metadata.get(PART_METADATA_KEYS.embeddingsSha256);
+  const parquet = metadata.get(PART_METADATA_KEYS.metadataSha256);
+  return embeddings === undefined || parquet === undefined ? null : { embeddings, metadata: parquet };
 }
 
 /** A part's bytes, or null when it is not there (a shard not committed, or no ok row). */
