@@ -1,12 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ObjectNotFoundError } from '../../shared/errors.ts';
 import { type PartKind, partKey, partPath } from '../../shared/output/output-format.ts';
-import {
-  type CommitMarker,
-  MAX_PART_BYTES,
-  NPY_PREAMBLE_BYTES,
-  npyRowCount,
-} from '../../shared/output/read-parts.ts';
+import { type CommitMarker, MAX_PART_BYTES, NPY_PREAMBLE_BYTES, npyRowCount } from '../../shared/output/read-parts.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 
 /**
@@ -50,7 +45,10 @@ async function readWhole(store: ObjectStore, uri: string): Promise<{ bytes: Buff
   }
 }
 
-async function streamNpy(store: ObjectStore, uri: string): Promise<{ sha256: string; vectors: number; size: number } | null> {
+async function streamNpy(
+  store: ObjectStore,
+  uri: string,
+): Promise<{ sha256: string; vectors: number; size: number } | null> {
   let stream: AsyncIterable<Buffer>;
   try {
     stream = await store.readStream(uri);

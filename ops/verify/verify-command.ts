@@ -5,10 +5,10 @@ import { configFromEnv } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import { connectRedis, reachableRedisUrl } from '../../shared/queue/redis-connection.ts';
 import { definitionOfRecord, type RunDefinition } from '../../shared/run/run-definition.ts';
+import { isRunLocation, parseRunLocation } from '../../shared/run/run-location.ts';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { normalizeUri } from '../../shared/storage/uri.ts';
-import { isRunLocation, parseRunLocation } from '../../shared/run/run-location.ts';
 import { type VerifyProgress, type VerifyReport, verifyRun } from './verify-run.ts';
 
 export interface VerifyOptions {

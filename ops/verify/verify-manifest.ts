@@ -86,7 +86,8 @@ export async function findUnexpectedParts(
       if (!PART_KINDS.includes(kind as PartKind) || name === undefined) continue;
       const shard = deeper.length === 0 ? shardOfPartName(name, kind as PartKind) : null;
       if (shard === null) problem('unexpected', `${path} is not a part of the layout (output-format.ts)`);
-      else if (shard >= shards) problem('unexpected', `${path}: shard ${shard} is on storage, but the run has ${shards} shards`);
+      else if (shard >= shards)
+        problem('unexpected', `${path}: shard ${shard} is on storage, but the run has ${shards} shards`);
     }
   }
 }

@@ -2,7 +2,7 @@ import { filterUnchanged, type IncrementalBase } from '../../producer/incrementa
 import type { InputListing } from '../../producer/list-inputs.ts';
 import { selectImages } from '../../producer/select-images.ts';
 import { type Shard, shardListing } from '../../producer/shard-listing.ts';
-import type { RunManifest } from '../../shared/output/output-format.ts';
+import { partPath, type RunManifest } from '../../shared/output/output-format.ts';
 import { type CommitMarker, markerOf, type PartRow, shardRowsOf } from '../../shared/output/read-parts.ts';
 import type { ImageRef } from '../../shared/queue/job-payload.ts';
 import type { RunDefinition } from '../../shared/run/run-definition.ts';
@@ -128,7 +128,7 @@ async function verifyShard(
   if (bytes.errors === null) {
     problem(
       'missing',
-      `shard ${shard.index} is not committed (no errors part): its ${shard.images.length} inputs have no rows`,
+      `shard ${shard.index} is not committed (${partPath('errors', shard.index)}, its commit marker, is missing): its ${shard.images.length} inputs have no rows`,
     );
     return uncommitted;
   }
