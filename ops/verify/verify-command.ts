@@ -132,10 +132,10 @@ function progressLine(stream: NodeJS.WriteStream): { update: VerifyProgress; end
   if (!stream.isTTY) return { update: () => undefined, end: () => undefined };
   let drawn = 0;
   return {
-    update: ({ shards, bytes }) => {
+    update: ({ shards, of, bytes }) => {
       if (Date.now() - drawn < 500) return;
       drawn = Date.now();
-      stream.write(`\rverify: ${shards} shards, ${(bytes / 1e6).toFixed(1)} MB read`);
+      stream.write(`\rverify: ${shards}${of === null ? '' : ` of ${of}`} shards, ${(bytes / 1e6).toFixed(1)} MB read`);
     },
     end: () => {
       if (drawn > 0) stream.write('\r\x1b[K');

@@ -55,8 +55,11 @@ export const MAX_DETAILS = 50;
 /** Shards read at once: enough to hide S3 latency (3 parts each), few enough to keep memory small. */
 export const SHARDS_IN_FLIGHT = 8;
 
-/** Told after each shard: shards verified so far and bytes read, for a progress line. */
-export type VerifyProgress = (progress: { shards: number; bytes: number }) => void;
+/**
+ * Told after each batch of shards: shards verified so far, of how many the manifest says (null
+ * without one), and bytes read, for a progress line.
+ */
+export type VerifyProgress = (progress: { shards: number; of: number | null; bytes: number }) => void;
 
 export async function verifyRun(
   definition: RunDefinition,
@@ -96,7 +99,7 @@ export async function verifyRun(
       markers.error += shard.marker.error;
     }
     batch = [];
-    onProgress({ shards: report.shards, bytes: bytesRead });
+    onProgress({ shards: report.shards, of: checked?.manifest.shards.total ?? null, bytes: bytesRead });
   };
   for await (const shard of shardListing(changed, definition.shard_size)) {
     report.shards += 1;

@@ -95,6 +95,14 @@ describe('verify <output>/<run> on a folder', () => {
     assert.match(result.stdout, /_manifest.json counts .* the commit markers on storage count/);
   });
 
+  test("a committed shard's deleted .npy exits 2 naming it", async () => {
+    const result = await verify(
+      await damagedCopy('deleted-npy', (runFolder) => rm(join(runFolder, 'embeddings/part-00002.npy'))),
+    );
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stdout, /missing: embeddings\/part-00002.npy is missing, though shard 2 is committed/);
+  });
+
   test('two vectors swapped inside a .npy exit 2 naming the part', async () => {
     let swappedName = '';
     const location = await damagedCopy('swapped', async (runFolder) => {
