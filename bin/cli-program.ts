@@ -262,15 +262,16 @@ program
 program
   .command('verify')
   .description(
-    "re-read a run's input and output and report every input missing, duplicated or mismatched (exit 0 clean, 2 not)",
+    "re-read a run's input and output: every input missing, duplicated or mismatched, every part missing, damaged (sha256) or unexpected (exit 0 clean, 2 not)",
   )
-  .argument('<run>', 'run id')
+  .argument('<run>', "run id, or the run's folder <output>/<run> (folder or s3://): verified from storage alone")
   .option('--output <uri>', "verify from storage alone: the run's output root (its <run>/_run.json), without Redis")
   .addOption(jsonOption())
   .addHelpText(
     'after',
     examples(
       'resnet-batch verify "$RUN"',
+      'resnet-batch verify ./out/catalogue-v2',
       'resnet-batch verify catalogue-v2 --output s3://results/ --json | jq .problems',
     ),
   )

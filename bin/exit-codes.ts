@@ -16,7 +16,7 @@ export const EXIT_CODES: readonly { code: string; meaning: string }[] = [
   {
     code: '2',
     meaning:
-      'partial: some images failed (classify), shards or finalising failed (run, status --wait), inputs missing, duplicated or mismatched (verify)',
+      'partial: some images failed (classify), shards or finalising failed (run, status --wait), inputs missing, duplicated or mismatched, or parts or the manifest missing, damaged or unexpected (verify)',
   },
   { code: '124', meaning: 'status --wait: --timeout passed first (the run goes on)' },
   {

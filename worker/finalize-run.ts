@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { Logger } from '../shared/observability/logger.ts';
-import { manifestKey, OUTPUT_FORMAT_VERSION, type RunManifest } from '../shared/output/output-format.ts';
+import { manifestDigest } from '../shared/output/manifest-digest.ts';
+import { manifestKey, OUTPUT_FORMAT_VERSION, partPath, type RunManifest } from '../shared/output/output-format.ts';
 import { readCommitMarkers } from '../shared/output/read-parts.ts';
 import { finalizeJobId, InvalidJobError, parseFinalizeJob } from '../shared/queue/job-payload.ts';
 import type { RunRecord } from '../shared/run/run-record.ts';
@@ -62,7 +63,8 @@ export async function finalizeRun(
     );
   }
   const finishedAt = new Date();
-  const manifest = buildManifest(record, counted, model, finishedAt);
+  const built = buildManifest(record, counted, model, finishedAt);
+  const manifest: RunManifest = { ...built, manifest_sha256: manifestDigest(built) };
   await outputStore.write(manifestKey(record.output, run), `${JSON.stringify(manifest, null, 2)}\n`, {
     contentType: 'application/json',
   });
@@ -75,16 +77,24 @@ interface StorageCounts {
   ok: number;
   error: number;
   shards: number;
+  /** The committed parts' checksums, for the manifest's `parts_sha256`. */
+  partsSha256: Record<string, string>;
 }
 
 async function countCommittedShards(store: ObjectStore, record: RunRecord): Promise<StorageCounts> {
-  const counts: StorageCounts = { ok: 0, error: 0, shards: 0 };
+  const counts: StorageCounts = { ok: 0, error: 0, shards: 0, partsSha256: {} };
   for await (const marker of readCommitMarkers(store, record.output, record.run)) {
     // A stray part past the run's shards (a forged job's) is no part of the run.
     if (marker.shard >= record.shards.total) continue;
     counts.ok += marker.ok;
     counts.error += marker.error;
     counts.shards += 1;
+    // A shard committed before checksums existed has none for its data parts: they stay unverified.
+    if (marker.partsSha256 !== null) {
+      counts.partsSha256[partPath('embeddings', marker.shard)] = marker.partsSha256.embeddings;
+      counts.partsSha256[partPath('metadata', marker.shard)] = marker.partsSha256.metadata;
+    }
+    counts.partsSha256[partPath('errors', marker.shard)] = marker.sha256;
   }
   return counts;
 }
@@ -109,5 +119,6 @@ function buildManifest(record: RunRecord, counted: StorageCounts, model: ModelId
     started_at: record.startedAt ?? record.createdAt,
     finished_at: finishedAt.toISOString(),
     format_version: OUTPUT_FORMAT_VERSION,
+    parts_sha256: counted.partsSha256,
   };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PreconditionFailedError, ResnetBatchError } from '../shared/errors.ts';
 import type { CarriedColumn } from '../shared/output/columns.ts';
 import {
@@ -85,23 +86,19 @@ export async function commitShard(
     await store.write(uri, body, { contentType });
   };
   const committed: CommittedShard = { ok: parts.metadata.length, error: parts.errors.length, inputsDigest };
+  const embeddings = encodeNpy(parts.vectors, committed.ok, parts.width);
+  const metadata = encodeMetadataParquet(parts.metadata, carried);
+  // The marker names the data parts' checksums, so `verify` proves the bytes, not only the counts.
   const marker = encodeErrorsParquet(parts.errors, carried, {
     shard: job.shard,
     ok: committed.ok,
     inputsDigest,
     engine: parts.engineName,
+    partsSha256: { embeddings: sha256Hex(embeddings), metadata: sha256Hex(metadata) },
   });
   try {
-    await ownWrite(
-      embeddingsKey(job.output, job.run, job.shard),
-      encodeNpy(parts.vectors, committed.ok, parts.width),
-      EMBEDDINGS_CONTENT_TYPE,
-    );
-    await ownWrite(
-      metadataKey(job.output, job.run, job.shard),
-      encodeMetadataParquet(parts.metadata, carried),
-      PARQUET_CONTENT_TYPE,
-    );
+    await ownWrite(embeddingsKey(job.output, job.run, job.shard), embeddings, EMBEDDINGS_CONTENT_TYPE);
+    await ownWrite(metadataKey(job.output, job.run, job.shard), metadata, PARQUET_CONTENT_TYPE);
     await lease.confirm();
     await store.write(errorsKey(job.output, job.run, job.shard), marker, {
       contentType: PARQUET_CONTENT_TYPE,
@@ -114,6 +111,10 @@ export async function commitShard(
     if (other === null || other.inputsDigest !== inputsDigest) throw new ConflictingCommitError(job, other);
     return other;
   }
+}
+
+function sha256Hex(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** Another attempt committed the shard while this one was writing. */

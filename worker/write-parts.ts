@@ -74,7 +74,14 @@ export function encodeMetadataParquet(rows: readonly MetadataRow[], carried: rea
 export function encodeErrorsParquet(
   rows: readonly ErrorRow[],
   carried: readonly CarriedColumn[],
-  commit: { shard: number; ok: number; inputsDigest?: string; engine?: string },
+  commit: {
+    shard: number;
+    ok: number;
+    inputsDigest?: string;
+    engine?: string;
+    /** sha256 (hex) of the .npy and the metadata part as uploaded (output-format.ts, Checksums). */
+    partsSha256?: { embeddings: string; metadata: string };
+  },
 ): Buffer {
   rows.forEach((row, index) => {
     checkSize(row, index);
@@ -91,6 +98,12 @@ export function encodeErrorsParquet(
     ...(commit.inputsDigest === undefined
       ? []
       : [[PART_METADATA_KEYS.inputsDigest, commit.inputsDigest] as [string, string]]),
+    ...(commit.partsSha256 === undefined
+      ? []
+      : ([
+          [PART_METADATA_KEYS.embeddingsSha256, commit.partsSha256.embeddings],
+          [PART_METADATA_KEYS.metadataSha256, commit.partsSha256.metadata],
+        ] as [string, string][])),
   ]);
   return encodeParquet(ERROR_COLUMNS, rows, carried, extra);
 }

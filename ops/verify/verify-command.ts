@@ -5,10 +5,11 @@ import { configFromEnv } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import { connectRedis, reachableRedisUrl } from '../../shared/queue/redis-connection.ts';
 import { definitionOfRecord, type RunDefinition } from '../../shared/run/run-definition.ts';
+import { isRunLocation, parseRunLocation } from '../../shared/run/run-location.ts';
 import { RunRegistry } from '../../shared/run/run-registry.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import { normalizeUri } from '../../shared/storage/uri.ts';
-import { type VerifyReport, verifyRun } from './verify-run.ts';
+import { type VerifyProgress, type VerifyReport, verifyRun } from './verify-run.ts';
 
 export interface VerifyOptions {
   json: boolean;
@@ -20,15 +21,25 @@ export interface VerifyOptions {
 }
 
 /**
- * `resnet-batch verify <run> [--output <uri>] [--json]`: re-reads the run's input and output and
- * reports every input missing, duplicated or mismatched (ops/verify/verify-run.ts). Exit 0 when
- * the output holds exactly one row for every input, 2 when it does not, 1 when the run cannot be
- * found or read.
+ * `resnet-batch verify <run | output/run> [--output <uri>] [--json]`: re-reads the run's input
+ * and output and reports every input missing, duplicated or mismatched and every part missing,
+ * damaged or unexpected (ops/verify/verify-run.ts). Exit 0 when the output is clean, 2 when it is
+ * not, 1 when the run cannot be found or read.
+ *
+ * Given a location (`<output>/<run>`, or a run id with --output), verify checks THAT location,
+ * whatever output its `_run.json` names: a copy of a run is verified as the copy it is.
  */
-export async function verifyCommand(run: string, options: VerifyOptions): Promise<number> {
+export async function verifyCommand(target: string, options: VerifyOptions): Promise<number> {
   const config = configFromEnv();
+  const location = isRunLocation(target)
+    ? parseRunLocation(target)
+    : options.output !== undefined
+      ? { output: normalizeUri(options.output), run: target }
+      : null;
   const definition =
-    options.output !== undefined ? await fromStorage(run, normalizeUri(options.output)) : await fromRedis(run);
+    location === null
+      ? await fromRedis(target)
+      : { ...(await fromStorage(location.run, location.output)), output: location.output };
   const store = openStore(definition.output);
   const listing = await openListing(definition.input, {
     openStore: (uri) => openStore(uri),
@@ -37,7 +48,9 @@ export async function verifyCommand(run: string, options: VerifyOptions): Promis
   try {
     const incremental =
       definition.since === null ? null : await incrementalBase(definition, config.REDIS_URL, config.QUEUE_PREFIX);
-    const report = await verifyRun(definition, listing, incremental, store);
+    const progress = progressLine(process.stderr);
+    const report = await verifyRun(definition, listing, incremental, store, progress.update);
+    progress.end();
     process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : reportText(report));
     return Object.values(report.problems).every((count) => count === 0) ? 0 : 2;
   } finally {
@@ -51,7 +64,9 @@ async function fromStorage(run: string, output: string): Promise<RunDefinition> 
   try {
     const definition = await readDefinition(store, output, run);
     if (definition === null)
-      throw new ConfigError(`no run ${run} under ${output} (no ${run}/_run.json); check the run id and --output`);
+      throw new ConfigError(
+        `no run ${run} under ${output} (no ${run}/_run.json); check the run id and --output, or give the run's folder`,
+      );
     return definition;
   } finally {
     await store.close();
@@ -105,8 +120,25 @@ function reportText(report: VerifyReport): string {
     `run       ${report.run}`,
     `inputs    ${report.inputs} in ${report.shards} shards, as the input lists now`,
     `rows      ${report.rows.ok} ok, ${report.rows.error} error`,
+    `bytes     ${report.bytes.checked} parts match their sha256${report.bytes.unverified > 0 ? `, ${report.bytes.unverified} unverified bytes (written before checksums)` : ''}`,
     `verdict   ${verdict}`,
     ...report.details.map((detail) => `  ${detail}`),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Shards done and bytes read, redrawn on one line of a terminal's stderr at most twice a second. */
+function progressLine(stream: NodeJS.WriteStream): { update: VerifyProgress; end(): void } {
+  if (!stream.isTTY) return { update: () => undefined, end: () => undefined };
+  let drawn = 0;
+  return {
+    update: ({ shards, of, bytes }) => {
+      if (Date.now() - drawn < 500) return;
+      drawn = Date.now();
+      stream.write(`\rverify: ${shards}${of === null ? '' : ` of ${of}`} shards, ${(bytes / 1e6).toFixed(1)} MB read`);
+    },
+    end: () => {
+      if (drawn > 0) stream.write('\r\x1b[K');
+    },
+  };
 }

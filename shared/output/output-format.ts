@@ -26,6 +26,17 @@
  *   lexicographic listing returns up to 100,000 shards in order. Index 100000 and above get
  *   longer names (part-123456); a reader of a run that large sorts by the parsed number.
  *
+ * Checksums (added in issue 19, same format version: a reader that ignores them loses nothing):
+ * - The commit marker's key-value metadata names the sha256 of the shard's .npy and metadata part
+ *   (PART_METADATA_KEYS.embeddingsSha256, metadataSha256), computed from the bytes uploaded.
+ * - The manifest names the sha256 of every committed part, the markers included (`parts_sha256`,
+ *   by path relative to `<output>/<run>/`), and its own digest (`manifest_sha256`, see
+ *   manifest-digest.ts), so `resnet-batch verify` detects a part damaged, reordered inside,
+ *   deleted or added, and a manifest edited. The digest catches edits and damage, not forgery:
+ *   whoever can write the output can recompute it.
+ * - Runs written before carry neither: verify checks them as before and counts their parts as
+ *   "unverified bytes".
+ *
  * Format 1 (runs written before this layout) kept error rows in metadata/ with a `status`
  * column and a nullable `embedding_row`; read-parts.ts still reads it.
  */
@@ -64,6 +75,10 @@ export const PART_METADATA_KEYS = {
   inputsDigest: 'resnet_batch.inputs_sha256',
   /** The engine that processed the shard (InferenceEngine.name). */
   engine: 'resnet_batch.engine',
+  /** Commit marker only: sha256 (hex) of the shard's .npy as uploaded. */
+  embeddingsSha256: 'resnet_batch.embeddings_sha256',
+  /** Commit marker only: sha256 (hex) of the shard's metadata part as uploaded. */
+  metadataSha256: 'resnet_batch.metadata_sha256',
 } as const;
 
 /** How the vectors of a run are scaled: as pooled (`none`) or to unit length (`l2`, `--normalize`). */
@@ -91,6 +106,14 @@ export interface RunManifest {
   /** ISO 8601 UTC. */
   finished_at: string;
   format_version: number;
+  /**
+   * sha256 (hex) of every committed part, by path relative to `<output>/<run>/`
+   * (`embeddings/part-00042.npy`, `metadata/...`, `errors/...`). Absent from manifests written
+   * before issue 19; a part of an older shard whose marker has no checksums is left out.
+   */
+  parts_sha256?: Record<string, string>;
+  /** manifest-digest.ts of this manifest without this field. Absent before issue 19. */
+  manifest_sha256?: string;
 }
 
 /** 'part-00042': the file stem of shard 42. */
@@ -113,6 +136,11 @@ export function shardOfPartName(name: string, kind: PartKind): number | null {
  * id would leave the output prefix (a `..` segment), so a forged run id cannot write elsewhere.
  */
 
+/** `embeddings/part-00042.npy`: a part's path relative to `<output>/<run>/`, as `parts_sha256` keys it. */
+export function partPath(kind: PartKind, shardIndex: number): string {
+  return `${kind}/${partName(shardIndex)}.${PART_EXTENSIONS[kind]}`;
+}
+
 /** `<output>/<run>/<kind>/`: the folder of one kind of part. */
 export function partFolder(outputUri: string, runId: string, kind: PartKind): string {
   return joinUri(outputUri, `${runId}/${kind}/`);
@@ -120,7 +148,7 @@ export function partFolder(outputUri: string, runId: string, kind: PartKind): st
 
 /** `<output>/<run>/<kind>/part-NNNNN.<npy|parquet>` */
 export function partKey(outputUri: string, runId: string, kind: PartKind, shardIndex: number): string {
-  return joinUri(outputUri, `${runId}/${kind}/${partName(shardIndex)}.${PART_EXTENSIONS[kind]}`);
+  return joinUri(outputUri, `${runId}/${partPath(kind, shardIndex)}`);
 }
 
 /** `<output>/<run>/embeddings/part-NNNNN.npy` */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Schema } from 'apache-arrow';
 import { readParquet, readSchema } from 'parquet-wasm';
 import type { ObjectStore } from '../storage/object-store.ts';
@@ -104,8 +105,15 @@ export async function vectorCount(
 ): Promise<number | null> {
   const uri = partKey(output, run, 'embeddings', shard);
   const bytes = await readPartIfPresent(store, uri);
-  if (bytes === null) return null;
-  const header = bytes.subarray(10, 10 + bytes.readUInt16LE(8)).toString('latin1');
+  return bytes === null ? null : npyRowCount(uri, bytes);
+}
+
+/** Bytes of a .npy (version 1.0) up to the end of its header length field. */
+export const NPY_PREAMBLE_BYTES = 10;
+
+/** The first dimension of a 2-D .npy, from its first bytes (at least the preamble and header). */
+export function npyRowCount(uri: string, head: Buffer): number {
+  const header = head.subarray(NPY_PREAMBLE_BYTES, NPY_PREAMBLE_BYTES + head.readUInt16LE(8)).toString('latin1');
   const rows = /'shape': \((\d+),/.exec(header)?.[1];
   if (rows === undefined)
     throw new Error(`${uri} is not a 2-D .npy file (header ${JSON.stringify(header.slice(0, 80))})`);
@@ -120,20 +128,33 @@ async function readOneShard(
   columns: { ok: readonly string[]; error: readonly string[] },
 ): Promise<ShardRows> {
   const bytes = await store.read(part.uri, { maxBytes: MAX_PART_BYTES });
-  if (hasColumn(arrow.tableFromIPC(readSchema(bytes).intoIPCStream()).schema, 'status')) {
+  if (isFormat1(bytes)) return shardRowsOf(part.shard, bytes, null, columns);
+  const errorBytes = await readPartIfPresent(store, partKey(output, run, 'errors', part.shard));
+  return shardRowsOf(part.shard, bytes, errorBytes, columns);
+}
+
+function isFormat1(metadataPart: Uint8Array): boolean {
+  return hasColumn(arrow.tableFromIPC(readSchema(metadataPart).intoIPCStream()).schema, 'status');
+}
+
+/** A shard's rows from its parts' bytes already read (either format; format 1 needs no errors part). */
+export function shardRowsOf(
+  shard: number,
+  metadataPart: Uint8Array,
+  errorsPart: Uint8Array | null,
+  columns: { ok: readonly string[]; error: readonly string[] },
+): ShardRows {
+  if (isFormat1(metadataPart)) {
     // Format 1: one part, every input, with `status`.
-    const rows = rowsOf(bytes, ['status', ...columns.ok, ...columns.error]);
+    const rows = rowsOf(metadataPart, ['status', ...columns.ok, ...columns.error]);
     return {
-      shard: part.shard,
+      shard,
       ok: rows.filter((row) => row.status === 'ok').map((row) => pick(row, columns.ok)),
       errors: rows.filter((row) => row.status !== 'ok').map((row) => pick(row, columns.error)),
     };
   }
-  const ok = rowsOf(bytes, columns.ok);
-  const errorsUri = partKey(output, run, 'errors', part.shard);
-  const errorBytes =
-    (await store.stat(errorsUri)) === null ? null : await store.read(errorsUri, { maxBytes: MAX_PART_BYTES });
-  return { shard: part.shard, ok, errors: errorBytes === null ? [] : rowsOf(errorBytes, columns.error) };
+  const ok = rowsOf(metadataPart, columns.ok);
+  return { shard, ok, errors: errorsPart === null ? [] : rowsOf(errorsPart, columns.error) };
 }
 
 function hasColumn(schema: Schema, name: string): boolean {
@@ -164,6 +185,10 @@ export interface CommitMarker {
   inputsDigest: string;
   /** The engine that processed it. */
   engine: string;
+  /** sha256 (hex) of the marker's own bytes, as read. */
+  sha256: string;
+  /** The data parts' checksums the marker records, or null for a shard committed before them. */
+  partsSha256: { embeddings: string; metadata: string } | null;
 }
 
 /** The commit marker of one shard, or null when the shard is not committed. */
@@ -193,8 +218,8 @@ export async function* readCommitMarkers(
   }
 }
 
-/** The counts a marker's key-value metadata records (worker/write-parts.ts encodeErrorsParquet). */
-function markerOf(shard: number, bytes: Uint8Array): CommitMarker {
+/** The facts a marker's key-value metadata records (worker/write-parts.ts encodeErrorsParquet). */
+export function markerOf(shard: number, bytes: Uint8Array): CommitMarker {
   const metadata = arrow.tableFromIPC(readSchema(bytes).intoIPCStream()).schema.metadata;
   const count = (key: string): number => {
     const value = Number(metadata.get(key));
@@ -208,7 +233,15 @@ function markerOf(shard: number, bytes: Uint8Array): CommitMarker {
     error: count(PART_METADATA_KEYS.error),
     inputsDigest: metadata.get(PART_METADATA_KEYS.inputsDigest) ?? '',
     engine: metadata.get(PART_METADATA_KEYS.engine) ?? 'unknown',
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    partsSha256: partsSha256Of(metadata),
   };
+}
+
+function partsSha256Of(metadata: Map<string, string>): CommitMarker['partsSha256'] {
+  const embeddings = metadata.get(PART_METADATA_KEYS.embeddingsSha256);
+  const parquet = metadata.get(PART_METADATA_KEYS.metadataSha256);
+  return embeddings === undefined || parquet === undefined ? null : { embeddings, metadata: parquet };
 }
 
 /** A part's bytes, or null when it is not there (a shard not committed, or no ok row). */
