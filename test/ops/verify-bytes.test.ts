@@ -6,9 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RunManifest } from '../../shared/output/output-format.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
+import { type CliResult, runCli } from '../harness/cli.ts';
 import { s3Env, s3StorageConfig, startS3, type TestS3 } from '../harness/s3-server.ts';
 import { uniqueName } from '../harness/unique-name.ts';
-import { type CliResult, runCli } from '../pipeline/pipeline-harness.ts';
 
 /**
  * `resnet-batch verify <output>/<run>` proves the bytes of the location it is given (issue 19):
