@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { CalibrateOptions } from '../ops/int8/calibrate-command.ts';
 import type { EvaluateOptions } from '../ops/int8/evaluate-command.ts';
 import type { RunCommandOptions } from '../ops/run-command.ts';
@@ -12,6 +12,7 @@ import { PRECISIONS } from '../shared/inference/precision.ts';
 import { PROJECT_VERSION } from '../shared/source-location.ts';
 import type { ClassifyOptions } from '../worker/classify-command.ts';
 import type { WorkerCommandOptions } from '../worker/worker-command.ts';
+import { SuggestingCommand } from './suggesting-command.ts';
 
 /**
  * The `resnet-batch` command line, declared without parsing (bin/cli.ts parses it; the docs
@@ -20,7 +21,7 @@ import type { WorkerCommandOptions } from '../worker/worker-command.ts';
  * with examples, and prints what a command throws in one format: `resnet-batch: CODE: message`.
  * Exit codes: bin/exit-codes.ts.
  */
-export const program = new Command('resnet-batch')
+export const program = new SuggestingCommand('resnet-batch')
   .description('Batch ResNet-50 inference: image URIs in, embeddings (.npy) and labels (Parquet) out')
   .version(PROJECT_VERSION, '-V, --version', 'print the version and exit')
   .showHelpAfterError()
@@ -222,7 +223,7 @@ program
   .addOption(jsonOption())
   .option(
     '--wait',
-    'block until the run ends (a live line on a terminal), then exit 0 if every input has a row, 2 if shards or finalising failed',
+    'block until the run ends (a live line on a terminal), then exit 0 if every input has an ok row, 2 if some have error rows or shards or finalising failed',
     false,
   )
   .addOption(
@@ -235,7 +236,7 @@ program
     examples(
       'resnet-batch status 20261201-120000-a1b2c3',
       'resnet-batch status "$RUN" --json | jq .images',
-      'resnet-batch status "$RUN" --wait --timeout 3600 && echo "every input has a row"',
+      'resnet-batch status "$RUN" --wait --timeout 3600 && echo "every input has an ok row"',
     ),
   )
   .action(async (run: string, options: StatusOptions) => {
@@ -266,6 +267,25 @@ program
   .action(async (run: string) => {
     const { retryCommand } = await import('../ops/retry-command.ts');
     process.exitCode = await retryCommand(run);
+  });
+
+program
+  .command('failed')
+  .description(
+    'list the inputs of a run that have an error row, one URI a line: a list `run` and `submit` take, to process only them again as a new run once the cause is fixed (no Redis needed)',
+  )
+  .argument('<location>', "the run's folder: its --output, then the run id (a folder or s3:// URI)")
+  .addHelpText(
+    'after',
+    examples(
+      'resnet-batch failed ./out/20261201-120000-a1b2c3 > failed.txt',
+      'resnet-batch run failed.txt --output ./out',
+      'resnet-batch failed s3://results/catalogue-v2 | wc -l',
+    ),
+  )
+  .action(async (location: string) => {
+    const { failedCommand } = await import('../ops/failed-command.ts');
+    process.exitCode = await failedCommand(location);
   });
 
 program
