@@ -78,6 +78,8 @@ export async function commitShard(
   carried: readonly CarriedColumn[],
   lease: ShardLease,
   inputsDigest: string,
+  /** When the run's first attempt started, recorded in the marker for a resume (ShardContext.runStartedAt). */
+  runStartedAt?: string,
 ): Promise<CommittedShard> {
   const ownWrite = async (uri: string, body: Buffer, contentType: string): Promise<void> => {
     await lease.confirm();
@@ -90,6 +92,7 @@ export async function commitShard(
     ok: committed.ok,
     inputsDigest,
     engine: parts.engineName,
+    ...(runStartedAt === undefined ? {} : { runStartedAt }),
   });
   try {
     await ownWrite(

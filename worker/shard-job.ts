@@ -74,8 +74,12 @@ export async function runShardJob(
   requireRecordedWeights(deps.model, record.modelSha256, `run ${shard.run}`);
   if (await deps.registry.isShardDone(shard.run, shard.shard)) return { skipped: 'already done' };
 
-  await deps.registry.markStarted(shard.run);
-  const outcome = await (deps.processShard ?? processShard)(shard, shardContext(job, shard.shard, record, lease, deps));
+  const startedAt = await deps.registry.markStarted(shard.run);
+  const context = shardContext(job, shard.shard, record, lease, deps);
+  const outcome = await (deps.processShard ?? processShard)(shard, {
+    ...context,
+    runStartedAt: record.firstStartedAt ?? startedAt,
+  });
   // Counting is exactly-once by itself (RunRegistry.completeShard), so a worker that lost the lock
   // after its commit may still count the shard: the counts come from the commit on storage.
   const { runComplete } = await deps.registry.completeShard(shard.run, shard.shard, outcome, deps.engine.name);

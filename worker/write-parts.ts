@@ -74,7 +74,7 @@ export function encodeMetadataParquet(rows: readonly MetadataRow[], carried: rea
 export function encodeErrorsParquet(
   rows: readonly ErrorRow[],
   carried: readonly CarriedColumn[],
-  commit: { shard: number; ok: number; inputsDigest?: string; engine?: string },
+  commit: { shard: number; ok: number; inputsDigest?: string; engine?: string; runStartedAt?: string },
 ): Buffer {
   rows.forEach((row, index) => {
     checkSize(row, index);
@@ -91,6 +91,12 @@ export function encodeErrorsParquet(
     ...(commit.inputsDigest === undefined
       ? []
       : [[PART_METADATA_KEYS.inputsDigest, commit.inputsDigest] as [string, string]]),
+    // The engine was passed here but never written, so a resumed run counted its shards' engine
+    // as 'unknown' (issue 19); the run's start lets a resume keep the first started_at.
+    ...(commit.engine === undefined ? [] : [[PART_METADATA_KEYS.engine, commit.engine] as [string, string]]),
+    ...(commit.runStartedAt === undefined
+      ? []
+      : [[PART_METADATA_KEYS.runStartedAt, commit.runStartedAt] as [string, string]]),
   ]);
   return encodeParquet(ERROR_COLUMNS, rows, carried, extra);
 }

@@ -64,6 +64,11 @@ export const PART_METADATA_KEYS = {
   inputsDigest: 'resnet_batch.inputs_sha256',
   /** The engine that processed the shard (InferenceEngine.name). */
   engine: 'resnet_batch.engine',
+  /**
+   * When the run's first attempt started (ISO 8601 UTC), as the worker knew it: a run resumed in
+   * a new Redis takes its manifest's started_at from its committed shards.
+   */
+  runStartedAt: 'resnet_batch.run_started_at',
 } as const;
 
 /** How the vectors of a run are scaled: as pooled (`none`) or to unit length (`l2`, `--normalize`). */

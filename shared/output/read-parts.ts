@@ -162,8 +162,10 @@ export interface CommitMarker {
   error: number;
   /** shared/run/shard-digest.ts of the inputs it was committed for. */
   inputsDigest: string;
-  /** The engine that processed it. */
-  engine: string;
+  /** The engine that processed it; null for markers written before it was recorded. */
+  engine: string | null;
+  /** When the run's first attempt started (PART_METADATA_KEYS.runStartedAt); null when not recorded. */
+  runStartedAt: string | null;
 }
 
 /** The commit marker of one shard, or null when the shard is not committed. */
@@ -207,8 +209,18 @@ function markerOf(shard: number, bytes: Uint8Array): CommitMarker {
     ok: count(PART_METADATA_KEYS.ok),
     error: count(PART_METADATA_KEYS.error),
     inputsDigest: metadata.get(PART_METADATA_KEYS.inputsDigest) ?? '',
-    engine: metadata.get(PART_METADATA_KEYS.engine) ?? 'unknown',
+    engine: metadata.get(PART_METADATA_KEYS.engine) ?? null,
+    runStartedAt: isoTime(metadata.get(PART_METADATA_KEYS.runStartedAt)),
   };
+}
+
+/** An ISO 8601 UTC time as the worker writes it, or null for anything else (absent, edited). */
+function isoTime(value: string | undefined): string | null {
+  return value !== undefined &&
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(value) &&
+    !Number.isNaN(Date.parse(value))
+    ? value
+    : null;
 }
 
 /** A part's bytes, or null when it is not there (a shard not committed, or no ok row). */
