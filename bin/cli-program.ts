@@ -111,7 +111,11 @@ program
   .option('--batch-size <n>', 'images per engine call (default BATCH_SIZE or 32)', positiveInt)
   .addOption(modelOption())
   .addOption(precisionOption())
-  .option('--metrics-port <port>', 'port of Prometheus /metrics (default METRICS_PORT or 9464; 0 turns it off)', port)
+  .option(
+    '--metrics-port <port>',
+    'port of Prometheus /metrics (default METRICS_PORT or 9464; 0 turns it off; when taken, a free port, logged)',
+    port,
+  )
   .option(
     '--shards-in-flight <n>',
     'shards worked on at once, sharing the engine (default SHARDS_IN_FLIGHT or 2; 1 = a crash loses only its own shard)',
