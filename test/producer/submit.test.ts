@@ -290,7 +290,7 @@ describe('refusing bad configuration before anything is enqueued', () => {
       );
     });
 
-    test('an output in an existing bucket passes the write check and keeps its probe', async () => {
+    test('an output in an existing bucket passes the write check and removes its probe', async () => {
       const config = s3StorageConfig(s3);
       const bucket = uniqueName('bkt');
       await s3.createBucket(bucket);
@@ -301,7 +301,7 @@ describe('refusing bad configuration before anything is enqueued', () => {
       );
       assert.equal(result.enqueued, 1);
       const store = openStore(`s3://${bucket}/`, config);
-      assert.notEqual(await store.stat(`s3://${bucket}/out/to-s3/.write-check`), null);
+      assert.equal(await store.stat(`s3://${bucket}/out/to-s3/.write-check`), null);
       await store.close();
     });
   });
