@@ -39,9 +39,9 @@ export interface RunCommandOptions {
  * (ops/local-workers.ts); it starts loading the model while Redis starts and the input is listed.
  * An int8 run first builds its graph once, here, on first use (prepareInt8Model).
  *
- * Exit 0 when every input image has an ok row, 2 when some have an error row or some shards failed
- * for good (runExitCode), 1 on a fatal error (thrown), 128 + the signal's number when a signal stopped it (130 for Ctrl-C, 143
- * for SIGTERM, 129 for SIGHUP; ops/run-stop.ts). However it ends, no worker and no redis-server
+ * Exit 0 when every input image has an ok row, 2 when some have an error row or some shards
+ * failed for good (runExitCode), 1 on a fatal error (thrown), 128 + the signal's number when a
+ * signal stopped it (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP; ops/run-stop.ts). However it ends, no worker and no redis-server
  * of its own is left behind, and nothing of them on disk.
  */
 export async function runCommand(

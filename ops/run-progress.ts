@@ -102,7 +102,8 @@ export function stateWithFailures(record: RunRecord): string {
 
 /**
  * How a finished run ends for a script: 0 only when every input has an ok row; 2 when any has an
- * error row (a run of 62 refused web URLs is no success) or a shard failed for good. `run` and `status --wait` both end with it.
+ * error row (a run of 62 refused web URLs is no success) or a shard failed for good. `run` and
+ * `status --wait` both end with it.
  */
 export function runExitCode(record: RunRecord): number {
   return record.shards.failed === 0 && record.images.error === 0 ? 0 : 2;

@@ -74,12 +74,11 @@ export async function runShardJob(
   requireRecordedWeights(deps.model, record.modelSha256, `run ${shard.run}`);
   if (await deps.registry.isShardDone(shard.run, shard.shard)) return { skipped: 'already done' };
 
+  // The run's first start goes into the commit marker, for a resume in a new Redis to keep it.
   const startedAt = await deps.registry.markStarted(shard.run);
-  const context = shardContext(job, shard.shard, record, lease, deps);
-  const outcome = await (deps.processShard ?? processShard)(shard, {
-    ...context,
-    runStartedAt: record.firstStartedAt ?? startedAt,
-  });
+  const runStartedAt = record.firstStartedAt ?? startedAt;
+  const context = { ...shardContext(job, shard.shard, record, lease, deps), runStartedAt };
+  const outcome = await (deps.processShard ?? processShard)(shard, context);
   // Counting is exactly-once by itself (RunRegistry.completeShard), so a worker that lost the lock
   // after its commit may still count the shard: the counts come from the commit on storage.
   const { runComplete } = await deps.registry.completeShard(shard.run, shard.shard, outcome, deps.engine.name);
