@@ -118,8 +118,9 @@ function shardContext(job: Job, shardIndex: number, record: RunRecord, lease: Sh
 function progressReporter(job: Job, run: string, shard: number, activity: RunActivity) {
   let reported = 0;
   return async (done: number, total: number): Promise<void> => {
-    await job.updateProgress(Math.round((done / total) * 100));
+    // The run's activity first: whoever sees the job's progress can then count on the run's too.
     if (done > reported) await activity.recordBatch(run, shard, done, done - reported);
+    await job.updateProgress(Math.round((done / total) * 100));
     reported = done;
   };
 }
