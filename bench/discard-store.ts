@@ -21,5 +21,6 @@ export class DiscardStore implements ObjectStore {
     return Readable.from([]);
   }
   async write(): Promise<void> {}
+  async delete(): Promise<void> {}
   async close(): Promise<void> {}
 }

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CalibrateOptions } from '../ops/int8/calibrate-command.ts';
 import type { EvaluateOptions } from '../ops/int8/evaluate-command.ts';
 import type { RunCommandOptions } from '../ops/run-command.ts';
@@ -14,6 +14,7 @@ import { RUN_OPTIONS, type RunCommand } from '../shared/run/run-options.ts';
 import { PROJECT_VERSION } from '../shared/source-location.ts';
 import type { ClassifyOptions } from '../worker/classify-command.ts';
 import type { WorkerCommandOptions } from '../worker/worker-command.ts';
+import { SuggestingCommand } from './suggesting-command.ts';
 
 /**
  * The `resnet-batch` command line, declared without parsing (bin/cli.ts parses it; the docs
@@ -22,7 +23,7 @@ import type { WorkerCommandOptions } from '../worker/worker-command.ts';
  * with examples, and prints what a command throws in one format: `resnet-batch: CODE: message`.
  * Exit codes: bin/exit-codes.ts.
  */
-export const program = new Command('resnet-batch')
+export const program = new SuggestingCommand('resnet-batch')
   .description('Batch ResNet-50 inference: image URIs in, embeddings (.npy) and labels (Parquet) out')
   .version(PROJECT_VERSION, '-V, --version', 'print the version and exit')
   .showHelpAfterError()
@@ -110,7 +111,11 @@ program
   .option('--batch-size <n>', 'images per engine call (default BATCH_SIZE or 32)', positiveInt)
   .addOption(modelOption())
   .addOption(precisionOption())
-  .option('--metrics-port <port>', 'port of Prometheus /metrics (default METRICS_PORT or 9464; 0 turns it off)', port)
+  .option(
+    '--metrics-port <port>',
+    'port of Prometheus /metrics (default METRICS_PORT or 9464; 0 turns it off; when taken, a free port, logged)',
+    port,
+  )
   .option(
     '--shards-in-flight <n>',
     'shards worked on at once, sharing the engine (default SHARDS_IN_FLIGHT or 2; 1 = a crash loses only its own shard)',
@@ -213,7 +218,7 @@ program
   .addOption(jsonOption())
   .option(
     '--wait',
-    'block until the run ends (a live line on a terminal), then exit 0 if every input has a row, 2 if shards or finalising failed',
+    'block until the run ends (a live line on a terminal), then exit 0 if every input has an ok row, 2 if some have error rows or shards or finalising failed',
     false,
   )
   .addOption(
@@ -226,7 +231,7 @@ program
     examples(
       'resnet-batch status 20261201-120000-a1b2c3',
       'resnet-batch status "$RUN" --json | jq .images',
-      'resnet-batch status "$RUN" --wait --timeout 3600 && echo "every input has a row"',
+      'resnet-batch status "$RUN" --wait --timeout 3600 && echo "every input has an ok row"',
     ),
   )
   .action(async (run: string, options: StatusOptions) => {
@@ -257,6 +262,25 @@ program
   .action(async (run: string) => {
     const { retryCommand } = await import('../ops/retry-command.ts');
     process.exitCode = await retryCommand(run);
+  });
+
+program
+  .command('failed')
+  .description(
+    'list the inputs of a run that have an error row, one URI a line: a list `run` and `submit` take, to process only them again as a new run once the cause is fixed (no Redis needed)',
+  )
+  .argument('<location>', "the run's folder: its --output, then the run id (a folder or s3:// URI)")
+  .addHelpText(
+    'after',
+    examples(
+      'resnet-batch failed ./out/20261201-120000-a1b2c3 > failed.txt',
+      'resnet-batch run failed.txt --output ./out',
+      'resnet-batch failed s3://results/catalogue-v2 | wc -l',
+    ),
+  )
+  .action(async (location: string) => {
+    const { failedCommand } = await import('../ops/failed-command.ts');
+    process.exitCode = await failedCommand(location);
   });
 
 program

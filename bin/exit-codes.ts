@@ -6,7 +6,7 @@ export const EXIT_CODES: readonly { code: string; meaning: string }[] = [
   {
     code: '0',
     meaning:
-      'success: every input has a row (classify, run, status --wait), the run exists (status), the output is clean (verify); a worker stopped by a signal',
+      'success: every input has an ok row (classify, run, status --wait), the run exists (status), the output is clean (verify); a worker stopped by a signal',
   },
   {
     code: '1',
@@ -16,7 +16,7 @@ export const EXIT_CODES: readonly { code: string; meaning: string }[] = [
   {
     code: '2',
     meaning:
-      'partial: some images failed (classify), shards or finalising failed (run, status --wait), inputs missing, duplicated or mismatched, or parts or the manifest missing, damaged or unexpected (verify)',
+      'partial: some images failed (classify); some inputs have an error row, or shards or finalising failed (run, status --wait; `resnet-batch failed <output>/<run>` lists the failed inputs for a new run); inputs missing, duplicated or mismatched, or parts or the manifest missing, damaged or unexpected (verify)',
   },
   { code: '124', meaning: 'status --wait: --timeout passed first (the run goes on)' },
   {

@@ -105,7 +105,7 @@ export class LocalWorkers {
     if (this.options.precision) args.push('--precision', this.options.precision);
     // Only warnings and errors reach the terminal unless LOG_LEVEL says otherwise. Local workers
     // share one host: metrics stay off unless METRICS_PORT asks for them (then the first worker
-    // serves it and the others warn that the port is taken).
+    // serves it and the others serve on free ports, each logging its own).
     const env = {
       ...process.env,
       REDIS_URL: redisUrl,

@@ -12,7 +12,8 @@ import type { RunRegistry } from '../shared/run/run-registry.ts';
 import { type EmbeddedRedis, startEmbeddedRedis } from './embedded-redis.ts';
 import { LocalWorkers, redisUnreachableMs, type StartInProcessWorker } from './local-workers.ts';
 import { printSubmitted, printSummary, progressDisplay } from './run-display.ts';
-import { readRunProgress } from './run-progress.ts';
+import type { ErrorCodeCount } from './run-errors.ts';
+import { readRunProgress, runExitCode } from './run-progress.ts';
 import { RunInterrupted, RunStop } from './run-stop.ts';
 
 /**
@@ -34,9 +35,9 @@ export type RunCommandOptions = Omit<RunOptionsOf<'run'>, 'input'> & {
  * (ops/local-workers.ts); it starts loading the model while Redis starts and the input is listed.
  * An int8 run first builds its graph once, here, on first use (prepareInt8Model).
  *
- * Exit 0 when every input image has a row (ok or error), 2 when some shards failed for good, 1 on
- * a fatal error (thrown), 128 + the signal's number when a signal stopped it (130 for Ctrl-C, 143
- * for SIGTERM, 129 for SIGHUP; ops/run-stop.ts). However it ends, no worker and no redis-server
+ * Exit 0 when every input image has an ok row, 2 when some have an error row or some shards
+ * failed for good (runExitCode), 1 on a fatal error (thrown), 128 + the signal's number when a
+ * signal stopped it (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP; ops/run-stop.ts). However it ends, no worker and no redis-server
  * of its own is left behind, and nothing of them on disk.
  */
 export async function runCommand(
@@ -70,14 +71,31 @@ export async function runCommand(
     workers.spawnChildren(options.workers - (startInProcessWorker ? 1 : 0), url, config);
     const record = await submitAndWait(input, { ...options, precision }, { config, logger, url, workers, stop, run });
     run.finished = true;
-    printSummary(record);
-    return record.shards.failed === 0 ? 0 : 2;
+    printSummary(record, await readErrorCodes(record));
+    return runExitCode(record);
   } catch (error) {
     if (!(error instanceof RunInterrupted)) throw error;
     interrupted = error;
     return stop.exitCode();
   } finally {
     await tearDown({ workers, embedded, stop, run, interrupted });
+  }
+}
+
+/** The run's error codes for the summary; null when its errors/ parts cannot be read (the run is done all the same). */
+async function readErrorCodes(record: RunRecord): Promise<ErrorCodeCount[] | null> {
+  if (record.images.error === 0) return [];
+  const [{ openStore }, { countErrorCodes, readErrorRows }] = await Promise.all([
+    import('../shared/storage/open-store.ts'),
+    import('./run-errors.ts'),
+  ]);
+  const store = openStore(record.output);
+  try {
+    return await countErrorCodes(readErrorRows(store, record.output, record.run));
+  } catch {
+    return null;
+  } finally {
+    await store.close();
   }
 }
 

@@ -2,6 +2,7 @@
 import cliProgress from 'cli-progress';
 import { eraseTerminalLine, setLiveLine } from '../shared/observability/live-line.ts';
 import type { RunRecord } from '../shared/run/run-record.ts';
+import { type ErrorCodeCount, errorCodeLines } from './run-errors.ts';
 import { formatDuration, type RunProgress, runProgress } from './run-progress.ts';
 
 /**
@@ -60,15 +61,38 @@ export function printSubmitted(
   );
 }
 
-/** The lines once the run is done (stderr), and its id alone on stdout for scripts. */
-export function printSummary(record: RunRecord): void {
+/**
+ * The lines once the run is done (stderr), and its id alone on stdout for scripts. With error
+ * rows: their codes with counts and first reasons (`codes`, read from the run's errors/ parts by
+ * ops/run-errors.ts; null when they could not be read), and how to process the failed inputs
+ * again, since running the same `--run` again reuses its committed error rows.
+ */
+export function printSummary(record: RunRecord, codes: readonly ErrorCodeCount[] | null = []): void {
   const progress = runProgress(record);
   const failed = record.shards.failed
     ? `, ${record.shards.failed} shard(s) failed: ${record.shards.failedShards.join(', ')} (resnet-batch retry ${record.run})`
     : '';
+  const folder = `${record.output.replace(/\/+$/, '')}/${record.run}`;
   process.stderr.write(
     `done: ${record.images.ok} ok, ${record.images.error} error, ${record.images.skipped} skipped in ${progress.elapsedSeconds.toFixed(1)} s (${progress.imagesPerSecond.toFixed(2)} img/s)${failed}\n` +
-      `output: ${record.output.replace(/\/+$/, '')}/${record.run}/ (embeddings/*.npy, metadata/*.parquet, errors/*.parquet, _manifest.json)\n`,
+      (record.images.error > 0 ? errorLines(record, folder, codes) : '') +
+      `output: ${folder}/ (embeddings/*.npy, metadata/*.parquet, errors/*.parquet, _manifest.json)\n`,
   );
   process.stdout.write(`${record.run}\n`);
+}
+
+function errorLines(record: RunRecord, folder: string, codes: readonly ErrorCodeCount[] | null): string {
+  const byCode =
+    codes === null
+      ? ['  (the error rows could not be read back; they are in errors/*.parquet)']
+      : errorCodeLines(codes);
+  return [
+    `errors by code (each reason says how to fix it):`,
+    ...byCode,
+    `to process only the failed inputs once fixed, as a new run: resnet-batch failed ${folder} > failed.txt && resnet-batch run failed.txt --output ${record.output.replace(/\/+$/, '')}`,
+    (record.images.reused ?? 0) > 0
+      ? `(${record.images.reused} of this run's rows were committed by an earlier attempt and reused as they are, error rows included: this command again with --run ${record.run} keeps the committed error rows)`
+      : `(this command again with --run ${record.run} keeps the committed error rows as they are)`,
+    '',
+  ].join('\n');
 }

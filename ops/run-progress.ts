@@ -5,9 +5,13 @@ import type { RunRecord } from '../shared/run/run-record.ts';
 export interface RunProgress {
   /** Images with a row, plus those of shards still in flight (a worker reports each batch). */
   processed: number;
-  /** Mean images per second since the first shard started (until the run finished). */
+  /**
+   * Mean images per second of this attempt: the images it processed (not those a resumed run
+   * found committed on storage, RunRecord.images.reused) over the time since its first shard
+   * started (until the run finished).
+   */
   imagesPerSecond: number;
-  /** Images per second over the last minute; 0 when nothing was processed in it. */
+  /** Images per second over the last minute, or over the elapsed time before a minute has passed; 0 when nothing was processed in it. */
   recentImagesPerSecond: number;
   /** Seconds left at the recent rate (the mean when the last minute saw nothing); null while unknown. */
   etaSeconds: number | null;
@@ -17,10 +21,12 @@ export interface RunProgress {
 /** What workers reported between shard completions (shared/run/run-activity.ts). */
 export interface ActivitySnapshot {
   inFlight: number;
-  recentImagesPerSecond: number;
+  /** Images processed in the recent window, which spans `recentSeconds` (about a minute). */
+  recentImages: number;
+  recentSeconds: number;
 }
 
-const NO_ACTIVITY: ActivitySnapshot = { inFlight: 0, recentImagesPerSecond: 0 };
+const NO_ACTIVITY: ActivitySnapshot = { inFlight: 0, recentImages: 0, recentSeconds: 0 };
 
 export function runProgress(
   record: RunRecord,
@@ -35,12 +41,39 @@ export function runProgress(
   const start = record.startedAt ? Date.parse(record.startedAt) : null;
   const end = record.finishedAt ? Date.parse(record.finishedAt) : now.getTime();
   const elapsedSeconds = start === null ? 0 : Math.max(0, (end - start) / 1000);
-  const imagesPerSecond = elapsedSeconds > 0 ? processed / elapsedSeconds : 0;
-  const recentImagesPerSecond = finished ? 0 : activity.recentImagesPerSecond;
-  const rate = recentImagesPerSecond > 0 ? recentImagesPerSecond : imagesPerSecond;
+  const rates = progressRates({
+    ownImages: Math.max(0, processed - (record.images.reused ?? 0)),
+    elapsedSeconds,
+    recentImages: finished ? 0 : activity.recentImages,
+    recentSeconds: activity.recentSeconds,
+  });
+  const rate = rates.recentImagesPerSecond > 0 ? rates.recentImagesPerSecond : rates.imagesPerSecond;
   const remaining = Math.max(0, record.images.total - processed);
   const etaSeconds = finished ? 0 : record.listingDone && rate > 0 ? remaining / rate : null;
-  return { processed, imagesPerSecond, recentImagesPerSecond, etaSeconds, elapsedSeconds };
+  return { processed, ...rates, etaSeconds, elapsedSeconds };
+}
+
+/**
+ * The two rates of a run, from counts and clocks alone. The recent window (about a minute) is cut
+ * to the elapsed time while the run is younger than it: the window's images were all processed
+ * since the start, so dividing them by a whole minute seven seconds in would say a fraction of the
+ * real speed (and an ETA several times too long).
+ */
+export function progressRates(figures: {
+  /** Images this attempt processed. */
+  ownImages: number;
+  /** Seconds since this attempt's first shard started. */
+  elapsedSeconds: number;
+  /** Images processed in the recent window, and the seconds it spans. */
+  recentImages: number;
+  recentSeconds: number;
+}): { imagesPerSecond: number; recentImagesPerSecond: number } {
+  const { ownImages, elapsedSeconds, recentImages, recentSeconds } = figures;
+  const recentSpan = Math.min(recentSeconds, elapsedSeconds);
+  return {
+    imagesPerSecond: elapsedSeconds > 0 ? ownImages / elapsedSeconds : 0,
+    recentImagesPerSecond: recentSpan > 0 ? recentImages / recentSpan : 0,
+  };
 }
 
 /** The run's progress with what its workers reported since their last completed shard. */
@@ -65,4 +98,13 @@ export function stateWithFailures(record: RunRecord): string {
     ...(record.finalizeError !== null ? ['finalising failed'] : []),
   ];
   return failures.length > 0 ? `${record.state}, ${failures.join(', ')}` : record.state;
+}
+
+/**
+ * How a finished run ends for a script: 0 only when every input has an ok row; 2 when any has an
+ * error row (a run of 62 refused web URLs is no success) or a shard failed for good. `run` and
+ * `status --wait` both end with it.
+ */
+export function runExitCode(record: RunRecord): number {
+  return record.shards.failed === 0 && record.images.error === 0 ? 0 : 2;
 }

@@ -7,7 +7,7 @@ import { connectRedis, reachableRedisUrl } from '../shared/queue/redis-connectio
 import { RunActivity } from '../shared/run/run-activity.ts';
 import type { RunRecord } from '../shared/run/run-record.ts';
 import { RunRegistry } from '../shared/run/run-registry.ts';
-import { formatDuration, type RunProgress, readRunProgress } from './run-progress.ts';
+import { formatDuration, type RunProgress, readRunProgress, runExitCode } from './run-progress.ts';
 
 export interface StatusOptions {
   /** Machine-readable output on stdout. */
@@ -21,8 +21,8 @@ export interface StatusOptions {
 /**
  * Exit codes of `status`. Without --wait: `complete` when the run exists (whatever its state), and
  * `notFound` when it does not. With --wait, by how the run ended: `complete` when every input has
- * a row (ok or error), `failed` when shards failed for good or the finaliser did (resnet-batch
- * retry reopens it). `notFound` is also Redis unreachable (bin/cli.ts exits 1 on any error), and
+ * an ok row, `failed` when some input has an error row, shards failed for good or the finaliser
+ * did (resnet-batch retry reopens those; `resnet-batch failed` lists the inputs with error rows). `notFound` is also Redis unreachable (bin/cli.ts exits 1 on any error), and
  * `timedOut` is 124 like timeout(1), so a script tells "gave up" from "failed".
  */
 export const STATUS_EXIT = { complete: 0, notFound: 1, failed: 2, timedOut: 124 } as const;
@@ -81,7 +81,7 @@ export function hasEnded(record: RunRecord): boolean {
 }
 
 function exitFor(record: RunRecord): number {
-  return record.finalizeError !== null || record.shards.failed > 0 ? STATUS_EXIT.failed : STATUS_EXIT.complete;
+  return record.finalizeError !== null || runExitCode(record) !== 0 ? STATUS_EXIT.failed : STATUS_EXIT.complete;
 }
 
 /** Polls until the run ends; a live line on a terminal meanwhile. Null when the timeout passed first. */

@@ -7,8 +7,11 @@ import type { StoreOpener } from './list-inputs.ts';
  * Proves the output is writable before anything is enqueued, by writing `<output>/<run>/.write-check`
  * and reading it back. A real write is the only check that covers every way it can fail (missing
  * bucket, no s3:PutObject, a bucket policy, a read-only or full disk, a path through a file);
- * HeadBucket or access(2) answer a different question. The object stays (stores offer no delete,
- * on purpose) as a record of who submitted the run: a few bytes, hidden by its leading dot.
+ * HeadBucket or access(2) answer a different question. Once it passed, the probe is deleted (with
+ * its folder when nothing else is in it, ObjectStore.delete): a check leaves nothing in the
+ * output, not even for `schedule add`, whose check names a run that never exists
+ * (`<name>-schedule-check`). Deleting is best effort: a store that grants writes but not deletes
+ * (no s3:DeleteObject) keeps the few bytes, which is no reason to refuse the run.
  */
 export const WRITE_CHECK_NAME = '.write-check';
 
@@ -28,6 +31,7 @@ export async function checkOutputWritable(
       throw new Error(
         'the object read back differs from the one written (another submit with the same run id, or an inconsistent store)',
       );
+    await store.delete(probe).catch(() => undefined);
   } catch (error) {
     throw new ConfigError(
       `output ${output} is not writable: writing ${probe} failed (${describeError(error)}); ${writeHintFor(output)}`,

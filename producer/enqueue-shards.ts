@@ -122,7 +122,10 @@ async function isPresent(shard: Shard, target: EnqueueTarget): Promise<boolean> 
     const marker = await readCommitMarker(target.committedIn, target.run.output, run, shard.index);
     if (marker !== null) {
       if (marker.inputsDigest !== digest) throw inputChanged(run, shard.index);
-      await target.registry.completeShard(run, shard.index, marker, marker.engine);
+      // Counted as reused, so a resumed run's rates leave these images out, and its manifest
+      // keeps the first attempt's start.
+      if (marker.runStartedAt !== null) await target.registry.recordFirstStart(run, marker.runStartedAt);
+      await target.registry.completeShard(run, shard.index, marker, marker.engine, true);
       return true;
     }
   }

@@ -117,8 +117,9 @@ const configSchema = z.object({
   SHARDS_IN_FLIGHT: z.coerce.number().int().min(1).max(8).default(2),
   /**
    * METRICS_PORT: TCP port of the worker's Prometheus /metrics (worker --metrics-port overrides).
-   * Default 9464 (OpenTelemetry's Prometheus port). 0 turns the server off; give each worker its
-   * own port when several run on one host.
+   * Default 9464 (OpenTelemetry's Prometheus port). 0 turns the server off. When the port is
+   * taken (several workers on one host), a worker serves on a free port instead and logs which;
+   * give each worker its own port when a scraper needs fixed ones.
    */
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
   /**

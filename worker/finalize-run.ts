@@ -116,7 +116,8 @@ function buildManifest(record: RunRecord, counted: StorageCounts, model: ModelId
       failed: record.shards.failed,
       ...(record.shards.failed > 0 ? { failed_shards: record.shards.failedShards } : {}),
     },
-    started_at: record.startedAt ?? record.createdAt,
+    // A run resumed in a new Redis: its first attempt's start, from its committed shards.
+    started_at: record.firstStartedAt ?? record.startedAt ?? record.createdAt,
     finished_at: finishedAt.toISOString(),
     format_version: OUTPUT_FORMAT_VERSION,
     parts_sha256: counted.partsSha256,

@@ -36,6 +36,8 @@ export interface ShardContext {
   carriedColumns: readonly CarriedColumn[];
   /** This worker's hold on the shard (shard-commit.ts); default: held for ever (tests, bench). */
   lease?: ShardLease;
+  /** When the run's first attempt started (ISO 8601 UTC), kept in the commit marker; default none. */
+  runStartedAt?: string;
 }
 
 /** A lease that is never lost, for callers outside the queue (bench/soak.ts, tests). */
@@ -110,7 +112,15 @@ export async function processShard(job: ShardJob, context: ShardContext): Promis
     processedAt: new Date(),
   });
   const writeStarted = performance.now();
-  const outcome = await commitShard(store, job, parts, context.carriedColumns, lease, inputsDigest);
+  const outcome = await commitShard(
+    store,
+    job,
+    parts,
+    context.carriedColumns,
+    lease,
+    inputsDigest,
+    context.runStartedAt,
+  );
   timings.write = (performance.now() - writeStarted) / 1000;
   context.metrics?.recordWrite(timings.write);
   await context.onProgress?.(job.images.length, job.images.length);

@@ -79,6 +79,8 @@ export async function commitShard(
   carried: readonly CarriedColumn[],
   lease: ShardLease,
   inputsDigest: string,
+  /** When the run's first attempt started, recorded in the marker for a resume (ShardContext.runStartedAt). */
+  runStartedAt?: string,
 ): Promise<CommittedShard> {
   const ownWrite = async (uri: string, body: Buffer, contentType: string): Promise<void> => {
     await lease.confirm();
@@ -95,6 +97,7 @@ export async function commitShard(
     inputsDigest,
     engine: parts.engineName,
     partsSha256: { embeddings: sha256Hex(embeddings), metadata: sha256Hex(metadata) },
+    ...(runStartedAt === undefined ? {} : { runStartedAt }),
   });
   try {
     await ownWrite(embeddingsKey(job.output, job.run, job.shard), embeddings, EMBEDDINGS_CONTENT_TYPE);

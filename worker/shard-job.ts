@@ -74,8 +74,11 @@ export async function runShardJob(
   requireRecordedWeights(deps.model, record.modelSha256, `run ${shard.run}`);
   if (await deps.registry.isShardDone(shard.run, shard.shard)) return { skipped: 'already done' };
 
-  await deps.registry.markStarted(shard.run);
-  const outcome = await (deps.processShard ?? processShard)(shard, shardContext(job, shard.shard, record, lease, deps));
+  // The run's first start goes into the commit marker, for a resume in a new Redis to keep it.
+  const startedAt = await deps.registry.markStarted(shard.run);
+  const runStartedAt = record.firstStartedAt ?? startedAt;
+  const context = { ...shardContext(job, shard.shard, record, lease, deps), runStartedAt };
+  const outcome = await (deps.processShard ?? processShard)(shard, context);
   // Counting is exactly-once by itself (RunRegistry.completeShard), so a worker that lost the lock
   // after its commit may still count the shard: the counts come from the commit on storage.
   const { runComplete } = await deps.registry.completeShard(shard.run, shard.shard, outcome, deps.engine.name);
@@ -115,8 +118,9 @@ function shardContext(job: Job, shardIndex: number, record: RunRecord, lease: Sh
 function progressReporter(job: Job, run: string, shard: number, activity: RunActivity) {
   let reported = 0;
   return async (done: number, total: number): Promise<void> => {
-    await job.updateProgress(Math.round((done / total) * 100));
+    // The run's activity first: whoever sees the job's progress can then count on the run's too.
     if (done > reported) await activity.recordBatch(run, shard, done, done - reported);
+    await job.updateProgress(Math.round((done / total) * 100));
     reported = done;
   };
 }

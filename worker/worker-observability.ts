@@ -15,8 +15,12 @@ export interface Observability {
 /**
  * The /metrics, /healthz and /readyz server (worker-health.ts) and the queue it reads depth from,
  * whose connection also answers the health PING; nothing at all when the port is 0.
- * A port already taken (several local workers, `run --workers N`, on one default port) costs the
- * metrics of this worker only, with a warning: a worker never dies for want of its metrics.
+ *
+ * A port already taken (two workers on one host with the default 9464, `run --workers N` with
+ * METRICS_PORT set) is not fought over: this worker serves on a free port the system picks and
+ * logs it as a warning naming both ports, so its metrics are still there to find (a fixed scrape
+ * target wants --metrics-port per worker). Any other failure costs the metrics of this worker
+ * only, with a warning: a worker never dies for want of its metrics.
  */
 export async function startObservability(
   port: number,
@@ -46,8 +50,16 @@ export async function startObservability(
   const metrics = createWorkerMetrics({ queue });
   const health = createWorkerHealth({ ping: () => connection.ping() });
   try {
-    const server = await startMetricsServer(metrics.registry, { port }, health.routes);
-    logger.info({ port: server.port }, 'metrics, /healthz and /readyz');
+    const server = await startMetricsServer(metrics.registry, { port }, health.routes).catch((error: unknown) => {
+      if ((error as { code?: string }).code !== 'EADDRINUSE') throw error;
+      return startMetricsServer(metrics.registry, { port: 0 }, health.routes);
+    });
+    if (server.port === port) logger.info({ port }, 'metrics, /healthz and /readyz');
+    else
+      logger.warn(
+        { port: server.port, taken: port },
+        `metrics port ${port} is taken (another worker on this host?); serving metrics, /healthz and /readyz on port ${server.port} instead (give each worker its own --metrics-port or METRICS_PORT for a fixed scrape target)`,
+      );
     return { metrics, health, server, close: async () => void (await Promise.all([server.close(), closeQueue()])) };
   } catch (error) {
     await closeQueue();

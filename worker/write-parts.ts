@@ -79,6 +79,8 @@ export function encodeErrorsParquet(
     ok: number;
     inputsDigest?: string;
     engine?: string;
+    /** When the run first started (ISO 8601), so that a resume keeps the first started_at. */
+    runStartedAt?: string;
     /** sha256 (hex) of the .npy and the metadata part as uploaded (output-format.ts, Checksums). */
     partsSha256?: { embeddings: string; metadata: string };
   },
@@ -104,6 +106,12 @@ export function encodeErrorsParquet(
           [PART_METADATA_KEYS.embeddingsSha256, commit.partsSha256.embeddings],
           [PART_METADATA_KEYS.metadataSha256, commit.partsSha256.metadata],
         ] as [string, string][])),
+    // The engine was passed here but never written, so a resumed run counted its shards' engine
+    // as 'unknown' (issue 19); the run's start lets a resume keep the first started_at.
+    ...(commit.engine === undefined ? [] : [[PART_METADATA_KEYS.engine, commit.engine] as [string, string]]),
+    ...(commit.runStartedAt === undefined
+      ? []
+      : [[PART_METADATA_KEYS.runStartedAt, commit.runStartedAt] as [string, string]]),
   ]);
   return encodeParquet(ERROR_COLUMNS, rows, carried, extra);
 }

@@ -79,6 +79,11 @@ export const PART_METADATA_KEYS = {
   embeddingsSha256: 'resnet_batch.embeddings_sha256',
   /** Commit marker only: sha256 (hex) of the shard's metadata part as uploaded. */
   metadataSha256: 'resnet_batch.metadata_sha256',
+  /**
+   * When the run's first attempt started (ISO 8601 UTC), as the worker knew it: a run resumed in
+   * a new Redis takes its manifest's started_at from its committed shards.
+   */
+  runStartedAt: 'resnet_batch.run_started_at',
 } as const;
 
 /** How the vectors of a run are scaled: as pooled (`none`) or to unit length (`l2`, `--normalize`). */

@@ -183,8 +183,10 @@ export interface CommitMarker {
   error: number;
   /** shared/run/shard-digest.ts of the inputs it was committed for. */
   inputsDigest: string;
-  /** The engine that processed it. */
-  engine: string;
+  /** The engine that processed it; null for markers written before it was recorded. */
+  engine: string | null;
+  /** When the run's first attempt started (PART_METADATA_KEYS.runStartedAt); null when not recorded. */
+  runStartedAt: string | null;
   /** sha256 (hex) of the marker's own bytes, as read. */
   sha256: string;
   /** The data parts' checksums the marker records, or null for a shard committed before them. */
@@ -232,7 +234,8 @@ export function markerOf(shard: number, bytes: Uint8Array): CommitMarker {
     ok: count(PART_METADATA_KEYS.ok),
     error: count(PART_METADATA_KEYS.error),
     inputsDigest: metadata.get(PART_METADATA_KEYS.inputsDigest) ?? '',
-    engine: metadata.get(PART_METADATA_KEYS.engine) ?? 'unknown',
+    engine: metadata.get(PART_METADATA_KEYS.engine) ?? null,
+    runStartedAt: isoTime(metadata.get(PART_METADATA_KEYS.runStartedAt)),
     sha256: createHash('sha256').update(bytes).digest('hex'),
     partsSha256: partsSha256Of(metadata),
   };
@@ -242,6 +245,15 @@ function partsSha256Of(metadata: Map<string, string>): CommitMarker['partsSha256
   const embeddings = metadata.get(PART_METADATA_KEYS.embeddingsSha256);
   const parquet = metadata.get(PART_METADATA_KEYS.metadataSha256);
   return embeddings === undefined || parquet === undefined ? null : { embeddings, metadata: parquet };
+}
+
+/** An ISO 8601 UTC time as the worker writes it, or null for anything else (absent, edited). */
+function isoTime(value: string | undefined): string | null {
+  return value !== undefined &&
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(value) &&
+    !Number.isNaN(Date.parse(value))
+    ? value
+    : null;
 }
 
 /** A part's bytes, or null when it is not there (a shard not committed, or no ok row). */

@@ -55,18 +55,25 @@ export class RunActivity {
     await this.redis.hdel(this.keys(run)[0], String(shard));
   }
 
-  /** Images processed in shards not completed yet, and the images per second over the last minute. */
-  async read(run: string, now = Date.now()): Promise<{ inFlight: number; recentImagesPerSecond: number }> {
+  /**
+   * Images processed in shards not completed yet, and those processed over the last minute with
+   * the seconds that window spans: the full buckets of the minute plus the current one so far.
+   * The window may reach back before the run started; ops/run-progress.ts divides by the elapsed
+   * time instead until a minute has passed.
+   */
+  async read(
+    run: string,
+    now = Date.now(),
+  ): Promise<{ inFlight: number; recentImages: number; recentSeconds: number }> {
     const [inflight, rate] = this.keys(run);
     const [shards, buckets] = await Promise.all([this.redis.hvals(inflight), this.redis.hgetall(rate)]);
     const current = Math.floor(now / 1000 / RATE_BUCKET_SECONDS);
-    const windowBuckets = RECENT_WINDOW_SECONDS / RATE_BUCKET_SECONDS;
-    let recent = 0;
+    const oldest = current - RECENT_WINDOW_SECONDS / RATE_BUCKET_SECONDS + 1;
+    let recentImages = 0;
     for (const [bucket, images] of Object.entries(buckets)) {
-      // The current bucket is partly filled; the window is the last full minute plus it.
-      if (Number(bucket) > current - windowBuckets) recent += Number(images);
+      if (Number(bucket) >= oldest) recentImages += Number(images);
     }
-    const seconds = RECENT_WINDOW_SECONDS + ((now / 1000) % RATE_BUCKET_SECONDS);
-    return { inFlight: shards.reduce((sum, value) => sum + Number(value), 0), recentImagesPerSecond: recent / seconds };
+    const recentSeconds = now / 1000 - oldest * RATE_BUCKET_SECONDS;
+    return { inFlight: shards.reduce((sum, value) => sum + Number(value), 0), recentImages, recentSeconds };
   }
 }

@@ -15,7 +15,14 @@ export interface RunRecord extends RunFields {
   run: string;
   state: RunState;
   createdAt: string;
+  /** When this registry saw the run's first shard start: a resumed run's (in a new Redis) is the resume's. */
   startedAt: string | null;
+  /**
+   * When the run's first attempt started, as its committed shards record it (a run resumed in a
+   * new Redis, like `run` again after a stop); null (or absent) when no earlier attempt is known.
+   * The manifest's started_at.
+   */
+  firstStartedAt?: string | null;
   finishedAt: string | null;
   /** True once the producer has enqueued every shard; totals are final from then on. */
   listingDone: boolean;
@@ -23,7 +30,18 @@ export interface RunRecord extends RunFields {
    * Images enqueued (total), with a row (ok, error), and left out at submit (skipped): of those,
    * `unchanged` since the base run of an incremental run, the rest not images or unreadable.
    */
-  images: { total: number; ok: number; error: number; skipped: number; unchanged: number };
+  images: {
+    total: number;
+    ok: number;
+    error: number;
+    skipped: number;
+    unchanged: number;
+    /**
+     * Of ok and error, the images of shards a resubmission found committed on storage (a resumed
+     * run), counted without being processed again: the rates leave them out. Absent: none.
+     */
+    reused?: number;
+  };
   shards: { total: number; done: number; failed: number; failedShards: number[] };
   /** Engines that produced this run's results (normally one). */
   engines: string[];

@@ -41,7 +41,8 @@ local function inRun(shard)
 end
 `;
 
-// KEYS: hash, done, failed, engines. ARGV: shard, ok, error, engine. Returns {firstTime, complete}.
+// KEYS: hash, done, failed, engines. ARGV: shard, ok, error, engine ('' when unknown), '1' when
+// the shard was found committed on storage rather than processed. Returns {firstTime, complete}.
 const completeShardScript = `${completionCheck}
 if not inRun(ARGV[1]) then return {0, complete()} end
 local first = redis.call('SADD', KEYS[2], ARGV[1])
@@ -49,9 +50,16 @@ if first == 1 then
   redis.call('SREM', KEYS[3], ARGV[1])
   redis.call('HINCRBY', KEYS[1], 'images_ok', ARGV[2])
   redis.call('HINCRBY', KEYS[1], 'images_error', ARGV[3])
-  redis.call('SADD', KEYS[4], ARGV[4])
+  if ARGV[4] ~= '' then redis.call('SADD', KEYS[4], ARGV[4]) end
+  if ARGV[5] == '1' then redis.call('HINCRBY', KEYS[1], 'images_reused', ARGV[2] + ARGV[3]) end
 end
 return {first, complete()}`;
+
+// KEYS: hash. ARGV: an ISO 8601 UTC time. Keeps the earliest (ISO strings in UTC sort as times).
+const firstStartScript = `
+local known = redis.call('HGET', KEYS[1], 'first_started_at')
+if not known or ARGV[1] < known then redis.call('HSET', KEYS[1], 'first_started_at', ARGV[1]) end
+return 1`;
 
 // KEYS: hash, done, failed. ARGV: shard. A shard that completed is never marked failed afterwards.
 const failShardScript = `${completionCheck}
@@ -147,6 +155,7 @@ export class RunRegistry {
       ...runFieldsOfHash(fields),
       createdAt: fields.created_at,
       startedAt: fields.started_at ?? null,
+      firstStartedAt: fields.first_started_at ?? null,
       finishedAt: fields.finished_at ?? null,
       listingDone: fields.listing_done === '1',
       images: {
@@ -155,6 +164,7 @@ export class RunRegistry {
         error: count('images_error'),
         skipped: count('images_skipped'),
         unchanged: count('images_unchanged'),
+        ...(fields.images_reused ? { reused: count('images_reused') } : {}),
       },
       shards: {
         total: count('shards_total'),
@@ -183,8 +193,17 @@ export class RunRegistry {
     return (await this.redis.sismember(this.keys(run)[1], String(shard))) === 1;
   }
 
-  async markStarted(run: string, now = new Date()): Promise<void> {
-    await this.redis.hsetnx(this.keys(run)[0], 'started_at', now.toISOString());
+  /** Records the run's start unless recorded; returns the recorded one (ISO 8601 UTC). */
+  async markStarted(run: string, now = new Date()): Promise<string> {
+    const hash = this.keys(run)[0];
+    const [, recorded] =
+      (await this.redis.multi().hsetnx(hash, 'started_at', now.toISOString()).hget(hash, 'started_at').exec()) ?? [];
+    return String(recorded?.[1] ?? now.toISOString());
+  }
+
+  /** An earlier attempt of the run started at `startedAt` (its commit markers say so); the earliest is kept. */
+  async recordFirstStart(run: string, startedAt: string): Promise<void> {
+    await this.redis.eval(firstStartScript, 1, this.keys(run)[0], startedAt);
   }
 
   /** Counts the shard's images once. Returns whether this call saw the run become complete. */
@@ -192,7 +211,9 @@ export class RunRegistry {
     run: string,
     shard: number,
     counts: { ok: number; error: number },
-    engine: string,
+    engine: string | null,
+    /** True when the shard was found committed on storage (a resumed run), not processed now. */
+    reused = false,
   ): Promise<{ firstTime: boolean; runComplete: boolean }> {
     const [first, complete] = (await this.redis.eval(
       completeShardScript,
@@ -201,7 +222,8 @@ export class RunRegistry {
       shard,
       counts.ok,
       counts.error,
-      engine,
+      engine ?? '',
+      reused ? '1' : '0',
     )) as [number, number];
     return { firstTime: first === 1, runComplete: complete === 1 };
   }

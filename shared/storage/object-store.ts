@@ -10,9 +10,11 @@ import type { Readable } from 'node:stream';
  * Inside: listing (paginated, recursive), stat, reads (whole or streamed, with a byte limit, and
  * with the ETag of the very bytes read) and writes that are atomic per object (a reader sees the
  * old object, the new one or none, never half of one), optionally create-only (a commit marker or
- * a run definition is never replaced). Left out on purpose: deletes, renames and multi-object
- * transactions; the pipeline never needs them, because outputs are written under deterministic
- * keys and a shard's parts are committed by one create-only object written last.
+ * a run definition is never replaced), and one delete, for the output write check's probe only
+ * (producer/check-output.ts: a check leaves nothing behind). Left out on purpose: deleting
+ * outputs, renames and multi-object transactions; the pipeline never needs them, because outputs
+ * are written under deterministic keys and a shard's parts are committed by one create-only
+ * object written last.
  */
 export interface ObjectStore {
   /**
@@ -44,6 +46,13 @@ export interface ObjectStore {
    * `ifNoneMatch: '*'`, only when none exists (else PreconditionFailedError, nothing written).
    */
   write(uri: string, body: Buffer | Uint8Array | string, options?: WriteOptions): Promise<void>;
+
+  /**
+   * Removes one object; nothing happens when it does not exist. A local folder the object leaves
+   * empty is removed too (S3 has no folders to leave), so a probe leaves no folder behind. Only
+   * the write check's probe is ever deleted: results are never.
+   */
+  delete(uri: string): Promise<void>;
 
   /** Releases sockets and handles. */
   close(): Promise<void>;

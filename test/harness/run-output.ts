@@ -105,7 +105,6 @@ export async function readRunOutput(store: ObjectStore, output: string, run: str
 export function completeRunKeys(shards: number): string[] {
   const parts = Array.from({ length: shards }, (_, shard) => `part-${String(shard).padStart(5, '0')}`);
   return [
-    '.write-check',
     '_manifest.json',
     '_run.json',
     ...parts.map((part) => `embeddings/${part}.npy`),

@@ -34,8 +34,8 @@ setUp(async () => {
 });
 
 describe('resnet-batch run without REDIS_URL', () => {
-  test('exits 0 and prints the run id alone on stdout', () => {
-    assert.equal(result.code, 0, result.stderr);
+  test('exits 2 (two fixtures have error rows) and prints the run id alone on stdout', () => {
+    assert.equal(result.code, 2, result.stderr);
     assert.match(result.stdout, /^[A-Za-z0-9][A-Za-z0-9._-]*\n$/);
   });
 

@@ -264,7 +264,7 @@ describe('refusing bad configuration before anything is enqueued', () => {
       );
     });
 
-    test('an output in an existing bucket passes the write check and keeps its probe', async () => {
+    test('an output in an existing bucket passes the write check and removes its probe', async () => {
       const config = s3StorageConfig(s3);
       const bucket = await newBucket(s3);
       const deps = { ...testDeps(), openStore: (uri: string) => openStore(uri, config) };
@@ -274,7 +274,7 @@ describe('refusing bad configuration before anything is enqueued', () => {
       );
       assert.equal(result.enqueued, 1);
       const store = openStore(`s3://${bucket}/`, config);
-      assert.notEqual(await store.stat(`s3://${bucket}/out/to-s3/.write-check`), null);
+      assert.equal(await store.stat(`s3://${bucket}/out/to-s3/.write-check`), null);
       await store.close();
     });
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { Command } from 'commander';
 import { z } from 'zod';
 import { program } from '../../bin/cli-program.ts';
 import { scheduleDataSchemaFor } from '../../schedule/schedule-spec.ts';
@@ -17,7 +18,7 @@ import { RUN_COMMANDS, RUN_OPTIONS, type RunCommand, type RunFields } from '../.
 
 /** The long flags a command of bin/cli-program.ts declares. */
 function flagsOf(path: string): string[] {
-  let command = program;
+  let command: Command = program;
   for (const name of path.split(' ')) {
     const found = command.commands.find((sub) => sub.name() === name);
     assert.ok(found, `no command ${path}`);

@@ -54,6 +54,10 @@ export class HttpStore implements ObjectStore {
     });
   }
 
+  async delete(uri: string): Promise<void> {
+    await this.write(uri);
+  }
+
   async close(): Promise<void> {}
 }
 

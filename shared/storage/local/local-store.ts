@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type FileHandle, link, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -110,6 +110,18 @@ export class LocalStore implements ObjectStore {
       if (options.ifNoneMatch === '*' && errorCode(error) === 'EEXIST') throw new PreconditionFailedError(uri);
       throw storageError('write', uri, error);
     }
+  }
+
+  async delete(uri: string): Promise<void> {
+    const path = localPath(uri);
+    try {
+      await unlink(path);
+    } catch (error) {
+      if (!isMissing(error)) throw storageError('delete', uri, error);
+    }
+    // rmdir refuses a folder that is not empty, so this removes the probe's folder only when
+    // nothing else was written into it meanwhile.
+    await rmdir(dirname(path)).catch(() => undefined);
   }
 
   async close(): Promise<void> {}

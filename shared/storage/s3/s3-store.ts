@@ -155,6 +155,16 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  async delete(uri: string): Promise<void> {
+    const { bucket, key } = s3Location(uri);
+    try {
+      // DeleteObject succeeds for a key that does not exist.
+      await this.client.send(new (s3Sdk().DeleteObjectCommand)({ Bucket: bucket, Key: key }));
+    } catch (error) {
+      throw this.error('delete', uri, error);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
