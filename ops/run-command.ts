@@ -10,7 +10,7 @@ import type { RunRecord } from '../shared/run/run-record.ts';
 import type { RunRegistry } from '../shared/run/run-registry.ts';
 import { type EmbeddedRedis, startEmbeddedRedis } from './embedded-redis.ts';
 import { LocalWorkers, redisUnreachableMs, type StartInProcessWorker } from './local-workers.ts';
-import { printSubmitted, printSummary, progressDisplay } from './run-display.ts';
+import { printNextCommands, printSubmitted, printSummary, progressDisplay } from './run-display.ts';
 import { readRunProgress } from './run-progress.ts';
 import { RunInterrupted, RunStop } from './run-stop.ts';
 
@@ -75,6 +75,7 @@ export async function runCommand(
     const record = await submitAndWait(input, { ...options, precision }, { config, logger, url, workers, stop, run });
     run.finished = true;
     printSummary(record);
+    printNextCommands(record);
     return record.shards.failed === 0 ? 0 : 2;
   } catch (error) {
     if (!(error instanceof RunInterrupted)) throw error;

@@ -2,6 +2,7 @@
 import cliProgress from 'cli-progress';
 import { eraseTerminalLine, setLiveLine } from '../shared/observability/live-line.ts';
 import type { RunRecord } from '../shared/run/run-record.ts';
+import { joinUri, localPathOf } from '../shared/storage/uri.ts';
 import { formatDuration, type RunProgress, runProgress } from './run-progress.ts';
 
 /**
@@ -71,4 +72,26 @@ export function printSummary(record: RunRecord): void {
       `output: ${record.output.replace(/\/+$/, '')}/${record.run}/ (embeddings/*.npy, metadata/*.parquet, errors/*.parquet, _manifest.json)\n`,
   );
   process.stdout.write(`${record.run}\n`);
+}
+
+/** After the summary: what works on the run from its output alone, once this run's Redis is gone. */
+export function printNextCommands(record: RunRecord): void {
+  const commands = commandsFromOutput(record.output, record.run);
+  process.stderr.write(`from its output, with no Redis:\n${commands.map((command) => `  ${command}\n`).join('')}`);
+}
+
+/** The commands that work on a finished run from its output alone, for `run`'s closing lines. */
+export function commandsFromOutput(output: string, run: string): string[] {
+  const location = shellWord(joinUri(output, run));
+  return [
+    `resnet-batch report ${location}`,
+    `resnet-batch status ${location}`,
+    `resnet-batch verify ${run} --output ${shellWord(output)}`,
+  ];
+}
+
+/** A URI as a user types it: a local one as its path, quoted for a POSIX shell when it needs it. */
+function shellWord(uri: string): string {
+  const shown = localPathOf(uri) ?? uri;
+  return /^[A-Za-z0-9._/:@%+=-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, "'\\''")}'`;
 }
