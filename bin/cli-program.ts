@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CalibrateOptions } from '../ops/int8/calibrate-command.ts';
 import type { EvaluateOptions } from '../ops/int8/evaluate-command.ts';
 import type { RunCommandOptions } from '../ops/run-command.ts';
+import { isRunLocation, RUN_LOCATION_RULE } from '../ops/run-location.ts';
 import type { RunsOptions } from '../ops/runs-command.ts';
 import type { StatusOptions } from '../ops/status-command.ts';
 import type { VerifyOptions } from '../ops/verify/verify-command.ts';
@@ -214,7 +215,7 @@ program
   .description(
     'progress, throughput, ETA, workers and failures of a run; exit 0 when the run exists, 1 when not (see --wait)',
   )
-  .argument('<run>', 'run id')
+  .argument('<run>', RUN_LOCATION_RULE)
   .addOption(jsonOption())
   .option(
     '--wait',
@@ -232,10 +233,16 @@ program
       'resnet-batch status 20261201-120000-a1b2c3',
       'resnet-batch status "$RUN" --json | jq .images',
       'resnet-batch status "$RUN" --wait --timeout 3600 && echo "every input has an ok row"',
+      'resnet-batch status ./out/20261201-120000-a1b2c3 --json   # after run, no Redis',
     ),
   )
   .action(async (run: string, options: StatusOptions) => {
     if (options.timeout !== undefined && !options.wait) throw new InvalidArgumentError('--timeout needs --wait');
+    if (isRunLocation(run)) {
+      const { storedStatusCommand } = await import('../ops/stored-status.ts');
+      process.exitCode = await storedStatusCommand(run, options);
+      return;
+    }
     const { statusCommand } = await import('../ops/status-command.ts');
     process.exitCode = await statusCommand(run, options);
   });
@@ -244,12 +251,25 @@ program
   .command('runs')
   .description('list runs, newest first: id, state, images ok and error of total, started, finished')
   .option('--limit <n>', 'at most this many runs', positiveInt, 50)
+  .option(
+    '--output <prefix>',
+    "list the runs stored under this output prefix (its <run>/_run.json), from storage alone with no Redis; state 'unfinished' until a run's manifest is written",
+  )
   .addOption(jsonOption())
   .addHelpText(
     'after',
-    examples('resnet-batch runs', 'resnet-batch runs --json | jq -r \'.[] | select(.state != "done") | .run\''),
+    examples(
+      'resnet-batch runs',
+      'resnet-batch runs --json | jq -r \'.[] | select(.state != "done") | .run\'',
+      'resnet-batch runs --output s3://results/embeddings   # no Redis',
+    ),
   )
-  .action(async (options: RunsOptions) => {
+  .action(async (options: RunsOptions & { output?: string }) => {
+    if (options.output !== undefined) {
+      const { storedRunsCommand } = await import('../ops/stored-runs.ts');
+      process.exitCode = await storedRunsCommand({ ...options, output: options.output });
+      return;
+    }
     const { runsCommand } = await import('../ops/runs-command.ts');
     process.exitCode = await runsCommand(options);
   });
@@ -415,9 +435,15 @@ program
 program
   .command('report')
   .description('write a self-contained HTML page about a run: totals, throughput, labels, errors, sample thumbnails')
-  .argument('<run>', 'run id')
+  .argument('<run>', RUN_LOCATION_RULE)
   .option('--out <file>', 'HTML file to write (default: report-<run>.html in the current folder)')
-  .addHelpText('after', examples('resnet-batch report "$RUN" --out report.html'))
+  .addHelpText(
+    'after',
+    examples(
+      'resnet-batch report "$RUN" --out report.html',
+      'resnet-batch report ./out/20261201-120000-a1b2c3   # after run, no Redis',
+    ),
+  )
   .action(async (run: string, options: { out?: string }) => {
     const { reportCommand } = await import('../ops/report/report-command.ts');
     process.exitCode = await reportCommand(run, options);

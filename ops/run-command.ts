@@ -11,7 +11,7 @@ import type { RunRecord } from '../shared/run/run-record.ts';
 import type { RunRegistry } from '../shared/run/run-registry.ts';
 import { type EmbeddedRedis, startEmbeddedRedis } from './embedded-redis.ts';
 import { LocalWorkers, redisUnreachableMs, type StartInProcessWorker } from './local-workers.ts';
-import { printSubmitted, printSummary, progressDisplay } from './run-display.ts';
+import { printNextCommands, printSubmitted, printSummary, progressDisplay } from './run-display.ts';
 import type { ErrorCodeCount } from './run-errors.ts';
 import { readRunProgress, runExitCode } from './run-progress.ts';
 import { RunInterrupted, RunStop } from './run-stop.ts';
@@ -72,6 +72,7 @@ export async function runCommand(
     const record = await submitAndWait(input, { ...options, precision }, { config, logger, url, workers, stop, run });
     run.finished = true;
     printSummary(record, await readErrorCodes(record));
+    printNextCommands(record);
     return runExitCode(record);
   } catch (error) {
     if (!(error instanceof RunInterrupted)) throw error;

@@ -2,6 +2,7 @@
 import cliProgress from 'cli-progress';
 import { eraseTerminalLine, setLiveLine } from '../shared/observability/live-line.ts';
 import type { RunRecord } from '../shared/run/run-record.ts';
+import { joinUri, localPathOf } from '../shared/storage/uri.ts';
 import { type ErrorCodeCount, errorCodeLines } from './run-errors.ts';
 import { formatDuration, type RunProgress, runProgress } from './run-progress.ts';
 
@@ -95,4 +96,22 @@ function errorLines(record: RunRecord, folder: string, codes: readonly ErrorCode
       : `(this command again with --run ${record.run} keeps the committed error rows as they are)`,
     '',
   ].join('\n');
+}
+
+/** After the summary: what works on the run from its output alone, once this run's Redis is gone. */
+export function printNextCommands(record: RunRecord): void {
+  const commands = commandsFromOutput(record.output, record.run);
+  process.stderr.write(`from its output, with no Redis:\n${commands.map((command) => `  ${command}\n`).join('')}`);
+}
+
+/** The commands that work on a finished run from its output alone, for `run`'s closing lines. */
+export function commandsFromOutput(output: string, run: string): string[] {
+  const location = shellWord(joinUri(output, run));
+  return [`resnet-batch report ${location}`, `resnet-batch status ${location}`, `resnet-batch verify ${location}`];
+}
+
+/** A URI as a user types it: a local one as its path, quoted for a POSIX shell when it needs it. */
+function shellWord(uri: string): string {
+  const shown = localPathOf(uri) ?? uri;
+  return /^[A-Za-z0-9._/:@%+=-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, "'\\''")}'`;
 }

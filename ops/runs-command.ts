@@ -50,13 +50,13 @@ function runJson(record: RunRecord): object {
   };
 }
 
-const HEADER = ['RUN', 'STATE', 'OK', 'ERROR', 'TOTAL', 'STARTED', 'FINISHED'];
+export const HEADER = ['RUN', 'STATE', 'OK', 'ERROR', 'TOTAL', 'STARTED', 'FINISHED'];
 /** Columns aligned right: the counts. */
 const NUMERIC = new Set([2, 3, 4]);
 
 function runsTable(records: RunRecord[]): string {
   if (records.length === 0) return 'no runs under this QUEUE_PREFIX\n';
-  const rows = [
+  return alignedTable([
     HEADER,
     ...records.map((record) => [
       record.run,
@@ -67,7 +67,11 @@ function runsTable(records: RunRecord[]): string {
       shortTime(record.startedAt),
       shortTime(record.finishedAt),
     ]),
-  ];
+  ]);
+}
+
+/** Rows of HEADER's columns, padded to line up; the counts aligned right. Also `runs --output`'s table. */
+export function alignedTable(rows: string[][]): string {
   const widths = HEADER.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
   const line = (row: string[]) =>
     row
@@ -81,6 +85,6 @@ function runsTable(records: RunRecord[]): string {
 }
 
 /** ISO time to the second, UTC, as `2026-12-01 13:05:09`; '-' when not yet. */
-function shortTime(iso: string | null): string {
+export function shortTime(iso: string | null): string {
   return iso === null ? '-' : `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
 }

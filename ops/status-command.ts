@@ -80,7 +80,7 @@ export function hasEnded(record: RunRecord): boolean {
   return record.finishedAt !== null || record.finalizeError !== null;
 }
 
-function exitFor(record: RunRecord): number {
+export function exitFor(record: RunRecord): number {
   return record.finalizeError !== null || runExitCode(record) !== 0 ? STATUS_EXIT.failed : STATUS_EXIT.complete;
 }
 

@@ -70,7 +70,8 @@ export async function collectReport(record: RunRecord, options: CollectOptions):
     failedShards: options.failedShards ?? [],
     finalizeError: record.finalizeError,
     failedFiles: failedFiles(record, tally, options.failedShards ?? [], failedFilesShown),
-    errorsFolder: partFolder(record.output, record.run, 'errors'),
+    // partFolder's URI has no trailing '/' (joinUri drops it); the page appends part-*.parquet to it.
+    errorsFolder: `${partFolder(record.output, record.run, 'errors').replace(/\/*$/, '')}/`,
     samples: sampled.map((entry, i) => ({ label: entry.label, count: entry.count, thumbnails: thumbnails[i]! })),
     thumbnailsOmitted: omitted,
   };
@@ -97,7 +98,7 @@ function failedFiles(record: RunRecord, tally: RunTally, failedShards: FailedSha
 }
 
 /** The run's _manifest.json, or null while the run has not finished (it is written last). */
-async function readManifest(store: ObjectStore, output: string, run: string): Promise<RunManifest | null> {
+export async function readManifest(store: ObjectStore, output: string, run: string): Promise<RunManifest | null> {
   try {
     return JSON.parse(
       (await store.read(manifestKey(output, run), { maxBytes: 16 * 1024 * 1024 })).toString('utf8'),
