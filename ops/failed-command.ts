@@ -1,7 +1,7 @@
 import { readDefinition } from '../producer/claim-run.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { parseRunLocation } from '../shared/run/run-location.ts';
 import { openStore } from '../shared/storage/open-store.ts';
-import { normalizeUri } from '../shared/storage/uri.ts';
 import { readErrorRows } from './run-errors.ts';
 
 /**
@@ -19,7 +19,7 @@ import { readErrorRows } from './run-errors.ts';
  * Returns 0 whether or not any input failed (an empty list is a valid answer).
  */
 export async function failedCommand(location: string): Promise<number> {
-  const { output, run } = splitRunLocation(location);
+  const { output, run } = parseRunLocation(location);
   const store = openStore(output);
   try {
     if ((await readDefinition(store, output, run)) === null) {
@@ -32,18 +32,4 @@ export async function failedCommand(location: string): Promise<number> {
   } finally {
     await store.close();
   }
-}
-
-/** `<output>/<run>` (a folder or s3:// URI, a trailing slash allowed) into the output root and the run id. */
-export function splitRunLocation(location: string): { output: string; run: string } {
-  const uri = normalizeUri(location).replace(/\/+$/, '');
-  const cut = uri.lastIndexOf('/');
-  const run = uri.slice(cut + 1);
-  const output = uri.slice(0, cut);
-  if (cut < 0 || run === '' || /^[a-z0-9]+:\/?$/.test(output)) {
-    throw new ConfigError(
-      `'${location}' does not name a run's folder; expected <output>/<run>, e.g. ./out/20261201-120000-a1b2c3 or s3://bucket/out/<run>`,
-    );
-  }
-  return { output, run: decodeURIComponent(run) };
 }

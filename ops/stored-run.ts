@@ -1,11 +1,10 @@
 import { readDefinition } from '../producer/claim-run.ts';
 import { ConfigError } from '../shared/errors.ts';
 import type { RunManifest } from '../shared/output/output-format.ts';
-import { RUN_ID_PATTERN } from '../shared/queue/job-payload.ts';
 import type { RunDefinition } from '../shared/run/run-definition.ts';
+import { parseRunLocation } from '../shared/run/run-location.ts';
 import type { RunRecord } from '../shared/run/run-record.ts';
 import { openStore } from '../shared/storage/open-store.ts';
-import { normalizeUri } from '../shared/storage/uri.ts';
 import { readManifest } from './report/collect-report.ts';
 
 /**
@@ -21,19 +20,6 @@ export interface StoredRun {
   definition: RunDefinition;
   /** Null while the run has not finished: the manifest is written last. */
   manifest: RunManifest | null;
-}
-
-/** `<output>/<run>` as the output root and the run id (the last segment). */
-export function splitRunLocation(location: string): { output: string; run: string } {
-  const uri = normalizeUri(location).replace(/\/+$/, '');
-  const slash = uri.lastIndexOf('/');
-  const run = uri.slice(slash + 1);
-  if (!RUN_ID_PATTERN.test(run)) {
-    throw new ConfigError(
-      `'${location}' does not end in a run id (got '${run}'); give the run's folder, <output>/<run>, e.g. ./out/20261201-120000-a1b2c3 or s3://bucket/out/catalogue-v2`,
-    );
-  }
-  return { output: uri.slice(0, slash), run };
 }
 
 /** Reads the run stored under `output` (its definition must be there, or ConfigError says so). */
@@ -59,7 +45,7 @@ export async function readStoredRun(output: string, run: string): Promise<Stored
 
 /** Reads the run at a location (`<output>/<run>`). */
 export function readRunAt(location: string): Promise<StoredRun> {
-  const { output, run } = splitRunLocation(location);
+  const { output, run } = parseRunLocation(location);
   return readStoredRun(output, run);
 }
 
