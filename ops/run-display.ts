@@ -90,7 +90,7 @@ function errorLines(record: RunRecord, folder: string, codes: readonly ErrorCode
   return [
     `errors by code (each reason says how to fix it):`,
     ...byCode,
-    `to process only the failed inputs once fixed, as a new run: resnet-batch failed ${folder} > failed.txt && resnet-batch run failed.txt --output ${record.output.replace(/\/+$/, '')}`,
+    `to process only the failed inputs once fixed, as a new run: resnet-batch failed ${shellWord(folder)} > failed.txt && resnet-batch run failed.txt --output ${shellWord(record.output.replace(/\/+$/, ''))}`,
     (record.images.reused ?? 0) > 0
       ? `(${record.images.reused} of this run's rows were committed by an earlier attempt and reused as they are, error rows included: this command again with --run ${record.run} keeps the committed error rows)`
       : `(this command again with --run ${record.run} keeps the committed error rows as they are)`,

@@ -5,6 +5,7 @@ import type { RunDefinition } from '../shared/run/run-definition.ts';
 import { parseRunLocation } from '../shared/run/run-location.ts';
 import type { RunRecord } from '../shared/run/run-record.ts';
 import { openStore } from '../shared/storage/open-store.ts';
+import { joinUri } from '../shared/storage/uri.ts';
 import { readManifest } from './report/collect-report.ts';
 
 /**
@@ -34,7 +35,7 @@ export async function readStoredRun(output: string, run: string): Promise<Stored
     }
     if (definition.run !== run) {
       throw new ConfigError(
-        `${output}/${run}/_run.json defines run ${definition.run}; its parts are found by run id, so keep the folder named ${definition.run}`,
+        `${joinUri(output, run)}/_run.json defines run ${definition.run}; its parts are found by run id, so keep the folder named ${definition.run}`,
       );
     }
     return { output, definition, manifest: await readManifest(store, output, run) };
@@ -53,7 +54,7 @@ export function readRunAt(location: string): Promise<StoredRun> {
 export function notFinishedError(stored: StoredRun, command: string): ConfigError {
   const run = stored.definition.run;
   return new ConfigError(
-    `run ${run} at ${stored.output}/${run} has not finished (no _manifest.json yet); its progress is in the Redis it runs on: REDIS_URL=redis://... resnet-batch ${command} ${run}. If it was stopped, run it again with the same --run to resume it`,
+    `run ${run} at ${joinUri(stored.output, run)} has not finished (no _manifest.json yet); its progress is in the Redis it runs on: REDIS_URL=redis://... resnet-batch ${command} ${run}. If it was stopped, run it again with the same --run to resume it`,
   );
 }
 

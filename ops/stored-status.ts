@@ -1,4 +1,5 @@
 import type { RunRecord } from '../shared/run/run-record.ts';
+import { joinUri } from '../shared/storage/uri.ts';
 import { formatDuration, runProgress } from './run-progress.ts';
 import { exitFor, STATUS_EXIT, type StatusOptions, statusJson } from './status-command.ts';
 import { notFinishedError, readRunAt, recordOfStoredRun } from './stored-run.ts';
@@ -30,7 +31,7 @@ function storedStatusText(record: RunRecord): string {
   const lines = [
     `run       ${record.run} (done; from _manifest.json, no Redis)`,
     `input     ${record.input}`,
-    `output    ${record.output}/${record.run}/`,
+    `output    ${joinUri(record.output, record.run)}/`,
     `model     ${record.model}${record.modelSha256 ? ` (weights sha256 ${record.modelSha256.slice(0, 12)}…)` : ''}`,
     `images    ${record.images.total}: ${record.images.ok} ok, ${record.images.error} error; ${record.images.skipped} skipped`,
     `shards    ${record.shards.done}/${record.shards.total} done, ${record.shards.failed} failed${failed}`,
