@@ -3,8 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { runProgress } from '../../ops/run-progress.ts';
 import { RunActivity } from '../../shared/run/run-activity.ts';
-import type { RunRecord } from '../../shared/run/run-record.ts';
 import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { runningRecord } from '../harness/run-record.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 /**
@@ -35,28 +35,11 @@ describe('the rate of a young run, from its recorded activity', () => {
     const snapshot = await activity.read('r', now);
     assert.equal(snapshot.inFlight, 70);
     assert.equal(snapshot.recentImages, 70);
-    const record: RunRecord = {
-      run: 'r',
-      state: 'running',
-      input: '/in',
-      output: '/out',
-      model: 'm',
-      precision: 'fp32',
-      inputRoots: ['/in'],
+    const record = runningRecord(start, {
       shardSize: 140,
-      normalize: false,
-      carriedColumns: [],
-      createdAt: new Date(start).toISOString(),
-      startedAt: new Date(start).toISOString(),
-      finishedAt: null,
-      listingDone: true,
-      images: { total: 140, ok: 0, error: 0, skipped: 0, unchanged: 0 },
-      shards: { total: 1, done: 0, failed: 0, failedShards: [] },
-      engines: [],
-      since: null,
-      urlColumn: null,
-      finalizeError: null,
-    };
+      images: { total: 140 },
+      shards: { total: 1 },
+    });
     const progress = runProgress(record, snapshot, new Date(now));
     assert.equal(progress.recentImagesPerSecond, 10);
     assert.equal(progress.etaSeconds, 7);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { progressRates, runProgress } from '../../ops/run-progress.ts';
 import type { RunRecord } from '../../shared/run/run-record.ts';
+import { runningRecord } from '../harness/run-record.ts';
 
 /**
  * Issue 19: the rates of `run`, `status` and the dashboard are right from the first second (the
@@ -12,28 +13,7 @@ import type { RunRecord } from '../../shared/run/run-record.ts';
 const START = Date.parse('2026-12-07T12:00:00.000Z');
 
 function record(overrides: { images?: Partial<RunRecord['images']>; finishedAt?: string | null } = {}): RunRecord {
-  return {
-    run: 'r',
-    state: 'running',
-    input: '/in',
-    output: '/out',
-    model: 'm',
-    precision: 'fp32',
-    inputRoots: ['/in'],
-    shardSize: 10,
-    normalize: false,
-    carriedColumns: [],
-    createdAt: new Date(START).toISOString(),
-    startedAt: new Date(START).toISOString(),
-    finishedAt: overrides.finishedAt ?? null,
-    listingDone: true,
-    images: { total: 300, ok: 0, error: 0, skipped: 0, unchanged: 0, ...overrides.images },
-    shards: { total: 30, done: 0, failed: 0, failedShards: [] },
-    engines: [],
-    since: null,
-    urlColumn: null,
-    finalizeError: null,
-  };
+  return runningRecord(START, overrides);
 }
 
 describe('progressRates', () => {
