@@ -81,7 +81,8 @@ for (const target of targets) {
         env,
         240_000,
       );
-      assertExit(ran, 0, 'run');
+      // 2: the fixtures' two undecodable images are error rows (every input has a row all the same).
+      assertExit(ran, 2, 'run');
       const store = openStore(output, storageConfigFromEnv({ ...process.env, ...setUp.env }));
       try {
         manifest = JSON.parse((await store.read(`${location}/_manifest.json`)).toString('utf8')) as RunManifest;
@@ -95,7 +96,7 @@ for (const target of targets) {
     test("run's closing lines name the commands that work from the output", () => {
       assert.match(ran.stderr, new RegExp(`resnet-batch report \\S*${run}\\n`));
       assert.match(ran.stderr, new RegExp(`resnet-batch status \\S*${run}\\n`));
-      assert.match(ran.stderr, new RegExp(`resnet-batch verify ${run} --output \\S+\\n`));
+      assert.match(ran.stderr, new RegExp(`resnet-batch verify \\S*${run}\\n`));
     });
 
     test('status <output>/<run> --json gives the counts of the manifest', async () => {
