@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ResnetBatchError } from '../errors.ts';
 import { DEFAULT_PRECISION, PRECISIONS, type Precision } from '../inference/precision.ts';
+import { carriedColumnNamesProblem, MAX_CARRIED_NAME_CHARS } from '../output/columns.ts';
 import { schemaProblems } from '../schema-problems.ts';
 
 /**
@@ -42,8 +43,11 @@ const imageRef = z
      * carriedColumns), fixed at submit.
      */
     fields: z
-      .record(z.string().min(1).max(128), carriedValue)
+      .record(z.string().min(1).max(MAX_CARRIED_NAME_CHARS), carriedValue)
       .refine((fields) => Object.keys(fields).length <= MAX_CARRIED_FIELDS, `at most ${MAX_CARRIED_FIELDS} fields`)
+      .refine((fields) => carriedColumnNamesProblem(Object.keys(fields)) === null, {
+        message: 'field names must be carriable (shared/output/columns.ts carriedColumnNameProblem)',
+      })
       .optional(),
   })
   .strict();
