@@ -108,6 +108,17 @@ export function shardJobId(runId: string, shardIndex: number): string {
 }
 
 /**
+ * The run and shard a job id names (the inverse of shardJobId), or null. Lets a job whose payload
+ * fails the schema still be counted as its shard's failure, so its run ends instead of waiting.
+ */
+export function shardOfJobId(jobId: string): { run: string; shard: number } | null {
+  const match = /^(.+)__(\d{6,})$/.exec(jobId);
+  if (!match || !RUN_ID_PATTERN.test(match[1]!)) return null;
+  const shard = Number(match[2]);
+  return shardJobId(match[1]!, shard) === jobId ? { run: match[1]!, shard } : null;
+}
+
+/**
  * The finaliser of a run: writes `_manifest.json` once every shard is accounted for. Enqueued only
  * by shared/run/enqueue-finalizer.ts; validated like a shard job, because anyone with access to Redis
  * can add one too.
