@@ -4,7 +4,7 @@ import {
   type CarriedFields,
   type CarriedType,
   type CarriedValue,
-  RESERVED_COLUMN_NAMES,
+  carriedColumnNamesProblem,
 } from '../shared/output/columns.ts';
 import { MAX_CARRIED_FIELDS, MAX_CARRIED_VALUE_CHARS } from '../shared/queue/job-payload.ts';
 
@@ -58,11 +58,8 @@ export class CarriedColumnsBuilder {
     for (const [name, value] of Object.entries(fields)) {
       let seen = this.kinds.get(name);
       if (seen === undefined) {
-        if (RESERVED_COLUMN_NAMES.has(name)) {
-          throw new ConfigError(
-            `${where}: field '${name}' has the name of one of the output's own columns (${[...RESERVED_COLUMN_NAMES].join(', ')}); rename it in the manifest`,
-          );
-        }
+        const problem = carriedColumnNamesProblem([...this.kinds.keys(), name], 'field');
+        if (problem !== null) throw new ConfigError(`${where}: ${problem} in the manifest`);
         if (this.kinds.size >= MAX_CARRIED_FIELDS) {
           throw new ConfigError(
             `${where}: field '${name}' is one more than the ${MAX_CARRIED_FIELDS} distinct fields a run carries; drop fields from the manifest`,
@@ -85,10 +82,10 @@ export class CarriedColumnsBuilder {
 /** A line's fields with the run's types applied; fields the line lacks are left out (they read as null). */
 export function carriedFields(fields: RawFields, columns: readonly CarriedColumn[]): CarriedFields | undefined {
   if (columns.length === 0) return undefined;
+  // Assignment makes an own field even for `constructor`; `__proto__` never gets here (carriedColumnNameProblem).
   const converted: Record<string, CarriedValue> = {};
   for (const column of columns) {
-    const value = fields[column.name];
-    if (value !== undefined) converted[column.name] = convert(value, column.type);
+    if (Object.hasOwn(fields, column.name)) converted[column.name] = convert(fields[column.name], column.type);
   }
   return converted;
 }

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, describeError } from '../shared/errors.ts';
 import { joinUri, writeHintFor } from '../shared/storage/uri.ts';
 import type { StoreOpener } from './list-inputs.ts';
@@ -21,6 +24,8 @@ export async function checkOutputWritable(
   openStore: StoreOpener,
   now: Date = new Date(),
 ): Promise<void> {
+  const refusal = systemOutputProblem(output);
+  if (refusal !== null) throw new ConfigError(refusal);
   const probe = joinUri(output, `${run}/${WRITE_CHECK_NAME}`);
   const body = JSON.stringify({ run, checked_at: now.toISOString(), nonce: randomBytes(8).toString('hex') });
   const store = openStore(output);
@@ -39,5 +44,56 @@ export async function checkOutputWritable(
     );
   } finally {
     await store.close();
+  }
+}
+
+/** Kernel file systems: writes there hang (a /proc file that never answers) or change the machine. */
+const SPECIAL_FILE_SYSTEMS = ['/proc', '/sys', '/dev'];
+/** System folders an output must not be, itself (a folder under them, like /var/tmp/out, is fine). */
+const SYSTEM_ROOTS = new Set([
+  '/',
+  '/etc',
+  '/usr',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib64',
+  '/boot',
+  '/var',
+  '/root',
+  '/opt',
+  '/home',
+  '/run',
+  '/srv',
+  '/tmp',
+]);
+
+/**
+ * Why a local output may not be written, or null: under /proc, /sys or /dev, or a system root
+ * itself, after following symbolic links of the part that exists. Refused before the write
+ * check, which under /proc could wait for ever.
+ */
+export function systemOutputProblem(output: string): string | null {
+  if (!output.startsWith('file:')) return null;
+  const path = realPathOfExisting(fileURLToPath(output));
+  if (SPECIAL_FILE_SYSTEMS.some((root) => path === root || path.startsWith(`${root}/`))) {
+    return `output ${output} is on a special file system (${path}); choose a folder on a disk, like ./out`;
+  }
+  if (SYSTEM_ROOTS.has(path)) {
+    return `output ${output} is the system folder ${path}; choose a folder of its own, like ./out`;
+  }
+  return null;
+}
+
+function realPathOfExisting(path: string): string {
+  const trimmed = path.length > 1 ? path.replace(/\/+$/, '') : path;
+  try {
+    return realpathSync(trimmed);
+  } catch {
+    const parent = dirname(trimmed);
+    if (parent === trimmed) return trimmed;
+    const base = trimmed.slice(parent.length).replace(/^\//, '');
+    const real = realPathOfExisting(parent);
+    return real === '/' ? `/${base}` : `${real}/${base}`;
   }
 }

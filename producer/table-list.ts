@@ -1,4 +1,6 @@
 import { ConfigError } from '../shared/errors.ts';
+import { carriedColumnNamesProblem } from '../shared/output/columns.ts';
+import { LISTING_FIELDS } from './carried-fields.ts';
 import { csvRows } from './csv-rows.ts';
 import type { ManifestItem, StoreOpener } from './listing-types.ts';
 import { parseManifestRecord } from './manifest-entry.ts';
@@ -26,6 +28,9 @@ export async function* tableEntries(
   let column: string | undefined;
   const chooseColumn = (columns: string[]) => {
     column = urlColumnOf(uri, columns, urlColumn);
+    const carried = columns.filter((name) => name !== column && !LISTING_FIELDS.has(name));
+    const problem = carriedColumnNamesProblem(carried);
+    if (problem !== null) throw new ConfigError(`${uri} cannot be carried into the output: ${problem}`);
   };
   const rows =
     format === 'csv' ? csvRows(uri, openStore, { onColumns: chooseColumn }) : parquetRows(uri, openStore, chooseColumn);

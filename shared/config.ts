@@ -73,8 +73,13 @@ const configSchema = z.object({
    * can take longer than a third of it (the lock is renewed at half its duration).
    */
   SHARD_LOCK_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
-  /** MAX_STALLED: times a shard may lose its worker (crash, kill) before it is failed as poison. Default 2. */
-  MAX_STALLED: z.coerce.number().int().min(0).max(100).default(2),
+  /**
+   * MAX_STALLED: times a shard may lose its worker (crash, kill) before it is failed as poison.
+   * Default 10. Deaths are not attempts (JOB_ATTEMPTS counts the shard's own errors): 10 kill -9
+   * of workers in a row must not fail a shard, while a shard that kills every worker costs at
+   * most 11 worker restarts before it is failed. Lower it where restarts are expensive.
+   */
+  MAX_STALLED: z.coerce.number().int().min(0).max(100).default(10),
   /** MAX_IMAGE_BYTES: larger objects become TOO_LARGE error rows without being downloaded. Default 64 MiB. */
   MAX_IMAGE_BYTES: z.coerce
     .number()

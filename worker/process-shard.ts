@@ -4,7 +4,7 @@ import type { ImageRef, ShardJob } from '../shared/queue/job-payload.ts';
 import { shardDigest } from '../shared/run/shard-digest.ts';
 import type { ObjectStore } from '../shared/storage/object-store.ts';
 import type { DecodeOptions } from './decode-image.ts';
-import { fetchImage } from './fetch-image.ts';
+import { fetchImage, requireNameable } from './fetch-image.ts';
 import { type ImageResult, type PipelineObserver, processImages } from './image-pipeline.ts';
 import {
   type CommittedShard,
@@ -150,6 +150,7 @@ function fetchTasks(job: ShardJob, context: ShardContext, fetched: Map<ImageRef,
   return job.images.map((image) => ({
     key: image,
     fetch: async () => {
+      requireNameable(image.uri);
       const read = await fetchImage(context.storeFor(image.uri), image, context.maxImageBytes, context.fetchTimeoutMs);
       fetched.set(image, { size: read.body.length, etag: read.info.etag });
       return read.body;

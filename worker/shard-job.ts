@@ -140,10 +140,19 @@ function evictionChecked(job: Job): unknown {
   return data;
 }
 
-/** The job names the inputs the shard was enqueued with (RunRegistry.recordShardDigest), or none recorded. */
+/**
+ * The job names the inputs the shard was enqueued with (RunRegistry.recordShardDigest). The
+ * producer records every shard's digest before adding its job, so a shard index with none
+ * (beyond the run's shards, or never listed) was not made by this code, and is not processed.
+ */
 async function checkInputsDigest(shard: ShardJob, registry: RunRegistry): Promise<void> {
   const recorded = await registry.shardDigest(shard.run, shard.shard);
-  if (recorded !== null && recorded !== shardDigest(shard.images)) {
+  if (recorded === null) {
+    throw new InvalidJobError(
+      `shard ${shard.shard} of run ${shard.run} was never made by the run's listing (no inputs digest recorded for it); the job was not made by submit`,
+    );
+  }
+  if (recorded !== shardDigest(shard.images)) {
     throw new InvalidJobError(
       `shard ${shard.shard} of run ${shard.run} names other images than submit enqueued for it (digest ${recorded.slice(0, 12)}); the job was not made by submit`,
     );

@@ -13,6 +13,7 @@ import {
   SHARD_JOB_NAME,
   type ShardJob,
   shardJobId,
+  shardOfJobId,
 } from '../shared/queue/job-payload.ts';
 import { connectRedis, type RedisGiveUp, requireNoEviction } from '../shared/queue/redis-connection.ts';
 import { enqueueFinalizer } from '../shared/run/enqueue-finalizer.ts';
@@ -236,13 +237,8 @@ export class ShardWorker {
       if (!job || (await job.getState()) !== 'failed') return;
       if (job.name === FINALIZE_JOB_NAME) return await this.recordFinalizeFailure(job, reason);
       if (job.name !== SHARD_JOB_NAME) return;
-      let shard: ShardJob;
-      try {
-        shard = parseShardJob(job.data);
-      } catch {
-        return;
-      }
-      if (jobId !== shardJobId(shard.run, shard.shard)) return;
+      const shard = await this.failedShardOf(jobId, job.data);
+      if (shard === null) return;
       const complete = await this.registry.failShard(shard.run, shard.shard);
       await this.activity.endShard(shard.run, shard.shard);
       this.options.logger.error({ run: shard.run, shard: shard.shard, reason }, 'shard failed for good');
@@ -250,6 +246,23 @@ export class ShardWorker {
     } catch (error) {
       this.options.logger.warn({ jobId, err: (error as Error).message }, 'could not record a failed job');
     }
+  }
+
+  /**
+   * The shard a failed job accounts for: its payload's, under the id the pipeline gives it; or,
+   * when the payload fails the schema (damaged or forged in Redis), the shard its id names if
+   * that run is registered, so the run ends with the shard failed instead of waiting for ever.
+   * Indices the run does not have never count (RunRegistry.failShard).
+   */
+  private async failedShardOf(jobId: string, data: unknown): Promise<{ run: string; shard: number } | null> {
+    let shard: ShardJob;
+    try {
+      shard = parseShardJob(data);
+    } catch {
+      const named = shardOfJobId(jobId);
+      return named !== null && (await this.registry.get(named.run)) !== null ? named : null;
+    }
+    return jobId === shardJobId(shard.run, shard.shard) ? shard : null;
   }
 
   private async recordFinalizeFailure(job: Job, reason: string): Promise<void> {

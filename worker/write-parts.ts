@@ -34,6 +34,7 @@ import {
   type ErrorRow,
   METADATA_COLUMNS,
   type MetadataRow,
+  ownField,
 } from '../shared/output/columns.ts';
 import { OUTPUT_FORMAT_VERSION, PART_METADATA_KEYS } from '../shared/output/output-format.ts';
 
@@ -143,7 +144,7 @@ function toArrowTable<Row extends { fields: CarriedFields }>(
   }));
   const extra = carried.map((column) => ({
     field: new Field(column.name, arrowType(column.type), true),
-    values: rows.map((row) => toArrowValue(row.fields[column.name] ?? null, column.type)),
+    values: rows.map((row) => toArrowValue(ownField(row.fields, column.name), column.type)),
   }));
   const all = [...own, ...extra];
   const fields = all.map((column) => column.field);

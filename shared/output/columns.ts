@@ -116,3 +116,58 @@ export const RESERVED_COLUMN_NAMES: ReadonlySet<string> = new Set([
   'status',
   'embedding_row',
 ]);
+
+/** Longest carried column name, in characters: a name is a Parquet column and a Redis payload key. */
+export const MAX_CARRIED_NAME_CHARS = 128;
+
+/**
+ * Why a carried column cannot take `name`, or null when it can. The one rule for names: submit
+ * applies it to a list's header and every line's fields, the job payload's schema (worker side)
+ * applies it again, so a run is never accepted at submit and refused by every worker.
+ *   - empty: pandas writes its unnamed index column this way (`to_csv` without `index=False`);
+ *   - longer than MAX_CARRIED_NAME_CHARS;
+ *   - `__proto__`: an object literal cannot hold it as an own field (it sets the prototype);
+ *   - an output column in any case (`URI`, `Label`): case-insensitive readers (DuckDB, Spark)
+ *     would see two columns of one name.
+ * Other names of JavaScript object members (`constructor`, `toString`) are carried as any name:
+ * every reader of a row's fields reads own properties only (see ownField).
+ */
+export function carriedColumnNameProblem(name: string, noun: 'column' | 'field' = 'column'): string | null {
+  if (name.trim() === '') {
+    return `a ${noun} has an empty name (pandas writes its index column so); write the file with index=False, or name the ${noun}`;
+  }
+  const shown = name.length > 40 ? `${name.slice(0, 40)}...` : name;
+  if (name.length > MAX_CARRIED_NAME_CHARS) {
+    return `${noun} '${shown}' has a name longer than ${MAX_CARRIED_NAME_CHARS} characters; shorten it`;
+  }
+  if (name === '__proto__') return `${noun} '__proto__' cannot be carried (a JavaScript reserved member); rename it`;
+  if (RESERVED_LOWER_CASE.has(name.toLowerCase())) {
+    return `${noun} '${shown}' has the name of one of the output's own columns, in any case (${[...RESERVED_COLUMN_NAMES].join(', ')}); rename it`;
+  }
+  return null;
+}
+
+/** Why a set of carried column names cannot be carried together (a bad name, or two equal ignoring case), or null. */
+export function carriedColumnNamesProblem(
+  names: readonly string[],
+  noun: 'column' | 'field' = 'column',
+): string | null {
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const problem = carriedColumnNameProblem(name, noun);
+    if (problem !== null) return problem;
+    const earlier = seen.get(name.toLowerCase());
+    if (earlier !== undefined) {
+      return `${noun}s '${earlier}' and '${name}' have the same name${earlier === name ? '' : ' ignoring case'}; rename one`;
+    }
+    seen.set(name.toLowerCase(), name);
+  }
+  return null;
+}
+
+/** A row's carried value, read as an own field only: `toString` of a row without one is null, never Object's method. */
+export function ownField(fields: CarriedFields, name: string): CarriedValue {
+  return Object.hasOwn(fields, name) ? (fields[name] ?? null) : null;
+}
+
+const RESERVED_LOWER_CASE: ReadonlySet<string> = new Set([...RESERVED_COLUMN_NAMES].map((name) => name.toLowerCase()));

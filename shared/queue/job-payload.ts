@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ResnetBatchError } from '../errors.ts';
 import { DEFAULT_PRECISION, PRECISIONS, type Precision } from '../inference/precision.ts';
+import { carriedColumnNamesProblem, MAX_CARRIED_NAME_CHARS } from '../output/columns.ts';
 import { schemaProblems } from '../schema-problems.ts';
 
 /**
@@ -42,8 +43,11 @@ const imageRef = z
      * carriedColumns), fixed at submit.
      */
     fields: z
-      .record(z.string().min(1).max(128), carriedValue)
+      .record(z.string().min(1).max(MAX_CARRIED_NAME_CHARS), carriedValue)
       .refine((fields) => Object.keys(fields).length <= MAX_CARRIED_FIELDS, `at most ${MAX_CARRIED_FIELDS} fields`)
+      .refine((fields) => carriedColumnNamesProblem(Object.keys(fields)) === null, {
+        message: 'field names must be carriable (shared/output/columns.ts carriedColumnNameProblem)',
+      })
       .optional(),
   })
   .strict();
@@ -101,6 +105,17 @@ export class InvalidJobError extends ResnetBatchError {
  */
 export function shardJobId(runId: string, shardIndex: number): string {
   return `${runId}__${String(shardIndex).padStart(6, '0')}`;
+}
+
+/**
+ * The run and shard a job id names (the inverse of shardJobId), or null. Lets a job whose payload
+ * fails the schema still be counted as its shard's failure, so its run ends instead of waiting.
+ */
+export function shardOfJobId(jobId: string): { run: string; shard: number } | null {
+  const match = /^(.+)__(\d{6,})$/.exec(jobId);
+  if (!match || !RUN_ID_PATTERN.test(match[1]!)) return null;
+  const shard = Number(match[2]);
+  return shardJobId(match[1]!, shard) === jobId ? { run: match[1]!, shard } : null;
 }
 
 /**

@@ -56,6 +56,13 @@ export interface ObjectStore {
 
   /** Releases sockets and handles. */
   close(): Promise<void>;
+
+  /**
+   * True when the store bounds each read by a clock of its own that starts only once the read
+   * may go out (the http store waits for its host's slot first, see http/host-limiter.ts); the
+   * caller then sets no outer timeout, which would count the wait. Absent means false.
+   */
+  readonly timesOwnReads?: boolean;
 }
 
 export interface ListOptions {

@@ -20,6 +20,9 @@ import { undici } from './undici.ts';
  * limits): the worker opens a store per image, and the limits must hold across images.
  */
 export class HttpStore implements ObjectStore {
+  /** Each request times out after HTTP_TIMEOUT_MS counted from when its host's slot is held. */
+  readonly timesOwnReads = true;
+
   constructor(private readonly client: HttpClient) {}
 
   // biome-ignore lint/correctness/useYield: refuses before listing anything
