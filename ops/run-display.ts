@@ -24,8 +24,16 @@ export function progressDisplay(workers: { readonly settled: boolean }): {
       )
     : undefined;
   let lastLine = 0;
+  let latest: { record: RunRecord; progress: RunProgress } | undefined;
+  const draw = (record: RunRecord, progress: RunProgress) => {
+    const speed = (progress.recentImagesPerSecond || progress.imagesPerSecond).toFixed(1);
+    const eta = progress.etaSeconds === null ? '-' : formatDuration(progress.etaSeconds);
+    bar?.setTotal(record.images.total);
+    bar?.update(progress.processed, { speed, errors: record.images.error, remaining: eta });
+  };
   return {
     show(record, progress) {
+      latest = { record, progress };
       const speed = (progress.recentImagesPerSecond || progress.imagesPerSecond).toFixed(1);
       const eta = progress.etaSeconds === null ? '-' : formatDuration(progress.etaSeconds);
       if (bar) {
@@ -34,10 +42,7 @@ export function progressDisplay(workers: { readonly settled: boolean }): {
           bar.start(record.images.total, 0, { speed: '0', errors: 0, remaining: '-' });
           setLiveLine(eraseTerminalLine(process.stderr));
         }
-        if (bar.isActive) {
-          bar.setTotal(record.images.total);
-          bar.update(progress.processed, { speed, errors: record.images.error, remaining: eta });
-        }
+        if (bar.isActive) draw(record, progress);
       } else if (Date.now() - lastLine > 5000) {
         process.stderr.write(
           `progress: ${progress.processed}/${record.images.total} images, ${record.shards.done + record.shards.failed}/${record.shards.total} shards, ${speed} img/s, ETA ${eta}\n`,
@@ -47,6 +52,12 @@ export function progressDisplay(workers: { readonly settled: boolean }): {
     },
     close() {
       setLiveLine(undefined);
+      // A run that ended before the bar was first drawn (the model loaded as the last shard
+      // finished) still ends on its final bar, so a terminal always shows the totals it reached.
+      if (bar && !bar.isActive && latest) {
+        bar.start(latest.record.images.total, 0, { speed: '0', errors: 0, remaining: '-' });
+        draw(latest.record, latest.progress);
+      }
       bar?.stop();
     },
   };
