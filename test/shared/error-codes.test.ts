@@ -38,6 +38,7 @@ const FOREIGN_CODES = new Set([
   'ENOENT',
   'ENOTDIR',
   'ENOTEMPTY',
+  'EADDRINUSE',
   'EEXIST',
   'ENOTFOUND',
   'EAI_AGAIN',
