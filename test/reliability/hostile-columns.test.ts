@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { parseShardJob } from '../../shared/queue/job-payload.ts';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { runCli, startWorkers, stopWorkers, submit } from '../harness/cli.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { cliEnv, runCli, startWorkers, stopWorkers, submit } from '../harness/cli.ts';
+import { useRedis } from '../harness/redis-server.ts';
 import { readRunOutput } from '../harness/run-output.ts';
 import { waitForRunDone } from '../harness/run-state.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 /**
@@ -23,28 +24,22 @@ import { uniqueName } from '../harness/unique-name.ts';
 const chelsea = new URL('../fixtures/images/chelsea.png', import.meta.url).href;
 const coffee = new URL('../fixtures/images/coffee.png', import.meta.url).href;
 
-let redis: TestRedis;
+const redis = useRedis();
 let workers: ServerProcess[] = [];
 let env: Record<string, string>;
-let dir: string;
+const dir = useTempDir('hostile-columns-');
 
-before(async () => {
-  redis = await startRedis();
-  dir = await mkdtemp(join(tmpdir(), 'hostile-columns-'));
-  env = { REDIS_URL: redis.url, QUEUE_PREFIX: uniqueName('cols'), LOG_LEVEL: 'warn', METRICS_PORT: '0' };
+setUp(async () => {
+  env = cliEnv(redis.url, uniqueName('cols'));
   workers = await startWorkers(1, env);
 });
 
-after(async () => {
-  await stopWorkers(workers);
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+teardown(() => stopWorkers(workers));
 
 async function submitList(name: string, text: string) {
-  const path = join(dir, name);
+  const path = join(dir.path, name);
   await writeFile(path, text);
-  return runCli(['submit', path, '--output', join(dir, 'out')], env);
+  return runCli(['submit', path, '--output', join(dir.path, 'out')], env);
 }
 
 test('a CSV written by pandas with its unnamed index column is refused at submit, saying index=False', async () => {
@@ -84,9 +79,9 @@ test('columns named like Object members are carried as values, and a missing one
     { uri: chelsea, constructor: 'built', toString: 'text' },
     { uri: coffee, hasOwnProperty: 'yes' },
   ];
-  const path = join(dir, 'members.jsonl');
+  const path = join(dir.path, 'members.jsonl');
   await writeFile(path, lines.map((line) => JSON.stringify(line)).join('\n'));
-  const output = join(dir, 'out-members');
+  const output = join(dir.path, 'out-members');
   const { run } = await submit(path, output, {}, env);
   const record = await waitForRunDone(redis.url, env.QUEUE_PREFIX!, run);
   assert.equal(record.images.ok, 2);

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { openStore } from '../../shared/storage/open-store.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startWorkers, stopWorkers, submit } from '../harness/cli.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { cliEnv, startWorkers, stopWorkers, submit } from '../harness/cli.ts';
+import { useRedis } from '../harness/redis-server.ts';
 import { readRunOutput } from '../harness/run-output.ts';
 import { waitForRunDone } from '../harness/run-state.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 /**
@@ -20,30 +21,24 @@ import { uniqueName } from '../harness/unique-name.ts';
 
 const chelsea = new URL('../fixtures/images/chelsea.png', import.meta.url).href;
 
-let redis: TestRedis;
+const redis = useRedis();
 let workers: ServerProcess[] = [];
 let env: Record<string, string>;
-let dir: string;
+const dir = useTempDir('hostile-paths-');
 
-before(async () => {
-  redis = await startRedis();
-  dir = await mkdtemp(join(tmpdir(), 'hostile-paths-'));
-  env = { REDIS_URL: redis.url, QUEUE_PREFIX: uniqueName('paths'), LOG_LEVEL: 'warn', METRICS_PORT: '0' };
+setUp(async () => {
+  env = cliEnv(redis.url, uniqueName('paths'));
   workers = await startWorkers(1, env);
 });
 
-after(async () => {
-  await stopWorkers(workers);
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+teardown(() => stopWorkers(workers));
 
 test('paths with a NUL byte or bytes that are not UTF-8 fail their own rows, not their shard', async () => {
   const folder = new URL('../fixtures/images/', import.meta.url).href;
   const hostile = [`${folder}a%00b.png`, `${folder}%FF%FE.png`, `${folder}c\u0000d.png`, `${folder}%C0%AF.png`];
-  const path = join(dir, 'list.jsonl');
+  const path = join(dir.path, 'list.jsonl');
   await writeFile(path, [chelsea, ...hostile].map((uri) => JSON.stringify({ uri })).join('\n'));
-  const output = join(dir, 'out');
+  const output = join(dir.path, 'out');
   const { run } = await submit(path, output, { shardSize: 10 }, env);
   const record = await waitForRunDone(redis.url, env.QUEUE_PREFIX!, run);
   assert.deepEqual(record.shards.failedShards, []);

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   FINALIZE_JOB_NAME,
   finalizeJobId,
@@ -11,9 +10,12 @@ import {
   shardJobId,
 } from '../../shared/queue/job-payload.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startWorkers, stopWorkers, submit } from '../harness/cli.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { cliEnv, startWorkers, stopWorkers, submit } from '../harness/cli.ts';
+import { copyFixtures } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
 import { shardQueue, waitForRunDone } from '../harness/run-state.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 /**
@@ -23,38 +25,31 @@ import { uniqueName } from '../harness/unique-name.ts';
  * with other options (delayed for an hour) does not hold the id against the real one.
  */
 
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 const IMAGES = ['chelsea.png', 'rocket.jpg', 'horse.png'];
 
-let redis: TestRedis;
+const redis = useRedis();
 let workers: ServerProcess[] = [];
-let dir: string;
+const dir = useTempDir('inert-jobs-');
 
-before(async () => {
-  redis = await startRedis();
-  dir = await mkdtemp(join(tmpdir(), 'inert-jobs-'));
-  await mkdir(join(dir, 'input'));
-  for (const name of IMAGES) await copyFile(new URL(name, fixtures), join(dir, 'input', name));
+setUp(async () => {
+  await copyFixtures(join(dir.path, 'input'), IMAGES);
 });
 
-after(async () => {
-  await stopWorkers(workers);
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+teardown(() => stopWorkers(workers));
 
 test('a shard index the listing never made is not processed, and a delayed forged finaliser does not block the real one', async () => {
-  const env = { REDIS_URL: redis.url, QUEUE_PREFIX: uniqueName('inert'), LOG_LEVEL: 'warn', METRICS_PORT: '0' };
-  const output = join(dir, 'out');
-  const { run } = await submit(join(dir, 'input'), output, { shardSize: 2 }, env);
-  const { queue, close } = shardQueue(redis.url, env.QUEUE_PREFIX);
+  const prefix = uniqueName('inert');
+  const env = cliEnv(redis.url, prefix);
+  const output = join(dir.path, 'out');
+  const { run } = await submit(join(dir.path, 'input'), output, { shardSize: 2 }, env);
+  const { queue, close } = shardQueue(redis.url, prefix);
   try {
     const legit = (await queue.getJob(shardJobId(run, 0)))!.data as Record<string, unknown>;
     await queue.add(SHARD_JOB_NAME, { ...legit, shard: 7 }, { jobId: shardJobId(run, 7), attempts: 1 });
     const finalize = { v: JOB_PAYLOAD_VERSION, run, generation: 0 };
     await queue.add(FINALIZE_JOB_NAME, finalize, { jobId: finalizeJobId(run, 0), delay: 3_600_000 });
     workers = await startWorkers(1, env);
-    const record = await waitForRunDone(redis.url, env.QUEUE_PREFIX, run);
+    const record = await waitForRunDone(redis.url, prefix, run);
     assert.deepEqual([record.shards.total, record.shards.done, record.shards.failed], [2, 2, 0]);
     const forged = (await queue.getJob(shardJobId(run, 7)))!;
     assert.equal(await forged.getState(), 'failed');

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { shardJobId } from '../../shared/queue/job-payload.ts';
 import type { ServerProcess } from '../harness/child-process.ts';
-import { startWorkers, stopWorkers, submit } from '../harness/cli.ts';
-import { startRedis, type TestRedis } from '../harness/redis-server.ts';
+import { cliEnv, startWorkers, stopWorkers, submit } from '../harness/cli.ts';
+import { copyFixtures } from '../harness/fixtures.ts';
+import { useRedis } from '../harness/redis-server.ts';
 import { shardQueue, waitForRunDone } from '../harness/run-state.ts';
+import { setUp, teardown } from '../harness/set-up-scope.ts';
+import { useTempDir } from '../harness/temp-dir.ts';
 import { uniqueName } from '../harness/unique-name.ts';
 
 /**
@@ -16,30 +17,23 @@ import { uniqueName } from '../harness/unique-name.ts';
  * `retry`) instead of staying "queued" for ever.
  */
 
-const fixtures = new URL('../fixtures/images/', import.meta.url);
 const IMAGES = ['chelsea.png', 'rocket.jpg', 'horse.png', 'coffee.png'];
 
-let redis: TestRedis;
+const redis = useRedis();
 let workers: ServerProcess[] = [];
-let dir: string;
+const dir = useTempDir('invalid-jobs-');
 
-before(async () => {
-  redis = await startRedis();
-  dir = await mkdtemp(join(tmpdir(), 'invalid-jobs-'));
-  await mkdir(join(dir, 'input'));
-  for (const name of IMAGES) await copyFile(new URL(name, fixtures), join(dir, 'input', name));
+setUp(async () => {
+  await copyFixtures(join(dir.path, 'input'), IMAGES);
 });
 
-after(async () => {
-  await stopWorkers(workers);
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+teardown(() => stopWorkers(workers));
 
 test('a shard whose payload fails the schema is counted failed and the run ends', async () => {
-  const env = { REDIS_URL: redis.url, QUEUE_PREFIX: uniqueName('invalid'), LOG_LEVEL: 'warn', METRICS_PORT: '0' };
-  const { run } = await submit(join(dir, 'input'), join(dir, 'out'), { shardSize: 2 }, env);
-  const { queue, close } = shardQueue(redis.url, env.QUEUE_PREFIX);
+  const prefix = uniqueName('invalid');
+  const env = cliEnv(redis.url, prefix);
+  const { run } = await submit(join(dir.path, 'input'), join(dir.path, 'out'), { shardSize: 2 }, env);
+  const { queue, close } = shardQueue(redis.url, prefix);
   try {
     const job = (await queue.getJob(shardJobId(run, 0)))!;
     const data = job.data as { images: Array<Record<string, unknown>> };
@@ -49,7 +43,7 @@ test('a shard whose payload fails the schema is counted failed and the run ends'
     await close();
   }
   workers = await startWorkers(1, env);
-  const record = await waitForRunDone(redis.url, env.QUEUE_PREFIX, run);
+  const record = await waitForRunDone(redis.url, prefix, run);
   assert.deepEqual(record.shards.failedShards, [0]);
   assert.equal(record.shards.done, 1);
 });
