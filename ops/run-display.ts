@@ -26,16 +26,13 @@ export function progressDisplay(workers: { readonly settled: boolean }): {
   let lastLine = 0;
   let latest: { record: RunRecord; progress: RunProgress } | undefined;
   const draw = (record: RunRecord, progress: RunProgress) => {
-    const speed = (progress.recentImagesPerSecond || progress.imagesPerSecond).toFixed(1);
-    const eta = progress.etaSeconds === null ? '-' : formatDuration(progress.etaSeconds);
+    const { speed, eta } = rateWords(progress);
     bar?.setTotal(record.images.total);
     bar?.update(progress.processed, { speed, errors: record.images.error, remaining: eta });
   };
   return {
     show(record, progress) {
       latest = { record, progress };
-      const speed = (progress.recentImagesPerSecond || progress.imagesPerSecond).toFixed(1);
-      const eta = progress.etaSeconds === null ? '-' : formatDuration(progress.etaSeconds);
       if (bar) {
         // Drawn once the model is loaded here: the engine thread's logs before it would break the line.
         if (!bar.isActive && workers.settled) {
@@ -44,6 +41,7 @@ export function progressDisplay(workers: { readonly settled: boolean }): {
         }
         if (bar.isActive) draw(record, progress);
       } else if (Date.now() - lastLine > 5000) {
+        const { speed, eta } = rateWords(progress);
         process.stderr.write(
           `progress: ${progress.processed}/${record.images.total} images, ${record.shards.done + record.shards.failed}/${record.shards.total} shards, ${speed} img/s, ETA ${eta}\n`,
         );
@@ -60,6 +58,14 @@ export function progressDisplay(workers: { readonly settled: boolean }): {
       }
       bar?.stop();
     },
+  };
+}
+
+/** The speed (the last minute's, else the whole run's) and the ETA as the bar and the log line print them. */
+function rateWords(progress: RunProgress): { speed: string; eta: string } {
+  return {
+    speed: (progress.recentImagesPerSecond || progress.imagesPerSecond).toFixed(1),
+    eta: progress.etaSeconds === null ? '-' : formatDuration(progress.etaSeconds),
   };
 }
 
