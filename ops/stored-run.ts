@@ -1,12 +1,12 @@
 import { readDefinition } from '../producer/claim-run.ts';
 import { ConfigError } from '../shared/errors.ts';
 import type { RunManifest } from '../shared/output/output-format.ts';
+import { readManifest } from '../shared/output/read-parts.ts';
 import type { RunDefinition } from '../shared/run/run-definition.ts';
 import { parseRunLocation } from '../shared/run/run-location.ts';
 import type { RunRecord } from '../shared/run/run-record.ts';
 import { openStore } from '../shared/storage/open-store.ts';
 import { joinUri } from '../shared/storage/uri.ts';
-import { readManifest } from './report/collect-report.ts';
 
 /**
  * A run read from its output alone (`<output>/<run>/_run.json` and `_manifest.json`), for the

@@ -1,5 +1,5 @@
-import { ObjectNotFoundError } from '../../shared/errors.ts';
-import { errorsKey, manifestKey, partFolder, type RunManifest } from '../../shared/output/output-format.ts';
+import { errorsKey, partFolder, type RunManifest } from '../../shared/output/output-format.ts';
+import { readManifest } from '../../shared/output/read-parts.ts';
 import type { RunRecord } from '../../shared/run/run-record.ts';
 import type { ObjectStore } from '../../shared/storage/object-store.ts';
 import { makeThumbnails } from './make-thumbnails.ts';
@@ -95,18 +95,6 @@ function failedFiles(record: RunRecord, tally: RunTally, failedShards: FailedSha
     });
   }
   return { shown, total };
-}
-
-/** The run's _manifest.json, or null while the run has not finished (it is written last). */
-export async function readManifest(store: ObjectStore, output: string, run: string): Promise<RunManifest | null> {
-  try {
-    return JSON.parse(
-      (await store.read(manifestKey(output, run), { maxBytes: 16 * 1024 * 1024 })).toString('utf8'),
-    ) as RunManifest;
-  } catch (error) {
-    if (error instanceof ObjectNotFoundError) return null;
-    throw error;
-  }
 }
 
 function totalsFromManifest(manifest: RunManifest, record: RunRecord): ReportTotals {

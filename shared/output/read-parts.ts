@@ -1,10 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { Schema } from 'apache-arrow';
 import { readParquet, readSchema } from 'parquet-wasm';
+import { ObjectNotFoundError } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { relativeKeyWithin } from '../storage/uri.ts';
 import { arrow } from './arrow.ts';
-import { PART_METADATA_KEYS, type PartKind, partFolder, partKey, shardOfPartName } from './output-format.ts';
+import {
+  manifestKey,
+  PART_METADATA_KEYS,
+  type PartKind,
+  partFolder,
+  partKey,
+  type RunManifest,
+  shardOfPartName,
+} from './output-format.ts';
 
 /**
  * The one reader of a run's output parts (the layout of output-format.ts), for everything that
@@ -22,6 +31,9 @@ import { PART_METADATA_KEYS, type PartKind, partFolder, partKey, shardOfPartName
  * 256 MiB leaves room for shards of hundreds of thousands of images while refusing a stray huge
  * object before it is buffered.
  */
+/** A manifest is a few KB per thousand shards (its parts' checksums); 16 MiB bounds a hostile one. */
+const MANIFEST_MAX_BYTES = 16 * 1024 * 1024;
+
 export const MAX_PART_BYTES = 256 * 1024 * 1024;
 
 export interface OutputPart {
@@ -260,4 +272,16 @@ function isoTime(value: string | undefined): string | null {
 async function readPartIfPresent(store: ObjectStore, uri: string): Promise<Buffer | null> {
   if ((await store.stat(uri)) === null) return null;
   return store.read(uri, { maxBytes: MAX_PART_BYTES });
+}
+
+/** The run's _manifest.json, or null while the run has not finished (it is written last). */
+export async function readManifest(store: ObjectStore, output: string, run: string): Promise<RunManifest | null> {
+  try {
+    return JSON.parse(
+      (await store.read(manifestKey(output, run), { maxBytes: MANIFEST_MAX_BYTES })).toString('utf8'),
+    ) as RunManifest;
+  } catch (error) {
+    if (error instanceof ObjectNotFoundError) return null;
+    throw error;
+  }
 }
